@@ -1,0 +1,597 @@
+/*
+ * jlog — structured JSON logging for C services.
+ *
+ * A log call builds a typed key-value record, a lock-free ring buffer hands
+ * it to a background writer thread, and the writer serializes it to one JSON
+ * object per line (JSON Lines) on stderr, stdout or a file.
+ *
+ *     jlog_logger *log;
+ *     if (jlog_open(&log, NULL) == 0) {
+ *         JLOG_INFO(log, "request handled", JLOG_STR("user", "alice"),
+ *                   JLOG_INT("status", 200), JLOG_DOUBLE("latency_ms", 12.5));
+ *         jlog_close(log);
+ *     }
+ *
+ * This is the only public header. Everything named jlog__ / JLOG__ (two
+ * underscores) is private: it appears here only because the macros need it.
+ *
+ * Copyright (c) 2026 the jlog authors. MIT license, see COPYING.
+ */
+#ifndef JLOG_H
+#define JLOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+#include <initializer_list>
+extern "C" {
+#endif
+
+/*
+ * Version. The hex form is 0xMMmmpp. ABI policy: the soname carries the
+ * major version; symbols are versioned per release in lib/jlog.map. Within
+ * one major version, functions are only added, and jlog_options /
+ * jlog_stats only grow at the end (callers always go through
+ * jlog_options_init(), so new fields get their defaults).
+ */
+#define JLOG_VERSION_MAJOR 0
+#define JLOG_VERSION_MINOR 1
+#define JLOG_VERSION_MICRO 0
+#define JLOG_VERSION "0.1.0"
+#define JLOG_VERSION_HEX                                                      \
+	((JLOG_VERSION_MAJOR << 16) | (JLOG_VERSION_MINOR << 8) | JLOG_VERSION_MICRO)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define JLOG_EXPORT __attribute__((visibility("default")))
+#define JLOG__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define JLOG__WUR __attribute__((warn_unused_result))
+#define JLOG__LIKELY(x) __builtin_expect(!!(x), 1)
+#define JLOG__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define JLOG_EXPORT
+#define JLOG__PRINTF(fmt, args)
+#define JLOG__WUR
+#define JLOG__LIKELY(x) (x)
+#define JLOG__UNLIKELY(x) (x)
+#endif
+
+/* jansson's value type; include <jansson.h> to build one. */
+struct json_t;
+
+/* ------------------------------------------------------------------------ */
+/* Levels                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Levels use loguru's numbers. Any integer 0..255 is a valid level; the
+ * named ones print by name ("INFO"), any other prints as its number in a
+ * string ("22"). A level outside 0..255 is clamped into that range.
+ */
+#define JLOG_LEVEL_TRACE 5
+#define JLOG_LEVEL_DEBUG 10
+#define JLOG_LEVEL_INFO 20
+#define JLOG_LEVEL_SUCCESS 25
+#define JLOG_LEVEL_WARNING 30
+#define JLOG_LEVEL_ERROR 40
+#define JLOG_LEVEL_CRITICAL 50
+/* A logger whose level is JLOG_LEVEL_OFF logs nothing. */
+#define JLOG_LEVEL_OFF 256
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every call that can fail returns 0 on success or a negative errno value:
+ *   -EINVAL   an argument or option is out of range
+ *   -ENOMEM   an allocation failed
+ *   -ENOENT, -EACCES, -EISDIR, ...   opening a file sink failed (from open(2))
+ *   -EAGAIN   a thread could not be started
+ *   -EIO      a sink reported a write error (only where documented)
+ */
+
+/*
+ * jlog_strerror - describe an error code returned by jlog.
+ *
+ * Accepts a negative errno value (or a positive one). Returns a static,
+ * immutable string; never NULL. Thread-safe.
+ */
+JLOG_EXPORT const char *jlog_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* What a log call does when the ring buffer is full. */
+typedef enum jlog_overflow {
+	/* Wait (spin briefly, then sleep) until the writer frees space: no
+	 * committed record is ever lost. The default. */
+	JLOG_OVERFLOW_BLOCK = 0,
+	/* Never wait: the record is refused and counted in jlog_stats.dropped;
+	 * the writer reports each new batch of drops as a WARNING line
+	 * {"message":"records dropped","dropped":N}. */
+	JLOG_OVERFLOW_DROP = 1,
+} jlog_overflow;
+
+/*
+ * Options for jlog_open(). Always initialise with jlog_options_init() and
+ * then change the fields you need: later versions add fields at the end.
+ */
+typedef struct jlog_options {
+	/* Minimum level written; default JLOG_LEVEL_INFO. */
+	int level;
+	/* Where lines go: "stderr" (default), "stdout", or a file path opened
+	 * for append (created with file_mode). NULL means "stderr". The string
+	 * is copied by jlog_open(). */
+	const char *sink;
+	/* Ring capacity in bytes, rounded up to a power of two; default 4 MiB,
+	 * at least 64 KiB, at most 1 GiB. */
+	size_t queue_size;
+	/* What a log call does when the ring is full; default BLOCK. */
+	jlog_overflow overflow;
+	/* The longest a committed record waits before the writer hands it to
+	 * the sink while the logger is otherwise idle, in milliseconds;
+	 * default 50, range 1..10000. Under load the writer drains
+	 * continuously and does not wait. */
+	int flush_interval_ms;
+	/* The largest encoded record in bytes: default 64 KiB, at least 4 KiB;
+	 * a value above queue_size / 4 is lowered to that. The message and
+	 * string or JSON values that would make a record larger are truncated,
+	 * all to one common length chosen so that the record fits (shorter
+	 * values are kept whole): a cut value ends at a UTF-8 boundary followed
+	 * by "…" (U+2026), a cut JSON value becomes a string of its first
+	 * bytes, fields that cannot fit at all are left out, and the line
+	 * carries "truncated":true. Bound fields (JLOG_WITH) take at most a
+	 * quarter of it. */
+	size_t max_record_size;
+	/* Mode for a file sink created by jlog_open(); default 0640. */
+	unsigned file_mode;
+	/* Name of the logger ("logger" key); NULL for none. Copied. */
+	const char *name;
+} jlog_options;
+
+/*
+ * jlog_options_init - fill *opts with the defaults listed above.
+ *
+ * Does nothing when opts is NULL. Thread-safe.
+ */
+JLOG_EXPORT void jlog_options_init(jlog_options *opts);
+
+/* ------------------------------------------------------------------------ */
+/* Loggers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A logger handle. A root logger (jlog_open) owns a ring buffer, a writer
+ * thread and a sink; a child logger (JLOG_WITH, jlog_named) shares its
+ * root's ring and writer and adds bound fields or a name.
+ */
+typedef struct jlog_logger jlog_logger;
+
+/*
+ * jlog_open - create a root logger and start its writer thread.
+ *
+ * @out:  receives the logger; set to NULL on failure.
+ * @opts: options, or NULL for the defaults. Not retained: strings are
+ *        copied.
+ *
+ * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
+ * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
+ * writer thread could not start) or the negative errno of open(2) on the
+ * file sink (e.g. -ENOENT for a missing directory, -EACCES). On failure
+ * nothing is left allocated and no thread runs. Thread-safe.
+ *
+ * Every open logger is flushed by an exit handler, so records committed
+ * before exit() (from any thread) or a return from main() are written.
+ */
+JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR;
+
+/*
+ * jlog_flush - wait until every record committed before the call, by any
+ * thread, has been handed to the sink with write(2).
+ *
+ * @log: a logger (root or child; a child flushes its root), or NULL for the
+ *       default logger.
+ *
+ * Returns 0, or -EINVAL if the logger is closed. Thread-safe; must not be
+ * called from a signal handler.
+ */
+JLOG_EXPORT int jlog_flush(jlog_logger *log);
+
+/*
+ * jlog_close - release a logger.
+ *
+ * For a root logger: stop accepting records, drain everything committed,
+ * write it, join the writer thread and close the sink. Children of the root
+ * stay valid handles until they are closed themselves, but log nothing
+ * after their root is closed (their level becomes JLOG_LEVEL_OFF, and a
+ * call already past the level check is discarded, never blocked); the
+ * shared state is freed when the last handle is closed.
+ * For a child logger: release only the child.
+ * For the default logger (jlog_default()): does nothing; it lives until
+ * exit.
+ *
+ * NULL is a no-op returning 0. Returns 0. The handle must not be used
+ * again, and no other thread may be logging through this very handle
+ * while it is closed. Not to be called from a signal handler.
+ */
+JLOG_EXPORT int jlog_close(jlog_logger *log);
+
+/*
+ * jlog_default - the process-wide logger, opened on first use.
+ *
+ * Its options come from the environment: JLOG_LEVEL (a level name in any
+ * case, such as "debug" or "WARNING", or a number 0..255; default INFO)
+ * and JLOG_SINK ("stderr" (default), "stdout" or a file path). If the sink
+ * named there cannot be opened, the default logger writes to stderr and
+ * says so once on stderr. Passing NULL as the logger to any macro or
+ * function here means this logger. It is drained at exit() and never
+ * freed. Returns NULL only if even the stderr fallback could not be
+ * created (out of memory). Thread-safe.
+ */
+JLOG_EXPORT jlog_logger *jlog_default(void);
+
+/*
+ * jlog_set_level - set the minimum level of a logger and of every child
+ * created from it (before or after this call, until the child's own level
+ * is set). Clamped to 0..JLOG_LEVEL_OFF. NULL means the default logger.
+ * Thread-safe at any time; takes effect for calls that start after it.
+ */
+JLOG_EXPORT void jlog_set_level(jlog_logger *log, int level);
+
+/*
+ * jlog_get_level - the minimum level of a logger (NULL: the default
+ * logger). Thread-safe.
+ */
+JLOG_EXPORT int jlog_get_level(const jlog_logger *log);
+
+/*
+ * jlog_enabled - true when a record at @level would be logged by @log
+ * (NULL: the default logger). Thread-safe.
+ */
+JLOG_EXPORT bool jlog_enabled(const jlog_logger *log, int level);
+
+/*
+ * jlog_level_name - the name of a level ("INFO"), or NULL for a level
+ * that has no name. Thread-safe; the string is static.
+ */
+JLOG_EXPORT const char *jlog_level_name(int level);
+
+/*
+ * jlog_level_parse - parse a level name (any case: "warning", "Info") or a
+ * decimal number 0..255. Returns the level, or -EINVAL. Thread-safe.
+ */
+JLOG_EXPORT int jlog_level_parse(const char *text);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Counters of a root logger since it was opened. */
+typedef struct jlog_stats {
+	uint64_t logged;       /* records accepted into the ring */
+	uint64_t dropped;      /* records refused because the ring was full
+	                          (DROP policy), or discarded after close */
+	uint64_t written;      /* records formatted and handed to the sink */
+	uint64_t truncated;    /* records with at least one truncated value */
+	uint64_t write_errors; /* failed write(2) calls on the sink */
+	uint64_t bytes_written;/* bytes the sink accepted */
+} jlog_stats;
+
+/*
+ * jlog_get_stats - read the counters of @log's root (NULL: the default
+ * logger) into *stats. Each counter is read atomically; together they are a
+ * snapshot only when no thread is logging. Returns 0 or -EINVAL (stats
+ * NULL). Thread-safe.
+ */
+JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
+
+/* ------------------------------------------------------------------------ */
+/* Fields                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Field value types (private to the macros below). */
+enum jlog__type {
+	JLOG__T_END = 0,
+	JLOG__T_STR,
+	JLOG__T_INT,
+	JLOG__T_UINT,
+	JLOG__T_DOUBLE,
+	JLOG__T_BOOL,
+	JLOG__T_NULL,
+	JLOG__T_JSON,
+};
+
+/*
+ * One key-value pair of a log call, built by the JLOG_STR()... macros. It
+ * holds pointers to the caller's key and value only for the duration of the
+ * call: the record keeps a copy, so the caller may reuse its buffers as soon
+ * as the call returns. Fields are private: build them with the macros.
+ */
+typedef struct jlog_field {
+	const char *key;
+	size_t key_len;
+	int type;
+	size_t len;
+	union {
+		int64_t i;
+		uint64_t u;
+		double d;
+		bool b;
+		const char *s;
+		const struct json_t *j;
+	} v;
+} jlog_field;
+
+static inline jlog_field jlog__field(const char *key, int type)
+{
+	jlog_field f;
+	memset(&f, 0, sizeof(f));
+	f.key = key ? key : "";
+	f.key_len = key ? strlen(key) : 0;
+	f.type = type;
+	return f;
+}
+
+static inline jlog_field jlog__field_strn(const char *key, const char *s, size_t n)
+{
+	jlog_field f = jlog__field(key, s ? JLOG__T_STR : JLOG__T_NULL);
+	f.v.s = s;
+	f.len = s ? n : 0;
+	return f;
+}
+
+static inline jlog_field jlog__field_str(const char *key, const char *s)
+{
+	return jlog__field_strn(key, s, s ? strlen(s) : 0);
+}
+
+static inline jlog_field jlog__field_int(const char *key, int64_t v)
+{
+	jlog_field f = jlog__field(key, JLOG__T_INT);
+	f.v.i = v;
+	return f;
+}
+
+static inline jlog_field jlog__field_uint(const char *key, uint64_t v)
+{
+	jlog_field f = jlog__field(key, JLOG__T_UINT);
+	f.v.u = v;
+	return f;
+}
+
+static inline jlog_field jlog__field_double(const char *key, double v)
+{
+	jlog_field f = jlog__field(key, JLOG__T_DOUBLE);
+	f.v.d = v;
+	return f;
+}
+
+static inline jlog_field jlog__field_bool(const char *key, bool v)
+{
+	jlog_field f = jlog__field(key, JLOG__T_BOOL);
+	f.v.b = v;
+	return f;
+}
+
+static inline jlog_field jlog__field_json(const char *key, const struct json_t *j)
+{
+	jlog_field f = jlog__field(key, j ? JLOG__T_JSON : JLOG__T_NULL);
+	f.v.j = j;
+	return f;
+}
+
+/*
+ * Field constructors. The key is a NUL-terminated string (NULL is taken as
+ * ""). Keys and values are copied into the record during the log call.
+ *
+ * JLOG_STR(key, s)        a string; s NULL writes null
+ * JLOG_STRN(key, s, n)    n bytes of s, which may contain NUL bytes
+ * JLOG_INT(key, v)        int64_t, written exactly
+ * JLOG_UINT(key, v)       uint64_t, written exactly
+ * JLOG_DOUBLE(key, v)     double, shortest form that reads back equal;
+ *                         NaN and ±Inf are written as null
+ * JLOG_BOOL(key, v)       true / false
+ * JLOG_NULL(key)          null
+ * JLOG_JSON(key, j)       a jansson value (const json_t *), borrowed: it is
+ *                         serialized during the call, so the caller may
+ *                         change or free it as soon as the call returns.
+ *                         NULL writes null.
+ *
+ * Invalid UTF-8 in keys and strings is replaced by U+FFFD; every control
+ * character is escaped, so data can never start a new line. Keys longer
+ * than 1024 bytes are cut.
+ *
+ * No key appears twice in a line. The rule:
+ *   - a field whose key is one of the line's own keys ("time", "level",
+ *     "message", "logger", "file", "line", "function", "pid", "tid",
+ *     "truncated", "dropped") is written as "fields.<key>";
+ *   - among the fields (bound ones first, then the call's), the last one
+ *     with a given key wins, so a call's field overrides a bound field of
+ *     the same key, and the earlier one is not written.
+ */
+#define JLOG_STR(key, s) jlog__field_str((key), (s))
+#define JLOG_STRN(key, s, n) jlog__field_strn((key), (s), (n))
+#define JLOG_INT(key, v) jlog__field_int((key), (int64_t)(v))
+#define JLOG_UINT(key, v) jlog__field_uint((key), (uint64_t)(v))
+#define JLOG_DOUBLE(key, v) jlog__field_double((key), (double)(v))
+#define JLOG_BOOL(key, v) jlog__field_bool((key), (v) ? true : false)
+#define JLOG_NULL(key) jlog__field((key), JLOG__T_NULL)
+#define JLOG_JSON(key, j) jlog__field_json((key), (j))
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Call-site metadata: one static instance per log statement, registered
+ * on its first use so records carry a small id instead of pointers.
+ * Private: filled in by the macros.
+ */
+typedef struct jlog_callsite {
+	const char *file;
+	const char *function;
+	int line;
+	uint32_t id; /* 0 until registered; accessed atomically */
+} jlog_callsite;
+
+/* Private: the first member of every logger handle is its level gate. */
+struct jlog__gate {
+	int level;
+};
+/* Private: the level gate of the default logger; -1 until it is opened. */
+JLOG_EXPORT extern int jlog__default_gate;
+/* Private: open the default logger (reading the environment now) and
+ * check @level against it. */
+JLOG_EXPORT bool jlog__default_enabled(int level);
+
+static inline bool jlog__enabled(const jlog_logger *log, int level)
+{
+	/* Relaxed loads: a level change only has to be seen eventually; a
+	 * gate is a single int and guards no other data. */
+	if (log)
+		return level >= __atomic_load_n(&((const struct jlog__gate *)(const void *)log)->level,
+		                                __ATOMIC_RELAXED);
+	int gate = __atomic_load_n(&jlog__default_gate, __ATOMIC_RELAXED);
+	return JLOG__LIKELY(gate >= 0) ? level >= gate : jlog__default_enabled(level);
+}
+
+/* Private entry points of the macros. */
+JLOG_EXPORT void jlog__log(jlog_logger *log, jlog_callsite *cs, int level,
+                           const char *msg, size_t msg_len,
+                           const jlog_field *fields, size_t nfields);
+JLOG_EXPORT void jlog__logf(jlog_logger *log, jlog_callsite *cs, int level,
+                            const char *fmt, ...) JLOG__PRINTF(4, 5);
+JLOG_EXPORT jlog_logger *jlog__with(jlog_logger *parent,
+                                    const jlog_field *fields, size_t nfields);
+
+static inline void jlog__log_msg(jlog_logger *log, jlog_callsite *cs, int level,
+                                 const char *msg, const jlog_field *fields,
+                                 size_t nfields)
+{
+	jlog__log(log, cs, level, msg, msg ? strlen(msg) : 0, fields, nfields);
+}
+
+#define JLOG__FIRST(a, ...) a
+#define JLOG__REST(a, ...) __VA_ARGS__
+#define JLOG__END_FIELD jlog__field(NULL, JLOG__T_END)
+
+#ifdef __cplusplus
+} /* extern "C" */
+static inline void jlog__log_il(jlog_logger *log, jlog_callsite *cs, int level,
+                                const char *msg,
+                                std::initializer_list<jlog_field> f)
+{
+	jlog__log_msg(log, cs, level, msg, f.begin(), f.size() - 1);
+}
+static inline jlog_logger *jlog__with_il(jlog_logger *parent,
+                                         std::initializer_list<jlog_field> f)
+{
+	return jlog__with(parent, f.begin(), f.size() - 1);
+}
+#define JLOG__EMIT(lg, cs, lvl, ...)                                          \
+	jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),          \
+	             {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)})
+#define JLOG_WITH(parent, ...)                                                \
+	jlog__with_il((parent), {__VA_ARGS__, JLOG__END_FIELD})
+extern "C" {
+#else
+#define JLOG__FIELDS(...) ((const jlog_field[]){__VA_ARGS__})
+#define JLOG__EMIT(lg, cs, lvl, ...)                                          \
+	jlog__log_msg((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),         \
+	              JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)),    \
+	              sizeof(JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD))) / \
+	                      sizeof(jlog_field) - 1)
+/*
+ * JLOG_WITH - a child logger whose records all carry these fields.
+ *
+ *     jlog_logger *req = JLOG_WITH(log, JLOG_STR("request_id", id));
+ *
+ * The fields are encoded once, here, and copied into each record of the
+ * child. The child shares its parent's root (ring, writer, sink), name and
+ * level, and inherits the parent's bound fields. At least one field is
+ * required (use jlog_named() for a child without fields). Returns a new
+ * handle to release with jlog_close(), or NULL if out of memory (logging to
+ * NULL goes to the default logger). A NULL parent means the default logger.
+ * Thread-safe.
+ */
+#define JLOG_WITH(parent, ...)                                                \
+	jlog__with((parent), JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),         \
+	           sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /           \
+	                   sizeof(jlog_field) - 1)
+#endif
+
+/*
+ * JLOG_LOG(logger, level, "message", field, ...) - log a record.
+ *
+ * The level is checked first (one load and one compare); when it is
+ * disabled, neither the message nor any field argument is evaluated. The
+ * message is any NUL-terminated string (NULL is taken as ""); the caller's
+ * file, line and function are captured. The call never fails and never
+ * returns an error: when the ring is full it waits (BLOCK) or drops and
+ * counts (DROP). Safe from any thread; from a signal handler it never
+ * waits (a record that does not fit is dropped and counted).
+ */
+#define JLOG_LOG(logger, level, ...)                                          \
+	do {                                                                  \
+		jlog_logger *jlog__lg_ = (logger);                            \
+		int jlog__lv_ = (level);                                      \
+		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_))) {    \
+			static jlog_callsite jlog__cs_ = {__FILE__, __func__, \
+			                                  __LINE__, 0};       \
+			JLOG__EMIT(jlog__lg_, &jlog__cs_, jlog__lv_,          \
+			           __VA_ARGS__);                              \
+		}                                                             \
+	} while (0)
+
+#define JLOG_TRACE(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_TRACE, __VA_ARGS__)
+#define JLOG_DEBUG(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_DEBUG, __VA_ARGS__)
+#define JLOG_INFO(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_INFO, __VA_ARGS__)
+#define JLOG_SUCCESS(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_SUCCESS, __VA_ARGS__)
+#define JLOG_WARNING(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_WARNING, __VA_ARGS__)
+#define JLOG_ERROR(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_ERROR, __VA_ARGS__)
+#define JLOG_CRITICAL(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_CRITICAL, __VA_ARGS__)
+
+/*
+ * JLOG_LOGF(logger, level, fmt, ...) - log a record whose message is
+ * formatted with printf rules (checked by the compiler). The formatted
+ * message is truncated to max_record_size. Arguments are not evaluated
+ * when the level is disabled. Same guarantees as JLOG_LOG.
+ */
+#define JLOG_LOGF(logger, level, ...)                                         \
+	do {                                                                  \
+		jlog_logger *jlog__lg_ = (logger);                            \
+		int jlog__lv_ = (level);                                      \
+		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_))) {    \
+			static jlog_callsite jlog__cs_ = {__FILE__, __func__, \
+			                                  __LINE__, 0};       \
+			jlog__logf(jlog__lg_, &jlog__cs_, jlog__lv_,          \
+			           __VA_ARGS__);                              \
+		}                                                             \
+	} while (0)
+
+#define JLOG_TRACEF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_TRACE, __VA_ARGS__)
+#define JLOG_DEBUGF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_DEBUG, __VA_ARGS__)
+#define JLOG_INFOF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_INFO, __VA_ARGS__)
+#define JLOG_SUCCESSF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_SUCCESS, __VA_ARGS__)
+#define JLOG_WARNINGF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_WARNING, __VA_ARGS__)
+#define JLOG_ERRORF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_ERROR, __VA_ARGS__)
+#define JLOG_CRITICALF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_CRITICAL, __VA_ARGS__)
+
+/*
+ * jlog_named - a child logger whose records carry "logger":"name". Names
+ * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
+ * Otherwise like JLOG_WITH (bound fields are inherited). @name NULL or ""
+ * keeps the parent's name. Returns NULL if out of memory. Thread-safe.
+ */
+JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JLOG_H */

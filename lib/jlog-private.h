@@ -1,0 +1,421 @@
+/*
+ * Internal declarations shared by the files of lib/. Nothing here is
+ * public; tests of internals include this header and link jlog_internal.
+ */
+#ifndef JLOG_PRIVATE_H
+#define JLOG_PRIVATE_H
+
+#include "jlog.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JLOG__CACHELINE 64
+#define JLOG__ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+
+/* ------------------------------------------------------------------------ */
+/* Growable output buffer (writer thread only)                              */
+/* ------------------------------------------------------------------------ */
+
+struct jlog__buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool failed; /* an allocation failed; contents are incomplete */
+};
+
+void jlog__buf_init(struct jlog__buf *b);
+void jlog__buf_finish(struct jlog__buf *b);
+/* Make room for @extra more bytes. Returns false (and sets failed) when the
+ * allocation fails; callers may keep appending, which then does nothing. */
+bool jlog__buf_grow(struct jlog__buf *b, size_t extra);
+static inline bool jlog__buf_room(struct jlog__buf *b, size_t extra)
+{
+	return b->cap - b->len >= extra || jlog__buf_grow(b, extra);
+}
+static inline void jlog__buf_put(struct jlog__buf *b, const void *p, size_t n)
+{
+	if (jlog__buf_room(b, n)) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+	}
+}
+static inline void jlog__buf_putc(struct jlog__buf *b, char c)
+{
+	if (jlog__buf_room(b, 1))
+		b->p[b->len++] = c;
+}
+#define jlog__buf_lit(b, s) jlog__buf_put((b), (s), sizeof(s) - 1)
+
+/* ------------------------------------------------------------------------ */
+/* Record layout (record.c)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A record is self-contained bytes: no pointer is stored in it, so a
+ * committed record stays meaningful whatever the caller does next (and
+ * could be read by another process). Layout, all fields native-endian:
+ *
+ *   struct jlog__rec_hdr
+ *   msg_len bytes of message
+ *   name_len bytes of logger name
+ *   nfields times: struct jlog__field_hdr, key_len bytes of key, value
+ *
+ * Values: STR and JSON carry val_len bytes (JSON is compact JSON text
+ * produced by jansson); INT, UINT, DOUBLE carry 8 bytes; BOOL 1 byte;
+ * NULL nothing. Bound fields (from JLOG_WITH) come first, then the call's.
+ */
+struct jlog__rec_hdr {
+	uint64_t time_ns;  /* CLOCK_REALTIME, ns since the epoch */
+	uint32_t callsite; /* id in the callsite table, 0 = none */
+	uint32_t tid;      /* kernel thread id of the caller */
+	uint32_t msg_len;
+	uint32_t nfields;
+	uint16_t name_len;
+	uint8_t level;
+	uint8_t flags;     /* JLOG__REC_* */
+	uint32_t reserved;
+};
+
+enum {
+	JLOG__REC_TRUNCATED = 1u << 0, /* some value was cut */
+	JLOG__REC_SYNTHETIC = 1u << 1, /* made by jlog itself (drop report) */
+	JLOG__REC_MSG_TRUNCATED = 1u << 2, /* the message was cut */
+};
+
+struct jlog__field_hdr {
+	uint8_t type;  /* enum jlog__type */
+	uint8_t flags; /* JLOG__FIELD_TRUNCATED */
+	uint16_t key_len;
+	uint32_t val_len;
+};
+
+enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
+
+/* Longest key kept (longer keys are cut, at a UTF-8 boundary). */
+#define JLOG__MAX_KEY 1024u
+
+/* A decoded field: pointers into the record bytes. */
+struct jlog__field_view {
+	int type;
+	unsigned flags;
+	const char *key;
+	size_t key_len;
+	union {
+		int64_t i;
+		uint64_t u;
+		double d;
+		bool b;
+		const char *s; /* STR and JSON: val_len bytes */
+	} v;
+	size_t val_len;
+};
+
+/* A decoded record. Strings point into the record bytes (or static data for
+ * file/function) and are valid while the record is. */
+struct jlog__rec_view {
+	uint64_t time_ns;
+	int level;
+	unsigned flags;
+	uint32_t tid;
+	const char *msg;
+	size_t msg_len;
+	const char *name;
+	size_t name_len;
+	const char *file;     /* base name, NULL if unknown */
+	const char *function; /* NULL if unknown */
+	int line;
+	uint32_t nfields;
+	const uint8_t *fields; /* first struct jlog__field_hdr */
+	const uint8_t *end;    /* end of the record */
+	/* For synthetic drop reports: the number of records dropped. */
+	uint64_t dropped;
+};
+
+/* Encoded size of one field as the caller gave it, before truncation. */
+size_t jlog__field_size(const jlog_field *f);
+
+/*
+ * Serialize a field into @dst, which has room for jlog__field_size(f), or
+ * less when @val_cap limits a STR/JSON value (the value is then cut at a
+ * UTF-8 boundary and flagged truncated). Returns bytes written.
+ */
+size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap);
+
+/* Decode @len bytes of a record. Returns false if the bytes are not a
+ * well-formed record (the writer then skips it and counts an error). */
+bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
+
+/* Iterate the fields of a decoded record: *cursor starts at v->fields.
+ * Returns false at the end or on malformed bytes. */
+bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
+                      struct jlog__field_view *f);
+
+/* Serialize a jansson value to compact JSON into @dst (capacity @cap).
+ * Returns the full length the text needs (may exceed cap), 0 on failure. */
+size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* JSON encoder (encode.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Append a JSON string literal (with quotes): escapes '"', '\\', every
+ * control character (as \n \r \t \b \f or \u00XX), U+2028 and U+2029 (as
+ * \u2028, \u2029), DEL as \u007f, and replaces each maximal invalid UTF-8
+ * subsequence with U+FFFD (the WHATWG/Unicode "substitution of maximal
+ * subparts" rule). Overlongs, surrogates and code points above U+10FFFF are
+ * invalid. */
+void jlog__json_str(struct jlog__buf *b, const char *s, size_t n);
+/* Same, for a string that was truncated: drop an incomplete UTF-8 sequence
+ * at the end and append "…" (U+2026). */
+void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n);
+void jlog__json_int(struct jlog__buf *b, int64_t v);
+void jlog__json_uint(struct jlog__buf *b, uint64_t v);
+/* Shortest decimal that strtod() reads back to the same double; always has
+ * a '.', or an exponent, so it parses back as a real; NaN/Inf → null. */
+void jlog__json_double(struct jlog__buf *b, double v);
+/* Format a double into @out (at least 32 bytes) as jlog__json_double does;
+ * returns the length. NaN/Inf give "null". */
+size_t jlog__fmt_double(char *out, double v);
+/* "2026-11-26T04:02:03.123456Z" with quotes (RFC 3339, UTC, microseconds). */
+void jlog__json_time(struct jlog__buf *b, uint64_t time_ns);
+
+/* Process facts the line needs that are not in the record. */
+struct jlog__line_ctx {
+	pid_t pid;
+};
+
+/*
+ * Append one JSON line (ending in '\n') for a decoded record, in the
+ * default schema: time, level, message, [logger], file, line, function,
+ * pid, tid, [truncated], [dropped], then the fields (bound, then call).
+ *
+ * Duplicate keys: a field whose key equals a reserved key of the schema
+ * ("time", "level", "message", "logger", "file", "line", "function", "pid",
+ * "tid", "truncated", "dropped") is written under "fields.<key>". Among the
+ * fields, the last one with a given key wins: earlier ones are not written.
+ */
+void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
+                       const struct jlog__line_ctx *ctx);
+
+/* Level name ("INFO") or NULL for an unnamed level. */
+const char *jlog__level_name(int level);
+
+/* ------------------------------------------------------------------------ */
+/* Callsites (callsite.c)                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Give @cs an id (once; thread-safe) and return it; 0 if the table is
+ * full or out of memory (the record then has no file/line/function). */
+uint32_t jlog__callsite_register(jlog_callsite *cs);
+static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
+{
+	/* Acquire pairs with the release store in jlog__callsite_register():
+	 * an id seen here is already in the table. */
+	uint32_t id = __atomic_load_n(&cs->id, __ATOMIC_ACQUIRE);
+	return id ? id : jlog__callsite_register(cs);
+}
+/* The callsite of an id, NULL if unknown. Any thread. */
+const jlog_callsite *jlog__callsite_get(uint32_t id);
+/* Base name of the callsite's file (computed at registration). */
+const char *jlog__callsite_basename(uint32_t id);
+
+/* ------------------------------------------------------------------------ */
+/* Clock (clock.c)                                                          */
+/* ------------------------------------------------------------------------ */
+
+uint64_t jlog__now_ns(void);
+
+/* ------------------------------------------------------------------------ */
+/* Ring (ring.c)                                                            */
+/* ------------------------------------------------------------------------ */
+
+struct jlog_ring {
+	/* Producer side: written by every producer (CAS), read by the
+	 * consumer. Its own cache line so producers do not invalidate the
+	 * consumer's line on every reservation. */
+	_Alignas(JLOG__CACHELINE) _Atomic uint64_t head;
+	_Atomic uint64_t logged; /* records committed */
+
+	/* Consumer side: written by the consumer only. */
+	_Alignas(JLOG__CACHELINE) _Atomic uint64_t tail;
+
+	/* Wakeups (slow paths only). */
+	_Alignas(JLOG__CACHELINE) _Atomic uint32_t space_seq; /* futex: space freed */
+	_Atomic uint32_t waiters;        /* producers parked on space_seq */
+	_Atomic uint32_t wake_seq;       /* futex: consumer wakeup */
+	_Atomic uint32_t consumer_idle;  /* consumer is (about to be) asleep */
+	_Atomic bool closed;             /* no more records accepted */
+
+	/* Read-only after init. */
+	_Alignas(JLOG__CACHELINE) uint8_t *buf;
+	uint64_t cap;
+	uint64_t mask;
+	uint64_t start; /* initial position (tests start near wraparound) */
+};
+
+/* Slot header in front of each record, 8 bytes, read and written
+ * atomically: 0 means "not yet written". */
+#define JLOG__SLOT_COMMITTED (1ull << 63)
+#define JLOG__SLOT_PAD (1ull << 62)
+#define JLOG__SLOT_LEN_MASK 0xffffffffull
+
+/* Capacity is rounded up to a power of two. @start is the initial value of
+ * the free-running positions. Returns 0 or -ENOMEM/-EINVAL. */
+int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start);
+void jlog__ring_finish(struct jlog_ring *r);
+
+/*
+ * Reserve @len payload bytes (len <= cap / 4). Returns a pointer to the
+ * payload, or NULL when the ring is full and @block is false, or when the
+ * ring is closed. With @block the caller spins briefly, then sleeps until
+ * the consumer frees space. Lock-free: no lock, no allocation, no syscall
+ * unless the ring is full.
+ */
+void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block);
+/* Publish a reserved record to the consumer. */
+void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len);
+
+/*
+ * Consumer: look at the position *pos. Returns 1 and sets *rec and *len and
+ * advances *pos past the record when a committed record is there (padding
+ * is skipped); returns 0 when nothing committed is there yet.
+ */
+int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec,
+                    size_t *len);
+/* Consumer: give back everything before @pos (zeroes it and publishes the
+ * new tail; wakes producers parked on a full ring). */
+void jlog__ring_release(struct jlog_ring *r, uint64_t pos);
+/* Current head (acquire): every record reserved before the call ends at or
+ * before it. */
+uint64_t jlog__ring_head(struct jlog_ring *r);
+
+/* Wake the consumer if it sleeps. Async-signal-safe. */
+void jlog__ring_wake_consumer(struct jlog_ring *r);
+/* Wake the consumer unconditionally (even one about to sleep whose wait
+ * sequence was read before this call). Async-signal-safe. */
+void jlog__ring_kick(struct jlog_ring *r);
+/* Consumer: read the wait sequence before checking its own reasons to
+ * stay awake (stop, flush), then pass it to jlog__ring_wait(), which
+ * sleeps until woken or @timeout_ms passes, unless the ring has a
+ * committed record at @pos or a kick came after the sequence was read. */
+uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
+void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
+/* Refuse new reservations and wake every parked producer. */
+void jlog__ring_close(struct jlog_ring *r);
+
+/* ------------------------------------------------------------------------ */
+/* Sinks (sink.c, sink-fd.c, sink-file.c)                                   */
+/* ------------------------------------------------------------------------ */
+
+struct jlog_sink;
+
+/* Every sink implements this interface; all calls come from the writer
+ * thread (or from jlog_open/jlog_close with the writer stopped). */
+struct jlog_sink_ops {
+	/* Write all @len bytes; return 0 or a negative errno. Handles EINTR and
+	 * partial writes itself. */
+	int (*write)(struct jlog_sink *s, const char *p, size_t len);
+	/* Flush anything the sink buffers below write(); may be NULL. */
+	int (*flush)(struct jlog_sink *s);
+	/* Release the sink. */
+	void (*destroy)(struct jlog_sink *s);
+};
+
+/* A formatter appends one line for a record to the sink's buffer. */
+typedef void (*jlog__format_fn)(struct jlog__buf *b, const struct jlog__rec_view *v,
+                                const struct jlog__line_ctx *ctx);
+
+struct jlog_sink {
+	const struct jlog_sink_ops *ops;
+	jlog__format_fn format;
+	int level;          /* records below it are not written to this sink */
+	int fd;             /* -1 when not fd-based */
+	bool owns_fd;
+	char *path;         /* file sinks */
+	struct jlog__buf out; /* pending output (writer thread) */
+	uint64_t write_errors;
+	int last_error;     /* errno of the last failure, 0 after success */
+	bool error_reported;
+};
+
+/* Create a sink from a jlog_options "sink" string. */
+int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode);
+void jlog__sink_destroy(struct jlog_sink *s);
+/* Write the sink's pending buffer. Returns bytes written or a negative
+ * errno (counted in s->write_errors; the buffer is emptied either way). */
+ssize_t jlog__sink_drain(struct jlog_sink *s);
+int jlog__sink_fd_create(struct jlog_sink **out, int fd, bool owns_fd);
+int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode);
+/* Write all of @p to @fd, retrying on EINTR and partial writes. */
+int jlog__write_all(int fd, const char *p, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Logger core (logger.c, writer.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/* State shared by a root and its children. */
+struct jlog_core {
+	struct jlog_ring ring;
+
+	pthread_mutex_t lock; /* guards children, refs, flush state below */
+	pthread_cond_t flushed;
+	unsigned refs;        /* handles alive (root + children) */
+	struct jlog_logger *children; /* list of child handles */
+
+	pthread_t writer;
+	bool writer_started;
+	pid_t writer_pid;             /* process the writer runs in */
+	_Atomic bool stopping;
+	_Atomic bool writer_done;     /* the writer thread has finished */
+	_Atomic uint64_t written_pos; /* ring position written to the sink */
+	_Atomic uint32_t flush_waiters; /* threads waiting in jlog_flush() */
+	_Atomic bool closed;          /* the root was closed */
+
+	struct jlog_sink *sink;
+	struct jlog__line_ctx ctx;
+	jlog_overflow overflow;
+	int flush_interval_ms;
+	size_t max_record_size;
+
+	_Atomic uint64_t dropped;
+	uint64_t dropped_reported; /* writer thread */
+	_Atomic uint64_t malformed; /* records the writer could not decode */
+	_Atomic uint64_t written;
+	_Atomic uint64_t truncated;
+	_Atomic uint64_t write_errors;
+	_Atomic uint64_t bytes_written;
+
+	struct jlog_core *next_open; /* global list of open cores */
+	bool is_default;
+};
+
+struct jlog_logger {
+	struct jlog__gate gate; /* must stay first: read by jlog__enabled() */
+	struct jlog_core *core;
+	struct jlog_logger *parent;
+	struct jlog_logger *next_child; /* in core->children */
+	bool is_root;
+	bool level_set; /* level set on this handle itself */
+	char *name;
+	size_t name_len;
+	uint8_t *bound; /* encoded bound fields */
+	size_t bound_len;
+	uint32_t nbound;
+};
+
+/* Writer thread (writer.c). */
+int jlog__writer_start(struct jlog_core *c);
+/* Drain everything, stop and join the writer. */
+void jlog__writer_stop(struct jlog_core *c);
+/* Wait until everything committed before the call is written. */
+int jlog__writer_flush(struct jlog_core *c);
+
+/* Thread id of the caller, cached per thread. */
+uint32_t jlog__gettid(void);
+
+#endif /* JLOG_PRIVATE_H */
