@@ -1,0 +1,49 @@
+/* Error strings. */
+#include "jlog-private.h"
+
+#include <errno.h>
+#include <string.h>
+
+const char *jlog_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	/* A fixed table rather than strerror(): strerror() may format into a
+	 * shared static buffer for unknown codes, which is not thread-safe. */
+	switch (err) {
+	case 0: return "success";
+	case EINVAL: return "invalid argument";
+	case ENOMEM: return "out of memory";
+	case EAGAIN: return "resource temporarily unavailable";
+	case ENOENT: return "no such file or directory";
+	case EACCES: return "permission denied";
+	case EPERM: return "operation not permitted";
+	case EISDIR: return "is a directory";
+	case ENOTDIR: return "not a directory";
+	case EEXIST: return "file exists";
+	case ELOOP: return "too many levels of symbolic links";
+	case ENAMETOOLONG: return "file name too long";
+	case EROFS: return "read-only file system";
+	case ENOSPC: return "no space left on device";
+	case EFBIG: return "file too large";
+	case EDQUOT: return "disk quota exceeded";
+	case EIO: return "input/output error";
+	case EPIPE: return "broken pipe";
+	case EBADF: return "bad file descriptor";
+	case EMFILE: return "too many open files";
+	case ENFILE: return "too many open files in system";
+	case EINTR: return "interrupted system call";
+	case ENOSYS: return "function not implemented";
+	case ENOTSUP: return "operation not supported";
+	case ECONNREFUSED: return "connection refused";
+	case ECONNRESET: return "connection reset by peer";
+	case ETIMEDOUT: return "timed out";
+	case EBUSY: return "device or resource busy";
+	case ERANGE: return "result out of range";
+	default: {
+		/* glibc's description table: static strings, thread-safe. */
+		const char *d = strerrordesc_np(err);
+		return d ? d : "unknown error";
+	}
+	}
+}

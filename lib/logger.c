@@ -1,0 +1,724 @@
+/*
+ * Public entry points: open/close/flush, the default logger, child
+ * loggers, levels, statistics, and the producer side of a log call.
+ *
+ * Locks: open_lock guards the list of open cores (used at exit and fork);
+ * core->lock guards a core's child list, refs and handle tree. No lock is
+ * taken on the log path.
+ */
+#include "jlog-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DEFAULT_QUEUE_SIZE ((size_t)4 << 20)
+#define MIN_QUEUE_SIZE ((size_t)64 << 10)
+#define MAX_QUEUE_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAX_RECORD ((size_t)64 << 10)
+#define MIN_MAX_RECORD ((size_t)4 << 10)
+#define MAX_NAME 255u
+
+/* Level gate read by jlog__enabled(NULL, ...): -1 until the default
+ * logger is opened, which sends the first check through
+ * jlog__default_enabled(), so the environment is read at first use and a
+ * disabled call evaluates no argument even then. */
+JLOG_EXPORT int jlog__default_gate = -1;
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jlog_core *open_cores; /* guarded by open_lock */
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+
+static _Thread_local uint32_t tls_tid;
+/* Depth of log calls on this thread: above 0, a signal handler
+ * interrupted a log call, and the nested call must not wait for space the
+ * interrupted one may be holding up. */
+static _Thread_local unsigned tls_depth;
+
+uint32_t jlog__gettid(void)
+{
+	if (JLOG__UNLIKELY(tls_tid == 0))
+		tls_tid = (uint32_t)syscall(SYS_gettid);
+	return tls_tid;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process-wide hooks: exit and fork                                        */
+/* ------------------------------------------------------------------------ */
+
+/* At exit() (from any thread) and on return from main(): write everything
+ * committed so far. Loggers are not freed: other threads may still log. */
+static void flush_all_at_exit(void)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		(void)jlog__writer_flush(c);
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&open_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* The child has only the forking thread: forget its cached tid and give
+ * each core the child's pid. The writer threads are not in the child, so
+ * flushes there return at once (jlog__writer_flush checks writer_pid). */
+static void fork_child(void)
+{
+	tls_tid = 0;
+	pid_t pid = getpid();
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		c->ctx.pid = pid;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void process_init(void)
+{
+	atexit(flush_all_at_exit);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+/* ------------------------------------------------------------------------ */
+
+void jlog_options_init(jlog_options *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->level = JLOG_LEVEL_INFO;
+	opts->sink = "stderr";
+	opts->queue_size = DEFAULT_QUEUE_SIZE;
+	opts->overflow = JLOG_OVERFLOW_BLOCK;
+	opts->flush_interval_ms = 50;
+	opts->max_record_size = DEFAULT_MAX_RECORD;
+	opts->file_mode = 0640;
+	opts->name = NULL;
+}
+
+static int clamp_level(int level)
+{
+	return level < 0 ? 0 : level > JLOG_LEVEL_OFF ? JLOG_LEVEL_OFF : level;
+}
+
+static int check_options(const jlog_options *o)
+{
+	if (o->level < 0 || o->level > JLOG_LEVEL_OFF)
+		return -EINVAL;
+	if (o->queue_size < MIN_QUEUE_SIZE || o->queue_size > MAX_QUEUE_SIZE)
+		return -EINVAL;
+	if (o->overflow != JLOG_OVERFLOW_BLOCK && o->overflow != JLOG_OVERFLOW_DROP)
+		return -EINVAL;
+	if (o->flush_interval_ms < 1 || o->flush_interval_ms > 10000)
+		return -EINVAL;
+	if (o->max_record_size < MIN_MAX_RECORD)
+		return -EINVAL;
+	if (o->file_mode > 07777)
+		return -EINVAL;
+	return 0;
+}
+
+static size_t capped_name_len(const char *name)
+{
+	size_t n = strlen(name);
+	return n > MAX_NAME ? MAX_NAME : n;
+}
+
+static void core_free(struct jlog_core *c)
+{
+	jlog__sink_destroy(c->sink);
+	jlog__ring_finish(&c->ring);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->flushed);
+	free(c);
+}
+
+static void logger_free(jlog_logger *lg)
+{
+	free(lg->name);
+	free(lg->bound);
+	free(lg);
+}
+
+int jlog_open(jlog_logger **out, const jlog_options *opts)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	jlog_options defaults;
+	if (!opts) {
+		jlog_options_init(&defaults);
+		opts = &defaults;
+	}
+	int rc = check_options(opts);
+	if (rc < 0)
+		return rc;
+	pthread_once(&process_once, process_init);
+
+	/* The core holds cache-line aligned ring indices; its size is a
+	 * multiple of the alignment, as aligned_alloc() requires. */
+	struct jlog_core *c = aligned_alloc(JLOG__CACHELINE, sizeof(*c));
+	jlog_logger *lg = calloc(1, sizeof(*lg));
+	if (!c || !lg) {
+		free(c);
+		free(lg);
+		return -ENOMEM;
+	}
+	memset(c, 0, sizeof(*c));
+	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
+	if (rc < 0)
+		goto err_free;
+	rc = jlog__sink_create(&c->sink, opts->sink, opts->file_mode);
+	if (rc < 0)
+		goto err_ring;
+	if (opts->name && *opts->name) {
+		lg->name_len = capped_name_len(opts->name);
+		lg->name = strndup(opts->name, lg->name_len);
+		if (!lg->name) {
+			rc = -ENOMEM;
+			goto err_sink;
+		}
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->flushed, NULL);
+	c->refs = 1;
+	c->ctx.pid = getpid();
+	c->overflow = opts->overflow;
+	c->flush_interval_ms = opts->flush_interval_ms;
+	/* A record may take at most a quarter of the ring, so a small ring
+	 * lowers the limit rather than refusing the default. */
+	c->max_record_size = opts->max_record_size < opts->queue_size / 4
+	                             ? opts->max_record_size
+	                             : opts->queue_size / 4;
+	atomic_init(&c->written_pos, c->ring.start);
+
+	lg->gate.level = clamp_level(opts->level);
+	lg->core = c;
+	lg->is_root = true;
+
+	rc = jlog__writer_start(c);
+	if (rc < 0)
+		goto err_lock;
+
+	pthread_mutex_lock(&open_lock);
+	c->next_open = open_cores;
+	open_cores = c;
+	pthread_mutex_unlock(&open_lock);
+	*out = lg;
+	return 0;
+
+err_lock:
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->flushed);
+err_sink:
+	jlog__sink_destroy(c->sink);
+err_ring:
+	jlog__ring_finish(&c->ring);
+err_free:
+	free(c);
+	logger_free(lg);
+	return rc;
+}
+
+static void unlink_open(struct jlog_core *c)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct jlog_core **p = &open_cores; *p; p = &(*p)->next_open) {
+		if (*p == c) {
+			*p = c->next_open;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* Remove @lg from the handle tree of its core and drop its reference.
+ * Called with c->lock held; returns true when the core has no handle left. */
+static bool detach_locked(struct jlog_core *c, jlog_logger *lg)
+{
+	for (jlog_logger **p = &c->children; *p; p = &(*p)->next_child) {
+		if (*p == lg) {
+			*p = lg->next_child;
+			break;
+		}
+	}
+	/* Children of the closed handle now hang from its parent, so parent
+	 * pointers never dangle. */
+	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
+		if (ch->parent == lg)
+			ch->parent = lg->parent;
+	return --c->refs == 0;
+}
+
+int jlog_close(jlog_logger *lg)
+{
+	if (!lg)
+		return 0;
+	struct jlog_core *c = lg->core;
+	if (c->is_default && lg->is_root)
+		return 0;
+
+	if (lg->is_root) {
+		/* Stop new records: children log nothing from now on. */
+		pthread_mutex_lock(&c->lock);
+		atomic_store_explicit(&c->closed, true, memory_order_release);
+		for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
+			__atomic_store_n(&ch->gate.level, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
+		__atomic_store_n(&lg->gate.level, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&c->lock);
+
+		unlink_open(c);
+		jlog__writer_stop(c);
+		jlog__ring_close(&c->ring);
+	}
+
+	pthread_mutex_lock(&c->lock);
+	bool last = detach_locked(c, lg);
+	pthread_mutex_unlock(&c->lock);
+	logger_free(lg);
+	if (last)
+		core_free(c);
+	return 0;
+}
+
+int jlog_flush(jlog_logger *lg)
+{
+	if (!lg) {
+		lg = jlog_default();
+		if (!lg)
+			return -ENOMEM;
+	}
+	struct jlog_core *c = lg->core;
+	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+		return -EINVAL;
+	return jlog__writer_flush(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The default logger                                                       */
+/* ------------------------------------------------------------------------ */
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static jlog_logger *default_logger;
+
+static void default_open(void)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	const char *lv = getenv("JLOG_LEVEL");
+	if (lv) {
+		int level = jlog_level_parse(lv);
+		if (level >= 0)
+			o.level = level;
+		else
+			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);
+	}
+	const char *sink = getenv("JLOG_SINK");
+	if (sink && *sink)
+		o.sink = sink;
+	jlog_logger *lg = NULL;
+	int rc = jlog_open(&lg, &o);
+	if (rc < 0 && sink && *sink) {
+		fprintf(stderr, "jlog: cannot open JLOG_SINK=\"%s\" (%s); logging to stderr\n",
+		        sink, jlog_strerror(rc));
+		o.sink = "stderr";
+		rc = jlog_open(&lg, &o);
+	}
+	if (rc < 0) {
+		/* No default logger: calls through NULL do nothing. */
+		__atomic_store_n(&jlog__default_gate, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
+		return;
+	}
+	lg->core->is_default = true;
+	__atomic_store_n(&jlog__default_gate, lg->gate.level, __ATOMIC_RELAXED);
+	default_logger = lg;
+}
+
+jlog_logger *jlog_default(void)
+{
+	pthread_once(&default_once, default_open);
+	return default_logger;
+}
+
+bool jlog__default_enabled(int level)
+{
+	jlog_logger *lg = jlog_default();
+	return lg && jlog__enabled(lg, level);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Levels and statistics                                                    */
+/* ------------------------------------------------------------------------ */
+
+static jlog_logger *resolve(const jlog_logger *lg)
+{
+	return lg ? (jlog_logger *)lg : jlog_default();
+}
+
+void jlog_set_level(jlog_logger *lg, int level)
+{
+	lg = resolve(lg);
+	if (!lg)
+		return;
+	level = clamp_level(level);
+	struct jlog_core *c = lg->core;
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+		/* Relaxed stores: the gate guards no data (see jlog__enabled). */
+		__atomic_store_n(&lg->gate.level, level, __ATOMIC_RELAXED);
+		lg->level_set = !lg->is_root;
+		if (c->is_default && lg->is_root)
+			__atomic_store_n(&jlog__default_gate, level, __ATOMIC_RELAXED);
+		/* Descendants follow unless a handle between them and lg has
+		 * its own level. */
+		for (jlog_logger *ch = c->children; ch; ch = ch->next_child) {
+			jlog_logger *p = ch;
+			while (p && p != lg && !p->level_set)
+				p = p->parent;
+			if (p == lg || (p == NULL && lg->is_root))
+				__atomic_store_n(&ch->gate.level, level, __ATOMIC_RELAXED);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int jlog_get_level(const jlog_logger *lg)
+{
+	lg = resolve(lg);
+	if (!lg)
+		return JLOG_LEVEL_OFF;
+	return __atomic_load_n(&lg->gate.level, __ATOMIC_RELAXED);
+}
+
+bool jlog_enabled(const jlog_logger *lg, int level)
+{
+	lg = resolve(lg);
+	return lg && jlog__enabled(lg, level);
+}
+
+int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
+{
+	if (!st)
+		return -EINVAL;
+	lg = resolve(lg);
+	if (!lg)
+		return -ENOMEM;
+	struct jlog_core *c = lg->core;
+	memset(st, 0, sizeof(*st));
+	/* Relaxed: counters only; see the header for what a snapshot means. */
+	st->logged = atomic_load_explicit(&c->ring.logged, memory_order_relaxed);
+	st->dropped = atomic_load_explicit(&c->dropped, memory_order_relaxed);
+	st->written = atomic_load_explicit(&c->written, memory_order_relaxed);
+	st->truncated = atomic_load_explicit(&c->truncated, memory_order_relaxed);
+	st->write_errors = atomic_load_explicit(&c->write_errors, memory_order_relaxed);
+	st->bytes_written = atomic_load_explicit(&c->bytes_written, memory_order_relaxed);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Child loggers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Create a child of @parent with @extra_name appended to its name and
+ * @fields appended to its bound fields. */
+static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
+                                 const jlog_field *fields, size_t n)
+{
+	parent = resolve(parent);
+	if (!parent)
+		return NULL;
+	struct jlog_core *c = parent->core;
+	jlog_logger *ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return NULL;
+
+	/* Name: parent's, then ".extra". */
+	if (extra_name && *extra_name) {
+		size_t en = strlen(extra_name);
+		size_t total = parent->name_len + (parent->name_len ? 1 : 0) + en;
+		if (total > MAX_NAME)
+			total = MAX_NAME;
+		ch->name = malloc(total + 1);
+		if (!ch->name)
+			goto err;
+		size_t k = 0;
+		if (parent->name_len) {
+			memcpy(ch->name, parent->name, parent->name_len);
+			k = parent->name_len;
+			if (k < total)
+				ch->name[k++] = '.';
+		}
+		memcpy(ch->name + k, extra_name, total - k);
+		ch->name[total] = '\0';
+		ch->name_len = total;
+	} else if (parent->name_len) {
+		ch->name = strndup(parent->name, parent->name_len);
+		if (!ch->name)
+			goto err;
+		ch->name_len = parent->name_len;
+	}
+
+	/* Bound fields: the parent's bytes, then the new ones, encoded now so
+	 * each log call only copies them. Together they take at most a
+	 * quarter of max_record_size: values are cut to share that room, and
+	 * fields that still do not fit are left out. */
+	size_t limit = c->max_record_size / 4;
+	size_t size = parent->bound_len;
+	for (size_t i = 0; i < n; i++)
+		size += jlog__field_size(&fields[i]);
+	if (size) {
+		size_t val_cap = SIZE_MAX;
+		if (size > limit && n)
+			val_cap = (limit - (parent->bound_len < limit ? parent->bound_len : limit)) / n;
+		ch->bound = malloc(size);
+		if (!ch->bound)
+			goto err;
+		if (parent->bound_len)
+			memcpy(ch->bound, parent->bound, parent->bound_len);
+		size_t k = parent->bound_len;
+		uint32_t kept = parent->nbound;
+		for (size_t i = 0; i < n; i++) {
+			size_t w = jlog__field_write(ch->bound + k, &fields[i], val_cap);
+			if (k + w > limit)
+				break;
+			k += w;
+			kept++;
+		}
+		ch->bound_len = k;
+		ch->nbound = kept;
+	}
+
+	ch->core = c;
+	ch->parent = parent;
+	pthread_mutex_lock(&c->lock);
+	ch->gate.level = atomic_load_explicit(&c->closed, memory_order_relaxed)
+	                         ? JLOG_LEVEL_OFF
+	                         : __atomic_load_n(&parent->gate.level, __ATOMIC_RELAXED);
+	ch->next_child = c->children;
+	c->children = ch;
+	c->refs++;
+	pthread_mutex_unlock(&c->lock);
+	return ch;
+
+err:
+	logger_free(ch);
+	return NULL;
+}
+
+jlog_logger *jlog__with(jlog_logger *parent, const jlog_field *fields, size_t n)
+{
+	return child_create(parent, NULL, fields, n);
+}
+
+jlog_logger *jlog_named(jlog_logger *parent, const char *name)
+{
+	return child_create(parent, name, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The log call                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Value bytes of a STR or JSON field (the part truncation can shrink). */
+static size_t variable_len(const jlog_field *f, size_t fsize)
+{
+	if (f->type != JLOG__T_STR && f->type != JLOG__T_JSON)
+		return 0;
+	size_t key = f->key_len < JLOG__MAX_KEY ? f->key_len : JLOG__MAX_KEY;
+	return fsize - sizeof(struct jlog__field_hdr) - key;
+}
+
+/*
+ * A record would exceed max_record_size: find how many fields to keep and
+ * the longest value (message included) that fits. Values shorter than the
+ * cap keep their length; the cap is the largest that makes everything fit
+ * ("water filling"). Fields that do not fit even with empty values are
+ * left out. Returns the record size with these limits.
+ */
+static size_t plan_truncation(size_t budget, size_t msg_len, const jlog_field *fields,
+                              const size_t *sizes, size_t *keep, size_t *cap)
+{
+	size_t fixed = 0, k = 0;
+	for (; k < *keep; k++) {
+		size_t f = sizes[k] - variable_len(&fields[k], sizes[k]);
+		if (fixed + f > budget)
+			break;
+		fixed += f;
+	}
+	*keep = k;
+	size_t room = budget - fixed;
+	size_t nvar = 1; /* the message */
+	for (size_t i = 0; i < k; i++)
+		nvar += fields[i].type == JLOG__T_STR || fields[i].type == JLOG__T_JSON;
+	size_t c = room / nvar;
+	for (int iter = 0; iter < 8; iter++) {
+		size_t small = msg_len <= c ? msg_len : 0, big = msg_len > c;
+		for (size_t i = 0; i < k; i++) {
+			size_t v = variable_len(&fields[i], sizes[i]);
+			if (fields[i].type != JLOG__T_STR && fields[i].type != JLOG__T_JSON)
+				continue;
+			if (v <= c)
+				small += v;
+			else
+				big++;
+		}
+		if (!big)
+			break;
+		size_t next = (room - small) / big;
+		if (next == c)
+			break;
+		c = next;
+	}
+	*cap = c;
+	size_t total = fixed + (msg_len < c ? msg_len : c);
+	for (size_t i = 0; i < k; i++) {
+		size_t v = variable_len(&fields[i], sizes[i]);
+		total += v < c ? v : c;
+	}
+	return total;
+}
+
+/* Cut @n bytes of UTF-8 text to at most @cap without splitting a
+ * character. */
+static size_t utf8_cut(const char *s, size_t n, size_t cap)
+{
+	if (n <= cap)
+		return n;
+	size_t k = cap;
+	/* Step back over continuation bytes (at most 3) to a lead byte. */
+	while (k > 0 && cap - k < 3 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
+
+#define SIZES_ON_STACK 64
+
+void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
+               size_t msg_len, const jlog_field *fields, size_t n)
+{
+	if (!lg) {
+		lg = jlog_default();
+		if (!lg || !jlog__enabled(lg, level))
+			return;
+	}
+	struct jlog_core *c = lg->core;
+	level = level < 0 ? 0 : level > 255 ? 255 : level;
+	if (!msg)
+		msg_len = 0;
+
+	/* Sizes of the fields, computed once (a JSON field is serialized to
+	 * find its size). */
+	size_t stack_sizes[SIZES_ON_STACK];
+	size_t *sizes = stack_sizes;
+	if (JLOG__UNLIKELY(n > SIZES_ON_STACK)) {
+		sizes = malloc(n * sizeof(*sizes));
+		if (!sizes) {
+			atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+			return;
+		}
+	}
+	size_t head_len = sizeof(struct jlog__rec_hdr) + lg->name_len + lg->bound_len;
+	size_t total = head_len + msg_len;
+	for (size_t i = 0; i < n; i++) {
+		sizes[i] = jlog__field_size(&fields[i]);
+		total += sizes[i];
+	}
+
+	uint8_t flags = 0;
+	size_t keep = n, val_cap = SIZE_MAX;
+	if (JLOG__UNLIKELY(total > c->max_record_size)) {
+		total = head_len + plan_truncation(c->max_record_size - head_len, msg_len, fields,
+		                                   sizes, &keep, &val_cap);
+		flags |= JLOG__REC_TRUNCATED;
+		if (msg_len > val_cap) {
+			msg_len = utf8_cut(msg, msg_len, val_cap);
+			flags |= JLOG__REC_MSG_TRUNCATED;
+		}
+	}
+
+	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
+	struct jlog__rec_hdr h = {
+		.time_ns = jlog__now_ns(),
+		.callsite = id,
+		.tid = jlog__gettid(),
+		.msg_len = (uint32_t)msg_len,
+		.nfields = (uint32_t)(lg->nbound + keep),
+		.name_len = (uint16_t)lg->name_len,
+		.level = (uint8_t)level,
+		.flags = flags,
+	};
+
+	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls_depth == 0;
+	tls_depth++;
+	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
+	if (JLOG__UNLIKELY(!p)) {
+		/* Relaxed: a counter; the writer reports it. */
+		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+		goto out;
+	}
+	uint8_t *q = p;
+	memcpy(q, &h, sizeof(h));
+	q += sizeof(h);
+	/* The lengths may be 0 with NULL pointers, which memcpy() must not be
+	 * given even then. */
+	if (msg_len)
+		memcpy(q, msg, msg_len);
+	q += msg_len;
+	if (lg->name_len)
+		memcpy(q, lg->name, lg->name_len);
+	q += lg->name_len;
+	if (lg->bound_len)
+		memcpy(q, lg->bound, lg->bound_len);
+	q += lg->bound_len;
+	for (size_t i = 0; i < keep; i++)
+		q += jlog__field_write(q, &fields[i], val_cap);
+	/* Commit the reserved length: a value cut at a character boundary
+	 * may leave a few unused bytes at the end, which decoding ignores. */
+	jlog__ring_commit(&c->ring, p, total);
+	if (JLOG__UNLIKELY(flags))
+		atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
+out:
+	tls_depth--;
+	if (JLOG__UNLIKELY(sizes != stack_sizes))
+		free(sizes);
+}
+
+void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
+{
+	char stack[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(stack, sizeof(stack), fmt ? fmt : "", ap);
+	va_end(ap);
+	if (n < 0) {
+		static const char bad[] = "(invalid format)";
+		jlog__log(lg, cs, level, bad, sizeof(bad) - 1, NULL, 0);
+		return;
+	}
+	if ((size_t)n < sizeof(stack)) {
+		jlog__log(lg, cs, level, stack, (size_t)n, NULL, 0);
+		return;
+	}
+	/* A long message: format it whole on the heap (rare); the log call
+	 * truncates it to the record limit. */
+	char *heap = malloc((size_t)n + 1);
+	if (!heap) {
+		jlog__log(lg, cs, level, stack, sizeof(stack) - 1, NULL, 0);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(heap, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	jlog__log(lg, cs, level, heap, (size_t)n, NULL, 0);
+	free(heap);
+}

@@ -1,0 +1,271 @@
+/*
+ * Records: the self-contained bytes a log call leaves in the ring (layout in
+ * jlog-private.h). Writing runs on the caller's thread inside the log call,
+ * so for every field type except JSON it is plain stores and memcpy: no
+ * allocation, no lock, no syscall. Decoding runs on the writer thread and
+ * trusts nothing: every length is checked against the end of the record, so
+ * a damaged record is refused instead of being read out of bounds.
+ */
+#include "jlog-private.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* The largest value a field header can describe. */
+#define VAL_MAX ((size_t)UINT32_MAX)
+
+/*
+ * Where to cut @s, which continues past @n, so that no UTF-8 sequence is
+ * split: when a lead byte within the three bytes before @n starts a
+ * sequence that would end past @n, cut just before that lead byte. Bytes
+ * that cannot start a sequence (C0, C1, F5 and above, stray continuation
+ * bytes) are cut wherever @n falls; the encoder replaces them with U+FFFD.
+ */
+static size_t utf8_cut(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = n;
+	while (i > 0 && n - i < 3 && (s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return n;
+	unsigned lead = s[i - 1];
+	size_t seq = lead >= 0xc2 && lead <= 0xdf   ? 2
+	             : lead >= 0xe0 && lead <= 0xef ? 3
+	             : lead >= 0xf0 && lead <= 0xf4 ? 4
+	                                            : 0;
+	return seq && i - 1 + seq > n ? i - 1 : n;
+}
+
+/* The number of key bytes a record keeps. */
+static size_t key_bytes(const jlog_field *f)
+{
+	if (!f->key)
+		return 0;
+	return f->key_len <= JLOG__MAX_KEY ? f->key_len : utf8_cut(f->key, JLOG__MAX_KEY);
+}
+
+/* A dump callback that keeps the prefix that fits in the destination and
+ * counts the rest, so the caller learns the full size without jansson
+ * allocating a buffer for the text. */
+struct dump_dst {
+	char *p;
+	size_t cap;
+	size_t len;
+};
+
+static int dump_cb(const char *chunk, size_t size, void *data)
+{
+	struct dump_dst *d = data;
+	if (d->len < d->cap) {
+		size_t n = d->cap - d->len < size ? d->cap - d->len : size;
+		memcpy(d->p + d->len, chunk, n);
+	}
+	d->len += size;
+	return 0;
+}
+
+size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap)
+{
+	struct dump_dst d = {dst, dst ? cap : 0, 0};
+	if (!j || json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+		return 0;
+	return d.len;
+}
+
+/* Bytes of the value as given, before any truncation. */
+static size_t value_bytes(const jlog_field *f)
+{
+	switch (f->type) {
+	case JLOG__T_STR:
+		return f->len;
+	case JLOG__T_JSON:
+		return jlog__json_dump(f->v.j, NULL, 0);
+	case JLOG__T_INT:
+	case JLOG__T_UINT:
+	case JLOG__T_DOUBLE:
+		return 8;
+	case JLOG__T_BOOL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+size_t jlog__field_size(const jlog_field *f)
+{
+	return sizeof(struct jlog__field_hdr) + key_bytes(f) + value_bytes(f);
+}
+
+size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
+{
+	struct jlog__field_hdr h = {0};
+	size_t klen = key_bytes(f);
+	uint8_t *val = dst + sizeof(h) + klen;
+	size_t vlen = 0;
+
+	if (val_cap > VAL_MAX)
+		val_cap = VAL_MAX;
+	h.type = (uint8_t)f->type;
+	switch (f->type) {
+	case JLOG__T_STR:
+		vlen = f->len;
+		if (vlen > val_cap) {
+			vlen = utf8_cut(f->v.s, val_cap);
+			h.flags = JLOG__FIELD_TRUNCATED;
+		}
+		if (vlen)
+			memcpy(val, f->v.s, vlen);
+		break;
+	case JLOG__T_JSON:
+		/* Size first: jansson may fail half way through (invalid UTF-8
+		 * in a string made with json_stringn_nocheck(), a cycle) after
+		 * handing over part of the text, and the caller only made room
+		 * for what jlog__field_size() promised. */
+		vlen = jlog__json_dump(f->v.j, NULL, 0);
+		if (vlen == 0) {
+			/* Say null rather than write something that is not
+			 * JSON. */
+			h.type = JLOG__T_NULL;
+			break;
+		}
+		/* jansson writes straight into the record; only the prefix
+		 * that fits is kept. */
+		jlog__json_dump(f->v.j, (char *)val, vlen < val_cap ? vlen : val_cap);
+		if (vlen > val_cap) {
+			/* A cut JSON text is not JSON any more, so the prefix is
+			 * kept as a string. */
+			h.type = JLOG__T_STR;
+			h.flags = JLOG__FIELD_TRUNCATED;
+			vlen = utf8_cut((const char *)val, val_cap);
+		}
+		break;
+	case JLOG__T_INT:
+	case JLOG__T_UINT:
+	case JLOG__T_DOUBLE:
+		/* The union members are all 8 bytes; records are not aligned,
+		 * hence memcpy. */
+		vlen = 8;
+		memcpy(val, &f->v.u, 8);
+		break;
+	case JLOG__T_BOOL:
+		vlen = 1;
+		*val = f->v.b ? 1 : 0;
+		break;
+	default:
+		/* NULL, and any type this version does not know, which is
+		 * stored as null so the record stays well-formed. */
+		h.type = JLOG__T_NULL;
+		break;
+	}
+	h.key_len = (uint16_t)klen;
+	h.val_len = (uint32_t)vlen;
+	memcpy(dst, &h, sizeof(h));
+	if (klen)
+		memcpy(dst + sizeof(h), f->key, klen);
+	return sizeof(h) + klen + vlen;
+}
+
+bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
+                      struct jlog__field_view *f)
+{
+	const uint8_t *p = *cursor;
+	struct jlog__field_hdr h;
+
+	if (!p || !v->end || p >= v->end || (size_t)(v->end - p) < sizeof(h))
+		return false;
+	memcpy(&h, p, sizeof(h));
+	size_t avail = (size_t)(v->end - p) - sizeof(h);
+	if (h.key_len > JLOG__MAX_KEY || h.key_len > avail)
+		return false;
+	avail -= h.key_len;
+	if (h.val_len > avail)
+		return false;
+
+	const uint8_t *val = p + sizeof(h) + h.key_len;
+	switch (h.type) {
+	case JLOG__T_STR:
+		f->v.s = (const char *)val;
+		break;
+	case JLOG__T_JSON:
+		/* Empty text is not JSON; jansson never produces it. */
+		if (h.val_len == 0)
+			return false;
+		f->v.s = (const char *)val;
+		break;
+	case JLOG__T_INT:
+	case JLOG__T_UINT:
+	case JLOG__T_DOUBLE:
+		if (h.val_len != 8)
+			return false;
+		memcpy(&f->v.u, val, 8);
+		break;
+	case JLOG__T_BOOL:
+		if (h.val_len != 1)
+			return false;
+		f->v.b = *val != 0;
+		break;
+	case JLOG__T_NULL:
+		if (h.val_len != 0)
+			return false;
+		break;
+	default:
+		return false;
+	}
+	f->type = h.type;
+	f->flags = h.flags;
+	f->key = (const char *)p + sizeof(h);
+	f->key_len = h.key_len;
+	f->val_len = h.val_len;
+	*cursor = val + h.val_len;
+	return true;
+}
+
+bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
+{
+	const uint8_t *p = rec;
+	struct jlog__rec_hdr h;
+
+	if (!p || len < sizeof(h))
+		return false;
+	memcpy(&h, p, sizeof(h));
+	size_t rest = len - sizeof(h);
+	if (h.msg_len > rest || h.name_len > rest - h.msg_len)
+		return false;
+
+	memset(v, 0, sizeof(*v));
+	v->time_ns = h.time_ns;
+	v->level = h.level;
+	v->flags = h.flags;
+	v->tid = h.tid;
+	v->msg = (const char *)p + sizeof(h);
+	v->msg_len = h.msg_len;
+	v->name = v->msg + h.msg_len;
+	v->name_len = h.name_len;
+	v->nfields = h.nfields;
+	v->fields = (const uint8_t *)v->name + h.name_len;
+	v->end = p + len;
+	if (h.callsite) {
+		const jlog_callsite *cs = jlog__callsite_get(h.callsite);
+		v->file = jlog__callsite_basename(h.callsite);
+		v->function = cs ? cs->function : NULL;
+		v->line = cs ? cs->line : 0;
+	}
+
+	/* Walk every field once here, so that the encoder can trust the
+	 * count and never has to give up half way through a line. Each field
+	 * takes at least a header, so a huge nfields in a short record fails
+	 * fast. */
+	const uint8_t *cur = v->fields;
+	struct jlog__field_view f;
+	for (uint32_t i = 0; i < h.nfields; i++)
+		if (!jlog__field_next(v, &cur, &f))
+			return false;
+	/* A producer commits the length it reserved; a value cut at a
+	 * character boundary may leave a few bytes unused at the end, which
+	 * the ring had zeroed. Anything else there is corruption. */
+	for (; cur < v->end; cur++)
+		if (*cur != 0)
+			return false;
+	return true;
+}

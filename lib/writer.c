@@ -1,0 +1,246 @@
+/*
+ * The writer thread: one per root logger. It drains the ring in batches,
+ * formats each record into the sink's buffer and hands the buffer to the
+ * sink in large write(2) calls. Producers never wait for it except when
+ * the ring is full under the BLOCK policy.
+ *
+ * Flush protocol: jlog_flush() takes the ring's head as its target and
+ * waits (on core->flushed, under core->lock) until written_pos, which the
+ * writer advances after each batch has been written, reaches the target.
+ *
+ * Stop protocol: jlog__writer_stop() sets stopping and kicks the writer;
+ * the writer drains until it has consumed everything reserved before the
+ * stop, writes it, and exits; then it is joined.
+ *
+ * Locks: core->lock guards only the flush wait (and the child list, in
+ * logger.c). The writer takes it only to broadcast to flushers, and holds
+ * nothing else then.
+ */
+#include "jlog-private.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Write the buffer once it holds this much: large writes, bounded memory. */
+#define OUT_HIGH_WATER (256u * 1024u)
+/* Give space back to producers at least every this many records. */
+#define BATCH_RECORDS 1024u
+/* At stop, how long to wait for a record that was reserved but never
+ * committed (its thread died inside a log call) before giving up on it. */
+#define STOP_STALL_MS 2000
+
+/* Records formatted into the sink buffer but not yet written. */
+struct pending {
+	uint64_t records;
+};
+
+static void write_out(struct jlog_core *c, struct pending *pend)
+{
+	ssize_t n = jlog__sink_drain(c->sink);
+	/* Relaxed: statistics counters, read by jlog_get_stats(). */
+	if (n > 0) {
+		atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->written, pend->records, memory_order_relaxed);
+	} else if (n < 0) {
+		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+	}
+	pend->records = 0;
+}
+
+static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pending *pend)
+{
+	struct jlog_sink *s = c->sink;
+	if (v->level < s->level)
+		return;
+	s->format(&s->out, v, &c->ctx);
+	if (s->out.failed) {
+		/* Out of memory growing the buffer: what it holds may end
+		 * mid-line, so it is dropped rather than written. */
+		s->out.len = 0;
+		s->out.failed = false;
+		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+		pend->records = 0;
+		return;
+	}
+	pend->records++;
+	if (s->out.len >= OUT_HIGH_WATER)
+		write_out(c, pend);
+}
+
+/* When producers dropped records since the last report, say how many in a
+ * WARNING line of its own. */
+static void report_drops(struct jlog_core *c, struct pending *pend)
+{
+	/* Relaxed: a counter; an increment seen late is reported next time. */
+	uint64_t d = atomic_load_explicit(&c->dropped, memory_order_relaxed);
+	if (d == c->dropped_reported)
+		return;
+	struct jlog__rec_view v;
+	memset(&v, 0, sizeof(v));
+	v.time_ns = jlog__now_ns();
+	v.level = JLOG_LEVEL_WARNING;
+	v.flags = JLOG__REC_SYNTHETIC;
+	v.tid = jlog__gettid();
+	v.msg = "records dropped";
+	v.msg_len = strlen(v.msg);
+	v.dropped = d - c->dropped_reported;
+	v.fields = v.end = NULL;
+	v.nfields = 0;
+	c->dropped_reported = d;
+	emit(c, &v, pend);
+}
+
+static void notify_flushers(struct jlog_core *c)
+{
+	/* Pairs with the increment in jlog__writer_flush(), which happens under
+	 * the lock before the waiter re-checks written_pos. */
+	if (atomic_load_explicit(&c->flush_waiters, memory_order_seq_cst)) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->flushed);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+/* Drain up to BATCH_RECORDS records from *pos. Returns how many. */
+static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend)
+{
+	unsigned n = 0;
+	const void *rec;
+	size_t len;
+	while (n < BATCH_RECORDS && jlog__ring_peek(&c->ring, pos, &rec, &len)) {
+		struct jlog__rec_view v;
+		if (jlog__record_decode(rec, len, &v))
+			emit(c, &v, pend);
+		else
+			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		n++;
+	}
+	return n;
+}
+
+static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend)
+{
+	report_drops(c, pend);
+	write_out(c, pend);
+	jlog__ring_release(&c->ring, pos);
+	/* Release pairs with the acquire load in jlog__writer_flush(): a
+	 * flusher that sees this position sees the writes done. */
+	atomic_store_explicit(&c->written_pos, pos, memory_order_release);
+	notify_flushers(c);
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *writer_main(void *arg)
+{
+	struct jlog_core *c = arg;
+	/* Signals meant for the application go to its own threads; a write
+	 * to a closed pipe then fails with EPIPE here instead of killing the
+	 * process with SIGPIPE. */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+	struct pending pend = {0};
+	/* Relaxed: nothing has been consumed yet; only this thread writes it. */
+	uint64_t pos = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
+	uint64_t stall_since = 0;
+	for (;;) {
+		uint32_t seq = jlog__ring_wait_seq(&c->ring);
+		unsigned n = drain(c, &pos, &pend);
+		if (n > 0) {
+			finish_batch(c, pos, &pend);
+			stall_since = 0;
+			continue;
+		}
+		/* Idle: report drops that happened while the ring was full
+		 * and the flush position of an empty ring. */
+		finish_batch(c, pos, &pend);
+		if (atomic_load_explicit(&c->stopping, memory_order_acquire)) {
+			uint64_t head = jlog__ring_head(&c->ring);
+			if (head == pos)
+				break;
+			/* Something is reserved but not committed yet: its
+			 * producer is about to commit. Give up only after a
+			 * long stall (a thread that died inside a log call). */
+			if (!stall_since)
+				stall_since = ms_now();
+			else if (ms_now() - stall_since > STOP_STALL_MS)
+				break;
+			jlog__ring_wait(&c->ring, pos, seq, 1);
+			continue;
+		}
+		jlog__ring_wait(&c->ring, pos, seq, c->flush_interval_ms);
+	}
+	finish_batch(c, pos, &pend);
+	atomic_store_explicit(&c->writer_done, true, memory_order_release);
+	notify_flushers(c);
+	return NULL;
+}
+
+int jlog__writer_start(struct jlog_core *c)
+{
+	/* Start the thread with every signal blocked, so none arrives before
+	 * writer_main() has set its mask. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&c->writer, NULL, writer_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -EAGAIN;
+	pthread_setname_np(c->writer, "jlog-writer");
+	c->writer_started = true;
+	c->writer_pid = getpid();
+	return 0;
+}
+
+void jlog__writer_stop(struct jlog_core *c)
+{
+	if (!c->writer_started)
+		return;
+	atomic_store_explicit(&c->stopping, true, memory_order_release);
+	jlog__ring_kick(&c->ring);
+	if (c->writer_pid == getpid())
+		pthread_join(c->writer, NULL);
+	c->writer_started = false;
+}
+
+int jlog__writer_flush(struct jlog_core *c)
+{
+	/* A forked child has no writer thread; the writer cannot wait for
+	 * itself. */
+	if (!c->writer_started || c->writer_pid != getpid() ||
+	    pthread_equal(pthread_self(), c->writer))
+		return -EINVAL;
+	uint64_t target = jlog__ring_head(&c->ring);
+	/* Acquire pairs with the release store in finish_batch(). */
+	if ((int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) - target) >= 0)
+		return 0;
+
+	pthread_mutex_lock(&c->lock);
+	atomic_fetch_add_explicit(&c->flush_waiters, 1, memory_order_seq_cst);
+	while ((int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) - target) < 0 &&
+	       !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
+		jlog__ring_kick(&c->ring);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->flushed, &c->lock, &ts);
+	}
+	atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
