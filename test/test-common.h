@@ -1,0 +1,105 @@
+/* Helpers shared by the test suites. */
+#ifndef JLOG_TEST_COMMON_H
+#define JLOG_TEST_COMMON_H
+
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Each test-<concern>.c defines the suite its executable runs. */
+Suite *jlog_test_suite(void);
+
+/* Exit status that tells meson a test was skipped. */
+#define TC_SKIP 77
+
+/* A fresh path in a new private temporary directory; free() it. The
+ * directory is left for the OS to clean (tests run under /tmp). */
+static inline char *tc_tmppath(const char *name)
+{
+	char dir[] = "/tmp/jlog-test-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+/* Read a whole file; *len gets its size. free() the result. */
+static inline char *tc_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	ck_assert_ptr_nonnull(buf);
+	size_t r;
+	while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/*
+ * Parse every line of @text (n bytes) with jansson. Each line must be one
+ * JSON object and the text must end with '\n'. Returns an array of new
+ * references (free with tc_free_lines); *count gets the number of lines.
+ */
+static inline json_t **tc_parse_lines_n(const char *text, size_t n, size_t *count)
+{
+	size_t cap = 64, k = 0;
+	json_t **lines = malloc(cap * sizeof(*lines));
+	ck_assert_ptr_nonnull(lines);
+	const char *p = text, *end = text + n;
+	ck_assert_msg(n == 0 || end[-1] == '\n', "output does not end with a newline");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		ck_assert_ptr_nonnull(nl);
+		json_error_t err;
+		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+		ck_assert_msg(j != NULL, "line %zu is not valid JSON (%s at %d): %.*s", k + 1,
+		              err.text, err.position, (int)((nl - p) > 300 ? 300 : (nl - p)), p);
+		ck_assert_msg(json_is_object(j), "line %zu is not an object", k + 1);
+		if (k == cap) {
+			cap *= 2;
+			lines = realloc(lines, cap * sizeof(*lines));
+			ck_assert_ptr_nonnull(lines);
+		}
+		lines[k++] = j;
+		p = nl + 1;
+	}
+	*count = k;
+	return lines;
+}
+
+/* Same, for a file. */
+static inline json_t **tc_parse_file(const char *path, size_t *count)
+{
+	size_t n;
+	char *text = tc_slurp(path, &n);
+	json_t **lines = tc_parse_lines_n(text, n, count);
+	free(text);
+	return lines;
+}
+
+static inline void tc_free_lines(json_t **lines, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		json_decref(lines[i]);
+	free(lines);
+}
+
+#endif

@@ -1,0 +1,761 @@
+/*
+ * The public API end to end: records go through the ring and the writer
+ * into a real file, and every line is parsed with jansson. Covers flush
+ * and close semantics, exit and thread exit, levels, children, overflow
+ * policies, truncation, the duplicate-key rule and sink failures.
+ */
+#include "jlog-private.h"
+#include "test-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+/* Open a logger writing to a fresh file; *path gets the file's path. */
+static jlog_logger *open_file_logger(char **path, jlog_options *opts)
+{
+	jlog_options o;
+	if (!opts) {
+		jlog_options_init(&o);
+		opts = &o;
+	}
+	*path = tc_tmppath("log.jsonl");
+	opts->sink = *path;
+	jlog_logger *lg = NULL;
+	int rc = jlog_open(&lg, opts);
+	ck_assert_msg(rc == 0, "jlog_open: %s", jlog_strerror(rc));
+	ck_assert_ptr_nonnull(lg);
+	return lg;
+}
+
+static const char *str_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	ck_assert_msg(json_is_string(v), "key %s is not a string", key);
+	return json_string_value(v);
+}
+
+static json_int_t int_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	ck_assert_msg(json_is_integer(v), "key %s is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* ---- the schema ----------------------------------------------------------- */
+
+START_TEST(test_schema_and_fields)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	json_t *payload = json_pack("{s:i, s:[s, b]}", "n", 1, "list", "x", 1);
+	JLOG_INFO(lg, "request handled", JLOG_STR("user", "alice"), JLOG_INT("status", 200),
+	          JLOG_DOUBLE("latency_ms", 12.5), JLOG_BOOL("cached", true),
+	          JLOG_UINT("u", UINT64_C(4000000000)), JLOG_NULL("nothing"),
+	          JLOG_STR("missing", NULL), JLOG_JSON("payload", payload),
+	          JLOG_STRN("bytes", "a\0b", 3), JLOG_INT("neg", INT64_MIN));
+	/* The caller may free a JSON value as soon as the call returns. */
+	json_decref(payload);
+	int line = __LINE__ - 7;
+	JLOG_INFO(lg, "big", JLOG_UINT("big", UINT64_MAX));
+	ck_assert_int_eq(jlog_close(lg), 0);
+
+	/* jansson's integers are signed 64-bit: UINT64_MAX is checked in the
+	 * raw text, and its line is parsed with big integers as reals. */
+	char *text = tc_slurp(path, NULL);
+	char *second = strchr(text, '\n') + 1;
+	ck_assert_ptr_nonnull(strstr(second, "\"big\":18446744073709551615}"));
+	json_error_t err;
+	json_t *b = json_loads(second, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(b != NULL, "not JSON: %s", err.text);
+	ck_assert_double_eq(json_real_value(json_object_get(b, "big")), 18446744073709551615.0);
+	json_decref(b);
+	second[0] = '\0';
+	size_t n;
+	json_t **lines = tc_parse_lines_n(text, strlen(text), &n);
+	ck_assert_uint_eq(n, 1);
+	json_t *o = lines[0];
+
+	/* Key order: the schema, then the fields as given. */
+	static const char *order[] = {"time", "level", "message", "file", "line", "function",
+	                              "pid", "tid", "user", "status", "latency_ms", "cached",
+	                              "u", "nothing", "missing", "payload", "bytes", "neg"};
+	void *it = json_object_iter(o);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		ck_assert_ptr_nonnull(it);
+		ck_assert_str_eq(json_object_iter_key(it), order[i]);
+		it = json_object_iter_next(o, it);
+	}
+	ck_assert_ptr_null(it);
+
+	ck_assert_str_eq(str_of(o, "level"), "INFO");
+	ck_assert_str_eq(str_of(o, "message"), "request handled");
+	ck_assert_str_eq(str_of(o, "file"), "test-logger.c");
+	ck_assert_int_eq(int_of(o, "line"), line);
+	/* Check's START_TEST names the function test_..._fn. */
+	ck_assert_str_eq(str_of(o, "function"), "test_schema_and_fields_fn");
+	ck_assert_int_eq(int_of(o, "pid"), getpid());
+	ck_assert_int_eq(int_of(o, "tid"), (json_int_t)jlog__gettid());
+	ck_assert_str_eq(str_of(o, "user"), "alice");
+	ck_assert_int_eq(int_of(o, "status"), 200);
+	ck_assert(json_is_real(json_object_get(o, "latency_ms")));
+	ck_assert_double_eq(json_real_value(json_object_get(o, "latency_ms")), 12.5);
+	ck_assert(json_is_true(json_object_get(o, "cached")));
+	ck_assert(json_is_null(json_object_get(o, "nothing")));
+	ck_assert(json_is_null(json_object_get(o, "missing")));
+	json_t *p = json_object_get(o, "payload");
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "n")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(p, "list"), 0)), "x");
+	json_t *bytes = json_object_get(o, "bytes");
+	ck_assert_uint_eq(json_string_length(bytes), 3);
+	ck_assert_mem_eq(json_string_value(bytes), "a\0b", 3);
+	ck_assert_int_eq(int_of(o, "neg"), INT64_MIN);
+
+	/* time: RFC 3339, UTC, microseconds, close to now. */
+	const char *t = str_of(o, "time");
+	ck_assert_uint_eq(strlen(t), 27);
+	struct tm tm = {0};
+	ck_assert_ptr_nonnull(strptime(t, "%Y-%m-%dT%H:%M:%S", &tm));
+	ck_assert_int_eq(t[19], '.');
+	ck_assert_int_eq(t[26], 'Z');
+	time_t when = timegm(&tm);
+	ck_assert_int_lt(labs((long)(when - time(NULL))), 60);
+
+	ck_assert_int_eq(int_of(o, "u"), 4000000000);
+	free(text);
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_levels_and_names)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.level = JLOG_LEVEL_TRACE;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	JLOG_TRACE(lg, "t");
+	JLOG_DEBUG(lg, "d");
+	JLOG_INFO(lg, "i");
+	JLOG_SUCCESS(lg, "s");
+	JLOG_WARNING(lg, "w");
+	JLOG_ERROR(lg, "e");
+	JLOG_CRITICAL(lg, "c");
+	JLOG_LOG(lg, 22, "custom");
+	JLOG_LOG(lg, 1000, "clamped");
+	JLOG_INFOF(lg, "%d items in %s", 3, "cart");
+	jlog_close(lg);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 10);
+	static const char *want[] = {"TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING",
+	                             "ERROR", "CRITICAL", "22", "255", "INFO"};
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(str_of(lines[i], "level"), want[i]);
+	ck_assert_str_eq(str_of(lines[9], "message"), "3 items in cart");
+	tc_free_lines(lines, n);
+	free(path);
+
+	ck_assert_int_eq(jlog_level_parse("warning"), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_level_parse("DEBUG"), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_level_parse("Info"), JLOG_LEVEL_INFO);
+	ck_assert_int_eq(jlog_level_parse("22"), 22);
+	ck_assert_int_eq(jlog_level_parse("256"), -EINVAL);
+	ck_assert_int_eq(jlog_level_parse("loud"), -EINVAL);
+	ck_assert_str_eq(jlog_level_name(JLOG_LEVEL_SUCCESS), "SUCCESS");
+	ck_assert_ptr_null(jlog_level_name(22));
+}
+END_TEST
+
+static int evaluated;
+static int count_eval(void)
+{
+	return ++evaluated;
+}
+
+START_TEST(test_disabled_level_evaluates_nothing)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.level = JLOG_LEVEL_WARNING;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	evaluated = 0;
+	JLOG_INFO(lg, "no", JLOG_INT("n", count_eval()));
+	JLOG_DEBUGF(lg, "no %d", count_eval());
+	JLOG_LOG(lg, JLOG_LEVEL_WARNING - 1, "no", JLOG_INT("n", count_eval()));
+	ck_assert_int_eq(evaluated, 0);
+	ck_assert(!jlog_enabled(lg, JLOG_LEVEL_INFO));
+	ck_assert(jlog_enabled(lg, JLOG_LEVEL_WARNING));
+
+	JLOG_WARNING(lg, "yes", JLOG_INT("n", count_eval()));
+	ck_assert_int_eq(evaluated, 1);
+
+	jlog_set_level(lg, JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(lg), JLOG_LEVEL_DEBUG);
+	JLOG_DEBUG(lg, "now yes", JLOG_INT("n", count_eval()));
+	ck_assert_int_eq(evaluated, 2);
+	jlog_close(lg);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(int_of(lines[0], "n"), 1);
+	ck_assert_int_eq(int_of(lines[1], "n"), 2);
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* ---- children ------------------------------------------------------------- */
+
+START_TEST(test_children)
+{
+	char *path;
+	jlog_logger *root = open_file_logger(&path, NULL);
+	jlog_logger *api = jlog_named(root, "api");
+	jlog_logger *db = jlog_named(api, "db");
+	jlog_logger *req = JLOG_WITH(db, JLOG_STR("request_id", "r-1"), JLOG_INT("attempt", 1));
+	char id[16] = "r-2";
+	jlog_logger *req2 = JLOG_WITH(req, JLOG_STR("request_id", id));
+	/* The bound value was copied: changing the buffer changes nothing. */
+	strcpy(id, "CHANGED");
+	ck_assert_ptr_nonnull(api);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_ptr_nonnull(req2);
+
+	JLOG_INFO(api, "a");
+	JLOG_INFO(req, "b", JLOG_STR("user", "bob"));
+	JLOG_INFO(req2, "c", JLOG_INT("attempt", 2));
+	/* Children follow the root's level unless their own is set. */
+	jlog_set_level(root, JLOG_LEVEL_ERROR);
+	ck_assert_int_eq(jlog_get_level(req2), JLOG_LEVEL_ERROR);
+	JLOG_INFO(req2, "filtered");
+	jlog_set_level(api, JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(root), JLOG_LEVEL_ERROR);
+	JLOG_DEBUG(req2, "d");
+	jlog_set_level(root, JLOG_LEVEL_WARNING);
+	/* api has its own level now, so it and its children keep it. */
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_DEBUG);
+
+	/* Closing a child releases only the child. */
+	ck_assert_int_eq(jlog_close(db), 0);
+	JLOG_DEBUG(req, "e");
+	ck_assert_int_eq(jlog_close(req), 0);
+	JLOG_WARNING(root, "f");
+	ck_assert_int_eq(jlog_close(root), 0);
+
+	/* After the root is closed its children log nothing and do not crash. */
+	JLOG_CRITICAL(req2, "after close");
+	ck_assert(!jlog_enabled(req2, JLOG_LEVEL_CRITICAL));
+	ck_assert_int_eq(jlog_flush(req2), -EINVAL);
+	ck_assert_int_eq(jlog_close(req2), 0);
+	ck_assert_int_eq(jlog_close(api), 0);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(str_of(lines[0], "logger"), "api");
+	ck_assert_str_eq(str_of(lines[1], "logger"), "api.db");
+	ck_assert_str_eq(str_of(lines[1], "request_id"), "r-1");
+	ck_assert_int_eq(int_of(lines[1], "attempt"), 1);
+	ck_assert_str_eq(str_of(lines[1], "user"), "bob");
+	/* Last writer wins, no duplicate key (the parser rejects those). */
+	ck_assert_str_eq(str_of(lines[2], "request_id"), "r-2");
+	ck_assert_int_eq(int_of(lines[2], "attempt"), 2);
+	ck_assert_str_eq(str_of(lines[3], "message"), "d");
+	ck_assert_str_eq(str_of(lines[4], "message"), "e");
+	ck_assert_str_eq(str_of(lines[5], "message"), "f");
+	ck_assert_ptr_null(json_object_get(lines[5], "logger"));
+	tc_free_lines(lines, n);
+
+	/* "logger" comes right after "message". */
+	char *text = tc_slurp(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\"message\":\"a\",\"logger\":\"api\",\"file\""));
+	free(text);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_reserved_key_collisions)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	JLOG_INFO(lg, "real", JLOG_STR("message", "fake"), JLOG_STR("time", "t"),
+	          JLOG_INT("level", 3), JLOG_STR("x", "1"), JLOG_STR("x", "2"));
+	jlog_close(lg);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(str_of(lines[0], "message"), "real");
+	ck_assert_str_eq(str_of(lines[0], "fields.message"), "fake");
+	ck_assert_str_eq(str_of(lines[0], "fields.time"), "t");
+	ck_assert_int_eq(int_of(lines[0], "fields.level"), 3);
+	ck_assert_str_eq(str_of(lines[0], "level"), "INFO");
+	ck_assert_str_eq(str_of(lines[0], "x"), "2");
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* ---- flush, close, overflow ---------------------------------------------- */
+
+#define FLUSH_THREADS 2
+#define FLUSH_RECORDS 20000
+
+struct flood_arg {
+	jlog_logger *lg;
+	int id;
+	int count;
+	atomic_ulong *attempted;
+};
+
+static void *flood_thread(void *arg)
+{
+	struct flood_arg *a = arg;
+	for (int i = 0; i < a->count; i++) {
+		JLOG_INFO(a->lg, "flood", JLOG_INT("thread", a->id), JLOG_INT("seq", i),
+		          JLOG_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+		if (a->attempted)
+			atomic_fetch_add(a->attempted, 1);
+	}
+	return NULL;
+}
+
+/* Check per-thread order and completeness: seq 0..count-1 per thread. */
+static void check_sequences(json_t **lines, size_t n, int threads, int count, bool complete)
+{
+	int next[16] = {0};
+	for (size_t i = 0; i < n; i++) {
+		json_t *th = json_object_get(lines[i], "thread");
+		if (!th)
+			continue;
+		int t = (int)json_integer_value(th);
+		int seq = (int)json_integer_value(json_object_get(lines[i], "seq"));
+		ck_assert_int_lt(t, threads);
+		if (complete && seq != next[t])
+			ck_abort_msg("thread %d: seq %d, expected %d", t, seq, next[t]);
+		if (seq < next[t])
+			ck_abort_msg("thread %d: seq %d after %d (order or duplicate)", t, seq, next[t]);
+		next[t] = seq + 1;
+	}
+	if (complete)
+		for (int t = 0; t < threads; t++)
+			ck_assert_int_eq(next[t], count);
+}
+
+START_TEST(test_flush_semantics)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.flush_interval_ms = 10000; /* only jlog_flush() may explain the output */
+	jlog_logger *lg = open_file_logger(&path, &o);
+	pthread_t th[FLUSH_THREADS];
+	struct flood_arg args[FLUSH_THREADS];
+	for (int i = 0; i < FLUSH_THREADS; i++) {
+		args[i] = (struct flood_arg){lg, i, FLUSH_RECORDS, NULL};
+		pthread_create(&th[i], NULL, flood_thread, &args[i]);
+	}
+	for (int i = 0; i < FLUSH_THREADS; i++)
+		pthread_join(th[i], NULL);
+	JLOG_INFO(lg, "last");
+	ck_assert_int_eq(jlog_flush(lg), 0);
+
+	/* Everything committed before the flush is in the file now, with the
+	 * logger still open. */
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, FLUSH_THREADS * FLUSH_RECORDS + 1);
+	check_sequences(lines, n, FLUSH_THREADS, FLUSH_RECORDS, true);
+	ck_assert_str_eq(str_of(lines[n - 1], "message"), "last");
+	tc_free_lines(lines, n);
+
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	ck_assert_uint_eq(st.logged, FLUSH_THREADS * FLUSH_RECORDS + 1);
+	ck_assert_uint_eq(st.written, st.logged);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.write_errors, 0);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_eq(st.bytes_written, (uint64_t)sb.st_size);
+	/* A flush with nothing new returns at once. */
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
+/* A small ring under BLOCK: producers wait, nothing is lost. */
+START_TEST(test_block_loses_nothing)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.queue_size = 64 * 1024;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	pthread_t th[4];
+	struct flood_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct flood_arg){lg, i, 50000, NULL};
+		pthread_create(&th[i], NULL, flood_thread, &args[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	jlog_stats st;
+	jlog_close(lg); /* close drains: no flush before it */
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 4 * 50000);
+	check_sequences(lines, n, 4, 50000, true);
+	tc_free_lines(lines, n);
+	(void)st;
+	free(path);
+}
+END_TEST
+
+/* A small ring under DROP: nothing waits, every loss is counted, and the
+ * drop reports in the output add up to the counter. */
+START_TEST(test_drop_counts_everything)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.queue_size = 64 * 1024;
+	o.overflow = JLOG_OVERFLOW_DROP;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	atomic_ulong attempted = 0;
+	pthread_t th[3];
+	struct flood_arg args[3];
+	for (int i = 0; i < 3; i++) {
+		args[i] = (struct flood_arg){lg, i, 100000, &attempted};
+		pthread_create(&th[i], NULL, flood_thread, &args[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	jlog_flush(lg);
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	jlog_close(lg);
+
+	ck_assert_uint_eq(st.logged + st.dropped, atomic_load(&attempted));
+	ck_assert_uint_gt(st.dropped, 0); /* the ring really overflowed */
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	uint64_t records = 0, reported = 0, reports = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (json_object_get(lines[i], "thread")) {
+			records++;
+			continue;
+		}
+		ck_assert_str_eq(str_of(lines[i], "message"), "records dropped");
+		ck_assert_str_eq(str_of(lines[i], "level"), "WARNING");
+		reported += (uint64_t)int_of(lines[i], "dropped");
+		reports++;
+	}
+	ck_assert_uint_eq(records, st.logged);
+	ck_assert_uint_eq(reported, st.dropped);
+	ck_assert_uint_ge(reports, 1);
+	check_sequences(lines, n, 3, 100000, false);
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+static void *log_once_and_exit(void *arg)
+{
+	JLOG_INFO((jlog_logger *)arg, "short-lived thread", JLOG_INT("tid", 0));
+	return NULL;
+}
+
+/* Records from threads that exit right after logging are written. */
+START_TEST(test_thread_exit)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	for (int i = 0; i < 200; i++) {
+		pthread_t t;
+		pthread_create(&t, NULL, log_once_and_exit, lg);
+		pthread_detach(t);
+	}
+	/* Detached threads: wait until all 200 have committed. */
+	jlog_stats st;
+	for (int i = 0; i < 1000; i++) {
+		jlog_get_stats(lg, &st);
+		if (st.logged == 200)
+			break;
+		usleep(2000);
+	}
+	ck_assert_uint_eq(st.logged, 200);
+	jlog_close(lg);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 200);
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* ---- exit ----------------------------------------------------------------- */
+
+static void *exit_from_thread(void *arg)
+{
+	(void)arg;
+	JLOG_INFO(NULL, "from thread");
+	exit(0);
+}
+
+/* The default logger (configured by the environment) is drained at
+ * exit(), from the main thread or from another one. */
+static void run_default_logger_child(const char *path, bool from_thread)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setenv("JLOG_SINK", path, 1);
+		setenv("JLOG_LEVEL", "debug", 1);
+		for (int i = 0; i < 5000; i++)
+			JLOG_DEBUG(NULL, "child", JLOG_INT("seq", i));
+		if (from_thread) {
+			pthread_t t;
+			pthread_create(&t, NULL, exit_from_thread, NULL);
+			pthread_join(t, NULL);
+		}
+		exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, from_thread ? 5001 : 5000);
+	for (size_t i = 0; i < 5000; i++)
+		ck_assert_int_eq(int_of(lines[i], "seq"), (json_int_t)i);
+	ck_assert_str_eq(str_of(lines[0], "level"), "DEBUG");
+	tc_free_lines(lines, n);
+}
+
+START_TEST(test_default_logger_drains_at_exit)
+{
+	char *path = tc_tmppath("default.jsonl");
+	run_default_logger_child(path, false);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_exit_from_other_thread)
+{
+	char *path = tc_tmppath("default.jsonl");
+	run_default_logger_child(path, true);
+	free(path);
+}
+END_TEST
+
+/* An explicitly opened logger that is never closed is drained at exit. */
+START_TEST(test_unclosed_logger_drains_at_exit)
+{
+	char *path = tc_tmppath("unclosed.jsonl");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = path;
+		o.flush_interval_ms = 10000;
+		jlog_logger *lg;
+		if (jlog_open(&lg, &o) != 0)
+			_exit(3);
+		for (int i = 0; i < 10000; i++)
+			JLOG_INFO(lg, "x", JLOG_INT("seq", i));
+		exit(0); /* no close: the exit handler must drain */
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 10000);
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* ---- truncation ----------------------------------------------------------- */
+
+START_TEST(test_truncation)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.max_record_size = 4096;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	size_t big = 1 << 20;
+	char *s = malloc(big + 1);
+	/* Multi-byte characters, so a cut could split one. */
+	for (size_t i = 0; i < big; i += 2) {
+		s[i] = (char)0xC3;
+		s[i + 1] = (char)0xA9; /* é */
+	}
+	s[big] = '\0';
+	JLOG_INFO(lg, "big value", JLOG_STR("short", "kept"), JLOG_STR("huge", s),
+	          JLOG_INT("after", 7));
+	JLOG_INFO(lg, "normal");
+	/* A printf message longer than a record is cut and marked too. */
+	JLOG_INFOF(lg, "%s!", s);
+	jlog_stats st;
+	jlog_flush(lg);
+	jlog_get_stats(lg, &st);
+	jlog_close(lg);
+
+	ck_assert_uint_eq(st.truncated, 2);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 3);
+	json_t *l = lines[0];
+	ck_assert(json_is_true(json_object_get(l, "truncated")));
+	ck_assert_str_eq(str_of(l, "short"), "kept");
+	ck_assert_int_eq(int_of(l, "after"), 7);
+	const char *h = str_of(l, "huge");
+	size_t hl = strlen(h);
+	ck_assert_uint_lt(hl, 4096);
+	ck_assert_uint_gt(hl, 1000);
+	/* Ends with the marker, right after a whole character. */
+	ck_assert_str_eq(h + hl - 3, "\xE2\x80\xA6");
+	ck_assert_str_eq(h + hl - 5, "\xC3\xA9\xE2\x80\xA6");
+	free(s);
+	ck_assert_ptr_null(json_object_get(lines[1], "truncated"));
+	const char *m = str_of(lines[2], "message");
+	size_t ml = strlen(m);
+	ck_assert(json_is_true(json_object_get(lines[2], "truncated")));
+	ck_assert_uint_lt(ml, 4096);
+	ck_assert_uint_gt(ml, 1000);
+	ck_assert_str_eq(m + ml - 5, "\xC3\xA9\xE2\x80\xA6");
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* ---- errors --------------------------------------------------------------- */
+
+START_TEST(test_open_errors)
+{
+	jlog_logger *lg = (jlog_logger *)0x1;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/nonexistent-dir/sub/log.jsonl";
+	ck_assert_int_eq(jlog_open(&lg, &o), -ENOENT);
+	ck_assert_ptr_null(lg);
+
+	jlog_options_init(&o);
+	o.queue_size = 10;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	jlog_options_init(&o);
+	o.level = -1;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	jlog_options_init(&o);
+	o.flush_interval_ms = 0;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	jlog_options_init(&o);
+	o.overflow = (jlog_overflow)7;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	ck_assert_int_eq(jlog_open(NULL, NULL), -EINVAL);
+
+	ck_assert_str_eq(jlog_strerror(-ENOENT), "no such file or directory");
+	ck_assert_str_eq(jlog_strerror(-EINVAL), "invalid argument");
+	ck_assert_ptr_nonnull(jlog_strerror(-ECONNABORTED));
+	ck_assert_ptr_nonnull(jlog_strerror(123456));
+	ck_assert_int_eq(jlog_close(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_file_mode)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	mode_t old = umask(0);
+	jlog_logger *lg = open_file_logger(&path, &o);
+	umask(old);
+	jlog_close(lg);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0640);
+	free(path);
+}
+END_TEST
+
+/* A reader that goes away (prog | head -1) must not kill the process with
+ * SIGPIPE: the errors are counted and logging goes on. */
+START_TEST(test_closed_stdout_pipe)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]); /* no reader left at all */
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[1]);
+		signal(SIGPIPE, SIG_DFL);
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = "stdout";
+		jlog_logger *lg;
+		if (jlog_open(&lg, &o) != 0)
+			_exit(3);
+		for (int i = 0; i < 1000; i++)
+			JLOG_INFO(lg, "into the void", JLOG_INT("i", i));
+		jlog_flush(lg);
+		JLOG_INFO(lg, "still logging");
+		jlog_flush(lg);
+		jlog_stats st;
+		jlog_get_stats(lg, &st);
+		jlog_close(lg);
+		_exit(st.write_errors >= 1 && st.logged == 1001 ? 0 : 4);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(!WIFSIGNALED(status), "killed by signal %d", WTERMSIG(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+Suite *jlog_test_suite(void)
+{
+	Suite *s = suite_create("logger");
+	TCase *tc = tcase_create("output");
+	tcase_add_test(tc, test_schema_and_fields);
+	tcase_add_test(tc, test_levels_and_names);
+	tcase_add_test(tc, test_disabled_level_evaluates_nothing);
+	tcase_add_test(tc, test_children);
+	tcase_add_test(tc, test_reserved_key_collisions);
+	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_file_mode);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("delivery");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_flush_semantics);
+	tcase_add_test(tc, test_block_loses_nothing);
+	tcase_add_test(tc, test_drop_counts_everything);
+	tcase_add_test(tc, test_thread_exit);
+	tcase_add_test(tc, test_default_logger_drains_at_exit);
+	tcase_add_test(tc, test_exit_from_other_thread);
+	tcase_add_test(tc, test_unclosed_logger_drains_at_exit);
+	tcase_add_test(tc, test_closed_stdout_pipe);
+	suite_add_tcase(s, tc);
+	return s;
+}
