@@ -13,6 +13,20 @@
 /* Each test-<concern>.c defines the suite its executable runs. */
 Suite *jlog_test_suite(void);
 
+/*
+ * Scale a stress test's iteration count down under slow tools: the
+ * valgrind test setup and tools/test.sh's TSan run set JLOG_TEST_DIVISOR.
+ * The result is never below @min.
+ */
+static inline unsigned long tc_scale(unsigned long n, unsigned long min)
+{
+	const char *d = getenv("JLOG_TEST_DIVISOR");
+	unsigned long div = d ? strtoul(d, NULL, 10) : 1;
+	if (div > 1)
+		n /= div;
+	return n < min ? min : n;
+}
+
 /* Exit status that tells meson a test was skipped. */
 #define TC_SKIP 77
 

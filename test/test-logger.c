@@ -310,7 +310,7 @@ END_TEST
 /* ---- flush, close, overflow ---------------------------------------------- */
 
 #define FLUSH_THREADS 2
-#define FLUSH_RECORDS 20000
+#define FLUSH_RECORDS ((int)tc_scale(20000, 2000))
 
 struct flood_arg {
 	jlog_logger *lg;
@@ -406,8 +406,9 @@ START_TEST(test_block_loses_nothing)
 	jlog_logger *lg = open_file_logger(&path, &o);
 	pthread_t th[4];
 	struct flood_arg args[4];
+	int count = (int)tc_scale(50000, 2000);
 	for (int i = 0; i < 4; i++) {
-		args[i] = (struct flood_arg){lg, i, 50000, NULL};
+		args[i] = (struct flood_arg){lg, i, count, NULL};
 		pthread_create(&th[i], NULL, flood_thread, &args[i]);
 	}
 	for (int i = 0; i < 4; i++)
@@ -416,8 +417,8 @@ START_TEST(test_block_loses_nothing)
 	jlog_close(lg); /* close drains: no flush before it */
 	size_t n;
 	json_t **lines = tc_parse_file(path, &n);
-	ck_assert_uint_eq(n, 4 * 50000);
-	check_sequences(lines, n, 4, 50000, true);
+	ck_assert_uint_eq(n, 4 * (size_t)count);
+	check_sequences(lines, n, 4, count, true);
 	tc_free_lines(lines, n);
 	(void)st;
 	free(path);
@@ -437,8 +438,9 @@ START_TEST(test_drop_counts_everything)
 	atomic_ulong attempted = 0;
 	pthread_t th[3];
 	struct flood_arg args[3];
+	int count = (int)tc_scale(100000, 5000);
 	for (int i = 0; i < 3; i++) {
-		args[i] = (struct flood_arg){lg, i, 100000, &attempted};
+		args[i] = (struct flood_arg){lg, i, count, &attempted};
 		pthread_create(&th[i], NULL, flood_thread, &args[i]);
 	}
 	for (int i = 0; i < 3; i++)
@@ -466,7 +468,7 @@ START_TEST(test_drop_counts_everything)
 	ck_assert_uint_eq(records, st.logged);
 	ck_assert_uint_eq(reported, st.dropped);
 	ck_assert_uint_ge(reports, 1);
-	check_sequences(lines, n, 3, 100000, false);
+	check_sequences(lines, n, 3, count, false);
 	tc_free_lines(lines, n);
 	free(path);
 }

@@ -290,7 +290,7 @@ static void run_stress(uint64_t start, bool block, uint32_t per_producer)
 	/* A small ring so producers lap it thousands of times and often find
 	 * it full. */
 	ck_assert_int_eq(jlog__ring_init(&s->r, 16384, start), 0);
-	s->per_producer = per_producer;
+	s->per_producer = per_producer = (uint32_t)tc_scale(per_producer, 5000);
 	s->block = block;
 
 	pthread_t th[STRESS_PRODUCERS];

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The test command: build jlog and run every test, then run the tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer and
+# valgrind memcheck.
+#
+#   tools/test.sh                 everything (what CI runs)
+#   JLOG_QUICK=1 tools/test.sh    only the plain build and its tests
+#
+# Stages, each in its own build directory under the source root:
+#   build     buildtype debugoptimized, -Dwerror=true; all tests
+#   asan      build-asan, -Db_sanitize=address,undefined; all tests
+#   tsan      build-tsan, -Db_sanitize=thread; the threaded tests only
+#             (TSAN_TESTS below)
+#   valgrind  build, meson test --setup valgrind (defined in meson.build);
+#             all tests under memcheck, Check not forking (CK_FORK=no)
+#
+# Environment:
+#   JLOG_QUICK=1        stop after the plain build and its tests
+#   JLOG_BUILD_PREFIX   build directory prefix (default "build", giving
+#                       build, build-asan, build-tsan); relative to the source
+#                       root, or absolute
+#   JLOG_SKIP_DEPS=1    do not run tools/install-deps.sh
+#
+# Every stage runs even if an earlier one failed. Exits non-zero if any
+# build or test failed; the last line is "N passed, N failed" over all runs.
+set -euo pipefail
+
+# Tests run under ThreadSanitizer: the suites that exercise threads. Adding
+# one is adding its meson test name here.
+TSAN_TESTS=(ring logger)
+
+# Sanitized code runs slower: the meson and Check (fork mode) timeouts are
+# stretched by these factors. (The valgrind setup has its own multiplier,
+# and Check does not fork, hence does not time out, under valgrind.)
+ASAN_SLOWDOWN=2
+TSAN_SLOWDOWN=4
+
+# allocator_may_return_null: an impossible allocation returns NULL as with
+# libc (the tests of -ENOMEM paths rely on it) instead of aborting.
+ASAN_ENV=(
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	"CK_TIMEOUT_MULTIPLIER=$ASAN_SLOWDOWN"
+)
+TSAN_ENV=(
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+	"CK_TIMEOUT_MULTIPLIER=$TSAN_SLOWDOWN"
+	JLOG_TEST_DIVISOR=4
+)
+
+# The sanitizer builds only run tests: the benchmarks are not built there.
+PLAIN_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true)
+ASAN_OPTS=(-Dbuildtype=debugoptimized '-Db_sanitize=address,undefined' -Db_lundef=false -Dbench=false)
+TSAN_OPTS=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dbench=false)
+
+MESON_TEST=(meson test --print-errorlogs --num-processes 2)
+
+tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$tools")
+cd "$root"
+
+prefix=${JLOG_BUILD_PREFIX:-build}
+build_plain=$prefix
+build_asan=$prefix-asan
+build_tsan=$prefix-tsan
+
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/jlog-test.XXXXXX")
+trap 'rm -rf "$logdir"' EXIT
+
+# One row per stage for the summary.
+stage_names=()
+stage_pass=()
+stage_fail=()
+stage_skip=()
+stage_secs=()
+stage_notes=()
+
+now_ms() {
+	date +%s%3N
+}
+
+# record NAME PASS FAIL SKIP START_MS NOTE
+record() {
+	local elapsed=$(($(now_ms) - $5))
+	stage_names+=("$1")
+	stage_pass+=("$2")
+	stage_fail+=("$3")
+	stage_skip+=("$4")
+	stage_secs+=("$(printf '%d.%01d' $((elapsed / 1000)) $((elapsed % 1000 / 100)))")
+	stage_notes+=("$6")
+}
+
+banner() {
+	printf '\n==== %s ====\n' "$*"
+}
+
+# The last value of meson test's summary line "KEY: N" in a log, or 0.
+summary_count() {
+	local key=$1 log=$2 n
+	n=$(sed 's/\x1b\[[0-9;]*m//g' "$log" |
+		grep -E "^${key}:[[:space:]]+[0-9]+[[:space:]]*$" | tail -n 1 |
+		awk '{ print $NF }' || true)
+	echo "${n:-0}"
+}
+
+# build NAME DIR OPTIONS... - configure and compile; records the stage NAME
+# (1 failure if the build fails) and returns non-zero if it fails.
+build() {
+	local name=$1 dir=$2 start rc=0
+	shift 2
+	banner "$name: $dir ($*)"
+	start=$(now_ms)
+	bash "$tools/build.sh" "$dir" "$@" || rc=$?
+	if ((rc != 0)); then
+		record "$name" 0 1 0 "$start" "build failed (exit $rc)"
+		return 1
+	fi
+	record "$name" 0 0 0 "$start" "ok"
+}
+
+# run_tests NAME [VAR=value...] -- COMMAND... - run a meson test command,
+# show its output, and record the counts from its summary.
+run_tests() {
+	local name=$1 start rc=0 log=$logdir/$1.log envs=()
+	local ok xfail fail upass timeout skipped passed failed note
+	shift
+	while (($# > 0)) && [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	banner "$name: ${envs[*]} $*"
+	start=$(now_ms)
+	set +e
+	env "${envs[@]}" "$@" 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+
+	ok=$(summary_count 'Ok' "$log")
+	xfail=$(summary_count 'Expected Fail' "$log")
+	fail=$(summary_count 'Fail' "$log")
+	upass=$(summary_count 'Unexpected Pass' "$log")
+	timeout=$(summary_count 'Timeout' "$log")
+	skipped=$(summary_count 'Skipped' "$log")
+	passed=$((ok + xfail))
+	failed=$((fail + upass + timeout))
+	note="exit $rc"
+	if ! grep -qE '^Ok:' <(sed 's/\x1b\[[0-9;]*m//g' "$log"); then
+		note="no meson test summary (exit $rc)"
+		((failed > 0)) || failed=1
+	elif ((rc != 0 && failed == 0)); then
+		# meson failed without a failing test (a rebuild error, ...).
+		failed=1
+	fi
+	((timeout == 0)) || note="$note, $timeout timed out"
+	record "$name" "$passed" "$failed" "$skipped" "$start" "$note"
+}
+
+total_start=$(now_ms)
+
+if [[ ${JLOG_SKIP_DEPS:-} != 1 ]]; then
+	banner "deps"
+	start=$(now_ms)
+	if bash "$tools/install-deps.sh" </dev/null; then
+		record deps 0 0 0 "$start" "ok"
+	else
+		record deps 0 1 0 "$start" "install-deps failed"
+	fi
+fi
+
+plain_built=0
+if build build "$build_plain" "${PLAIN_OPTS[@]}"; then
+	plain_built=1
+	run_tests test -- "${MESON_TEST[@]}" -C "$build_plain"
+fi
+
+if [[ ${JLOG_QUICK:-} != 1 ]]; then
+	if build build-asan "$build_asan" "${ASAN_OPTS[@]}"; then
+		run_tests asan "${ASAN_ENV[@]}" -- "${MESON_TEST[@]}" -C "$build_asan" \
+			--timeout-multiplier "$ASAN_SLOWDOWN"
+	fi
+
+	# Kernels with many bits of mmap randomness (vm.mmap_rnd_bits > 28)
+	# break TSan ("unexpected memory mapping"): run without ASLR when
+	# setarch can turn it off. The personality is inherited by the tests.
+	tsan_wrap=()
+	if setarch "$(uname -m)" -R true >/dev/null 2>&1; then
+		tsan_wrap=(setarch "$(uname -m)" -R)
+	else
+		echo "test.sh: setarch -R does not work here; running TSan with ASLR" >&2
+	fi
+	if build build-tsan "$build_tsan" "${TSAN_OPTS[@]}"; then
+		run_tests tsan "${TSAN_ENV[@]}" -- "${tsan_wrap[@]}" \
+			"${MESON_TEST[@]}" -C "$build_tsan" --timeout-multiplier "$TSAN_SLOWDOWN" \
+			"${TSAN_TESTS[@]}"
+	fi
+
+	if ((plain_built)); then
+		run_tests valgrind -- "${MESON_TEST[@]}" -C "$build_plain" --setup valgrind
+	fi
+fi
+
+# Summary.
+total_pass=0
+total_fail=0
+total_skip=0
+banner "summary"
+printf '%-12s %7s %7s %7s %9s  %s\n' stage passed failed skipped seconds note
+for i in "${!stage_names[@]}"; do
+	printf '%-12s %7d %7d %7d %9s  %s\n' "${stage_names[$i]}" "${stage_pass[$i]}" \
+		"${stage_fail[$i]}" "${stage_skip[$i]}" "${stage_secs[$i]}" "${stage_notes[$i]}"
+	total_pass=$((total_pass + stage_pass[i]))
+	total_fail=$((total_fail + stage_fail[i]))
+	total_skip=$((total_skip + stage_skip[i]))
+done
+total_ms=$(($(now_ms) - total_start))
+printf '%-12s %7d %7d %7d %9s\n' total "$total_pass" "$total_fail" "$total_skip" \
+	"$(printf '%d.%01d' $((total_ms / 1000)) $((total_ms % 1000 / 100)))"
+echo
+echo "$total_pass passed, $total_fail failed"
+((total_fail == 0))
