@@ -597,6 +597,97 @@ extern "C" {
  */
 JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
 
+/* ------------------------------------------------------------------------ */
+/* Scoped context                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * JLOG_CONTEXT_PUSH(field, ...) - add fields to every record this thread
+ * logs, through any logger, until the matching jlog_context_pop().
+ *
+ *     JLOG_CONTEXT_PUSH(JLOG_STR("request_id", id), JLOG_STR("user", u));
+ *     handle(request);            // every record carries both fields
+ *     jlog_context_pop();
+ *
+ * Pushes nest: a pop removes the fields of the latest push. The fields are
+ * encoded once, here (keys and values are copied); each log call copies
+ * the encoded bytes. A record's fields come in this order: the logger's
+ * bound fields, then the context (outermost push first), then the call's;
+ * with the last-writer-wins rule for equal keys, a call's field overrides
+ * the context, which overrides bound fields. A thread holds at most 16 KiB
+ * of context; a context longer than half a record's max_record_size is
+ * left out of that logger's records (which then say "truncated":true).
+ *
+ * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM; on failure nothing is
+ * pushed. Thread-local: affects only the calling thread. Allocates (on the
+ * first push of a thread and when the context grows), so not for signal
+ * handlers. At least one field is required.
+ */
+JLOG_EXPORT int jlog__context_push(const jlog_field *fields, size_t nfields);
+#ifdef __cplusplus
+} /* extern "C" */
+static inline int jlog__context_push_il(std::initializer_list<jlog_field> f)
+{
+	return jlog__context_push(f.begin(), f.size() - 1);
+}
+#define JLOG_CONTEXT_PUSH(...) jlog__context_push_il({__VA_ARGS__, JLOG__END_FIELD})
+extern "C" {
+#else
+#define JLOG_CONTEXT_PUSH(...)                                                \
+	jlog__context_push(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),           \
+	                   sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /   \
+	                           sizeof(jlog_field) - 1)
+#endif
+
+/*
+ * jlog_context_pop - remove the fields of this thread's latest push (or
+ * adopted context). Returns 0, or -ENOENT when nothing is pushed.
+ */
+JLOG_EXPORT int jlog_context_pop(void);
+
+/*
+ * JLOG_CONTEXT_SCOPE(field, ...) - push for the rest of the enclosing
+ * block: the fields are popped when the block is left by any path (GCC
+ * and Clang cleanup attribute; C only, where the compiler has it).
+ */
+JLOG_EXPORT void jlog__context_scope_end(int *pushed);
+#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
+#define JLOG__CAT2(a, b) a##b
+#define JLOG__CAT(a, b) JLOG__CAT2(a, b)
+#define JLOG_CONTEXT_SCOPE(...)                                               \
+	int JLOG__CAT(jlog__scope_, __LINE__)                                 \
+		__attribute__((cleanup(jlog__context_scope_end), unused)) =   \
+			JLOG_CONTEXT_PUSH(__VA_ARGS__)
+#endif
+
+/* A snapshot of a thread's context, to hand to another thread. */
+typedef struct jlog_context jlog_context;
+
+/*
+ * jlog_context_capture - copy the calling thread's current context (all
+ * pushed fields). Returns a new object to release with
+ * jlog_context_release(), or NULL if out of memory. An empty context is a
+ * valid snapshot.
+ *
+ * jlog_context_adopt - push a captured context on the calling thread, as
+ * one frame: its records carry those fields until jlog_context_pop().
+ * The snapshot is not consumed (it may be adopted by many threads, at the
+ * same time too). Returns 0, -EINVAL (ctx NULL), -E2BIG or -ENOMEM.
+ *
+ * jlog_context_release - free a snapshot; NULL is a no-op.
+ *
+ *     jlog_context *ctx = jlog_context_capture();   // request thread
+ *     submit(job, ctx);
+ *     ...
+ *     jlog_context_adopt(job->ctx);                 // pool thread
+ *     run(job);
+ *     jlog_context_pop();
+ *     jlog_context_release(job->ctx);
+ */
+JLOG_EXPORT jlog_context *jlog_context_capture(void);
+JLOG_EXPORT int jlog_context_adopt(const jlog_context *ctx);
+JLOG_EXPORT void jlog_context_release(jlog_context *ctx);
+
 #ifdef __cplusplus
 }
 #endif

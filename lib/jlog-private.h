@@ -423,6 +423,21 @@ void jlog__writer_stop(struct jlog_core *c);
 /* Wait until everything committed before the call is written. */
 int jlog__writer_flush(struct jlog_core *c);
 
+/* ------------------------------------------------------------------------ */
+/* Scoped context (context.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* The calling thread's pushed context fields, encoded like bound fields;
+ * the log path copies buf[0..len) into each record. */
+struct jlog__context_tls {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	uint32_t nfields;
+};
+extern _Thread_local struct jlog__context_tls jlog__ctx
+	__attribute__((tls_model("initial-exec")));
+
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
 

@@ -634,14 +634,24 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 			return;
 		}
 	}
+	uint8_t flags = 0;
 	size_t head_len = sizeof(struct jlog__rec_hdr) + lg->name_len + lg->bound_len;
+	/* The thread's context goes in whole, or, if it would take more than
+	 * half of the record, not at all (the line says truncated). */
+	size_t ctx_len = jlog__ctx.len;
+	uint32_t ctx_n = jlog__ctx.nfields;
+	if (JLOG__UNLIKELY(head_len + ctx_len > c->max_record_size / 2)) {
+		ctx_len = 0;
+		ctx_n = 0;
+		flags |= JLOG__REC_TRUNCATED;
+	}
+	head_len += ctx_len;
 	size_t total = head_len + msg_len;
 	for (size_t i = 0; i < n; i++) {
 		sizes[i] = jlog__field_size(&fields[i]);
 		total += sizes[i];
 	}
 
-	uint8_t flags = 0;
 	size_t keep = n, val_cap = SIZE_MAX;
 	if (JLOG__UNLIKELY(total > c->max_record_size)) {
 		total = head_len + plan_truncation(c->max_record_size - head_len, msg_len, fields,
@@ -659,7 +669,7 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 		.callsite = id,
 		.tid = jlog__gettid(),
 		.msg_len = (uint32_t)msg_len,
-		.nfields = (uint32_t)(lg->nbound + keep),
+		.nfields = (uint32_t)(lg->nbound + ctx_n + keep),
 		.name_len = (uint16_t)lg->name_len,
 		.level = (uint8_t)level,
 		.flags = flags,
@@ -687,6 +697,9 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	if (lg->bound_len)
 		memcpy(q, lg->bound, lg->bound_len);
 	q += lg->bound_len;
+	if (ctx_len)
+		memcpy(q, jlog__ctx.buf, ctx_len);
+	q += ctx_len;
 	for (size_t i = 0; i < keep; i++)
 		q += jlog__field_write(q, &fields[i], val_cap);
 	/* Commit the reserved length: a value cut at a character boundary
@@ -806,7 +819,13 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 		msg_len = 0;
 
 	struct jlog_core *c = lg->core;
-	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + lg->name_len + lg->bound_len;
+	/* The thread's scoped context: read once, so a signal handler that
+	 * pushes meanwhile cannot make the two disagree. */
+	const uint8_t *ctx = jlog__ctx.buf;
+	size_t ctx_len = jlog__ctx.len;
+	uint32_t ctx_n = jlog__ctx.nfields;
+	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + lg->name_len + lg->bound_len +
+	               ctx_len;
 	for (size_t i = 0; i < n; i++) {
 		size_t fs = fast_field_size(&fields[i]);
 		if (JLOG__UNLIKELY(fs == 0)) {
@@ -815,7 +834,9 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 		}
 		total += fs;
 	}
-	if (JLOG__UNLIKELY(total > c->max_record_size)) {
+	if (JLOG__UNLIKELY(total > c->max_record_size / 2)) {
+		/* Large records get the exact limits of the general path
+		 * (context at most half a record, truncation). */
 		log_general(lg, cs, level, msg, msg_len, fields, n);
 		return;
 	}
@@ -825,7 +846,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 		.callsite = cs ? jlog__callsite_id(cs) : 0,
 		.tid = jlog__gettid(),
 		.msg_len = (uint32_t)msg_len,
-		.nfields = (uint32_t)(lg->nbound + n),
+		.nfields = (uint32_t)(lg->nbound + ctx_n + n),
 		.name_len = (uint16_t)lg->name_len,
 		.level = (uint8_t)level,
 		.flags = 0,
@@ -850,6 +871,8 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	q += lg->name_len;
 	copy_bytes(q, lg->bound, lg->bound_len);
 	q += lg->bound_len;
+	copy_bytes(q, ctx, ctx_len);
+	q += ctx_len;
 	for (size_t i = 0; i < n; i++)
 		q = fast_field_write(q, &fields[i]);
 	jlog__ring_commit(&c->ring, p, total);

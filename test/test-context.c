@@ -1,0 +1,222 @@
+/*
+ * Scoped thread context: push/pop, nesting, the block-scoped form,
+ * snapshots handed to another thread, precedence over bound fields and
+ * under call fields, and isolation between threads.
+ */
+#include "jlog-private.h"
+#include "test-common.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+static jlog_logger *open_file(char **path)
+{
+	*path = tc_tmppath("ctx.jsonl");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = *path;
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	return lg;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_string(v), "%s is not a string", key);
+	return json_string_value(v);
+}
+
+START_TEST(test_push_pop_nesting)
+{
+	char *path;
+	jlog_logger *lg = open_file(&path);
+	JLOG_INFO(lg, "none");
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("request_id", "r-1")), 0);
+	JLOG_INFO(lg, "one");
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("step", "parse"), JLOG_INT("attempt", 2)), 0);
+	JLOG_INFO(lg, "two");
+	ck_assert_int_eq(jlog_context_pop(), 0);
+	JLOG_INFO(lg, "one again");
+	ck_assert_int_eq(jlog_context_pop(), 0);
+	ck_assert_int_eq(jlog_context_pop(), -ENOENT);
+	JLOG_INFO(lg, "none again");
+	jlog_close(lg);
+
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_ptr_null(json_object_get(l[0], "request_id"));
+	ck_assert_str_eq(str_of(l[1], "request_id"), "r-1");
+	ck_assert_str_eq(str_of(l[2], "request_id"), "r-1");
+	ck_assert_str_eq(str_of(l[2], "step"), "parse");
+	ck_assert_int_eq(json_integer_value(json_object_get(l[2], "attempt")), 2);
+	ck_assert_str_eq(str_of(l[3], "request_id"), "r-1");
+	ck_assert_ptr_null(json_object_get(l[3], "step"));
+	ck_assert_ptr_null(json_object_get(l[4], "request_id"));
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+/* Bound fields < context < call fields, with no duplicate key. */
+START_TEST(test_precedence)
+{
+	char *path;
+	jlog_logger *root = open_file(&path);
+	jlog_logger *lg = JLOG_WITH(root, JLOG_STR("a", "bound"), JLOG_STR("b", "bound"),
+	                            JLOG_STR("c", "bound"));
+	JLOG_CONTEXT_PUSH(JLOG_STR("b", "context"), JLOG_STR("c", "context"));
+	JLOG_INFO(lg, "x", JLOG_STR("c", "call"));
+	jlog_context_pop();
+	jlog_close(lg);
+	jlog_close(root);
+
+	size_t n;
+	json_t **l = tc_parse_file(path, &n); /* rejects duplicate keys */
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(str_of(l[0], "a"), "bound");
+	ck_assert_str_eq(str_of(l[0], "b"), "context");
+	ck_assert_str_eq(str_of(l[0], "c"), "call");
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+static void scoped(jlog_logger *lg)
+{
+	JLOG_CONTEXT_SCOPE(JLOG_STR("scope", "inner"));
+	JLOG_INFO(lg, "inside");
+}
+
+START_TEST(test_scope)
+{
+	char *path;
+	jlog_logger *lg = open_file(&path);
+	scoped(lg);
+	JLOG_INFO(lg, "outside");
+	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* the scope popped */
+	jlog_close(lg);
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(str_of(l[0], "scope"), "inner");
+	ck_assert_ptr_null(json_object_get(l[1], "scope"));
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+struct job {
+	jlog_logger *lg;
+	jlog_context *ctx;
+	bool adopt;
+};
+
+static void *pool_thread(void *arg)
+{
+	struct job *j = arg;
+	if (j->adopt)
+		ck_assert_int_eq(jlog_context_adopt(j->ctx), 0);
+	JLOG_INFO(j->lg, j->adopt ? "job with context" : "job without");
+	if (j->adopt)
+		ck_assert_int_eq(jlog_context_pop(), 0);
+	return NULL;
+}
+
+/* A snapshot taken on one thread is adopted on others; a thread that
+ * adopts nothing sees nothing of another thread's context. */
+START_TEST(test_capture_adopt)
+{
+	char *path;
+	jlog_logger *lg = open_file(&path);
+	JLOG_CONTEXT_PUSH(JLOG_STR("request_id", "r-9"));
+	JLOG_CONTEXT_PUSH(JLOG_INT("tenant", 7));
+	jlog_context *ctx = jlog_context_capture();
+	ck_assert_ptr_nonnull(ctx);
+	jlog_context_pop();
+	jlog_context_pop();
+
+	struct job with = {lg, ctx, true}, without = {lg, NULL, false};
+	pthread_t a, b;
+	pthread_create(&a, NULL, pool_thread, &with);
+	pthread_join(a, NULL);
+	pthread_create(&b, NULL, pool_thread, &without);
+	pthread_join(b, NULL);
+	jlog_context_release(ctx);
+	ck_assert_int_eq(jlog_context_adopt(NULL), -EINVAL);
+	jlog_close(lg);
+
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(str_of(l[0], "message"), "job with context");
+	ck_assert_str_eq(str_of(l[0], "request_id"), "r-9");
+	ck_assert_int_eq(json_integer_value(json_object_get(l[0], "tenant")), 7);
+	ck_assert_ptr_null(json_object_get(l[1], "request_id"));
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_limit)
+{
+	static char big[20000];
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("big", big)), -E2BIG);
+	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* nothing was pushed */
+
+	/* A context too large for a logger's records is left out of them. */
+	char *path = tc_tmppath("small.jsonl");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = path;
+	o.max_record_size = 4096;
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	big[3000] = '\0';
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("big", big)), 0);
+	JLOG_INFO(lg, "kept", JLOG_INT("n", 1));
+	jlog_context_pop();
+	jlog_close(lg);
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_null(json_object_get(l[0], "big"));
+	ck_assert(json_is_true(json_object_get(l[0], "truncated")));
+	ck_assert_int_eq(json_integer_value(json_object_get(l[0], "n")), 1);
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+static void *push_and_exit(void *arg)
+{
+	(void)arg;
+	/* Left pushed: freed when the thread exits (valgrind checks). */
+	JLOG_CONTEXT_PUSH(JLOG_STR("k", "v"));
+	return NULL;
+}
+
+START_TEST(test_thread_exit_frees)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, push_and_exit, NULL);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* not this thread's */
+}
+END_TEST
+
+Suite *jlog_test_suite(void)
+{
+	Suite *s = suite_create("context");
+	TCase *tc = tcase_create("context");
+	tcase_add_test(tc, test_push_pop_nesting);
+	tcase_add_test(tc, test_precedence);
+	tcase_add_test(tc, test_scope);
+	tcase_add_test(tc, test_capture_adopt);
+	tcase_add_test(tc, test_limit);
+	tcase_add_test(tc, test_thread_exit_frees);
+	suite_add_tcase(s, tc);
+	return s;
+}
