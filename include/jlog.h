@@ -244,11 +244,29 @@ JLOG_EXPORT jlog_logger *jlog_default(void);
 
 /*
  * jlog_set_level - set the minimum level of a logger and of every child
- * created from it (before or after this call, until the child's own level
- * is set). Clamped to 0..JLOG_LEVEL_OFF. NULL means the default logger.
- * Thread-safe at any time; takes effect for calls that start after it.
+ * created from it (before or after this call) that has no level of its own
+ * and no module level (jlog_set_module_level). Clamped to
+ * 0..JLOG_LEVEL_OFF. NULL means the default logger. Thread-safe at any
+ * time; takes effect for calls that start after it.
  */
 JLOG_EXPORT void jlog_set_level(jlog_logger *log, int level);
+
+/*
+ * jlog_set_module_level - per-module levels, like loguru's filter dict
+ * {"": "INFO", "db": "DEBUG"}: every named logger of @log's root whose
+ * name is @prefix or starts with "@prefix." ("db" covers "db" and
+ * "db.pool", not "dbx") logs from @level; the longest matching prefix
+ * wins, and "" matches every named logger. A level set on a handle itself
+ * with jlog_set_level() still wins over module levels; module levels win
+ * over levels inherited from ancestors and the root. @level -1 removes the
+ * entry for @prefix.
+ *
+ * @log: any handle of the root (NULL: the default logger).
+ * Returns 0, -EINVAL (prefix NULL, level out of range) or -ENOMEM.
+ * Thread-safe at any time: levels are resolved here into each handle's
+ * gate, so the disabled check stays one load and one compare.
+ */
+JLOG_EXPORT int jlog_set_module_level(jlog_logger *log, const char *prefix, int level);
 
 /*
  * jlog_get_level - the minimum level of a logger (NULL: the default

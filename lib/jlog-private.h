@@ -397,9 +397,16 @@ struct jlog_core {
 	_Atomic uint64_t truncated;
 	_Atomic uint64_t write_errors;
 	_Atomic uint64_t bytes_written;
+	_Atomic uint64_t lost; /* lines formatted but not written whole */
 
 	struct jlog_core *next_open; /* global list of open cores */
 	bool is_default;
+
+	/* Levels (guarded by lock): the root's, and per-module levels
+	 * (jlog_set_module_level), resolved into each handle's gate. */
+	int root_level;
+	struct jlog__module_level *modules;
+	size_t nmodules;
 };
 
 struct jlog_logger {
@@ -409,11 +416,18 @@ struct jlog_logger {
 	struct jlog_logger *next_child; /* in core->children */
 	bool is_root;
 	bool level_set; /* level set on this handle itself */
+	int own_level;  /* that level, when level_set */
 	char *name;
 	size_t name_len;
 	uint8_t *bound; /* encoded bound fields */
 	size_t bound_len;
 	uint32_t nbound;
+};
+
+struct jlog__module_level {
+	char *prefix;
+	size_t len;
+	int level;
 };
 
 /* Writer thread (writer.c). */

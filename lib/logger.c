@@ -145,6 +145,9 @@ static size_t capped_name_len(const char *name)
 
 static void core_free(struct jlog_core *c)
 {
+	for (size_t i = 0; i < c->nmodules; i++)
+		free(c->modules[i].prefix);
+	free(c->modules);
 	jlog__sink_destroy(c->sink);
 	jlog__ring_finish(&c->ring);
 	pthread_mutex_destroy(&c->lock);
@@ -212,6 +215,7 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 	atomic_init(&c->written_pos, c->ring.start);
 
 	lg->gate.level = clamp_level(opts->level);
+	c->root_level = lg->gate.level;
 	lg->core = c;
 	lg->is_root = true;
 
@@ -374,6 +378,56 @@ static jlog_logger *resolve(const jlog_logger *lg)
 	return lg ? (jlog_logger *)lg : jlog_default();
 }
 
+/* The module level for a logger name: the longest module prefix that is
+ * the name or a dotted ancestor of it ("db" covers "db" and "db.pool", not
+ * "dbx"; "" covers every named logger). -1 when none applies. */
+static int module_level_locked(const struct jlog_core *c, const char *name, size_t len)
+{
+	int level = -1;
+	size_t best = 0;
+	bool found = false;
+	for (size_t i = 0; i < c->nmodules; i++) {
+		const struct jlog__module_level *m = &c->modules[i];
+		bool match = m->len == 0 ? len > 0
+		                         : len >= m->len && memcmp(name, m->prefix, m->len) == 0 &&
+		                                   (len == m->len || name[m->len] == '.');
+		if (match && (!found || m->len >= best)) {
+			found = true;
+			best = m->len;
+			level = m->level;
+		}
+	}
+	return level;
+}
+
+/*
+ * A child's effective level: its own (jlog_set_level on it), else the
+ * module level of its name, else the nearest ancestor's own level, else
+ * the root's. Called with c->lock held.
+ */
+static int effective_level_locked(const struct jlog_core *c, const jlog_logger *h)
+{
+	if (h->level_set)
+		return h->own_level;
+	int m = module_level_locked(c, h->name, h->name_len);
+	if (m >= 0)
+		return m;
+	for (const jlog_logger *p = h->parent; p && !p->is_root; p = p->parent)
+		if (p->level_set)
+			return p->own_level;
+	return c->root_level;
+}
+
+/* Resolve every handle's gate after a level change. Relaxed stores: a
+ * gate guards no data (see jlog__enabled). */
+static void update_gates_locked(struct jlog_core *c)
+{
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return;
+	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
+		__atomic_store_n(&ch->gate.level, effective_level_locked(c, ch), __ATOMIC_RELAXED);
+}
+
 void jlog_set_level(jlog_logger *lg, int level)
 {
 	lg = resolve(lg);
@@ -383,22 +437,57 @@ void jlog_set_level(jlog_logger *lg, int level)
 	struct jlog_core *c = lg->core;
 	pthread_mutex_lock(&c->lock);
 	if (!atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		/* Relaxed stores: the gate guards no data (see jlog__enabled). */
-		__atomic_store_n(&lg->gate.level, level, __ATOMIC_RELAXED);
-		lg->level_set = !lg->is_root;
-		if (c->is_default && lg->is_root)
-			__atomic_store_n(&jlog__default_gate, level, __ATOMIC_RELAXED);
-		/* Descendants follow unless a handle between them and lg has
-		 * its own level. */
-		for (jlog_logger *ch = c->children; ch; ch = ch->next_child) {
-			jlog_logger *p = ch;
-			while (p && p != lg && !p->level_set)
-				p = p->parent;
-			if (p == lg || (p == NULL && lg->is_root))
-				__atomic_store_n(&ch->gate.level, level, __ATOMIC_RELAXED);
+		if (lg->is_root) {
+			c->root_level = level;
+			__atomic_store_n(&lg->gate.level, level, __ATOMIC_RELAXED);
+			if (c->is_default)
+				__atomic_store_n(&jlog__default_gate, level, __ATOMIC_RELAXED);
+		} else {
+			lg->level_set = true;
+			lg->own_level = level;
 		}
+		update_gates_locked(c);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+int jlog_set_module_level(jlog_logger *lg, const char *prefix, int level)
+{
+	if (!prefix || level < -1 || level > JLOG_LEVEL_OFF)
+		return -EINVAL;
+	lg = resolve(lg);
+	if (!lg)
+		return -ENOMEM;
+	struct jlog_core *c = lg->core;
+	size_t len = strlen(prefix);
+	int rc = 0;
+	pthread_mutex_lock(&c->lock);
+	size_t i = 0;
+	while (i < c->nmodules && !(c->modules[i].len == len && memcmp(c->modules[i].prefix, prefix, len) == 0))
+		i++;
+	if (level < 0) {
+		if (i < c->nmodules) {
+			free(c->modules[i].prefix);
+			c->modules[i] = c->modules[--c->nmodules];
+		}
+	} else if (i < c->nmodules) {
+		c->modules[i].level = level;
+	} else {
+		struct jlog__module_level *m = realloc(c->modules, (c->nmodules + 1) * sizeof(*m));
+		char *copy = strdup(prefix);
+		if (m)
+			c->modules = m;
+		if (!m || !copy) {
+			free(copy);
+			rc = -ENOMEM;
+		} else {
+			c->modules[c->nmodules++] = (struct jlog__module_level){copy, len, level};
+		}
+	}
+	if (rc == 0)
+		update_gates_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 int jlog_get_level(const jlog_logger *lg)
@@ -512,7 +601,7 @@ static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
 	pthread_mutex_lock(&c->lock);
 	ch->gate.level = atomic_load_explicit(&c->closed, memory_order_relaxed)
 	                         ? JLOG_LEVEL_OFF
-	                         : __atomic_load_n(&parent->gate.level, __ATOMIC_RELAXED);
+	                         : effective_level_locked(c, ch);
 	ch->next_child = c->children;
 	c->children = ch;
 	c->refs++;

@@ -286,6 +286,63 @@ START_TEST(test_children)
 }
 END_TEST
 
+/* loguru's filter dict {"": "WARNING", "db": "DEBUG"}: longest prefix
+ * wins, a handle's own level wins over modules, and prefixes match whole
+ * name components. */
+START_TEST(test_module_levels)
+{
+	char *path;
+	jlog_logger *root = open_file_logger(&path, NULL);
+	jlog_logger *db = jlog_named(root, "db");
+	jlog_logger *pool = jlog_named(db, "pool");
+	jlog_logger *dbx = jlog_named(root, "dbx");
+	jlog_logger *api = jlog_named(root, "api");
+	ck_assert_int_eq(jlog_set_module_level(root, "", JLOG_LEVEL_WARNING), 0);
+	ck_assert_int_eq(jlog_set_module_level(root, "db", JLOG_LEVEL_DEBUG), 0);
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(pool), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(dbx), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_get_level(api), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_get_level(root), JLOG_LEVEL_INFO); /* unnamed */
+
+	/* Children created later resolve the same way. */
+	jlog_logger *later = jlog_named(pool, "conn");
+	ck_assert_int_eq(jlog_get_level(later), JLOG_LEVEL_DEBUG);
+	/* A handle's own level wins. */
+	jlog_set_level(pool, JLOG_LEVEL_ERROR);
+	ck_assert_int_eq(jlog_get_level(pool), JLOG_LEVEL_ERROR);
+	ck_assert_int_eq(jlog_get_level(later), JLOG_LEVEL_DEBUG); /* module "db" */
+
+	JLOG_DEBUG(db, "db debug");
+	JLOG_DEBUG(pool, "pool debug, filtered");
+	JLOG_INFO(api, "api info, filtered");
+	JLOG_WARNING(api, "api warning");
+	JLOG_DEBUG(later, "conn debug");
+
+	/* Removing an entry falls back to the next rule. */
+	ck_assert_int_eq(jlog_set_module_level(root, "db", -1), 0);
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_set_module_level(root, NULL, 1), -EINVAL);
+	ck_assert_int_eq(jlog_set_module_level(root, "x", 300), -EINVAL);
+
+	jlog_close(later);
+	jlog_close(api);
+	jlog_close(dbx);
+	jlog_close(pool);
+	jlog_close(db);
+	jlog_close(root);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(str_of(lines[0], "message"), "db debug");
+	ck_assert_str_eq(str_of(lines[1], "message"), "api warning");
+	ck_assert_str_eq(str_of(lines[2], "message"), "conn debug");
+	ck_assert_str_eq(str_of(lines[2], "logger"), "db.pool.conn");
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_reserved_key_collisions)
 {
 	char *path;
@@ -743,6 +800,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_disabled_level_evaluates_nothing);
 	tcase_add_test(tc, test_children);
 	tcase_add_test(tc, test_reserved_key_collisions);
+	tcase_add_test(tc, test_module_levels);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_file_mode);
