@@ -452,7 +452,121 @@ struct jlog__context_tls {
 extern _Thread_local struct jlog__context_tls jlog__ctx
 	__attribute__((tls_model("initial-exec")));
 
+/* ------------------------------------------------------------------------ */
+/* Levels, configuration, errors (level.c, config.c, error.c, logger.c)     */
+/* ------------------------------------------------------------------------ */
+
+/* Name of a custom level (jlog_level_add), NULL if none. */
+const char *jlog__level_custom_name(int level);
+/* Text-format markup of a level's color ("<red><bold>"), "" if none. */
+const char *jlog__level_color(int level);
+/* jlog_open, without creating the options' sink when @no_sink. */
+int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
+/* Open a root logger from a parsed configuration document. */
+int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size_t errlen);
+/* The default logger's document from JLOG_CONFIG and the environment. */
+struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
+/* Keep a message for jlog_last_error() on this thread. */
+void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
+
+/* ------------------------------------------------------------------------ */
+/* JSON presets (encode-preset.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The schemas are described at the top of encode-preset.c. */
+enum jlog__preset {
+	JLOG__PRESET_DEFAULT,
+	JLOG__PRESET_ECS,
+	JLOG__PRESET_GCP,
+	JLOG__PRESET_OTEL,
+	JLOG__PRESET_LOGURU,
+};
+
+enum jlog__time_format {
+	JLOG__TIME_RFC3339_MS, /* "2026-11-26T04:02:03.123Z" */
+	JLOG__TIME_RFC3339_US, /* "2026-11-26T04:02:03.123456Z", the default */
+	JLOG__TIME_RFC3339_NS, /* "2026-11-26T04:02:03.123456789Z" */
+	JLOG__TIME_EPOCH_S,    /* 1795665723.123456 (a number, exact digits) */
+	JLOG__TIME_EPOCH_MS,   /* 1795665723123 */
+	JLOG__TIME_EPOCH_NS,   /* 1795665723123456789 */
+};
+
+/*
+ * Options of a JSON line. Set with jlog__json_opts_init(): a zeroed struct
+ * means RFC3339_MS, not the default time format.
+ *
+ * time_format applies to the default preset (all six forms) and to ecs and
+ * gcp (the RFC 3339 forms; an epoch form gives RFC3339_US there, their
+ * time keys being dates); otel (Timestamp in ns) and loguru keep their own.
+ * The key_* renames apply to the default preset only; NULL keeps a key.
+ * Field keys that collide with the renamed keys get "fields." (the
+ * reserved set follows the renames). Renames that make two schema keys
+ * print the same are refused by jlog__json_opts_check(), and ignored by
+ * the encoder (the default names are used).
+ */
+struct jlog__json_opts {
+	enum jlog__preset preset;
+	enum jlog__time_format time_format;
+	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
+	           *key_line, *key_function, *key_pid, *key_tid;
+};
+
+void jlog__json_opts_init(struct jlog__json_opts *o);
+/* 0, or -EINVAL for an unknown preset or time format or colliding renames
+ * (-ENOMEM if that could not be decided). Call it when configuring. */
+int jlog__json_opts_check(const struct jlog__json_opts *o);
+/* "default", "ecs", "gcp", "otel", "loguru" (ASCII case-insensitive), or
+ * -EINVAL. */
+int jlog__preset_parse(const char *name);
+/* "rfc3339" (= rfc3339_us), "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
+ * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
+ * case-insensitive), or -EINVAL. */
+int jlog__time_format_parse(const char *name);
+/* Append one JSON line (ending in '\n') for a record in the preset of @o
+ * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
+void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
+                         const struct jlog__line_ctx *ctx, const struct jlog__json_opts *o);
+/* Level mappings of the gcp and otel presets (nearest named level at or
+ * below): Cloud Logging's severity name, OpenTelemetry's SeverityNumber. */
+const char *jlog__gcp_severity(int level);
+int jlog__otel_severity(int level);
+/* CLOCK_REALTIME when the library was loaded: loguru's elapsed counts from
+ * it. Tests may set it before encoding. */
+extern uint64_t jlog__start_ns;
+
+/* ------------------------------------------------------------------------ */
+/* Text formatter (format.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A compiled loguru-style template (opaque; immutable once compiled, so
+ * one template may serve several threads). */
+struct jlog__template;
+
+/*
+ * Compile a loguru template: {fields} with Python format specs, <color>
+ * markup, {{ }} and \< escapes (format.c documents the language and the
+ * choices made where loguru does not map to C). Returns 0 and *out, or
+ * -EINVAL with a message naming the reason and the column in @err
+ * ("format: unknown field {foo} at column 12"), or -ENOMEM.
+ */
+int jlog__template_compile(const char *tmpl, struct jlog__template **out, char *err,
+                           size_t errlen);
+/* NULL is a no-op. */
+void jlog__template_free(struct jlog__template *t);
+/*
+ * Append one line (ending in its only '\n') for a record. @color: emit
+ * ANSI SGR codes for the markup; without, markup is removed. Fields the
+ * template does not show follow as " key=value" pairs. Writer thread (any
+ * thread: the scratch space is thread-local); sets b->failed when out of
+ * memory.
+ */
+void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
+                       const struct jlog__line_ctx *ctx, const struct jlog__template *t,
+                       bool color);
+/* loguru's default format, usable as a template. */
+extern const char jlog__default_text_format[];
 
 #endif /* JLOG_PRIVATE_H */
