@@ -22,9 +22,28 @@
  *
  * Peers sit behind a small interface of function pointers (struct peer):
  * adding another logger means writing open/log/close and one table entry.
+ * The default peers are jlog, spdlog (async, when meson found it; see
+ * peer-spdlog.cc) and a fprintf baseline; the table gives the ratio of jlog
+ * to each of them, all measured in the same invocation.
+ *
+ * --threads takes a list (--threads 1,2): the whole comparison is made for
+ * each thread count in turn.
  *
  * The output is a table for humans, then exactly one line of JSON with all
- * figures, for scripts.
+ * figures, for scripts. Its "threads" is the thread count, or the list of
+ * them when --threads was given several; each result row has its own.
+ * Burst rows also carry "latency_curve", [percentile, ns] pairs from p50 to
+ * p99.99 (each the median over the runs).
+ *
+ * Plots: with gnuplot on PATH,
+ *
+ *     jlog-bench --threads 1,2 --plot bench/results/jlog-bench
+ *
+ * measures, writes the JSON line to PREFIX.json, and draws
+ * PREFIX-latency.png (burst latency against percentile, one panel per
+ * thread count) and PREFIX-throughput.png (flood end-to-end records/s per
+ * peer and thread count) with PREFIX.gp. Add --replot to draw again from
+ * PREFIX.json without measuring.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* syscall(), getopt_long() */
@@ -56,8 +75,14 @@
 #define DEFAULT_BURST_RECORDS 100000
 #define DEFAULT_FLOOD_RECORDS 1000000
 #define MAX_THREADS 1024
+#define MAX_THREAD_COUNTS 8        /* entries in a --threads list */
 #define MAX_RUNS 1000
 #define MAX_PEERS 8
+/* Points of the latency curve: percentiles p with 1/(1-p) spread evenly on
+ * a log scale from 2 (p50) to 10000 (p99.99). */
+#define CURVE_POINTS 41
+#define CURVE_MIN_Q 2.0
+#define CURVE_MAX_Q 10000.0
 
 enum mode { MODE_BURST = 0, MODE_FLOOD = 1, MODE_COUNT };
 
@@ -65,7 +90,9 @@ static const char *const mode_names[MODE_COUNT] = {"burst", "flood"};
 
 /* The command line, also what a child process is given. */
 struct bench {
-	int threads;
+	int threads; /* of the measurement being made */
+	int thread_counts[MAX_THREAD_COUNTS]; /* --threads */
+	size_t nthread_counts;
 	uint64_t records;  /* per thread; 0 means the default of the mode */
 	bool modes[MODE_COUNT];
 	const char *file;  /* NULL: one file per measurement in $TMPDIR */
@@ -78,6 +105,8 @@ struct bench {
 	const struct peer *peers[MAX_PEERS];
 	size_t npeers;
 	const char *child; /* "peer:mode" in a child process, else NULL */
+	const char *plot;  /* --plot PREFIX, else NULL */
+	bool replot;       /* draw from PREFIX.json, do not measure */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -223,13 +252,28 @@ static int fprintf_peer_close(void *ctx, uint64_t *dropped)
 	return err;
 }
 
+#ifdef JLOG_BENCH_HAVE_SPDLOG
+#include "peer-spdlog.h"
+
+/* spdlog's async logger (peer-spdlog.cc). Its queue is counted in
+ * messages, not bytes, so --queue-size leaves it at spdlog's default of
+ * 8192; --drop selects its overrun_oldest policy. */
+static int spdlog_peer_open(void **ctx, const char *path, const struct bench *b)
+{
+	return jlog_bench_spdlog_open(ctx, path, b->drop);
+}
+#endif
+
 /*
- * Every known peer. The first one is the subject: the others are compared
- * with it. A spdlog peer would be a C++ file exporting the three functions
- * with C linkage and one more line here.
+ * Every known peer, in the default order. The first one is the subject:
+ * the others are compared with it.
  */
 static const struct peer all_peers[] = {
 	{"jlog", "jlog", jlog_peer_open, jlog_peer_log, jlog_peer_close},
+#ifdef JLOG_BENCH_HAVE_SPDLOG
+	{"spdlog", "spdlog-async", spdlog_peer_open, jlog_bench_spdlog_log,
+	 jlog_bench_spdlog_close},
+#endif
 	{"fprintf", "fprintf+mutex", fprintf_peer_open, fprintf_peer_log,
 	 fprintf_peer_close},
 };
@@ -292,6 +336,16 @@ static uint64_t percentile(const uint64_t *sorted, size_t n, uint64_t num,
 	if (rank < 1)
 		rank = 1;
 	return sorted[rank - 1];
+}
+
+/* The percentile (in percent) of point @k of the latency curve. */
+static double curve_pct(int k)
+{
+	double q = CURVE_MIN_Q *
+	           pow(CURVE_MAX_Q / CURVE_MIN_Q, (double)k / (CURVE_POINTS - 1));
+
+	/* Rounded to 1e-4 percent, the resolution of percentile() below. */
+	return round((1.0 - 1.0 / q) * 1e6) / 1e4;
 }
 
 /* The median of @n values; sorts them in place. */
@@ -467,6 +521,7 @@ static void *worker_main(void *arg)
 /* The figures of one run; a (peer, mode) row holds their medians. */
 struct run {
 	double p50, p90, p99, p999, max, timer_ns; /* burst */
+	double curve[CURVE_POINTS];                /* burst, at curve_pct(k) */
 	double e2e_rec_per_s, calls_per_s;         /* flood */
 	double lines;
 	uint64_t dropped;          /* as counted by the peer */
@@ -558,6 +613,10 @@ static int run_once(const struct bench *b, const struct peer *peer,
 		r->p99 = (double)percentile(lat, total, 990, 1000);
 		r->p999 = (double)percentile(lat, total, 999, 1000);
 		r->max = (double)lat[total - 1];
+		for (int k = 0; k < CURVE_POINTS; k++)
+			r->curve[k] = (double)percentile(
+			        lat, total, (uint64_t)llround(curve_pct(k) * 1e4),
+			        1000000);
 	}
 	free(lat);
 	free(w);
@@ -634,7 +693,7 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 	const size_t runs = (size_t)b->runs;
 	const uint64_t records = records_of(b, mode);
 	const bool burst = mode == MODE_BURST;
-	double *v[9];
+	double *v[9], *curve = NULL;
 	double base_rss = 0;
 	uint64_t dropped = 0, dropped_reported = 0;
 	bool valid = true, complete = true;
@@ -646,6 +705,10 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 		if (!v[k])
 			goto out;
 	}
+	/* Point c of run i is curve[c * runs + i]. */
+	curve = calloc(runs * CURVE_POINTS, sizeof(double));
+	if (!curve)
+		goto out;
 	for (size_t i = 0; i < runs; i++) {
 		struct run r;
 
@@ -660,6 +723,8 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 		v[6][i] = r.e2e_rec_per_s;
 		v[7][i] = r.calls_per_s;
 		v[8][i] = r.lines;
+		for (size_t c = 0; c < CURVE_POINTS; c++)
+			curve[c * runs + i] = r.curve[c];
 		valid = valid && r.valid;
 		complete = complete && r.complete;
 		/* Drops are the worst run's: they are not a speed. */
@@ -695,9 +760,21 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 	json_object_set_new(row, "dropped", json_integer((json_int_t)dropped));
 	json_object_set_new(row, "dropped_reported",
 	                    json_integer((json_int_t)dropped_reported));
+	if (burst) {
+		json_t *points = json_array();
+
+		for (size_t c = 0; c < CURVE_POINTS; c++)
+			json_array_append_new(
+			        points,
+			        json_pack("[f,I]", curve_pct((int)c),
+			                  (json_int_t)llround(median(
+			                          curve + c * runs, runs))));
+		json_object_set_new(row, "latency_curve", points);
+	}
 out:
 	for (size_t i = 0; i < k; i++)
 		free(v[i]);
+	free(curve);
 	return row;
 }
 
@@ -820,17 +897,27 @@ static double num(const json_t *row, const char *key)
 	return json_number_value(json_object_get(row, key));
 }
 
-/* The row of @peer in @mode, or NULL. Borrowed reference. */
-static json_t *find_row(json_t *rows, const struct peer *peer, enum mode mode)
+/* Whether @row (a result or a ratio) is of @mode and @threads. */
+static bool row_is(const json_t *row, enum mode mode, int threads)
+{
+	const char *m = json_string_value(json_object_get(row, "mode"));
+
+	return m && !strcmp(m, mode_names[mode]) &&
+	       json_integer_value(json_object_get(row, "threads")) == threads;
+}
+
+/* The row of the peer labelled @label in @mode with @threads threads, or
+ * NULL. Borrowed reference. */
+static json_t *find_row(json_t *rows, const char *label, enum mode mode,
+                        int threads)
 {
 	size_t i;
 	json_t *row;
 
 	json_array_foreach(rows, i, row) {
-		if (!strcmp(json_string_value(json_object_get(row, "peer")),
-		            peer->label) &&
-		    !strcmp(json_string_value(json_object_get(row, "mode")),
-		            mode_names[mode]))
+		const char *peer = json_string_value(json_object_get(row, "peer"));
+
+		if (peer && !strcmp(peer, label) && row_is(row, mode, threads))
 			return row;
 	}
 	return NULL;
@@ -846,8 +933,9 @@ static json_t *ratio(const json_t *a, const json_t *b, const char *key)
 }
 
 /*
- * Ratios of the subject (the first peer) to each other peer, per mode: for
- * latencies below 1 means the subject is faster, for rates above 1 does.
+ * Ratios of the subject (the first peer) to each other peer, per thread
+ * count and mode: for latencies below 1 means the subject is faster, for
+ * rates above 1 does.
  */
 static json_t *ratios(const struct bench *b, json_t *rows)
 {
@@ -857,36 +945,41 @@ static json_t *ratios(const struct bench *b, json_t *rows)
 	                                         "peak_rss_mib"};
 	json_t *list = json_array();
 
-	for (int m = 0; m < MODE_COUNT; m++) {
-		const char *const *keys = m == MODE_BURST ? burst_keys : flood_keys;
-		size_t nkeys = m == MODE_BURST ? 6 : 3;
-		json_t *subject = find_row(rows, b->peers[0], (enum mode)m);
+	for (size_t t = 0; t < b->nthread_counts; t++) {
+		const int threads = b->thread_counts[t];
 
-		for (size_t p = 1; subject && p < b->npeers; p++) {
-			json_t *other = find_row(rows, b->peers[p], (enum mode)m);
-			json_t *r;
+		for (int m = 0; m < MODE_COUNT; m++) {
+			const char *const *keys =
+			        m == MODE_BURST ? burst_keys : flood_keys;
+			size_t nkeys = m == MODE_BURST ? 6 : 3;
+			json_t *subject = find_row(rows, b->peers[0]->label,
+			                           (enum mode)m, threads);
 
-			if (!other)
-				continue;
-			r = json_object();
-			json_object_set_new(r, "mode", json_string(mode_names[m]));
-			json_object_set_new(r, "peer",
-			                    json_string(b->peers[0]->label));
-			json_object_set_new(r, "versus",
-			                    json_string(b->peers[p]->label));
-			for (size_t k = 0; k < nkeys; k++)
-				json_object_set_new(r, keys[k],
-				                    ratio(subject, other, keys[k]));
-			json_array_append_new(list, r);
+			for (size_t p = 1; subject && p < b->npeers; p++) {
+				json_t *other = find_row(rows, b->peers[p]->label,
+				                         (enum mode)m, threads);
+				json_t *r;
+
+				if (!other)
+					continue;
+				r = json_object();
+				json_object_set_new(r, "mode",
+				                    json_string(mode_names[m]));
+				json_object_set_new(r, "threads",
+				                    json_integer(threads));
+				json_object_set_new(r, "peer",
+				                    json_string(b->peers[0]->label));
+				json_object_set_new(r, "versus",
+				                    json_string(b->peers[p]->label));
+				for (size_t k = 0; k < nkeys; k++)
+					json_object_set_new(
+					        r, keys[k],
+					        ratio(subject, other, keys[k]));
+				json_array_append_new(list, r);
+			}
 		}
 	}
 	return list;
-}
-
-static bool row_is(const json_t *row, enum mode mode)
-{
-	return !strcmp(json_string_value(json_object_get(row, "mode")),
-	               mode_names[mode]);
 }
 
 /* One line of a table: the figures of one peer in one mode. */
@@ -940,7 +1033,9 @@ static void print_ratio(const json_t *r, enum mode mode)
 		       num(r, "peak_rss_mib"), subject);
 }
 
-static void print_table(const struct bench *b, json_t *rows, json_t *rat)
+/* The tables of one thread count. */
+static void print_table(const struct bench *b, int threads, json_t *rows,
+                        json_t *rat)
 {
 	const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	char x[32];
@@ -949,7 +1044,7 @@ static void print_table(const struct bench *b, json_t *rows, json_t *rat)
 
 	printf("jlog-bench: jlog %s, %d thread%s, %ld CPU%s online, "
 	       "median of %d run%s, overflow %s, queue %s\n",
-	       JLOG_VERSION, b->threads, b->threads == 1 ? "" : "s", cpus,
+	       JLOG_VERSION, threads, threads == 1 ? "" : "s", cpus,
 	       cpus == 1 ? "" : "s", b->runs, b->runs == 1 ? "" : "s",
 	       b->drop ? "DROP" : "BLOCK",
 	       b->queue_size ? thousands(x, sizeof(x), b->queue_size)
@@ -979,24 +1074,324 @@ static void print_table(const struct bench *b, json_t *rows, json_t *rat)
 			       "lines", "check");
 		}
 		json_array_foreach(rows, i, row)
-			if (row_is(row, (enum mode)m))
+			if (row_is(row, (enum mode)m, threads))
 				print_row(b, row, (enum mode)m);
 		json_array_foreach(rat, i, row)
-			if (row_is(row, (enum mode)m))
+			if (row_is(row, (enum mode)m, threads))
 				print_ratio(row, (enum mode)m);
 	}
 	printf("\n");
 }
 
 /* ------------------------------------------------------------------------ */
+/* Plots                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* @s as a gnuplot single-quoted string, in which only ' needs escaping. */
+static void gp_string(FILE *fp, const char *s)
+{
+	fputc('\'', fp);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', fp);
+		fputc(*s, fp);
+	}
+	fputc('\'', fp);
+}
+
+/* Append @s to the array @list unless it is there already. */
+static void add_unique_string(json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return;
+	json_array_append_new(list, json_string(s));
+}
+
+static void add_unique_int(json_t *list, json_int_t n)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+		if (json_integer_value(v) == n)
+			return;
+	json_array_append_new(list, json_integer(n));
+}
+
+/* Records per thread of the rows in @mode (they all have the same). */
+static json_int_t records_in(json_t *rows, enum mode mode)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row) {
+		const char *m = json_string_value(json_object_get(row, "mode"));
+
+		if (m && !strcmp(m, mode_names[mode]))
+			return json_integer_value(json_object_get(row, "records"));
+	}
+	return 0;
+}
+
+/*
+ * Write the gnuplot script for @report (a jlog-bench JSON report) to
+ * PREFIX.gp: the data are inline, so the script alone redraws the images.
+ */
+static int write_plot_script(const char *prefix, const char *gp_path,
+                             json_t *report)
+{
+	json_t *rows = json_object_get(report, "results");
+	json_t *labels = json_array(), *counts = json_array();
+	const char *version = json_string_value(json_object_get(report, "jlog_version"));
+	const json_int_t runs = json_integer_value(json_object_get(report, "runs"));
+	const json_int_t cpus = json_integer_value(json_object_get(report, "cpus"));
+	size_t i, t, p, nburst = 0, nflood = 0;
+	double lo = 0, hi = 0; /* of every latency, for one y range */
+	char path[4096], x[32];
+	json_t *row, *v;
+	FILE *fp;
+
+	json_array_foreach(rows, i, row) {
+		const char *m = json_string_value(json_object_get(row, "mode"));
+
+		add_unique_string(labels, json_string_value(json_object_get(row, "peer")));
+		add_unique_int(counts, json_integer_value(json_object_get(row, "threads")));
+		nburst += m && !strcmp(m, "burst");
+		nflood += m && !strcmp(m, "flood");
+		json_array_foreach(json_object_get(row, "latency_curve"), t, v) {
+			double ns = json_number_value(json_array_get(v, 1));
+
+			if (ns > 0 && (lo == 0 || ns < lo))
+				lo = ns;
+			if (ns > hi)
+				hi = ns;
+		}
+	}
+	fp = fopen(gp_path, "w");
+	if (!fp) {
+		fprintf(stderr, "jlog-bench: %s: %s\n", gp_path, strerror(errno));
+		json_decref(labels);
+		json_decref(counts);
+		return -1;
+	}
+	fprintf(fp, "# Drawn by jlog-bench --plot from %s.json; the data are "
+	            "inline.\n# Redraw with: gnuplot ",
+	        prefix);
+	gp_string(fp, gp_path);
+	fprintf(fp, "\n\n"
+	            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+	            "\tterm = 'pngcairo enhanced font \"sans,10\"'\n"
+	            "} else {\n"
+	            "\tterm = 'png'\n"
+	            "}\n\n");
+
+	/* Latency: one panel per thread count, one curve per peer. */
+	if (nburst) {
+		json_array_foreach(counts, t, v) {
+			json_array_foreach(labels, p, row) {
+				json_t *r = find_row(rows, json_string_value(row),
+				                     MODE_BURST,
+				                     (int)json_integer_value(v));
+				json_t *pt;
+				size_t k;
+
+				fprintf(fp, "$lat_%zu_%zu << EOD\n", t, p);
+				json_array_foreach(json_object_get(r, "latency_curve"),
+				                   k, pt) {
+					double pct = json_number_value(
+					        json_array_get(pt, 0));
+
+					fprintf(fp, "%.6g %.6g %" JSON_INTEGER_FORMAT "\n",
+					        100.0 / (100.0 - pct), pct,
+					        json_integer_value(json_array_get(pt, 1)));
+				}
+				fprintf(fp, "EOD\n");
+			}
+		}
+		fprintf(fp, "\nset terminal @term size %zu,520\nset output ",
+		        480 * json_array_size(counts) + 80);
+		snprintf(path, sizeof(path), "%s-latency.png", prefix);
+		gp_string(fp, path);
+		fprintf(fp, "\nset multiplot layout 1,%zu title ",
+		        json_array_size(counts));
+		snprintf(path, sizeof(path),
+		         "jlog %s: latency of one call in burst mode (%s calls per "
+		         "thread, 100 calls then 1 ms sleep), median of %"
+		         JSON_INTEGER_FORMAT " run%s, %" JSON_INTEGER_FORMAT " CPUs",
+		         version ? version : "?",
+		         thousands(x, sizeof(x), (uint64_t)records_in(rows, MODE_BURST)),
+		         runs, runs == 1 ? "" : "s", cpus);
+		gp_string(fp, path);
+		/* The panels share a y range of whole decades. */
+		fprintf(fp, "\nset logscale xy\n"
+		            "set yrange [%g:%g]\n"
+		            "set format y '%%.0s%%c'\n"
+		            "set xrange [%g:%g]\n"
+		            "set xtics ('p50' 2, 'p90' 10, 'p99' 100, 'p99.9' 1000, "
+		            "'p99.99' 10000)\n"
+		            "set mxtics 10\n"
+		            "set xlabel 'percentile (1/(1-p) on a log scale)'\n"
+		            "set ylabel 'ns per call, timer included (log scale)'\n"
+		            "set grid xtics ytics mytics\n"
+		            "set key top left reverse Left\n",
+		        lo > 0 ? pow(10, floor(log10(lo))) : 1,
+		        hi > 0 ? pow(10, ceil(log10(hi))) : 10, CURVE_MIN_Q,
+		        CURVE_MAX_Q);
+		json_array_foreach(counts, t, v) {
+			json_int_t n = json_integer_value(v);
+
+			fprintf(fp, "set title '%" JSON_INTEGER_FORMAT " thread%s'\n"
+			            "plot ",
+			        n, n == 1 ? "" : "s");
+			json_array_foreach(labels, p, row) {
+				fprintf(fp, "%s$lat_%zu_%zu using 1:3 with linespoints "
+				            "pointsize 0.6 linewidth 2 title ",
+				        p ? ", \\\n     " : "", t, p);
+				gp_string(fp, json_string_value(row));
+			}
+			fprintf(fp, "\n");
+		}
+		fprintf(fp, "unset multiplot\nset output\nreset\n\n");
+	}
+
+	/* Throughput: groups of bars, one group per thread count. */
+	if (nflood) {
+		const size_t n = json_array_size(labels);
+
+		fprintf(fp, "$tp << EOD\n");
+		json_array_foreach(counts, t, v) {
+			json_int_t threads = json_integer_value(v);
+
+			fprintf(fp, "\"%" JSON_INTEGER_FORMAT " thread%s\"", threads,
+			        threads == 1 ? "" : "s");
+			json_array_foreach(labels, p, row) {
+				json_t *r = find_row(rows, json_string_value(row),
+				                     MODE_FLOOD, (int)threads);
+
+				if (r)
+					fprintf(fp, " %.4f",
+					        num(r, "e2e_rec_per_s") / 1e6);
+				else
+					fprintf(fp, " NaN");
+			}
+			fprintf(fp, "\n");
+		}
+		fprintf(fp, "EOD\n\nset terminal @term size %zu,520\nset output ",
+		        110 * n * json_array_size(counts) + 320);
+		snprintf(path, sizeof(path), "%s-throughput.png", prefix);
+		gp_string(fp, path);
+		fprintf(fp, "\nset title ");
+		snprintf(path, sizeof(path),
+		         "jlog %s: end-to-end records/s in flood mode (%s calls per "
+		         "thread, until written and closed), median of %"
+		         JSON_INTEGER_FORMAT " run%s, %" JSON_INTEGER_FORMAT " CPUs",
+		         version ? version : "?",
+		         thousands(x, sizeof(x), (uint64_t)records_in(rows, MODE_FLOOD)),
+		         runs, runs == 1 ? "" : "s", cpus);
+		gp_string(fp, path);
+		/* A bar of a clustered histogram (gap 1) is 1/(n+1) wide and
+		 * the cluster is centred on its row number. */
+		fprintf(fp, "\nset datafile missing 'NaN'\n"
+		            "set style data histograms\n"
+		            "set style histogram clustered gap 1\n"
+		            "set style fill solid 0.85 border -1\n"
+		            "set xrange [-0.6:%zu.6]\n"
+		            "set yrange [0:*]\n"
+		            "set offsets 0, 0, graph 0.08, 0\n"
+		            "set ylabel 'million records/s (end to end)'\n"
+		            "set grid ytics\n"
+		            "set key outside bottom center horizontal\n"
+		            "plot ",
+		        json_array_size(counts) - 1);
+		for (p = 0; p < n; p++) {
+			fprintf(fp, "%s$tp using %zu:xtic(1) title ",
+			        p ? ", \\\n     " : "", p + 2);
+			gp_string(fp, json_string_value(json_array_get(labels, p)));
+		}
+		for (p = 0; p < n; p++)
+			fprintf(fp, ", \\\n     $tp using ($0%+.4f):%zu:"
+			            "(sprintf('%%.2f', column(%zu))) with labels "
+			            "offset 0,0.7 notitle",
+			        ((double)p - (double)(n - 1) / 2) / (double)(n + 1),
+			        p + 2, p + 2);
+		fprintf(fp, "\n\nset output\n");
+	}
+	json_decref(labels);
+	json_decref(counts);
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "jlog-bench: %s: %s\n", gp_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Draw PREFIX-latency.png and PREFIX-throughput.png from @report: write
+ * PREFIX.gp and run gnuplot on it.
+ */
+static int plot(const char *prefix, json_t *report)
+{
+	char gp_path[4096];
+	int status;
+	pid_t pid;
+
+	snprintf(gp_path, sizeof(gp_path), "%s.gp", prefix);
+	if (write_plot_script(prefix, gp_path, report) < 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "jlog-bench: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		execlp("gnuplot", "gnuplot", gp_path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		fprintf(stderr, "jlog-bench: gnuplot is not on PATH; the data are "
+		                "in %s.json, draw them later with --plot %s "
+		                "--replot\n", prefix, prefix);
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "jlog-bench: gnuplot %s failed\n", gp_path);
+		return -1;
+	}
+	fprintf(stderr, "jlog-bench: wrote %s-latency.png and "
+	                "%s-throughput.png\n", prefix, prefix);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Command line                                                             */
 /* ------------------------------------------------------------------------ */
+
+/* "jlog,spdlog,fprintf": every peer built in, in the default order. */
+static const char *default_peers(void)
+{
+	static char list[128];
+
+	if (!list[0])
+		for (size_t i = 0; i < NPEERS; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			         "%s%s", i ? "," : "", all_peers[i].key);
+	return list;
+}
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
 	        "usage: jlog-bench [options]\n"
-	        "  --threads T        logging threads (default 1)\n"
+	        "  --threads T[,T...] logging threads (default 1); with a list,\n"
+	        "                     everything is measured for each count\n"
 	        "  --records N        records per thread (default %d for burst,\n"
 	        "                     %d for flood)\n"
 	        "  --mode M           burst, flood or both (default both)\n"
@@ -1008,10 +1403,14 @@ static void usage(FILE *fp)
 	        "  --queue-size B     ring size in bytes (suffix k, M or G)\n"
 	        "  --drop             DROP overflow policy instead of BLOCK\n"
 	        "  --peers LIST       comma-separated, first is compared with the\n"
-	        "                     others (default jlog,fprintf)\n"
+	        "                     others (default %s)\n"
 	        "  --in-process       do not re-execute for each row\n"
-	        "  --json-only        print only the JSON line\n",
-	        DEFAULT_BURST_RECORDS, DEFAULT_FLOOD_RECORDS);
+	        "  --json-only        print only the JSON line\n"
+	        "  --plot PREFIX      also write PREFIX.json and, with gnuplot,\n"
+	        "                     PREFIX-latency.png and PREFIX-throughput.png\n"
+	        "  --replot           with --plot: draw from PREFIX.json, do not\n"
+	        "                     measure\n",
+	        DEFAULT_BURST_RECORDS, DEFAULT_FLOOD_RECORDS, default_peers());
 }
 
 /* A positive decimal number at most @max, with an optional binary suffix. */
@@ -1062,11 +1461,40 @@ static bool parse_peers(struct bench *b, const char *list)
 	return b->npeers > 0;
 }
 
+/* A comma-separated list of distinct thread counts. */
+static bool parse_threads(struct bench *b, const char *list)
+{
+	char buf[32];
+	uint64_t v;
+
+	b->nthread_counts = 0;
+	while (*list) {
+		size_t len = strcspn(list, ",");
+
+		if (len == 0 || len >= sizeof(buf) ||
+		    b->nthread_counts == MAX_THREAD_COUNTS)
+			return false;
+		memcpy(buf, list, len);
+		buf[len] = '\0';
+		if (!parse_number(buf, false, MAX_THREADS, &v))
+			return false;
+		for (size_t i = 0; i < b->nthread_counts; i++)
+			if (b->thread_counts[i] == (int)v)
+				return false;
+		b->thread_counts[b->nthread_counts++] = (int)v;
+		list += len;
+		if (*list == ',' && *++list == '\0')
+			return false;
+	}
+	return b->nthread_counts > 0;
+}
+
 static int parse_args(struct bench *b, int argc, char **argv)
 {
 	/* In the order of opts[], which the error message relies on. */
 	enum { O_THREADS = 256, O_RECORDS, O_MODE, O_FILE, O_QUEUE, O_DROP,
-	       O_RUNS, O_JSON, O_KEEP, O_PEERS, O_INPROC, O_CHILD, O_HELP };
+	       O_RUNS, O_JSON, O_KEEP, O_PEERS, O_INPROC, O_CHILD, O_PLOT,
+	       O_REPLOT, O_HELP };
 	static const struct option opts[] = {
 		{"threads", required_argument, NULL, O_THREADS},
 		{"records", required_argument, NULL, O_RECORDS},
@@ -1080,24 +1508,25 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		{"peers", required_argument, NULL, O_PEERS},
 		{"in-process", no_argument, NULL, O_INPROC},
 		{"child", required_argument, NULL, O_CHILD},
+		{"plot", required_argument, NULL, O_PLOT},
+		{"replot", no_argument, NULL, O_REPLOT},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t v;
 	int c;
 
-	b->threads = 1;
+	b->thread_counts[0] = 1;
+	b->nthread_counts = 1;
 	b->runs = 3;
 	b->modes[MODE_BURST] = b->modes[MODE_FLOOD] = true;
-	b->peers[0] = &all_peers[0];
-	b->peers[1] = &all_peers[1];
-	b->npeers = 2;
+	for (size_t i = 0; i < NPEERS && i < MAX_PEERS; i++)
+		b->peers[b->npeers++] = &all_peers[i];
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case O_THREADS:
-			if (!parse_number(optarg, false, MAX_THREADS, &v))
+			if (!parse_threads(b, optarg))
 				goto bad;
-			b->threads = (int)v;
 			break;
 		case O_RECORDS:
 			if (!parse_number(optarg, false, UINT64_MAX / MAX_THREADS, &v))
@@ -1144,6 +1573,12 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		case O_CHILD:
 			b->child = optarg;
 			break;
+		case O_PLOT:
+			b->plot = optarg;
+			break;
+		case O_REPLOT:
+			b->replot = true;
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -1157,6 +1592,11 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		        argv[optind]);
 		return -1;
 	}
+	if (b->replot && !b->plot) {
+		fprintf(stderr, "jlog-bench: --replot needs --plot PREFIX\n");
+		return -1;
+	}
+	b->threads = b->thread_counts[0];
 	return 0;
 bad:
 	fprintf(stderr, "jlog-bench: bad value '%s' for --%s\n", optarg,
@@ -1189,67 +1629,135 @@ static int child_main(const struct bench *b)
 	return fflush(stdout) == 0 ? 0 : 2;
 }
 
+/*
+ * Measure every (thread count, mode, peer) row, in that order, appending
+ * the rows to @rows. Returns 0, or -1 when a measurement could not be made;
+ * *ok turns false when an output file was invalid or incomplete.
+ */
+static int measure_all(struct bench *b, json_t *rows, bool *ok)
+{
+	const char *tmpdir = getenv("TMPDIR");
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	for (size_t t = 0; t < b->nthread_counts; t++) {
+		b->threads = b->thread_counts[t];
+		for (int m = 0; m < MODE_COUNT; m++) {
+			if (!b->modes[m])
+				continue;
+			for (size_t p = 0; p < b->npeers; p++) {
+				const struct peer *peer = b->peers[p];
+				char path[4096];
+				bool unsupported = true;
+				json_t *row = NULL;
+
+				if (b->file)
+					snprintf(path, sizeof(path), "%s", b->file);
+				else
+					snprintf(path, sizeof(path),
+					         "%s/jlog-bench.%ld.%s.%s.t%d.jsonl",
+					         tmpdir, (long)getpid(), peer->key,
+					         mode_names[m], b->threads);
+				if (!b->json_only && isatty(STDERR_FILENO))
+					fprintf(stderr,
+					        "jlog-bench: measuring %s %s, %d "
+					        "thread%s...\n",
+					        peer->label, mode_names[m], b->threads,
+					        b->threads == 1 ? "" : "s");
+				if (!b->in_process)
+					row = measure_in_child(b, peer, (enum mode)m,
+					                       path, &unsupported);
+				if (unsupported) {
+					b->in_process = true;
+					row = measure(b, peer, (enum mode)m, path,
+					              "process");
+				}
+				if (!b->keep)
+					unlink(path);
+				if (!row)
+					return -1;
+				*ok = *ok &&
+				      json_is_true(json_object_get(row, "valid")) &&
+				      json_is_true(json_object_get(row, "complete"));
+				json_array_append_new(rows, row);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Write @line and a newline to PREFIX.json. */
+static int save_report(const char *prefix, const char *line)
+{
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s.json", prefix);
+	fp = fopen(path, "w");
+	if (!fp || fprintf(fp, "%s\n", line) < 0 || fclose(fp) != 0) {
+		fprintf(stderr, "jlog-bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --plot PREFIX --replot: draw PREFIX.json again. */
+static int replot(const char *prefix)
+{
+	char path[4096];
+	json_error_t jerr;
+	json_t *report;
+	int err;
+
+	snprintf(path, sizeof(path), "%s.json", prefix);
+	report = json_load_file(path, 0, &jerr);
+	if (!report) {
+		fprintf(stderr, "jlog-bench: %s:%d: %s\n", path, jerr.line,
+		        jerr.text);
+		return 1;
+	}
+	err = plot(prefix, report);
+	json_decref(report);
+	return err < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b;
-	json_t *report, *rows, *rat;
-	const char *tmpdir = getenv("TMPDIR");
+	json_t *report, *rows, *rat, *threads;
 	char *line;
-	bool ok = true;
+	bool ok = true, plotted = true;
 
 	memset(&b, 0, sizeof(b));
 	if (parse_args(&b, argc, argv) < 0)
 		return 2;
 	if (b.child)
 		return child_main(&b);
-	if (!tmpdir || !*tmpdir)
-		tmpdir = "/tmp";
+	if (b.replot)
+		return replot(b.plot);
 
 	rows = json_array();
-	for (int m = 0; m < MODE_COUNT; m++) {
-		if (!b.modes[m])
-			continue;
-		for (size_t p = 0; p < b.npeers; p++) {
-			const struct peer *peer = b.peers[p];
-			char path[4096];
-			bool unsupported = true;
-			json_t *row = NULL;
-
-			if (b.file)
-				snprintf(path, sizeof(path), "%s", b.file);
-			else
-				snprintf(path, sizeof(path),
-				         "%s/jlog-bench.%ld.%s.%s.jsonl", tmpdir,
-				         (long)getpid(), peer->key, mode_names[m]);
-			if (!b.json_only && isatty(STDERR_FILENO))
-				fprintf(stderr, "jlog-bench: measuring %s %s...\n",
-				        peer->label, mode_names[m]);
-			if (!b.in_process)
-				row = measure_in_child(&b, peer, (enum mode)m, path,
-				                       &unsupported);
-			if (unsupported) {
-				b.in_process = true;
-				row = measure(&b, peer, (enum mode)m, path, "process");
-			}
-			if (!b.keep)
-				unlink(path);
-			if (!row) {
-				json_decref(rows);
-				return 2;
-			}
-			ok = ok && json_is_true(json_object_get(row, "valid")) &&
-			     json_is_true(json_object_get(row, "complete"));
-			json_array_append_new(rows, row);
-		}
+	if (measure_all(&b, rows, &ok) < 0) {
+		json_decref(rows);
+		return 2;
 	}
 	rat = ratios(&b, rows);
 	if (!b.json_only)
-		print_table(&b, rows, rat);
+		for (size_t t = 0; t < b.nthread_counts; t++)
+			print_table(&b, b.thread_counts[t], rows, rat);
 
+	if (b.nthread_counts == 1) {
+		threads = json_integer(b.thread_counts[0]);
+	} else {
+		threads = json_array();
+		for (size_t t = 0; t < b.nthread_counts; t++)
+			json_array_append_new(threads,
+			                      json_integer(b.thread_counts[t]));
+	}
 	report = json_object();
 	json_object_set_new(report, "benchmark", json_string("jlog-bench"));
 	json_object_set_new(report, "jlog_version", json_string(JLOG_VERSION));
-	json_object_set_new(report, "threads", json_integer(b.threads));
+	json_object_set_new(report, "threads", threads);
 	json_object_set_new(report, "runs", json_integer(b.runs));
 	json_object_set_new(report, "overflow",
 	                    json_string(b.drop ? "drop" : "block"));
@@ -1264,10 +1772,13 @@ int main(int argc, char **argv)
 	line = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (line)
 		printf("%s\n", line);
+	if (b.plot)
+		plotted = line && save_report(b.plot, line) == 0 &&
+		          plot(b.plot, report) == 0;
 	free(line);
 	json_decref(report);
 	if (!ok)
 		fprintf(stderr, "jlog-bench: FAILED: a log file was invalid or "
 		                "incomplete\n");
-	return ok ? 0 : 1;
+	return ok && plotted ? 0 : 1;
 }
