@@ -862,6 +862,222 @@ START_TEST(test_random_doubles)
 }
 END_TEST
 
+/*
+ * jlog__fmt_double() computes its digits itself; its contract is the
+ * snprintf() search it replaced (lib/encode.c, fmt_double_printf), copied
+ * here as the reference. The tests below compare the two byte for byte.
+ */
+static size_t ref_fmt_double(char *out, double v)
+{
+	if (!isfinite(v)) {
+		memcpy(out, "null", 5);
+		return 4;
+	}
+	char tmp[48];
+	int prec = v != 0 && fabs(v) < DBL_MIN ? 1 : 15;
+	for (;; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		double r = strtod(tmp, NULL);
+		if (prec == 17 || memcmp(&r, &v, sizeof(r)) == 0)
+			break;
+	}
+	size_t n = 0;
+	bool real = false;
+	for (const char *t = tmp; *t;) {
+		char c = *t;
+		if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e') {
+			out[n++] = c;
+			real |= c == 'e';
+			t++;
+			continue;
+		}
+		out[n++] = '.';
+		real = true;
+		while (*t && !(*t >= '0' && *t <= '9') && *t != 'e')
+			t++;
+	}
+	if (!real) {
+		out[n++] = '.';
+		out[n++] = '0';
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static unsigned long ref_compared;
+
+/* jlog__fmt_double(@v) equals the reference, terminator included. */
+static void same_as_ref(double v)
+{
+	char got[32], want[48];
+	memset(got, 'x', sizeof(got));
+	size_t n = jlog__fmt_double(got, v);
+	size_t wn = ref_fmt_double(want, v);
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof(bits));
+	CHECK(n == wn && memcmp(got, want, wn + 1) == 0,
+	      "%.17g (0x%016" PRIx64 "): got \"%s\" (%zu), want \"%s\"", v, bits, got, n,
+	      want);
+	ref_compared++;
+}
+
+/* The sign is printed apart from the digits: half the random values are
+ * tried negative, the fixed ones both ways. */
+static void same_as_ref_signed(double v, uint64_t r)
+{
+	same_as_ref(r & 1 ? -v : v);
+}
+
+static double from_bits(uint64_t bits)
+{
+	double v;
+	memcpy(&v, &bits, sizeof(v));
+	return v;
+}
+
+/* The double nearest m * 10^e, rounded once (as strtod does). */
+static double dec(uint64_t m, int e)
+{
+	char s[48];
+	snprintf(s, sizeof(s), "%" PRIu64 "e%d", m, e);
+	return strtod(s, NULL);
+}
+
+/* @v and -@v, and a few of their neighbours on each side. */
+static void same_as_ref_around(double v, int steps)
+{
+	double lo = v, hi = v;
+	same_as_ref(v);
+	same_as_ref(-v);
+	for (int i = 0; i < steps; i++) {
+		lo = nextafter(lo, -INFINITY);
+		hi = nextafter(hi, INFINITY);
+		same_as_ref(lo);
+		same_as_ref(hi);
+		same_as_ref(-lo);
+		same_as_ref(-hi);
+	}
+}
+
+/* Random bit patterns: mostly 17 digits, every exponent, and subnormals. */
+START_TEST(test_double_ref_bits)
+{
+	unsigned long count = tc_scale(1000000, 20000);
+	ref_compared = 0;
+	for (unsigned long i = 0; i < count; i++)
+		same_as_ref(from_bits(rnd()));
+	/* Subnormals, whose search starts at one digit, and the bottom of
+	 * the normals. */
+	for (unsigned long i = 0; i < count / 10; i++) {
+		uint64_t r = rnd();
+		same_as_ref_signed(from_bits(r >> (r & 63) & ((UINT64_C(1) << 53) - 1)), r >> 7);
+	}
+	ck_assert_uint_eq(ref_compared, count + count / 10);
+}
+END_TEST
+
+/* The values logs are made of: counts, money, ratios, latencies, rates,
+ * their neighbours, and arithmetic results. */
+START_TEST(test_double_ref_human)
+{
+	static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+	unsigned long count = tc_scale(1200000, 24000);
+	ref_compared = 0;
+	for (unsigned long i = 0; i < count; i++) {
+		uint64_t r = rnd();
+		uint64_t m = rnd();
+		double v;
+		switch (i % 12) {
+		case 0: /* integer / 10^k, k = 0..6 */
+			v = (double)(m % 100000000) / p10[r % 7];
+			break;
+		case 1: /* m * 10^e with 1..17 digits */
+			v = dec(m % (UINT64_C(1) << (r % 57 + 1)), (int)((r >> 8) % 61) - 30);
+			break;
+		case 2: /* x.5, x.25, x.125, x.75 */
+			v = (double)(m % 1000000) + (double)(r % 8) / 8;
+			break;
+		case 3: /* money */
+			v = (double)(m % 100000000000) / 100;
+			break;
+		case 4: /* latencies: ms with us, s with ns */
+			v = r & 1 ? (double)(m % 10000000) / 1e3 : (double)(m % 100000000000) / 1e9;
+			break;
+		case 5: /* ratios and averages */
+			v = (double)(m % 10000) / (double)(r % 9999 + 1);
+			break;
+		case 6: /* sums of short decimals (0.1 + 0.2) */
+			v = (double)(m % 1000) / 10 + (double)(r % 1000) / 100;
+			break;
+		case 7: /* one to three ulps off a short decimal */
+			v = dec(m % 10000000, (int)(r % 21) - 10);
+			for (uint64_t k = r >> 32 & 3; k > 0; k--)
+				v = nextafter(v, r >> 40 & 1 ? INFINITY : 0);
+			break;
+		case 8: /* us timestamps; integers near and above 2^53 */
+			v = r & 1 ? (double)(1700000000000000 + m % 100000000000000)
+			          : (double)(m >> (r % 16));
+			break;
+		case 9: /* dyadic fractions: exact ties for %.Ng */
+			v = ldexp((double)(m % (UINT64_C(1) << (r % 53 + 1))), (int)((r >> 8) % 140) - 100);
+			break;
+		case 10: /* percentages, rates, scaled */
+			v = (double)(m % 100001) * (r & 1 ? 0.01 : 0.1);
+			break;
+		default: /* short decimals of any magnitude */
+			v = dec(m % 1000, (int)(r % 617) - 308);
+			break;
+		}
+		same_as_ref_signed(v, r >> 63);
+	}
+	ck_assert_uint_eq(ref_compared, count);
+}
+END_TEST
+
+/* Powers of ten and two, where the digits change length and where the
+ * gap below is half the gap above, and the ends of the range. */
+START_TEST(test_double_ref_edges)
+{
+	for (int e = -30; e <= 30; e++) {
+		same_as_ref_around(dec(1, e), 3);
+		same_as_ref_around(pow(10, e), 1);
+	}
+	for (int e = -323; e <= 308; e++) {
+		same_as_ref_around(dec(1, e), 2);
+		same_as_ref_around(dec(5, e), 1);
+		same_as_ref_around(dec(99999999999999999u, e - 17), 1);
+	}
+	for (int e = -1074; e <= 1023; e++)
+		same_as_ref_around(ldexp(1, e), 2);
+	static const double edges[] = {
+		1e15,      1e-4,       9007199254740992.0, 9007199254740993.0,
+		1e16,      1e17,       DBL_MIN,            DBL_MAX,
+		DBL_TRUE_MIN, 2 * DBL_TRUE_MIN, DBL_MIN - DBL_TRUE_MIN,
+		999999999999999.9, 99999999999999.99, 0.000099999999999999999,
+		0.5, 0.25, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 12.5, 99.9, 200.0,
+		1234.5678, 1e300, 1e-300, 1.5e-300, 1e21, 1e22, 1e23,
+		123456789012345680.0, 18014398509481988.0, 1795665723123455.0,
+		2.98023223876953125e-8, /* 2^-25: a tie at 17 digits */
+		18446744073709551616.0, 1e18, 1e19, 1e20, 4.75e21, 1.5e22,
+		1e-11, 1e-12, /* ends of the exact range */
+		0x1p-1017, /* %.16g fails where another 16-digit string reads back */
+	};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		same_as_ref_around(edges[i], 8);
+	for (uint64_t f = 0; f < 4096; f++) {
+		same_as_ref(from_bits(f));                          /* subnormals */
+		same_as_ref(from_bits(UINT64_C(0x000fffffffffffff) - f));
+		same_as_ref(from_bits(UINT64_C(0x7fefffffffffffff) - f)); /* DBL_MAX */
+		same_as_ref(from_bits(UINT64_C(0x0010000000000000) + f)); /* DBL_MIN */
+	}
+	same_as_ref(0.0);
+	same_as_ref(-0.0);
+	same_as_ref(NAN);
+	same_as_ref(INFINITY);
+	same_as_ref(-INFINITY);
+}
+END_TEST
+
 /* A decimal comma in the locale must not reach the output. Skipped when
  * the system has no such locale. */
 START_TEST(test_double_locale)
@@ -884,6 +1100,11 @@ START_TEST(test_double_locale)
 	ck_assert_str_eq(out, "0.30000000000000004");
 	jlog__fmt_double(out, 1.5e-300);
 	ck_assert_str_eq(out, "1.5e-300");
+	/* The reference replaces the decimal comma too. */
+	for (int i = 0; i < 10000; i++) {
+		same_as_ref(from_bits(rnd()));
+		same_as_ref((double)(rnd() % 100000) / 100);
+	}
 	setlocale(LC_NUMERIC, saved);
 	free(saved);
 }
@@ -1399,6 +1620,13 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_double_table);
 	tcase_add_test(tc, test_random_doubles);
 	tcase_add_test(tc, test_double_locale);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("doubles");
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_double_ref_bits);
+	tcase_add_test(tc, test_double_ref_human);
+	tcase_add_test(tc, test_double_ref_edges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("time");
