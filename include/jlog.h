@@ -281,16 +281,37 @@ JLOG_EXPORT int jlog_get_level(const jlog_logger *log);
 JLOG_EXPORT bool jlog_enabled(const jlog_logger *log, int level);
 
 /*
- * jlog_level_name - the name of a level ("INFO"), or NULL for a level
- * that has no name. Thread-safe; the string is static.
+ * jlog_level_name - the name of a level ("INFO", or a custom level's
+ * name), or NULL for a level that has no name. Thread-safe; the string
+ * lives as long as the process.
  */
 JLOG_EXPORT const char *jlog_level_name(int level);
 
 /*
- * jlog_level_parse - parse a level name (any case: "warning", "Info") or a
- * decimal number 0..255. Returns the level, or -EINVAL. Thread-safe.
+ * jlog_level_from_name - parse a level: a name in any case ("warning",
+ * "Info", a custom level's name), the aliases "warn", "fatal"/"crit" and
+ * "off"/"none" (JLOG_LEVEL_OFF), or a decimal number 0..255. Returns the
+ * level, or -EINVAL. Thread-safe. jlog_level_parse is the same function.
  */
+JLOG_EXPORT int jlog_level_from_name(const char *text);
 JLOG_EXPORT int jlog_level_parse(const char *text);
+
+/*
+ * jlog_level_add - name a level, like loguru's logger.level("NOTICE",
+ * no=22, color="<yellow>"): records at @no then print "NOTICE" in JSON and
+ * text, and the name parses back with jlog_level_from_name(). @name:
+ * letters, digits, '_' and '-', at most 31, not starting with a digit;
+ * stored in upper case. @color: markup for the text format's <level> tag
+ * (e.g. "<magenta><bold>"), or NULL. Adding the same name and number again
+ * only changes the color.
+ *
+ * Returns 0, or -EINVAL (bad name, number or color), -EEXIST (the name
+ * means another level, or the number already has another name, which
+ * includes loguru's seven levels), -ENOMEM. Process-wide, for every
+ * logger; thread-safe, also while other threads log. Names cannot be
+ * removed.
+ */
+JLOG_EXPORT int jlog_level_add(const char *name, int no, const char *color);
 
 /* ------------------------------------------------------------------------ */
 /* Statistics                                                               */

@@ -882,7 +882,8 @@ const char *jlog__level_name(int level)
 	case JLOG_LEVEL_CRITICAL:
 		return "CRITICAL";
 	default:
-		return NULL;
+		/* A level named with jlog_level_add(), or NULL. */
+		return jlog__level_custom_name(level);
 	}
 }
 

@@ -2,6 +2,8 @@
 #include "jlog-private.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *jlog_strerror(int err)
@@ -46,4 +48,19 @@ const char *jlog_strerror(int err)
 		return d ? d : "unknown error";
 	}
 	}
+}
+
+static _Thread_local char last_error[512];
+
+void jlog__set_last_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+const char *jlog_last_error(void)
+{
+	return last_error;
 }

@@ -343,6 +343,42 @@ START_TEST(test_module_levels)
 }
 END_TEST
 
+START_TEST(test_custom_levels)
+{
+	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<yellow>"), 0);
+	ck_assert_int_eq(jlog_level_add("audit", 45, NULL), 0);
+	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<green>"), 0); /* color only */
+	ck_assert_int_eq(jlog_level_add("NOTICE", 23, NULL), -EEXIST);
+	ck_assert_int_eq(jlog_level_add("OTHER", 22, NULL), -EEXIST);
+	ck_assert_int_eq(jlog_level_add("LOUD", JLOG_LEVEL_INFO, NULL), -EEXIST);
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_int_eq(jlog_level_add("X", 256, NULL), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name("notice"), 22);
+	ck_assert_int_eq(jlog_level_from_name("AUDIT"), 45);
+	ck_assert_int_eq(jlog_level_from_name("Warning"), JLOG_LEVEL_WARNING);
+	ck_assert_str_eq(jlog_level_name(45), "AUDIT");
+
+	char *path = tc_tmppath("levels.jsonl");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = path;
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	JLOG_LOG(lg, 22, "a notice");
+	JLOG_LOG(lg, jlog_level_from_name("audit"), "an audit");
+	JLOG_LOG(lg, 33, "unnamed");
+	jlog_close(lg);
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(json_string_value(json_object_get(l[0], "level")), "NOTICE");
+	ck_assert_str_eq(json_string_value(json_object_get(l[1], "level")), "AUDIT");
+	ck_assert_str_eq(json_string_value(json_object_get(l[2], "level")), "33");
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_reserved_key_collisions)
 {
 	char *path;
@@ -801,6 +837,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_children);
 	tcase_add_test(tc, test_reserved_key_collisions);
 	tcase_add_test(tc, test_module_levels);
+	tcase_add_test(tc, test_custom_levels);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_file_mode);
