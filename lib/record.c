@@ -138,6 +138,10 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 			h.type = JLOG__T_STR;
 			h.flags = JLOG__FIELD_TRUNCATED;
 			vlen = utf8_cut((const char *)val, val_cap);
+			/* jansson wrote val_cap bytes; the ones cut off fall in
+			 * the record's unused tail, which must read as zero
+			 * (jlog__record_decode refuses anything else there). */
+			memset(val + vlen, 0, val_cap - vlen);
 		}
 		break;
 	case JLOG__T_INT:
