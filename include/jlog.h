@@ -109,6 +109,13 @@ struct json_t;
  */
 JLOG_EXPORT const char *jlog_strerror(int err);
 
+/*
+ * jlog_last_error - the message of the last failure on this thread of a
+ * call that explains its errors (jlog_level_add), or "" if there was none. Thread-local; valid
+ * until the next such call on this thread.
+ */
+JLOG_EXPORT const char *jlog_last_error(void);
+
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -159,6 +166,14 @@ typedef struct jlog_options {
 	unsigned file_mode;
 	/* Name of the logger ("logger" key); NULL for none. Copied. */
 	const char *name;
+	/* Accept a file sink path that is a symbolic link; default false: the
+	 * file is opened with O_NOFOLLOW and jlog_open() returns -ELOOP when
+	 * the path's last component is a symbolic link (a dangling one too),
+	 * so a link planted where the log should be cannot redirect it.
+	 * Links among the directories of the path are followed either way.
+	 * Note that /dev/stdout, /dev/stderr and /dev/fd/N are symbolic
+	 * links: use "stdout" or "stderr", or set this. */
+	bool allow_symlink;
 } jlog_options;
 
 /*
@@ -189,11 +204,33 @@ typedef struct jlog_logger jlog_logger;
  * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
  * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
- * file sink (e.g. -ENOENT for a missing directory, -EACCES). On failure
+ * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
+ * path that is a symbolic link while allow_symlink is false). On failure
  * nothing is left allocated and no thread runs. Thread-safe.
  *
  * Every open logger is flushed by an exit handler, so records committed
  * before exit() (from any thread) or a return from main() are written.
+ *
+ * fork(): the child may go on logging through every logger open at the
+ * fork, the default logger included, to the same sinks. It inherits the
+ * handles (roots and children, with their levels, names and bound
+ * fields) and the sinks' descriptors. It does not inherit the parent's
+ * records: whatever the parent logged and had not yet written is written
+ * by the parent alone, never twice. jlog's pthread_atfork() child handler
+ * gives each logger an empty ring and a writer thread of the child's own,
+ * and zeroes its jlog_stats counters, which then count the child's records
+ * only. The child's records are drained at exit() and by jlog_flush() and
+ * jlog_close() as usual (these wait for the child's writer, never the
+ * parent's), but not at _exit() or exec: flush first. The parent is not
+ * affected, and fork() while other threads log is safe. Lines of both
+ * processes land whole in a file sink (O_APPEND); on a pipe, socket or
+ * terminal, a write larger than PIPE_BUF may interleave with the other
+ * process's. posix_spawn() (and with glibc, system() and popen()) runs no
+ * fork handler and costs nothing; fork() costs one thread start per open
+ * logger in the child. If the child cannot start a thread, it says so on
+ * stderr and that logger's records in the child are not written. Calling
+ * fork() from a signal handler that interrupted a jlog call is not
+ * supported.
  */
 JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR;
 
@@ -322,10 +359,21 @@ typedef struct jlog_stats {
 	uint64_t logged;       /* records accepted into the ring */
 	uint64_t dropped;      /* records refused because the ring was full
 	                          (DROP policy), or discarded after close */
-	uint64_t written;      /* records formatted and handed to the sink */
+	uint64_t written;      /* records written to the sink, whole lines */
 	uint64_t truncated;    /* records with at least one truncated value */
-	uint64_t write_errors; /* failed write(2) calls on the sink */
-	uint64_t bytes_written;/* bytes the sink accepted */
+	uint64_t write_errors; /* failed writes of a batch of lines to the
+	                          sink (and output buffers that could not
+	                          grow); the first failure, and the first
+	                          after the sink recovered, is reported once
+	                          on stderr */
+	uint64_t bytes_written;/* bytes the sink accepted, in whole lines */
+	uint64_t lost;         /* lines formatted for the sink but not written
+	                          whole because a write failed (EPIPE, ENOSPC,
+	                          EFBIG, EIO...) or memory for the output ran
+	                          out. They are dropped, never retried; a line
+	                          cut short by the failure is truncated away
+	                          from a regular file. Every line the writer
+	                          formats ends up in written or in lost. */
 } jlog_stats;
 
 /*
@@ -335,6 +383,88 @@ typedef struct jlog_stats {
  * NULL). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
+
+/* ------------------------------------------------------------------------ */
+/* Crash handler                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * jlog_install_crash_handler - on a fatal signal (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT), write what the loggers hold before the process dies.
+ *
+ * For every logger open when the crash comes (opened before or after this
+ * call, the default logger included), every record committed before the
+ * crash is written, then one more:
+ *
+ *   {"time":...,"level":"CRITICAL","message":"fatal signal","pid":...,
+ *    "tid":...,"signal":"SIGSEGV","signo":11,"si_code":1,
+ *    "fault_address":"0x0","thread_name":"worker",
+ *    "stack":["./app(handle+0x1d)[0x55e1c3a0b1d9]", ...]}
+ *
+ * "fault_address" (the address, or the instruction for SIGILL and SIGFPE)
+ * is there for a fault the kernel reported; a signal sent with kill(),
+ * raise() or abort() has "sender_pid" instead. "stack" lists the crashing
+ * thread's frames, innermost first, as backtrace_symbols_fd() prints them
+ * (link with -rdynamic for the names of an executable's own functions).
+ * Then the dispositions found at install time are restored and the signal
+ * goes on: to the handler installed before (which sees the original
+ * siginfo and, for a fault, the original context), or to the default
+ * action, so the process still dies of that signal, with a core dump where
+ * enabled.
+ *
+ * Returns 0, or a negative errno (-ENOMEM, or sigaction's), in which case
+ * nothing changed. Idempotent: once installed, it returns 0 and does
+ * nothing. Thread-safe; not async-signal-safe. Install your own handlers
+ * for these signals first, and call this early, before starting threads.
+ *
+ * How it works: each logger's writer thread is asked to write up to the
+ * crash (a writer in the middle of a batch finishes it first), then stands
+ * still; the handler waits while the writers make progress. Where a
+ * writer cannot do it (the crashing thread is that writer, it made no
+ * progress for a second, or a forked child has none), the handler writes
+ * from where the writer stopped, on the crashing thread, with write(2),
+ * to a sink that has a file descriptor. The handler takes no lock and does
+ * not allocate (except in a formatter's per-thread scratch when it must
+ * format on the crashing thread); if it still takes more than 10 s, the
+ * process dies of the original signal (default action) without it.
+ *
+ * Stack overflow: a handler can only run on a thread that overflowed its
+ * stack if the thread has an alternate signal stack. jlog gives one (64
+ * KiB, with a guard page, freed when the thread exits) to the thread that
+ * installs the handler, to writer threads started after it, and to every
+ * thread at its first log call after it; other threads (those that had
+ * logged before, or never log) call jlog_crash_altstack_thread().
+ *
+ * Limits: these signals are taken as fatal, so do not install it in a
+ * program that recovers from them (a runtime that uses guard pages); if a
+ * previous handler does recover, the loggers stay stopped. Records are
+ * written whole or not at all; a record reserved but not committed before
+ * the crash (the crashing thread died inside a log call, e.g. reading a
+ * bad pointer given to JLOG_STRN) holds up those after it for 200 ms, then
+ * they are lost. A thread calling jlog_close() during the crash blocks
+ * until the process dies.
+ */
+JLOG_EXPORT int jlog_install_crash_handler(void);
+
+/*
+ * jlog_uninstall_crash_handler - restore the dispositions that
+ * jlog_install_crash_handler() found, for each signal whose handler is
+ * still jlog's (one installed over it since is left alone). Alternate
+ * stacks stay. Returns 0, also when it was not installed. Thread-safe;
+ * not async-signal-safe.
+ */
+JLOG_EXPORT int jlog_uninstall_crash_handler(void);
+
+/*
+ * jlog_crash_altstack_thread - give the calling thread an alternate signal
+ * stack (64 KiB and a guard page, freed when the thread exits), so the
+ * crash handler also runs when this thread overflows its stack. A thread
+ * that already has one at least as large keeps it. Call it at the start of
+ * threads that do not log, or that logged before the handler was
+ * installed. Returns 0, -ENOMEM, or sigaltstack's error. Thread-safe; not
+ * async-signal-safe.
+ */
+JLOG_EXPORT int jlog_crash_altstack_thread(void);
 
 /* ------------------------------------------------------------------------ */
 /* Fields                                                                   */
@@ -579,8 +709,19 @@ extern "C" {
  * message is any NUL-terminated string (NULL is taken as ""); the caller's
  * file, line and function are captured. The call never fails and never
  * returns an error: when the ring is full it waits (BLOCK) or drops and
- * counts (DROP). Safe from any thread; from a signal handler it never
- * waits (a record that does not fit is dropped and counted).
+ * counts (DROP). Safe from any thread.
+ *
+ * From a signal handler: the call takes no lock, so it never deadlocks and
+ * never corrupts the ring, even when the handler interrupted a log call on
+ * the same thread. When it did, a record that does not fit is dropped and
+ * counted instead of waited for (the interrupted call may hold up the
+ * writer); otherwise it waits as any call would under BLOCK. Within these
+ * limits, the call is async-signal-safe: plain fields only (not JLOG_JSON,
+ * which allocates) and at most 64 of them; not JLOG_LOGF (vsnprintf); to
+ * log through NULL, open the default logger with jlog_default() before the
+ * handler can run. A statement's first call registers its callsite, which
+ * allocates (calloc) once per 4096 callsites beyond the first 4096 of the
+ * process.
  */
 #define JLOG_LOG(logger, level, ...)                                          \
 	do {                                                                  \

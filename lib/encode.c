@@ -28,6 +28,7 @@ void jlog__buf_init(struct jlog__buf *b)
 	b->len = 0;
 	b->cap = 0;
 	b->failed = false;
+	b->fixed = false;
 }
 
 void jlog__buf_finish(struct jlog__buf *b)
@@ -36,11 +37,18 @@ void jlog__buf_finish(struct jlog__buf *b)
 	jlog__buf_init(b);
 }
 
+#define BUF_MAX_CAP ((size_t)1 << 32)
+
 bool jlog__buf_grow(struct jlog__buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
 		return true;
-	if (extra > SIZE_MAX - b->len)
+	if (b->fixed)
+		goto fail;
+	/* No line is anywhere near this large (a record is at most 256 MiB
+	 * before escaping); a request beyond it is a bug, refused before it
+	 * reaches the allocator. */
+	if (extra > BUF_MAX_CAP || b->len > BUF_MAX_CAP - extra)
 		goto fail;
 	size_t need = b->len + extra;
 	/* Doubling keeps appends amortized O(1); the floor avoids a string

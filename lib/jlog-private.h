@@ -27,6 +27,8 @@ struct jlog__buf {
 	size_t len;
 	size_t cap;
 	bool failed; /* an allocation failed; contents are incomplete */
+	bool fixed;  /* never reallocated: growing fails instead (the crash
+	                handler's buffers, whose memory is not the heap's) */
 };
 
 void jlog__buf_init(struct jlog__buf *b);
@@ -315,6 +317,10 @@ uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
 void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
 /* Refuse new reservations and wake every parked producer. */
 void jlog__ring_close(struct jlog_ring *r);
+/* In a forked child (only the forking thread runs): empty the ring,
+ * dropping the parent's records, and zero its counters. Returns the new
+ * position (head == tail). */
+uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r);
 
 /* ------------------------------------------------------------------------ */
 /* Sinks (sink.c, sink-fd.c, sink-file.c)                                   */
@@ -325,8 +331,11 @@ struct jlog_sink;
 /* Every sink implements this interface; all calls come from the writer
  * thread (or from jlog_open/jlog_close with the writer stopped). */
 struct jlog_sink_ops {
-	/* Write all @len bytes; return 0 or a negative errno. Handles EINTR and
-	 * partial writes itself. */
+	/* Write all @len bytes (whole lines); return 0 or a negative errno.
+	 * Handles EINTR, partial writes and EAGAIN itself. On failure, sets
+	 * s->kept_bytes to the length of the prefix of @p that reached the
+	 * output as whole lines, and removes a line cut short by the failure
+	 * where it can (a regular file). */
 	int (*write)(struct jlog_sink *s, const char *p, size_t len);
 	/* Flush anything the sink buffers below write(); may be NULL. */
 	int (*flush)(struct jlog_sink *s);
@@ -349,18 +358,63 @@ struct jlog_sink {
 	uint64_t write_errors;
 	int last_error;     /* errno of the last failure, 0 after success */
 	bool error_reported;
+	/* After a failed jlog__sink_drain(): the bytes and lines at the start
+	 * of the buffer that still reached the output whole. */
+	size_t kept_bytes;
+	size_t kept_lines;
+	uint64_t cuts_removed; /* cut lines truncated away after a failure */
 };
 
-/* Create a sink from a jlog_options "sink" string. */
-int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode);
+/* Create a sink from a jlog_options "sink" string; a file path that is a
+ * symbolic link gives -ELOOP unless @allow_symlink. */
+int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode,
+                      bool allow_symlink);
 void jlog__sink_destroy(struct jlog_sink *s);
 /* Write the sink's pending buffer. Returns bytes written or a negative
- * errno (counted in s->write_errors; the buffer is emptied either way). */
+ * errno (counted in s->write_errors; the buffer is emptied either way: the
+ * lines past s->kept_lines are dropped, never retried). */
 ssize_t jlog__sink_drain(struct jlog_sink *s);
 int jlog__sink_fd_create(struct jlog_sink **out, int fd, bool owns_fd);
-int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode);
-/* Write all of @p to @fd, retrying on EINTR and partial writes. */
+int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode,
+                           bool allow_symlink);
+/* One write(2) that makes progress: retries EINTR, and polls while a
+ * non-blocking @fd is full (EAGAIN). Returns bytes written (> 0, possibly
+ * fewer than @len) or a negative errno. */
+ssize_t jlog__write_some(int fd, const char *p, size_t len);
+/* Write all of @p to @fd, retrying on EINTR, EAGAIN and partial writes. */
 int jlog__write_all(int fd, const char *p, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Crash handler (crash.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct jlog_core;
+
+/* A core's part in the crash protocol (see the top of crash.c). */
+struct jlog__crash_core {
+	_Atomic(struct jlog_core *) next; /* crash.c's list of open cores */
+	_Atomic uint32_t req;   /* handler: write up to target, then stop */
+	_Atomic uint32_t ack;   /* writer: done, standing still */
+	/* Writer: the ring position up to which every record's line has been
+	 * handed to the sink (advanced at each write, not only per batch). */
+	_Atomic uint64_t sink_pos;
+	/* Handler, published by the release store of req: */
+	uint64_t target; /* ring head when the crash began */
+	const struct jlog__rec_view *record; /* the crash record */
+	bool asked;      /* handler only: req was set */
+};
+
+/* Add @c to / remove it from the handler's list; open_lock held. A core
+ * removed while a crash is being handled is never freed: the calling
+ * thread stands still until the process dies. */
+void jlog__crash_register(struct jlog_core *c);
+void jlog__crash_unregister(struct jlog_core *c);
+/* A thread's first log call, and a writer's start: give the thread an
+ * alternate signal stack if the crash handler is installed. */
+void jlog__crash_thread_init(void);
+/* Writer: the last flush a crash handler asked for is written; stand
+ * still until the process dies. */
+__attribute__((noreturn)) void jlog__crash_writer_park(struct jlog_core *c);
 
 /* ------------------------------------------------------------------------ */
 /* Logger core (logger.c, writer.c)                                         */
@@ -401,6 +455,7 @@ struct jlog_core {
 
 	struct jlog_core *next_open; /* global list of open cores */
 	bool is_default;
+	struct jlog__crash_core crash; /* crash.c */
 
 	/* Levels (guarded by lock): the root's, and per-module levels
 	 * (jlog_set_module_level), resolved into each handle's gate. */
@@ -436,6 +491,12 @@ int jlog__writer_start(struct jlog_core *c);
 void jlog__writer_stop(struct jlog_core *c);
 /* Wait until everything committed before the call is written. */
 int jlog__writer_flush(struct jlog_core *c);
+/* In a forked child, from the atfork child handler, with c->lock held
+ * since fork_prepare(): give @c an empty ring, zeroed counters and a
+ * writer thread of its own. Returns 0 or -EAGAIN (no writer: the ring is
+ * closed, so a log call on @c never waits, and the child's records on @c
+ * are not written). */
+int jlog__writer_fork_child(struct jlog_core *c);
 
 /* ------------------------------------------------------------------------ */
 /* Scoped context (context.c)                                               */

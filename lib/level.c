@@ -31,6 +31,9 @@ static const struct {
 struct custom {
 	char name[32];
 	char color[64];
+	/* A slot replaced by a new color stays reachable from its successor:
+	 * the writer may still be reading it, so it is never freed. */
+	struct custom *replaced;
 };
 
 static _Atomic(struct custom *) custom[256];
@@ -89,10 +92,16 @@ static bool valid_name(const char *name)
 
 int jlog_level_add(const char *name, int no, const char *color)
 {
-	if (!name || !valid_name(name) || no < 0 || no > 255)
+	if (!name || !valid_name(name) || no < 0 || no > 255) {
+		jlog__set_last_error("level \"%s\" (%d): a name is 1 to 31 letters, digits, "
+		                     "'_' or '-', not starting with a digit; a number 0..255",
+		                     name ? name : "(null)", no);
 		return -EINVAL;
-	if (color && strlen(color) >= sizeof(((struct custom *)0)->color))
+	}
+	if (color && strlen(color) >= sizeof(((struct custom *)0)->color)) {
+		jlog__set_last_error("level \"%s\": color markup longer than 63 bytes", name);
 		return -EINVAL;
+	}
 	int rc = 0;
 	pthread_mutex_lock(&custom_lock);
 	int existing = jlog_level_from_name(name);
@@ -115,10 +124,14 @@ int jlog_level_add(const char *name, int no, const char *color)
 			/* A redefinition (same name and number: a new color)
 			 * replaces the slot; the old one is kept alive, since
 			 * the writer may be reading it. */
+			c->replaced = atomic_load_explicit(&custom[no], memory_order_relaxed);
 			atomic_store_explicit(&custom[no], c, memory_order_release);
 		}
 	}
 	pthread_mutex_unlock(&custom_lock);
+	if (rc == -EEXIST)
+		jlog__set_last_error("level \"%s\" (%d): the name or the number is already taken",
+		                     name, no);
 	return rc;
 }
 

@@ -49,8 +49,12 @@ static _Thread_local struct thread_state tls __attribute__((tls_model("initial-e
 
 uint32_t jlog__gettid(void)
 {
-	if (JLOG__UNLIKELY(tls.tid == 0))
+	if (JLOG__UNLIKELY(tls.tid == 0)) {
 		tls.tid = (uint32_t)syscall(SYS_gettid);
+		/* The thread's first log call: time for the crash handler's
+		 * alternate stack, if it is installed. */
+		jlog__crash_thread_init();
+	}
 	return tls.tid;
 }
 
@@ -68,25 +72,45 @@ static void flush_all_at_exit(void)
 	pthread_mutex_unlock(&open_lock);
 }
 
+/*
+ * fork(): the child gets a working copy of every open logger, with the
+ * parent's pending records left to the parent. The prepare handler holds
+ * open_lock and then every open core's lock (the order of
+ * flush_all_at_exit()), so the child's copies of the core list, child
+ * lists and refs are not caught mid-update. It waits for nothing else: a
+ * thread inside a log call holds no lock, and the writer takes core->lock
+ * only to wake flushers.
+ */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&open_lock);
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		pthread_mutex_lock(&c->lock);
 }
 
 static void fork_parent(void)
 {
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&open_lock);
 }
 
-/* The child has only the forking thread: forget its cached tid and give
- * each core the child's pid. The writer threads are not in the child, so
- * flushes there return at once (jlog__writer_flush checks writer_pid). */
+/* The child has only the forking thread: forget its cached tid, and give
+ * each core the child's pid, an empty ring and a writer thread of its own
+ * (see jlog__writer_fork_child()). */
 static void fork_child(void)
 {
 	tls.tid = 0;
 	pid_t pid = getpid();
-	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+	for (struct jlog_core *c = open_cores; c; c = c->next_open) {
 		c->ctx.pid = pid;
+		if (jlog__writer_fork_child(c) < 0) {
+			static const char msg[] = "jlog: no writer thread in the forked "
+			                          "child; its records are not written\n";
+			(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	pthread_mutex_unlock(&open_lock);
 }
 
@@ -190,7 +214,8 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
 	if (rc < 0)
 		goto err_free;
-	rc = jlog__sink_create(&c->sink, opts->sink, opts->file_mode);
+	rc = jlog__sink_create(&c->sink, opts->sink, opts->file_mode,
+	                       opts->allow_symlink);
 	if (rc < 0)
 		goto err_ring;
 	if (opts->name && *opts->name) {
@@ -226,6 +251,7 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 	pthread_mutex_lock(&open_lock);
 	c->next_open = open_cores;
 	open_cores = c;
+	jlog__crash_register(c);
 	pthread_mutex_unlock(&open_lock);
 	*out = lg;
 	return 0;
@@ -252,6 +278,7 @@ static void unlink_open(struct jlog_core *c)
 			break;
 		}
 	}
+	jlog__crash_unregister(c);
 	pthread_mutex_unlock(&open_lock);
 }
 
@@ -520,6 +547,7 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->truncated = atomic_load_explicit(&c->truncated, memory_order_relaxed);
 	st->write_errors = atomic_load_explicit(&c->write_errors, memory_order_relaxed);
 	st->bytes_written = atomic_load_explicit(&c->bytes_written, memory_order_relaxed);
+	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	return 0;
 }
 
@@ -971,9 +999,13 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
 {
 	char stack[1024];
+	if (!fmt) {
+		jlog__log(lg, cs, level, "", 0, NULL, 0);
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(stack, sizeof(stack), fmt ? fmt : "", ap);
+	int n = vsnprintf(stack, sizeof(stack), fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		static const char bad[] = "(invalid format)";

@@ -330,3 +330,32 @@ void jlog__ring_close(struct jlog_ring *r)
 	atomic_fetch_add_explicit(&r->space_seq, 1, memory_order_release);
 	futex_wake(&r->space_seq, INT32_MAX);
 }
+
+/*
+ * In a forked child, from the atfork child handler (the only thread): make
+ * the ring empty. The child's copy holds records committed but not yet
+ * consumed, which the parent's writer writes (writing them here too would
+ * duplicate lines), and may hold records reserved by threads that do not
+ * exist in the child and will never commit. The buffer is replaced by
+ * fresh zero pages at the same address, as the protocol requires of free
+ * space: no page of the parent's ring is copied, and a ring mapped from a
+ * shared file would stay the parent's alone. The positions restart at the
+ * copied head; the counters restart at zero.
+ */
+uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r)
+{
+	void *p = mmap(r->buf, r->cap, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED)
+		memset(r->buf, 0, r->cap); /* out of mappings: zero our copy */
+	/* Relaxed: no other thread exists; the writer that starts next is
+	 * published these values by pthread_create(). */
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, pos, memory_order_relaxed);
+	atomic_store_explicit(&r->logged, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->space_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->wake_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->consumer_idle, 0, memory_order_relaxed);
+	return pos;
+}

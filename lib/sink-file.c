@@ -7,14 +7,21 @@
 #include <string.h>
 #include <unistd.h>
 
-int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode)
+int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode,
+                           bool allow_symlink)
 {
 	/* O_APPEND: lines from several processes sharing the file never
 	 * overwrite each other; O_CLOEXEC: a child that execs does not keep
-	 * the log open. */
+	 * the log open. O_NOFOLLOW: a log path that is a symbolic link (a
+	 * dangling one planted in a shared directory, say, pointing at a file
+	 * the service may write) is refused with ELOOP unless the caller
+	 * allowed it. It concerns the last component only. */
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+	if (!allow_symlink)
+		flags |= O_NOFOLLOW;
 	int fd;
 	do
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, (mode_t)mode);
+		fd = open(path, flags, (mode_t)mode);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;

@@ -13,12 +13,13 @@
  * stop, writes it, and exits; then it is joined.
  *
  * Locks: core->lock guards only the flush wait (and the child list, in
- * logger.c). The writer takes it only to broadcast to flushers, and holds
- * nothing else then.
+ * logger.c). The writer only tries it, to broadcast to flushers, and
+ * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -31,23 +32,43 @@
 /* At stop, how long to wait for a record that was reserved but never
  * committed (its thread died inside a log call) before giving up on it. */
 #define STOP_STALL_MS 2000
+/* The same for a crash handler's last flush, which must be quick. */
+#define CRASH_STALL_MS 200
+/* How many times the writer tries core->lock to wake flushers. */
+#define NOTIFY_TRIES 1000
 
 /* Records formatted into the sink buffer but not yet written. */
 struct pending {
 	uint64_t records;
+	uint64_t pos; /* ring position past the last record formatted */
 };
 
+/*
+ * Hand the buffered lines to the sink. When the sink fails (EPIPE, ENOSPC,
+ * EFBIG...), the lines that reached it whole count as written and the
+ * others are lost: dropped, not retried, so a sink that stays broken
+ * cannot stall the ring, and the next batch tries again (writing resumes
+ * as soon as the sink works).
+ */
 static void write_out(struct jlog_core *c, struct pending *pend)
 {
-	ssize_t n = jlog__sink_drain(c->sink);
+	struct jlog_sink *s = c->sink;
+	ssize_t n = jlog__sink_drain(s);
 	/* Relaxed: statistics counters, read by jlog_get_stats(). */
 	if (n > 0) {
 		atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->written, pend->records, memory_order_relaxed);
 	} else if (n < 0) {
+		uint64_t kept = s->kept_lines < pend->records ? s->kept_lines : pend->records;
+		atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->lost, pend->records - kept, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 	}
 	pend->records = 0;
+	/* For the crash handler, which resumes from here when this thread
+	 * cannot finish (crash.c, step 4). Release pairs with its acquire. */
+	atomic_store_explicit(&c->crash.sink_pos, pend->pos, memory_order_release);
 }
 
 static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pending *pend)
@@ -55,14 +76,16 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 	struct jlog_sink *s = c->sink;
 	if (v->level < s->level)
 		return;
+	size_t before = s->out.len;
 	s->format(&s->out, v, &c->ctx);
 	if (s->out.failed) {
-		/* Out of memory growing the buffer: what it holds may end
-		 * mid-line, so it is dropped rather than written. */
-		s->out.len = 0;
+		/* Out of memory growing the buffer: this line is incomplete and
+		 * is taken back (a failed grow keeps what the buffer held), so
+		 * only this record is lost. */
+		s->out.len = before;
 		s->out.failed = false;
 		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
-		pend->records = 0;
+		atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
 		return;
 	}
 	pend->records++;
@@ -98,9 +121,22 @@ static void notify_flushers(struct jlog_core *c)
 	/* Pairs with the increment in jlog__writer_flush(), which happens under
 	 * the lock before the waiter re-checks written_pos. */
 	if (atomic_load_explicit(&c->flush_waiters, memory_order_seq_cst)) {
-		pthread_mutex_lock(&c->lock);
+		/* The writer never blocks on a lock that an application thread
+		 * holds: that thread may be in fork_prepare(), or interrupted by
+		 * a signal handler that waits for ring space only this writer
+		 * can free. Other holders keep it for a few instructions, so a
+		 * short retry nearly always wins. Failing that, a broadcast
+		 * without the lock still wakes flushers already waiting; one
+		 * between its check and its wait wakes on its own within 20 ms. */
+		for (int i = 0; i < NOTIFY_TRIES; i++) {
+			if (pthread_mutex_trylock(&c->lock) == 0) {
+				pthread_cond_broadcast(&c->flushed);
+				pthread_mutex_unlock(&c->lock);
+				return;
+			}
+			sched_yield();
+		}
 		pthread_cond_broadcast(&c->flushed);
-		pthread_mutex_unlock(&c->lock);
 	}
 }
 
@@ -112,6 +148,8 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend)
 	size_t len;
 	while (n < BATCH_RECORDS && jlog__ring_peek(&c->ring, pos, &rec, &len)) {
 		struct jlog__rec_view v;
+		/* Before emit(): a write it makes includes this record. */
+		pend->pos = *pos;
 		if (jlog__record_decode(rec, len, &v))
 			emit(c, &v, pend);
 		else
@@ -139,22 +177,74 @@ static uint64_t ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/*
+ * A crash handler asked for a last flush (crash.c): write every record
+ * reserved before the crash (up to crash.target), then the crash record,
+ * and stand still until the process dies. The ring is not released: the
+ * process is about to die. A record reserved but never committed (its
+ * thread crashed inside a log call) holds up the rest for at most
+ * CRASH_STALL_MS.
+ */
+static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
+{
+	uint64_t stall_since = 0;
+	while ((int64_t)(pos - c->crash.target) < 0) {
+		uint32_t seq = jlog__ring_wait_seq(&c->ring);
+		if (drain(c, &pos, pend) > 0) {
+			write_out(c, pend); /* moves crash.sink_pos: progress */
+			stall_since = 0;
+			continue;
+		}
+		if (!stall_since)
+			stall_since = ms_now();
+		else if (ms_now() - stall_since > CRASH_STALL_MS)
+			break;
+		jlog__ring_wait(&c->ring, pos, seq, 1);
+	}
+	report_drops(c, pend);
+	if (c->crash.record)
+		emit(c, c->crash.record, pend);
+	write_out(c, pend);
+	jlog__crash_writer_park(c);
+}
+
 static void *writer_main(void *arg)
 {
 	struct jlog_core *c = arg;
 	/* Signals meant for the application go to its own threads; a write
 	 * to a closed pipe then fails with EPIPE here instead of killing the
-	 * process with SIGPIPE. */
+	 * process with SIGPIPE. Faults stay unblocked: a fault in a thread
+	 * that blocks it kills the process at once, without running any
+	 * handler (jlog's crash handler or the application's). */
 	sigset_t all;
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGABRT);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
+	/* SETMASK: the thread starts with every signal blocked (see
+	 * jlog__writer_start()). */
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	jlog__crash_thread_init();
 
 	struct pending pend = {0};
 	/* Relaxed: nothing has been consumed yet; only this thread writes it. */
 	uint64_t pos = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
+	pend.pos = pos;
+	/* Relaxed: no line is behind this position, so there is nothing to
+	 * publish with it. */
+	atomic_store_explicit(&c->crash.sink_pos, pos, memory_order_relaxed);
 	uint64_t stall_since = 0;
 	for (;;) {
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
+		/* Read after seq: a crash handler sets req, then kicks, so
+		 * either we see req here or the wait below returns at once.
+		 * Acquire pairs with the release store in crash.c's handle(). */
+		if (JLOG__UNLIKELY(atomic_load_explicit(&c->crash.req, memory_order_acquire)))
+			crash_stop(c, pos, &pend);
 		unsigned n = drain(c, &pos, &pend);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
@@ -216,8 +306,8 @@ void jlog__writer_stop(struct jlog_core *c)
 
 int jlog__writer_flush(struct jlog_core *c)
 {
-	/* A forked child has no writer thread; the writer cannot wait for
-	 * itself. */
+	/* No writer (a forked child could not start one), or the writer of
+	 * another process; the writer cannot wait for itself. */
 	if (!c->writer_started || c->writer_pid != getpid() ||
 	    pthread_equal(pthread_self(), c->writer))
 		return -EINVAL;
@@ -243,4 +333,61 @@ int jlog__writer_flush(struct jlog_core *c)
 	atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
+}
+
+/*
+ * Output buffers of the parent's writers, left behind in a forked child.
+ * fork() snapshots the parent's writer wherever it is in its loop, even
+ * between realloc() and the store of the new pointer, so the child's copy
+ * of sink->out.p may point to freed memory: the child never writes to it
+ * nor frees it. Keeping it referenced here only stops leak checkers from
+ * reporting it in the child; its pages stay shared copy-on-write with the
+ * parent and are never touched. Written only in atfork child handlers.
+ */
+#define STALE_OUT_MAX 32
+static void *volatile stale_out[STALE_OUT_MAX]; /* volatile: never read */
+static unsigned stale_out_count;
+
+int jlog__writer_fork_child(struct jlog_core *c)
+{
+	/* The parent's writer thread does not exist here. Whatever its
+	 * buffer held is the parent's to write (or was being written when
+	 * fork() came): the child starts with an empty one. */
+	struct jlog_sink *s = c->sink;
+	if (s->out.p && stale_out_count < STALE_OUT_MAX)
+		stale_out[stale_out_count++] = s->out.p;
+	jlog__buf_init(&s->out);
+
+	uint64_t pos = jlog__ring_reset_after_fork(&c->ring);
+	/* Relaxed stores: only this thread exists until the writer starts,
+	 * and pthread_create() publishes them to it. The counters describe
+	 * this process from the fork on. */
+	atomic_store_explicit(&c->written_pos, pos, memory_order_relaxed);
+	atomic_store_explicit(&c->crash.sink_pos, pos, memory_order_relaxed);
+	atomic_store_explicit(&c->stopping, false, memory_order_relaxed);
+	atomic_store_explicit(&c->writer_done, false, memory_order_relaxed);
+	atomic_store_explicit(&c->flush_waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->dropped, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->malformed, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->written, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->truncated, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->write_errors, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->bytes_written, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->lost, 0, memory_order_relaxed);
+	c->dropped_reported = 0;
+	/* The copy may count waiters of the parent (flushers) that will never
+	 * leave it; destroying it could wait for them. Start a fresh one. */
+	pthread_cond_init(&c->flushed, NULL);
+	c->writer_started = false;
+
+	/* A root closed by a parent thread that fork() left out: nobody here
+	 * will finish closing it; a late call is dropped, never blocked. */
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+		jlog__ring_close(&c->ring);
+		return 0;
+	}
+	int rc = jlog__writer_start(c);
+	if (rc < 0)
+		jlog__ring_close(&c->ring);
+	return rc;
 }

@@ -352,6 +352,7 @@ START_TEST(test_custom_levels)
 	ck_assert_int_eq(jlog_level_add("OTHER", 22, NULL), -EEXIST);
 	ck_assert_int_eq(jlog_level_add("LOUD", JLOG_LEVEL_INFO, NULL), -EEXIST);
 	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "level \"bad name\" (60)"));
 	ck_assert_int_eq(jlog_level_add("X", 256, NULL), -EINVAL);
 	ck_assert_int_eq(jlog_level_from_name("notice"), 22);
 	ck_assert_int_eq(jlog_level_from_name("AUDIT"), 45);
