@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: build jlog and run every test, then run the tests again
 # under AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer and
-# valgrind memcheck.
+# valgrind memcheck, and fuzz the record codec and encoder for a minute.
 #
 #   tools/test.sh                 everything (what CI runs)
 #   JLOG_QUICK=1 tools/test.sh    only the plain build and its tests
@@ -13,13 +13,18 @@
 #             (TSAN_TESTS below)
 #   valgrind  build, meson test --setup valgrind (defined in meson.build);
 #             all tests under memcheck, Check not forking (CK_FORK=no)
+#   fuzz      build-fuzz, clang, -Dfuzz=true; test/fuzz-record (libFuzzer,
+#             ASan, UBSan) for JLOG_FUZZ_SECONDS on a copy of the seeds in
+#             test/fuzz-corpus; counts as one test. Skipped without clang.
+#             A crashing input is kept as build-fuzz/fuzz-crash-*.
 #
 # Environment:
 #   JLOG_QUICK=1        stop after the plain build and its tests
 #   JLOG_BUILD_PREFIX   build directory prefix (default "build", giving
-#                       build, build-asan, build-tsan); relative to the source
-#                       root, or absolute
+#                       build, build-asan, build-tsan, build-fuzz); relative
+#                       to the source root, or absolute
 #   JLOG_SKIP_DEPS=1    do not run tools/install-deps.sh
+#   JLOG_FUZZ_SECONDS   how long the fuzz stage runs (default 60)
 #
 # Every stage runs even if an earlier one failed. Exits non-zero if any
 # build or test failed; the last line is "N passed, N failed" over all runs.
@@ -52,6 +57,11 @@ TSAN_ENV=(
 PLAIN_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true)
 ASAN_OPTS=(-Dbuildtype=debugoptimized '-Db_sanitize=address,undefined' -Db_lundef=false -Dbench=false)
 TSAN_OPTS=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dbench=false)
+# The fuzz build (clang) is only used for test/fuzz-record, which brings
+# its own sanitizers; b_lundef=false as for any sanitized link.
+FUZZ_OPTS=(-Dbuildtype=debugoptimized -Dfuzz=true -Db_lundef=false -Dbench=false
+	-Dexamples=false)
+FUZZ_SECONDS=${JLOG_FUZZ_SECONDS:-60}
 
 MESON_TEST=(meson test --print-errorlogs --num-processes 2)
 
@@ -63,6 +73,7 @@ prefix=${JLOG_BUILD_PREFIX:-build}
 build_plain=$prefix
 build_asan=$prefix-asan
 build_tsan=$prefix-tsan
+build_fuzz=$prefix-fuzz
 
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/jlog-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
@@ -156,6 +167,36 @@ run_tests() {
 	record "$name" "$passed" "$failed" "$skipped" "$start" "$note"
 }
 
+# run_fuzz - run test/fuzz-record for FUZZ_SECONDS on a copy of the seed
+# corpus; records the stage "fuzz" as one test passed or failed.
+run_fuzz() {
+	local start rc=0 log=$logdir/fuzz.log corpus execs rate note
+	local exe=$build_fuzz/test/fuzz-record
+	banner "fuzz: $exe, ${FUZZ_SECONDS}s"
+	start=$(now_ms)
+	corpus=$(mktemp -d "$logdir/fuzz-corpus.XXXXXX")
+	cp "$root"/test/fuzz-corpus/* "$corpus"/
+	set +e
+	"$exe" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$build_fuzz/fuzz-" "$corpus" \
+		>"$log" 2>&1 </dev/null
+	rc=$?
+	set -e
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	if ((rc == 0)); then
+		grep -E '^(stat::|Done )' "$log" || true
+		record fuzz 1 0 0 "$start" "${execs:-?} runs, ${rate:-?}/s"
+	else
+		tail -n 40 "$log"
+		note="exit $rc after ${execs:-?} runs"
+		if grep -q "^artifact_prefix=" "$log"; then
+			note="$note; input: $(sed -n 's/.*Test unit written to //p' "$log" | tail -n 1)"
+		fi
+		record fuzz 0 1 0 "$start" "$note"
+	fi
+}
+
 total_start=$(now_ms)
 
 if [[ ${JLOG_SKIP_DEPS:-} != 1 ]]; then
@@ -206,6 +247,12 @@ if [[ ${JLOG_QUICK:-} != 1 ]]; then
 
 	if ((plain_built)); then
 		run_tests valgrind -- "${MESON_TEST[@]}" -C "$build_plain" --setup valgrind
+	fi
+
+	if ! command -v clang >/dev/null 2>&1; then
+		record fuzz 0 0 1 "$(now_ms)" "skipped: clang not installed"
+	elif CC=clang build build-fuzz "$build_fuzz" "${FUZZ_OPTS[@]}"; then
+		run_fuzz
 	fi
 fi
 
