@@ -421,7 +421,7 @@ JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
  * crash (a writer in the middle of a batch finishes it first), then stands
  * still; the handler waits while the writers make progress. Where a
  * writer cannot do it (the crashing thread is that writer, it made no
- * progress for a second, or a forked child has none), the handler writes
+ * progress for a second, or could not be started in a forked child), the handler writes
  * from where the writer stopped, on the crashing thread, with write(2),
  * to a sink that has a file descriptor. The handler takes no lock and does
  * not allocate (except in a formatter's per-thread scratch when it must

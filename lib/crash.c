@@ -21,8 +21,8 @@
  *      process dies. The handler waits as long as the writers make
  *      progress, and gives up on one after NO_PROGRESS_MS without any.
  *   4. For a core whose writer cannot answer -- the crashing thread is that
- *      writer, the process has none (a forked child), or it stopped making
- *      progress -- the handler drains the ring itself from crash.sink_pos,
+ *      writer, the process has none (a forked child whose writer could not
+ *      start), or it stopped making progress -- the handler drains the ring itself from crash.sink_pos,
  *      the last position the writer handed to the sink. It formats with
  *      the sink's formatter into a buffer reserved at install time that
  *      never grows, and writes to the sink's descriptor with write(2),

@@ -794,6 +794,9 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 
 	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
 	tls.depth++;
+	/* A signal handler on this thread must see the increment before
+	 * this call reserves anything (compiler ordering only: same thread). */
+	atomic_signal_fence(memory_order_seq_cst);
 	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
 	if (JLOG__UNLIKELY(!p)) {
 		/* Relaxed: a counter; the writer reports it. */
@@ -825,6 +828,7 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	if (JLOG__UNLIKELY(flags))
 		atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 out:
+	atomic_signal_fence(memory_order_seq_cst);
 	tls.depth--;
 	if (JLOG__UNLIKELY(sizes != stack_sizes))
 		free(sizes);
@@ -970,11 +974,15 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	};
 	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
 	tls.depth++;
+	/* A signal handler on this thread must see the increment before
+	 * this call reserves anything (compiler ordering only: same thread). */
+	atomic_signal_fence(memory_order_seq_cst);
 	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
 	if (JLOG__UNLIKELY(!p)) {
 		/* Relaxed: a counter; the writer reports it. */
 		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
-		tls.depth--;
+		atomic_signal_fence(memory_order_seq_cst);
+	tls.depth--;
 		return;
 	}
 	uint8_t *q = p;
@@ -993,6 +1001,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	for (size_t i = 0; i < n; i++)
 		q = fast_field_write(q, &fields[i]);
 	jlog__ring_commit(&c->ring, p, total);
+	atomic_signal_fence(memory_order_seq_cst);
 	tls.depth--;
 }
 
