@@ -576,7 +576,9 @@ JLOG__INLINE jlog_field jlog__field_json(const char *key, const struct json_t *j
  * JLOG_JSON(key, j)       a jansson value (const json_t *), borrowed: it is
  *                         serialized during the call, so the caller may
  *                         change or free it as soon as the call returns.
- *                         NULL writes null.
+ *                         NULL writes null, and so does a value nested
+ *                         deeper than 512 arrays/objects (parsers refuse
+ *                         such lines) or one jansson cannot serialize.
  *
  * Invalid UTF-8 in keys and strings is replaced by U+FFFD; every control
  * character is escaped, so data can never start a new line. Keys longer

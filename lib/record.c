@@ -65,10 +65,38 @@ static int dump_cb(const char *chunk, size_t size, void *data)
 	return 0;
 }
 
+/* JSON values nested deeper than this are written as null: parsers limit
+ * depth (jansson at 2048, many at 512-1000), and a line that the
+ * aggregator refuses is a lost line. RFC 8259 section 9 allows the limit. */
+#define JSON_MAX_DEPTH 512
+
+/* True when @j nests at most @budget levels of arrays and objects. */
+static bool depth_within(const json_t *j, int budget)
+{
+	if (!json_is_array(j) && !json_is_object(j))
+		return true;
+	if (budget == 0)
+		return false;
+	if (json_is_array(j)) {
+		for (size_t i = 0; i < json_array_size(j); i++)
+			if (!depth_within(json_array_get(j, i), budget - 1))
+				return false;
+		return true;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)j, key, v) {
+		if (!depth_within(v, budget - 1))
+			return false;
+	}
+	return true;
+}
+
 size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap)
 {
 	struct dump_dst d = {dst, dst ? cap : 0, 0};
-	if (!j || json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+	if (!j || !depth_within(j, JSON_MAX_DEPTH) ||
+	    json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
 		return 0;
 	return d.len;
 }

@@ -741,6 +741,78 @@ START_TEST(test_truncation)
 }
 END_TEST
 
+/* Hostile input through the public API: every line must still parse. */
+START_TEST(test_hostile_input)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.max_record_size = 1 << 20; /* room for 10,000 fields */
+	jlog_logger *lg = open_file_logger(&path, &o);
+
+	/* A json_t nested 5,000 deep: over the 512-level limit, so null (a
+	 * parser would refuse the line); 500 deep is embedded. */
+	json_t *deep = json_array();
+	json_t *cur = deep;
+	for (int i = 0; i < 5000; i++) {
+		json_t *inner = json_array();
+		json_array_append_new(cur, inner);
+		cur = inner;
+	}
+	JLOG_INFO(lg, "deep", JLOG_JSON("v", deep));
+	json_decref(deep);
+	deep = json_array();
+	cur = deep;
+	for (int i = 0; i < 500; i++) {
+		json_t *inner = json_array();
+		json_array_append_new(cur, inner);
+		cur = inner;
+	}
+	JLOG_INFO(lg, "deep but fine", JLOG_JSON("v", deep));
+	json_decref(deep);
+
+	/* 10,000 fields, many with the same key (last writer wins). */
+	jlog_field *many = malloc(10000 * sizeof(*many));
+	char (*keys)[16] = malloc(10000 * sizeof(*keys));
+	for (int i = 0; i < 10000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i % 7000);
+		many[i] = JLOG_INT(keys[i], i);
+	}
+	jlog__log(lg, NULL, JLOG_LEVEL_INFO, "many", 4, many, 10000);
+	free(many);
+	free(keys);
+
+	/* Control characters and quotes in keys and the message, a 1 MiB
+	 * value, invalid UTF-8. */
+	char *big = malloc((1 << 20) + 1);
+	memset(big, 'a', 1 << 20);
+	big[1 << 20] = '\0';
+	JLOG_INFO(lg, "line\nbreak \"quoted\" \x01\x1f",
+	          JLOG_STR("key\n\"with\"\ttabs", "v\r\n{\"injected\":1}"),
+	          JLOG_STR("big", big), JLOG_STRN("bad", "\xff\xc0\x80\xed\xa0\x80", 6));
+	free(big);
+	jlog_close(lg);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n); /* one object per line */
+	ck_assert_uint_eq(n, 4);
+	ck_assert(json_is_null(json_object_get(lines[0], "v")));
+	ck_assert(json_is_array(json_object_get(lines[1], "v")));
+	/* k0 was written by i = 0 and i = 7000: the last one wins. */
+	ck_assert_int_eq(int_of(lines[2], "k0"), 7000);
+	ck_assert_int_eq(int_of(lines[2], "k6999"), 6999);
+	/* time, level, message, pid, tid (no callsite given), 7,000 keys. */
+	ck_assert_uint_eq(json_object_size(lines[2]), 5 + 7000);
+	ck_assert_str_eq(str_of(lines[3], "message"), "line\nbreak \"quoted\" \x01\x1f");
+	ck_assert_str_eq(str_of(lines[3], "key\n\"with\"\ttabs"), "v\r\n{\"injected\":1}");
+	ck_assert(json_is_true(json_object_get(lines[3], "truncated")));
+	ck_assert_str_eq(str_of(lines[3], "bad"),
+	                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
 /* ---- errors --------------------------------------------------------------- */
 
 START_TEST(test_open_errors)
@@ -840,6 +912,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_module_levels);
 	tcase_add_test(tc, test_custom_levels);
 	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_file_mode);
 	suite_add_tcase(s, tc);
