@@ -579,6 +579,10 @@ JLOG__INLINE jlog_field jlog__field_json(const char *key, const struct json_t *j
  *                         NULL writes null, and so does a value nested
  *                         deeper than 512 arrays/objects (parsers refuse
  *                         such lines) or one jansson cannot serialize.
+ *                         jansson's own text is embedded as is: keys
+ *                         and strings set with its _nocheck functions
+ *                         must be valid UTF-8 (jansson 2.14 writes an
+ *                         invalid key as broken JSON and reports success).
  *
  * Invalid UTF-8 in keys and strings is replaced by U+FFFD; every control
  * character is escaped, so data can never start a new line. Keys longer
