@@ -730,6 +730,87 @@ static size_t utf8_cut(const char *s, size_t n, size_t cap)
 #define SIZES_ON_STACK 64
 
 /*
+ * Copy @n bytes where n is usually small (keys, short values): two
+ * overlapping fixed-size moves instead of a call into libc's memcpy, which
+ * costs about 13 instructions plus the call for each of the ~8 copies of a
+ * typical record.
+ */
+static inline void copy_bytes(uint8_t *dst, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	if (JLOG__LIKELY(n <= 16)) {
+		if (n >= 8) {
+			uint64_t a, b;
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(dst, &a, 8);
+			memcpy(dst + n - 8, &b, 8);
+		} else if (n >= 4) {
+			uint32_t a, b;
+			memcpy(&a, s, 4);
+			memcpy(&b, s + n - 4, 4);
+			memcpy(dst, &a, 4);
+			memcpy(dst + n - 4, &b, 4);
+		} else if (n > 0) {
+			dst[0] = s[0];
+			dst[n / 2] = s[n / 2];
+			dst[n - 1] = s[n - 1];
+		}
+		return;
+	}
+	memcpy(dst, src, n);
+}
+
+/* Leave a log call: the end of what reserve_record() began. */
+static inline void end_record(void)
+{
+	/* Pairs with the fence in reserve_record(): compiler ordering only
+	 * (a signal handler runs on the same thread). */
+	atomic_signal_fence(memory_order_seq_cst);
+	tls.depth--;
+}
+
+/*
+ * Reserve @total bytes for a record of this thread. A call nested in
+ * another on the same thread (a signal handler) never waits. Returns NULL
+ * when the ring refuses, counted as dropped; otherwise the caller ends
+ * with end_record().
+ */
+static inline uint8_t *reserve_record(struct jlog_core *c, size_t total)
+{
+	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
+	tls.depth++;
+	/* A signal handler on this thread must see the increment before
+	 * this call reserves anything. */
+	atomic_signal_fence(memory_order_seq_cst);
+	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
+	if (JLOG__UNLIKELY(!p)) {
+		/* Relaxed: a counter; the writer reports it. */
+		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+		end_record();
+	}
+	return p;
+}
+
+/* Write a record's head: header, message, logger name, bound fields and
+ * the thread's context. Returns where the call's fields go. copy_bytes()
+ * reads nothing for a length of 0, so NULL pointers are fine there. */
+static inline uint8_t *write_head(uint8_t *q, const struct jlog__rec_hdr *h, const char *msg,
+                                  const jlog_logger *lg, const uint8_t *ctx, size_t ctx_len)
+{
+	memcpy(q, h, sizeof(*h));
+	q += sizeof(*h);
+	copy_bytes(q, msg, h->msg_len);
+	q += h->msg_len;
+	copy_bytes(q, lg->name, lg->name_len);
+	q += lg->name_len;
+	copy_bytes(q, lg->bound, lg->bound_len);
+	q += lg->bound_len;
+	copy_bytes(q, ctx, ctx_len);
+	return q + ctx_len;
+}
+
+/*
  * The general log path: any field type (JSON is serialized here), long
  * keys, and truncation to max_record_size. jlog__log() takes it only when
  * its fast path cannot encode a record.
@@ -792,78 +873,21 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 		.flags = flags,
 	};
 
-	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
-	tls.depth++;
-	/* A signal handler on this thread must see the increment before
-	 * this call reserves anything (compiler ordering only: same thread). */
-	atomic_signal_fence(memory_order_seq_cst);
-	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
-	if (JLOG__UNLIKELY(!p)) {
-		/* Relaxed: a counter; the writer reports it. */
-		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
-		goto out;
+	uint8_t *p = reserve_record(c, total);
+	if (p) {
+		uint8_t *q = write_head(p, &h, msg, lg, jlog__ctx.buf, ctx_len);
+		for (size_t i = 0; i < keep; i++)
+			q += jlog__field_write(q, &fields[i], val_cap);
+		/* Commit the reserved length: a value cut at a character
+		 * boundary may leave a few unused bytes at the end, which
+		 * decoding ignores. */
+		jlog__ring_commit(&c->ring, p, total);
+		end_record();
+		if (JLOG__UNLIKELY(flags))
+			atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 	}
-	uint8_t *q = p;
-	memcpy(q, &h, sizeof(h));
-	q += sizeof(h);
-	/* The lengths may be 0 with NULL pointers, which memcpy() must not be
-	 * given even then. */
-	if (msg_len)
-		memcpy(q, msg, msg_len);
-	q += msg_len;
-	if (lg->name_len)
-		memcpy(q, lg->name, lg->name_len);
-	q += lg->name_len;
-	if (lg->bound_len)
-		memcpy(q, lg->bound, lg->bound_len);
-	q += lg->bound_len;
-	if (ctx_len)
-		memcpy(q, jlog__ctx.buf, ctx_len);
-	q += ctx_len;
-	for (size_t i = 0; i < keep; i++)
-		q += jlog__field_write(q, &fields[i], val_cap);
-	/* Commit the reserved length: a value cut at a character boundary
-	 * may leave a few unused bytes at the end, which decoding ignores. */
-	jlog__ring_commit(&c->ring, p, total);
-	if (JLOG__UNLIKELY(flags))
-		atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
-out:
-	atomic_signal_fence(memory_order_seq_cst);
-	tls.depth--;
 	if (JLOG__UNLIKELY(sizes != stack_sizes))
 		free(sizes);
-}
-
-/*
- * Copy @n bytes where n is usually small (keys, short values): two
- * overlapping fixed-size moves instead of a call into libc's memcpy, which
- * costs about 13 instructions plus the call for each of the ~8 copies of a
- * typical record.
- */
-static inline void copy_bytes(uint8_t *dst, const void *src, size_t n)
-{
-	const uint8_t *s = src;
-	if (JLOG__LIKELY(n <= 16)) {
-		if (n >= 8) {
-			uint64_t a, b;
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(dst, &a, 8);
-			memcpy(dst + n - 8, &b, 8);
-		} else if (n >= 4) {
-			uint32_t a, b;
-			memcpy(&a, s, 4);
-			memcpy(&b, s + n - 4, 4);
-			memcpy(dst, &a, 4);
-			memcpy(dst + n - 4, &b, 4);
-		} else if (n > 0) {
-			dst[0] = s[0];
-			dst[n / 2] = s[n / 2];
-			dst[n - 1] = s[n - 1];
-		}
-		return;
-	}
-	memcpy(dst, src, n);
 }
 
 /* Encoded size of a field for the fast path, or 0 when the field needs the
@@ -972,37 +996,14 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 		.level = (uint8_t)level,
 		.flags = 0,
 	};
-	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
-	tls.depth++;
-	/* A signal handler on this thread must see the increment before
-	 * this call reserves anything (compiler ordering only: same thread). */
-	atomic_signal_fence(memory_order_seq_cst);
-	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
-	if (JLOG__UNLIKELY(!p)) {
-		/* Relaxed: a counter; the writer reports it. */
-		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-	tls.depth--;
+	uint8_t *p = reserve_record(c, total);
+	if (JLOG__UNLIKELY(!p))
 		return;
-	}
-	uint8_t *q = p;
-	memcpy(q, &h, sizeof(h));
-	q += sizeof(h);
-	/* copy_bytes() reads nothing for a length of 0, so NULL name and bound
-	 * pointers are fine. */
-	copy_bytes(q, msg, msg_len);
-	q += msg_len;
-	copy_bytes(q, lg->name, lg->name_len);
-	q += lg->name_len;
-	copy_bytes(q, lg->bound, lg->bound_len);
-	q += lg->bound_len;
-	copy_bytes(q, ctx, ctx_len);
-	q += ctx_len;
+	uint8_t *q = write_head(p, &h, msg, lg, ctx, ctx_len);
 	for (size_t i = 0; i < n; i++)
 		q = fast_field_write(q, &fields[i]);
 	jlog__ring_commit(&c->ring, p, total);
-	atomic_signal_fence(memory_order_seq_cst);
-	tls.depth--;
+	end_record();
 }
 
 void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
