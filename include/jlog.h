@@ -385,6 +385,194 @@ typedef struct jlog_stats {
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
 
 /* ------------------------------------------------------------------------ */
+/* Sinks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* What a sink's filter predicate sees of a record. Valid only during the
+ * call; strings are not NUL-terminated (use the lengths). */
+typedef struct jlog_record_info {
+	int level;
+	const char *logger;   /* the logger's name, "" for an unnamed logger */
+	size_t logger_len;
+	const char *message;
+	size_t message_len;
+	const char *file;     /* base name, NULL if unknown */
+	const char *function; /* NULL if unknown */
+	int line;
+	uint64_t time_ns;     /* ns since the epoch, UTC */
+	uint32_t tid;
+} jlog_record_info;
+
+/* A sink callback: receives each formatted line, '\n' included (@len
+ * counts it). Called on the writer thread only, one line at a time; @line
+ * is valid only until the callback returns. It must not log through the
+ * same root logger (the line would come back to it, and a full ring would
+ * wait for the writer that is calling it) and should not block for long:
+ * the writer waits for it. */
+typedef void (*jlog_write_fn)(const char *line, size_t len, void *user);
+
+/* A sink filter: return true to write the record to the sink. Called on
+ * the writer thread; @rec is valid only during the call. */
+typedef bool (*jlog_filter_fn)(const jlog_record_info *rec, void *user);
+
+/* Key renames of the default JSON schema (preset "default"); NULL keeps a
+ * key. Two schema keys may not end up with the same name. */
+typedef struct jlog_sink_keys {
+	const char *time, *level, *message, *logger, *file, *line, *function, *pid, *tid;
+} jlog_sink_keys;
+
+/*
+ * Options of one sink. Initialise with jlog_sink_options_init(), then set
+ * what you need; later versions add fields at the end. Strings are copied
+ * by jlog_add_sink().
+ */
+typedef struct jlog_sink_options {
+	/* "stderr", "stdout" or a file path (opened for append, created with
+	 * file_mode; a symbolic link is refused unless allow_symlink). Ignored
+	 * when write is set. Default "stderr". */
+	const char *sink;
+	/* Instead of sink: a callback given each line and user. */
+	jlog_write_fn write;
+	void *user;
+	/* Records below this level are not written to this sink; default 0
+	 * (whatever the logger lets through: the logger's own level, set with
+	 * jlog_options.level or jlog_set_level(), applies first). */
+	int level;
+	/* Only records of loggers whose name is this prefix or starts with
+	 * "prefix." (loguru's filter="db": "db" and "db.pool", not "dbx");
+	 * NULL or "" for all. */
+	const char *filter;
+	/* And (both must accept) a predicate, given filter_user; NULL for none. */
+	jlog_filter_fn filter_fn;
+	void *filter_user;
+	/* true (default): JSON lines; false: the text format below. */
+	bool serialize;
+	/* Text template in loguru's syntax (README, "Text format"), used when
+	 * serialize is false; NULL: loguru's default format. */
+	const char *format;
+	/* Colors of the text format: -1 auto (the default: on when the sink is
+	 * a terminal; off when NO_COLOR is set and not empty; on when
+	 * FORCE_COLOR is set and not empty), 0 never, 1 always. */
+	int colorize;
+	/* JSON key schema: "default", "ecs", "gcp", "otel", "loguru"; NULL
+	 * means "default". */
+	const char *preset;
+	/* Time format of JSON lines: "rfc3339" (= "rfc3339_us"), "rfc3339_ms",
+	 * "rfc3339_ns", "epoch" (= "epoch_s", seconds with a fraction),
+	 * "epoch_ms", "epoch_ns"; NULL for the preset's own (RFC 3339 with
+	 * microseconds for default, ecs and gcp). */
+	const char *time_format;
+	/* Renames of the default preset's keys. */
+	jlog_sink_keys keys;
+	/* Mode and symbolic-link policy of a file sink, as in jlog_options;
+	 * default 0640 and false. */
+	unsigned file_mode;
+	bool allow_symlink;
+	/* Records at ERROR and above carry a "stack" array of the caller's
+	 * frames ("binary(function+0x1f) [0x55d0c2a1b2c3]", innermost first),
+	 * captured on the calling thread with glibc's backtrace() and
+	 * symbolized on the writer thread. A sink asking for it makes its
+	 * logger capture; sinks that did not ask do not show it. Frames of
+	 * static functions show as "binary(+0x1f)" unless the program is
+	 * linked with -rdynamic. Default false. */
+	bool backtrace;
+	/* loguru's diagnose, the C way (C has no variables to show): records
+	 * at ERROR and above carry the caller's errno as it was when the call
+	 * began ("errno", a number, and "errno_text", its description) and
+	 * the calling thread's name ("thread"). Default false. */
+	bool diagnose;
+	/* loguru's catch: true (the default): errors of this sink never reach
+	 * the caller (they are counted in jlog_stats and reported once on
+	 * stderr). false: jlog_flush() and jlog_close() also return the first
+	 * error of this sink since the previous such call (a negative errno,
+	 * e.g. -ENOSPC, -EPIPE). */
+	bool catch_errors;
+} jlog_sink_options;
+
+/* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
+ * no-op. Thread-safe. */
+JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
+
+/*
+ * jlog_add_sink - add a sink to @log's root (NULL: the default logger; a
+ * child adds to its root, whose sinks all its handles share).
+ *
+ * Every record that passes the logger's level is formatted, on the writer
+ * thread, for each sink whose level and filters accept it. A sink that
+ * fails (a write error, a full disk, a reader gone) never disturbs the
+ * others: its errors are counted in the logger's stats and reported once
+ * on stderr. The sink receives the records the writer takes from the ring
+ * after the call (a record logged concurrently with the call may or may not
+ * reach it).
+ *
+ * Returns the sink's id (>= 0; ids are not reused while the logger lives),
+ * or -EINVAL (a bad option, an unknown preset or time format, colliding
+ * key renames, a template that does not compile: the reason, where and
+ * why, is kept for jlog_last_error(), e.g. "format: unknown field {foo} at
+ * column 12"), -ENOMEM, or the negative errno of opening the file.
+ * Thread-safe, also while other threads log. Not from a signal handler,
+ * nor from a sink's callback or filter.
+ *
+ * jlog_open() makes jlog_options.sink the logger's sink 0 (JSON lines,
+ * level 0, catch_errors true).
+ */
+JLOG_EXPORT int jlog_add_sink(jlog_logger *log, const jlog_sink_options *opts);
+
+/*
+ * jlog_remove_sink - write what was committed before the call to sink @id
+ * (and the others), then remove the sink and close it. Returns 0, or
+ * -ENOENT (no such sink), -EINVAL (the logger is closed). Thread-safe,
+ * also while other threads log; not from a signal handler, nor from a
+ * sink's callback or filter. Removing every sink is allowed: records are
+ * then consumed and written nowhere.
+ */
+JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * jlog_open_config - open a root logger from a JSON document: a file path,
+ * or the JSON text itself when it starts with '{' (after blanks). The
+ * document mirrors loguru's LoggerService:
+ *
+ *   {"level": "INFO", "queue_size": 4194304, "overflow": "block",
+ *    "flush_interval_ms": 50, "max_record_size": 65536, "name": "api",
+ *    "modules": {"db": "DEBUG"},
+ *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
+ *               "colorize": true, "serialize": false, "backtrace": true,
+ *               "diagnose": false, "catch": true},
+ *              {"sink": "/var/log/app.jsonl", "serialize": true,
+ *               "preset": "ecs", "time_format": "rfc3339_ms",
+ *               "keys": {"time": "ts"}, "filter": "db",
+ *               "file_mode": "0640", "allow_symlink": false}]}
+ *
+ * Every key is optional. Levels are names (any case, custom ones too) or
+ * numbers. "colorize" is true, false or "auto". A sink with a "format" and
+ * no "serialize" writes text. Without "sinks" the logger writes JSON to
+ * stderr. Without a top-level "level", the logger's level is the lowest
+ * of its sinks' levels (loguru has no logger level: a DEBUG sink gets
+ * DEBUG records), INFO when no sink sets one. Unknown keys and wrong
+ * types are errors naming the key path (sinks[1].preset: unknown preset
+ * "elk"); the message is printed on stderr and kept for jlog_last_error().
+ * The whole document is checked before anything is opened.
+ *
+ * Returns 0 and *out, or -EINVAL (a bad document), the negative errno of
+ * reading the file (-ENOENT, -EACCES...), -ENOMEM, or an error of
+ * jlog_open()/jlog_add_sink() (the message then names the sink); on
+ * failure *out is NULL and nothing is left open. Thread-safe.
+ */
+JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JLOG__WUR;
+
+/* jlog_open_config_err - as jlog_open_config(), with the message of a
+ * failure written into @err (@errlen bytes, always NUL-terminated) instead
+ * of stderr. @err may be NULL. */
+JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
+                                     size_t errlen) JLOG__WUR;
+
+
+/* ------------------------------------------------------------------------ */
 /* Crash handler                                                            */
 /* ------------------------------------------------------------------------ */
 

@@ -22,10 +22,11 @@
  *      progress, and gives up on one after NO_PROGRESS_MS without any.
  *   4. For a core whose writer cannot answer -- the crashing thread is that
  *      writer, the process has none (a forked child whose writer could not
- *      start), or it stopped making progress -- the handler drains the ring itself from crash.sink_pos,
- *      the last position the writer handed to the sink. It formats with
- *      the sink's formatter into a buffer reserved at install time that
- *      never grows, and writes to the sink's descriptor with write(2),
+ *      start), or it stopped making progress -- the handler drains the
+ *      ring itself from crash.sink_pos, the last position the writer
+ *      handed to the sinks. For each sink that writes to a descriptor, it
+ *      formats with the sink's formatter into a buffer reserved at install
+ *      time that never grows, and writes to the descriptor with write(2),
  *      polling with a deadline so that a stuck pipe cannot hold it.
  *   5. It restores the dispositions found at install time and lets the
  *      signal go on. A fault the kernel reported returns to the faulting
@@ -697,15 +698,15 @@ static void fb_flush(int fd)
  * and try once more in the empty buffer. */
 static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v, int fd)
 {
-	if (v->level < s->level)
+	if (!jlog__sink_accepts(s, v))
 		return;
 	fb.line_start = fb.out.len;
-	s->format(&fb.out, v, &fb.c->ctx);
+	jlog__sink_format(s, &fb.out, v, &fb.c->ctx);
 	if (fb.out.failed && fb.line_start > 0) {
 		fb.out.len = fb.line_start;
 		fb.out.failed = false;
 		fb_flush(fd);
-		s->format(&fb.out, v, &fb.c->ctx);
+		jlog__sink_format(s, &fb.out, v, &fb.c->ctx);
 	}
 	if (fb.out.failed) {
 		fb.out.len = fb.line_start; /* too long for the buffer: lost */
@@ -749,9 +750,8 @@ static bool fb_step(struct jlog_sink *s, int fd)
  * on the ring: nothing is released, so a writer that comes back to life
  * finds the ring as it left it.
  */
-static void fallback_drain(struct jlog_core *c)
+static void fallback_drain_sink(struct jlog_core *c, struct jlog_sink *s)
 {
-	struct jlog_sink *s = c->sink;
 	if (!s || !s->format || s->fd < 0 || !out_mem)
 		return;
 	int fd = s->fd;
@@ -789,6 +789,17 @@ static void fallback_drain(struct jlog_core *c)
 out:
 	guard_armed = 0;
 	fb_flush(fd);
+}
+
+/* Every sink of @c that writes to a descriptor, one after another from
+ * the same position (callback sinks are not called from a signal
+ * handler). */
+static void fallback_drain(struct jlog_core *c)
+{
+	/* Acquire pairs with the release store of jlog_add_sink(). */
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_acquire);
+	for (unsigned i = 0; set && i < set->n; i++)
+		fallback_drain_sink(c, set->s[i]);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -632,6 +632,11 @@ static bool plain_default(const struct jlog__json_opts *o)
 	return o->time_format == JLOG__TIME_RFC3339_US;
 }
 
+bool jlog__json_opts_plain(const struct jlog__json_opts *o)
+{
+	return o->preset == JLOG__PRESET_DEFAULT && plain_default(o);
+}
+
 /*
  * The schema keys after renames, printed (escaped) into s->names, spans in
  * @out. Returns false when two of them print the same: the renames are

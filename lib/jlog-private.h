@@ -88,6 +88,7 @@ enum {
 	JLOG__REC_TRUNCATED = 1u << 0, /* some value was cut */
 	JLOG__REC_SYNTHETIC = 1u << 1, /* made by jlog itself (drop report) */
 	JLOG__REC_MSG_TRUNCATED = 1u << 2, /* the message was cut */
+	JLOG__REC_DIAG = 1u << 3, /* has a diagnostic field (JLOG__T_DIAG) */
 };
 
 struct jlog__field_hdr {
@@ -149,14 +150,34 @@ size_t jlog__field_size(const jlog_field *f);
  */
 size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap);
 
+/*
+ * The diagnostic field: what a log call at ERROR and above captures when a
+ * sink shows a backtrace or diagnose (jlog_sink_options). Its type is
+ * JLOG__T_DIAG, known to the library only; its value is this struct with
+ * nframes frames. jlog__field_next() skips it; the writer expands it into
+ * ordinary fields for the sinks that show them (jlog__diag_view()).
+ */
+#define JLOG__T_DIAG 100
+#define JLOG__DIAG_FRAMES 48
+struct jlog__diag {
+	int32_t err;        /* errno when the call began */
+	char thread[16];    /* thread name, NUL-padded */
+	uint32_t nframes;
+	uint64_t frames[JLOG__DIAG_FRAMES]; /* return addresses, innermost first */
+};
+bool jlog__diag_valid(const uint8_t *p, size_t len);
+
 /* Decode @len bytes of a record. Returns false if the bytes are not a
  * well-formed record (the writer then skips it and counts an error). */
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
 
 /* Iterate the fields of a decoded record: *cursor starts at v->fields.
- * Returns false at the end or on malformed bytes. */
+ * Returns false at the end or on malformed bytes. Skips the diagnostic
+ * field; the _raw form returns it too. */
 bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
                       struct jlog__field_view *f);
+bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
+                          struct jlog__field_view *f);
 
 /* Serialize a jansson value to compact JSON into @dst (capacity @cap).
  * Returns the full length the text needs (may exceed cap), 0 on failure. */
@@ -323,6 +344,73 @@ void jlog__ring_close(struct jlog_ring *r);
 uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r);
 
 /* ------------------------------------------------------------------------ */
+/* JSON presets (encode-preset.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The schemas are described at the top of encode-preset.c. */
+enum jlog__preset {
+	JLOG__PRESET_DEFAULT,
+	JLOG__PRESET_ECS,
+	JLOG__PRESET_GCP,
+	JLOG__PRESET_OTEL,
+	JLOG__PRESET_LOGURU,
+};
+
+enum jlog__time_format {
+	JLOG__TIME_RFC3339_MS, /* "2026-11-26T04:02:03.123Z" */
+	JLOG__TIME_RFC3339_US, /* "2026-11-26T04:02:03.123456Z", the default */
+	JLOG__TIME_RFC3339_NS, /* "2026-11-26T04:02:03.123456789Z" */
+	JLOG__TIME_EPOCH_S,    /* 1795665723.123456 (a number, exact digits) */
+	JLOG__TIME_EPOCH_MS,   /* 1795665723123 */
+	JLOG__TIME_EPOCH_NS,   /* 1795665723123456789 */
+};
+
+/*
+ * Options of a JSON line. Set with jlog__json_opts_init(): a zeroed struct
+ * means RFC3339_MS, not the default time format.
+ *
+ * time_format applies to the default preset (all six forms) and to ecs and
+ * gcp (the RFC 3339 forms; an epoch form gives RFC3339_US there, their
+ * time keys being dates); otel (Timestamp in ns) and loguru keep their own.
+ * The key_* renames apply to the default preset only; NULL keeps a key.
+ * Field keys that collide with the renamed keys get "fields." (the
+ * reserved set follows the renames). Renames that make two schema keys
+ * print the same are refused by jlog__json_opts_check(), and ignored by
+ * the encoder (the default names are used).
+ */
+struct jlog__json_opts {
+	enum jlog__preset preset;
+	enum jlog__time_format time_format;
+	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
+	           *key_line, *key_function, *key_pid, *key_tid;
+};
+
+void jlog__json_opts_init(struct jlog__json_opts *o);
+/* 0, or -EINVAL for an unknown preset or time format or colliding renames
+ * (-ENOMEM if that could not be decided). Call it when configuring. */
+int jlog__json_opts_check(const struct jlog__json_opts *o);
+/* True when @o prints exactly jlog__encode_json()'s lines. */
+bool jlog__json_opts_plain(const struct jlog__json_opts *o);
+/* "default", "ecs", "gcp", "otel", "loguru" (ASCII case-insensitive), or
+ * -EINVAL. */
+int jlog__preset_parse(const char *name);
+/* "rfc3339" (= rfc3339_us), "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
+ * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
+ * case-insensitive), or -EINVAL. */
+int jlog__time_format_parse(const char *name);
+/* Append one JSON line (ending in '\n') for a record in the preset of @o
+ * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
+void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
+                         const struct jlog__line_ctx *ctx, const struct jlog__json_opts *o);
+/* Level mappings of the gcp and otel presets (nearest named level at or
+ * below): Cloud Logging's severity name, OpenTelemetry's SeverityNumber. */
+const char *jlog__gcp_severity(int level);
+int jlog__otel_severity(int level);
+/* CLOCK_REALTIME when the library was loaded: loguru's elapsed counts from
+ * it. Tests may set it before encoding. */
+extern uint64_t jlog__start_ns;
+
+/* ------------------------------------------------------------------------ */
 /* Sinks (sink.c, sink-fd.c, sink-file.c)                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -343,18 +431,40 @@ struct jlog_sink_ops {
 	void (*destroy)(struct jlog_sink *s);
 };
 
-/* A formatter appends one line for a record to the sink's buffer. */
-typedef void (*jlog__format_fn)(struct jlog__buf *b, const struct jlog__rec_view *v,
+struct jlog_sink;
+
+/* A formatter appends one line for a record to the sink's buffer (or to
+ * @b, the crash handler's); sets b->failed when out of memory. */
+typedef void (*jlog__format_fn)(const struct jlog_sink *s, struct jlog__buf *b,
+                                const struct jlog__rec_view *v,
                                 const struct jlog__line_ctx *ctx);
 
 struct jlog_sink {
 	const struct jlog_sink_ops *ops;
 	jlog__format_fn format;
+	int id;             /* jlog_add_sink()'s id */
 	int level;          /* records below it are not written to this sink */
 	int fd;             /* -1 when not fd-based */
 	bool owns_fd;
 	char *path;         /* file sinks */
+	/* Output options (jlog_sink_options), fixed once added. */
+	char *filter;       /* logger-name prefix, NULL for all */
+	size_t filter_len;
+	jlog_filter_fn filter_fn;
+	void *filter_user;
+	jlog_write_fn write_cb; /* callback sinks */
+	void *user;
+	struct jlog__template *tmpl; /* text sinks (serialize false) */
+	bool color;
+	struct jlog__json_opts json; /* JSON sinks */
+	char *json_keys;    /* storage of json's renamed keys */
+	bool backtrace;     /* show "stack" */
+	bool diagnose;      /* show "errno", "errno_text", "thread" */
+	bool catch_errors;
+	_Atomic int pending_error; /* !catch_errors: first error to return */
+
 	struct jlog__buf out; /* pending output (writer thread) */
+	uint64_t pend_lines;  /* lines in out */
 	uint64_t write_errors;
 	int last_error;     /* errno of the last failure, 0 after success */
 	bool error_reported;
@@ -365,6 +475,30 @@ struct jlog_sink {
 	uint64_t cuts_removed; /* cut lines truncated away after a failure */
 };
 
+/* The sinks of a core: an immutable array, replaced whole (copy, change,
+ * publish) by jlog_add_sink()/jlog_remove_sink(). The writer loads it once
+ * per batch. */
+struct jlog__sink_set {
+	struct jlog__sink_set *retired_next; /* core's list of replaced sets */
+	unsigned n;
+	struct jlog_sink *s[];
+};
+
+/* Create a sink from options (checked here: -EINVAL with a message for
+ * jlog_last_error()), or the negative errno of opening the file. */
+int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o);
+/* Whether @s takes the record: level, logger-name prefix, predicate. */
+bool jlog__sink_accepts(const struct jlog_sink *s, const struct jlog__rec_view *v);
+/* Append @s's line for @v to @b (the sink's formatter). */
+static inline void jlog__sink_format(const struct jlog_sink *s, struct jlog__buf *b,
+                                     const struct jlog__rec_view *v,
+                                     const struct jlog__line_ctx *ctx)
+{
+	s->format(s, b, v, ctx);
+}
+/* The formatter of a JSON sink in the default schema, and of others. */
+void jlog__sink_format_json(const struct jlog_sink *s, struct jlog__buf *b,
+                            const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx);
 /* Create a sink from a jlog_options "sink" string; a file path that is a
  * symbolic link gives -ELOOP unless @allow_symlink. */
 int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode,
@@ -438,7 +572,22 @@ struct jlog_core {
 	_Atomic uint32_t flush_waiters; /* threads waiting in jlog_flush() */
 	_Atomic bool closed;          /* the root was closed */
 
-	struct jlog_sink *sink;
+	/* Sinks: the current set (writer: acquire, once per batch); the set
+	 * the writer last loaded; replaced sets, freed with the core. */
+	_Atomic(struct jlog__sink_set *) sinks;
+	_Atomic(struct jlog__sink_set *) sinks_seen;
+	struct jlog__sink_set *retired;
+	/* Serializes jlog_add_sink()/jlog_remove_sink(); taken before lock. */
+	pthread_mutex_t sinks_lock;
+	int next_sink_id;
+	/* What log calls at ERROR and above capture for the sinks that show
+	 * it (JLOG__CAPTURE_*); read relaxed by the log path. */
+	_Atomic unsigned capture;
+	/* Writer: a record's fields with its diagnostics expanded, and the
+	 * symbolized stack of the record at diag_key (jlog__diag_view()). */
+	struct jlog__buf diag_out;
+	struct jlog__buf diag_stack;
+	const void *diag_key;
 	struct jlog__line_ctx ctx;
 	jlog_overflow overflow;
 	int flush_interval_ms;
@@ -484,6 +633,26 @@ struct jlog__module_level {
 	size_t len;
 	int level;
 };
+
+/* The first sink of a core (tests), or NULL. */
+static inline struct jlog_sink *jlog__first_sink(struct jlog_core *c)
+{
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_acquire);
+	return set && set->n ? set->s[0] : NULL;
+}
+
+/* Diagnostics (diag.c). What log calls capture (core->capture): */
+enum { JLOG__CAPTURE_STACK = 1u << 0, JLOG__CAPTURE_DIAG = 1u << 1 };
+/* Caller thread: fill @d (errno @err, the thread's name, the stack from
+ * the frame that returns to @caller on, when found). Returns the bytes of
+ * @d to store. */
+size_t jlog__diag_capture(struct jlog__diag *d, unsigned what, int err, const void *caller);
+/* Writer: @v with its diagnostic field replaced by the ordinary fields a
+ * sink shows ("stack"; "errno", "errno_text", "thread"), built in *tmp
+ * and c->diag_out; @v itself when there is nothing to show. */
+const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct jlog__rec_view *v,
+                                             bool backtrace, bool diagnose,
+                                             struct jlog__rec_view *tmp);
 
 /* Writer thread (writer.c). */
 int jlog__writer_start(struct jlog_core *c);
@@ -532,71 +701,6 @@ void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1,
 
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
-
-/* ------------------------------------------------------------------------ */
-/* JSON presets (encode-preset.c)                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The schemas are described at the top of encode-preset.c. */
-enum jlog__preset {
-	JLOG__PRESET_DEFAULT,
-	JLOG__PRESET_ECS,
-	JLOG__PRESET_GCP,
-	JLOG__PRESET_OTEL,
-	JLOG__PRESET_LOGURU,
-};
-
-enum jlog__time_format {
-	JLOG__TIME_RFC3339_MS, /* "2026-11-26T04:02:03.123Z" */
-	JLOG__TIME_RFC3339_US, /* "2026-11-26T04:02:03.123456Z", the default */
-	JLOG__TIME_RFC3339_NS, /* "2026-11-26T04:02:03.123456789Z" */
-	JLOG__TIME_EPOCH_S,    /* 1795665723.123456 (a number, exact digits) */
-	JLOG__TIME_EPOCH_MS,   /* 1795665723123 */
-	JLOG__TIME_EPOCH_NS,   /* 1795665723123456789 */
-};
-
-/*
- * Options of a JSON line. Set with jlog__json_opts_init(): a zeroed struct
- * means RFC3339_MS, not the default time format.
- *
- * time_format applies to the default preset (all six forms) and to ecs and
- * gcp (the RFC 3339 forms; an epoch form gives RFC3339_US there, their
- * time keys being dates); otel (Timestamp in ns) and loguru keep their own.
- * The key_* renames apply to the default preset only; NULL keeps a key.
- * Field keys that collide with the renamed keys get "fields." (the
- * reserved set follows the renames). Renames that make two schema keys
- * print the same are refused by jlog__json_opts_check(), and ignored by
- * the encoder (the default names are used).
- */
-struct jlog__json_opts {
-	enum jlog__preset preset;
-	enum jlog__time_format time_format;
-	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
-	           *key_line, *key_function, *key_pid, *key_tid;
-};
-
-void jlog__json_opts_init(struct jlog__json_opts *o);
-/* 0, or -EINVAL for an unknown preset or time format or colliding renames
- * (-ENOMEM if that could not be decided). Call it when configuring. */
-int jlog__json_opts_check(const struct jlog__json_opts *o);
-/* "default", "ecs", "gcp", "otel", "loguru" (ASCII case-insensitive), or
- * -EINVAL. */
-int jlog__preset_parse(const char *name);
-/* "rfc3339" (= rfc3339_us), "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
- * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
- * case-insensitive), or -EINVAL. */
-int jlog__time_format_parse(const char *name);
-/* Append one JSON line (ending in '\n') for a record in the preset of @o
- * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
-void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
-                         const struct jlog__line_ctx *ctx, const struct jlog__json_opts *o);
-/* Level mappings of the gcp and otel presets (nearest named level at or
- * below): Cloud Logging's severity name, OpenTelemetry's SeverityNumber. */
-const char *jlog__gcp_severity(int level);
-int jlog__otel_severity(int level);
-/* CLOCK_REALTIME when the library was loaded: loguru's elapsed counts from
- * it. Tests may set it before encoding. */
-extern uint64_t jlog__start_ns;
 
 /* ------------------------------------------------------------------------ */
 /* Text formatter (format.c)                                                */

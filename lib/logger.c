@@ -8,7 +8,11 @@
  */
 #include "jlog-private.h"
 
+#include <jansson.h>
+
 #include <errno.h>
+#include <execinfo.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,14 +88,20 @@ static void flush_all_at_exit(void)
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&open_lock);
-	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+	for (struct jlog_core *c = open_cores; c; c = c->next_open) {
+		/* A sink being added or removed finishes first (it waits only
+		 * for the writer), so the child's sink set is whole. */
+		pthread_mutex_lock(&c->sinks_lock);
 		pthread_mutex_lock(&c->lock);
+	}
 }
 
 static void fork_parent(void)
 {
-	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+	for (struct jlog_core *c = open_cores; c; c = c->next_open) {
 		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->sinks_lock);
+	}
 	pthread_mutex_unlock(&open_lock);
 }
 
@@ -110,6 +120,7 @@ static void fork_child(void)
 			(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		}
 		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->sinks_lock);
 	}
 	pthread_mutex_unlock(&open_lock);
 }
@@ -167,14 +178,31 @@ static size_t capped_name_len(const char *name)
 	return n > MAX_NAME ? MAX_NAME : n;
 }
 
+static void free_sinks(struct jlog_core *c)
+{
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	for (unsigned i = 0; set && i < set->n; i++)
+		jlog__sink_destroy(set->s[i]);
+	free(set);
+	atomic_store_explicit(&c->sinks, NULL, memory_order_relaxed);
+	while (c->retired) {
+		struct jlog__sink_set *next = c->retired->retired_next;
+		free(c->retired);
+		c->retired = next;
+	}
+	jlog__buf_finish(&c->diag_out);
+	jlog__buf_finish(&c->diag_stack);
+}
+
 static void core_free(struct jlog_core *c)
 {
 	for (size_t i = 0; i < c->nmodules; i++)
 		free(c->modules[i].prefix);
 	free(c->modules);
-	jlog__sink_destroy(c->sink);
+	free_sinks(c);
 	jlog__ring_finish(&c->ring);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->sinks_lock);
 	pthread_cond_destroy(&c->flushed);
 	free(c);
 }
@@ -186,7 +214,24 @@ static void logger_free(jlog_logger *lg)
 	free(lg);
 }
 
+/* A sink set of @n sinks (uninitialised pointers). */
+static struct jlog__sink_set *set_new(unsigned n)
+{
+	struct jlog__sink_set *set =
+		malloc(sizeof(*set) + (n ? n : 1) * sizeof(set->s[0]));
+	if (set) {
+		set->retired_next = NULL;
+		set->n = n;
+	}
+	return set;
+}
+
 int jlog_open(jlog_logger **out, const jlog_options *opts)
+{
+	return jlog__open(out, opts, false);
+}
+
+int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 {
 	if (!out)
 		return -EINVAL;
@@ -214,10 +259,22 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
 	if (rc < 0)
 		goto err_free;
-	rc = jlog__sink_create(&c->sink, opts->sink, opts->file_mode,
-	                       opts->allow_symlink);
-	if (rc < 0)
+	struct jlog__sink_set *set = set_new(no_sink ? 0 : 1);
+	if (!set) {
+		rc = -ENOMEM;
 		goto err_ring;
+	}
+	atomic_init(&c->sinks, set);
+	atomic_init(&c->sinks_seen, NULL);
+	if (!no_sink) {
+		rc = jlog__sink_create(&set->s[0], opts->sink, opts->file_mode,
+		                       opts->allow_symlink);
+		if (rc < 0) {
+			set->n = 0;
+			goto err_sink;
+		}
+		set->s[0]->id = c->next_sink_id++;
+	}
 	if (opts->name && *opts->name) {
 		lg->name_len = capped_name_len(opts->name);
 		lg->name = strndup(opts->name, lg->name_len);
@@ -227,6 +284,7 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 		}
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->sinks_lock, NULL);
 	pthread_cond_init(&c->flushed, NULL);
 	c->refs = 1;
 	c->ctx.pid = getpid();
@@ -258,9 +316,10 @@ int jlog_open(jlog_logger **out, const jlog_options *opts)
 
 err_lock:
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->sinks_lock);
 	pthread_cond_destroy(&c->flushed);
 err_sink:
-	jlog__sink_destroy(c->sink);
+	free_sinks(c);
 err_ring:
 	jlog__ring_finish(&c->ring);
 err_free:
@@ -300,6 +359,22 @@ static bool detach_locked(struct jlog_core *c, jlog_logger *lg)
 	return --c->refs == 0;
 }
 
+/* The first pending error of a sink with catch_errors false (cleared),
+ * or 0. */
+static int take_sink_error(struct jlog_core *c)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->sinks_lock);
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	for (unsigned i = 0; set && i < set->n; i++) {
+		int e = atomic_exchange_explicit(&set->s[i]->pending_error, 0, memory_order_relaxed);
+		if (e && !rc)
+			rc = e;
+	}
+	pthread_mutex_unlock(&c->sinks_lock);
+	return rc;
+}
+
 int jlog_close(jlog_logger *lg)
 {
 	if (!lg)
@@ -321,6 +396,8 @@ int jlog_close(jlog_logger *lg)
 		jlog__writer_stop(c);
 		jlog__ring_close(&c->ring);
 	}
+	/* catch_errors false: the first sink error since the last flush. */
+	int rc = lg->is_root ? take_sink_error(c) : 0;
 
 	pthread_mutex_lock(&c->lock);
 	bool last = detach_locked(c, lg);
@@ -328,7 +405,7 @@ int jlog_close(jlog_logger *lg)
 	logger_free(lg);
 	if (last)
 		core_free(c);
-	return 0;
+	return rc;
 }
 
 int jlog_flush(jlog_logger *lg)
@@ -341,7 +418,152 @@ int jlog_flush(jlog_logger *lg)
 	struct jlog_core *c = lg->core;
 	if (atomic_load_explicit(&c->closed, memory_order_acquire))
 		return -EINVAL;
-	return jlog__writer_flush(c);
+	int rc = jlog__writer_flush(c);
+	if (rc < 0)
+		return rc;
+	return take_sink_error(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sinks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static jlog_logger *resolve(const jlog_logger *lg);
+
+/* What log calls must capture for @set's sinks. */
+static unsigned capture_of(const struct jlog__sink_set *set)
+{
+	unsigned what = 0;
+	for (unsigned i = 0; i < set->n; i++) {
+		if (set->s[i]->backtrace)
+			what |= JLOG__CAPTURE_STACK;
+		if (set->s[i]->diagnose)
+			what |= JLOG__CAPTURE_DIAG;
+	}
+	return what;
+}
+
+/* Whether the writer may be using a sink set right now (a writer thread
+ * of this process that has not finished). */
+static bool writer_running(struct jlog_core *c)
+{
+	return c->writer_started && c->writer_pid == getpid() &&
+	       !atomic_load_explicit(&c->writer_done, memory_order_acquire);
+}
+
+/*
+ * Publish @set in place of the current set (c->sinks_lock held) and wait
+ * until the writer has left the old one, which is then retired (kept until
+ * the core is freed: a crash handler may still read it). The writer
+ * switches sets between batches, with every sink buffer empty.
+ */
+static void publish_sinks(struct jlog_core *c, struct jlog__sink_set *set)
+{
+	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	atomic_store_explicit(&c->capture, capture_of(set), memory_order_relaxed);
+	/* Release: the writer that loads the set sees the sinks whole. */
+	atomic_store_explicit(&c->sinks, set, memory_order_release);
+	if (writer_running(c) && !pthread_equal(pthread_self(), c->writer)) {
+		pthread_mutex_lock(&c->lock);
+		atomic_fetch_add_explicit(&c->flush_waiters, 1, memory_order_seq_cst);
+		while (atomic_load_explicit(&c->sinks_seen, memory_order_acquire) != set &&
+		       !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
+			jlog__ring_kick(&c->ring);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&c->flushed, &c->lock, &ts);
+		}
+		atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (old) {
+		old->retired_next = c->retired;
+		c->retired = old;
+	}
+}
+
+int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
+{
+	lg = resolve(lg);
+	if (!lg) {
+		jlog__set_last_error("no default logger");
+		return -ENOMEM;
+	}
+	struct jlog_core *c = lg->core;
+	struct jlog_sink *s;
+	int rc = jlog__sink_create_opts(&s, opts);
+	if (rc < 0)
+		return rc;
+	if (s->backtrace) {
+		/* glibc loads its unwinder on the first backtrace() of the
+		 * process (dlopen, malloc): do it here, not in a log call that
+		 * may run in a signal handler. */
+		void *warm[2];
+		(void)backtrace(warm, 2);
+	}
+	pthread_mutex_lock(&c->sinks_lock);
+	if (atomic_load_explicit(&c->closed, memory_order_acquire) || c->next_sink_id == INT_MAX) {
+		pthread_mutex_unlock(&c->sinks_lock);
+		jlog__sink_destroy(s);
+		jlog__set_last_error("the logger is closed");
+		return -EINVAL;
+	}
+	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	unsigned n = old ? old->n : 0;
+	struct jlog__sink_set *set = set_new(n + 1);
+	if (!set) {
+		pthread_mutex_unlock(&c->sinks_lock);
+		jlog__sink_destroy(s);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++)
+		set->s[i] = old->s[i];
+	s->id = c->next_sink_id++;
+	set->s[n] = s;
+	publish_sinks(c, set);
+	pthread_mutex_unlock(&c->sinks_lock);
+	return s->id;
+}
+
+int jlog_remove_sink(jlog_logger *lg, int id)
+{
+	lg = resolve(lg);
+	if (!lg)
+		return -ENOENT;
+	struct jlog_core *c = lg->core;
+	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+		return -EINVAL;
+	/* What was committed before the call reaches every sink first. */
+	(void)jlog__writer_flush(c);
+	pthread_mutex_lock(&c->sinks_lock);
+	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	unsigned n = old ? old->n : 0, at = n;
+	for (unsigned i = 0; i < n; i++)
+		if (old->s[i]->id == id)
+			at = i;
+	if (at == n) {
+		pthread_mutex_unlock(&c->sinks_lock);
+		return -ENOENT;
+	}
+	struct jlog__sink_set *set = set_new(n - 1);
+	if (!set) {
+		pthread_mutex_unlock(&c->sinks_lock);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0, j = 0; i < n; i++)
+		if (i != at)
+			set->s[j++] = old->s[i];
+	struct jlog_sink *gone = old->s[at];
+	publish_sinks(c, set);
+	pthread_mutex_unlock(&c->sinks_lock);
+	/* The writer no longer sees it, and its buffer was written. */
+	jlog__sink_destroy(gone);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -353,25 +575,26 @@ static jlog_logger *default_logger;
 
 static void default_open(void)
 {
-	jlog_options o;
-	jlog_options_init(&o);
-	const char *lv = getenv("JLOG_LEVEL");
-	if (lv) {
-		int level = jlog_level_parse(lv);
-		if (level >= 0)
-			o.level = level;
-		else
-			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);
-	}
-	const char *sink = getenv("JLOG_SINK");
-	if (sink && *sink)
-		o.sink = sink;
+	/* JLOG_CONFIG's document with the environment's overrides; a broken
+	 * one is reported and the defaults used instead: the application's
+	 * logging must not disappear over a typo. */
+	char err[512] = "";
+	int rc = 0;
 	jlog_logger *lg = NULL;
-	int rc = jlog_open(&lg, &o);
-	if (rc < 0 && sink && *sink) {
-		fprintf(stderr, "jlog: cannot open JLOG_SINK=\"%s\" (%s); logging to stderr\n",
-		        sink, jlog_strerror(rc));
-		o.sink = "stderr";
+	json_t *doc = jlog__config_from_env(&rc, err, sizeof(err));
+	if (doc) {
+		rc = jlog__config_open_doc(&lg, doc, err, sizeof(err));
+		json_decref(doc);
+	}
+	if (rc < 0 || !lg) {
+		fprintf(stderr, "jlog: default logger: %s; logging JSON to stderr\n",
+		        *err ? err : jlog_strerror(rc));
+		jlog_options o;
+		jlog_options_init(&o);
+		const char *lv = getenv("JLOG_LEVEL");
+		if (lv && jlog_level_parse(lv) >= 0)
+			o.level = jlog_level_parse(lv);
+		lg = NULL;
 		rc = jlog_open(&lg, &o);
 	}
 	if (rc < 0) {
@@ -817,7 +1040,8 @@ static inline uint8_t *write_head(uint8_t *q, const struct jlog__rec_hdr *h, con
  */
 static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite *cs,
                                                   int level, const char *msg, size_t msg_len,
-                                                  const jlog_field *fields, size_t n)
+                                                  const jlog_field *fields, size_t n,
+                                                  uint8_t extra_flags)
 {
 	struct jlog_core *c = lg->core;
 
@@ -832,7 +1056,7 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 			return;
 		}
 	}
-	uint8_t flags = 0;
+	uint8_t flags = extra_flags;
 	size_t head_len = sizeof(struct jlog__rec_hdr) + lg->name_len + lg->bound_len;
 	/* The thread's context goes in whole, or, if it would take more than
 	 * half of the record, not at all (the line says truncated). */
@@ -883,11 +1107,50 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 		 * decoding ignores. */
 		jlog__ring_commit(&c->ring, p, total);
 		end_record();
-		if (JLOG__UNLIKELY(flags))
+		if (JLOG__UNLIKELY(flags & JLOG__REC_TRUNCATED))
 			atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 	}
 	if (JLOG__UNLIKELY(sizes != stack_sizes))
 		free(sizes);
+}
+
+/*
+ * A record at ERROR or above of a logger whose sinks show diagnostics: the
+ * call's fields after a diagnostic field (errno, thread name, stack; see
+ * diag.c) captured here, on the calling thread. The stack starts at the
+ * frame returning to @caller, the application's call of jlog__log().
+ */
+static __attribute__((noinline)) void log_diag(jlog_logger *lg, jlog_callsite *cs, int level,
+                                               const char *msg, size_t msg_len,
+                                               const jlog_field *fields, size_t n, int err,
+                                               const void *caller)
+{
+	struct jlog_core *c = lg->core;
+	struct jlog__diag d;
+	unsigned what = atomic_load_explicit(&c->capture, memory_order_relaxed);
+	size_t dlen = jlog__diag_capture(&d, what, err, caller);
+
+	jlog_field stack_fields[17];
+	jlog_field *all = stack_fields;
+	if (JLOG__UNLIKELY(n + 1 > sizeof(stack_fields) / sizeof(stack_fields[0]))) {
+		all = malloc((n + 1) * sizeof(*all));
+		if (!all) {
+			/* Without memory for the list, the record goes out
+			 * without its diagnostics rather than not at all. */
+			log_general(lg, cs, level, msg, msg_len, fields, n, 0);
+			return;
+		}
+	}
+	memset(&all[0], 0, sizeof(all[0]));
+	all[0].key = "";
+	all[0].type = JLOG__T_DIAG;
+	all[0].len = dlen;
+	all[0].v.s = (const char *)&d;
+	if (n)
+		memcpy(all + 1, fields, n * sizeof(*all));
+	log_general(lg, cs, level, msg, msg_len, all, n + 1, JLOG__REC_DIAG);
+	if (all != stack_fields)
+		free(all);
 }
 
 /* Encoded size of a field for the fast path, or 0 when the field needs the
@@ -964,6 +1227,14 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 		msg_len = 0;
 
 	struct jlog_core *c = lg->core;
+	/* Errors, when a sink shows their backtrace or diagnostics: one
+	 * compare for the records below ERROR. */
+	if (JLOG__UNLIKELY(level >= JLOG_LEVEL_ERROR) &&
+	    JLOG__UNLIKELY(atomic_load_explicit(&c->capture, memory_order_relaxed))) {
+		log_diag(lg, cs, level, msg, msg_len, fields, n, errno,
+		         __builtin_return_address(0));
+		return;
+	}
 	/* The thread's scoped context: read once, so a signal handler that
 	 * pushes meanwhile cannot make the two disagree. */
 	const uint8_t *ctx = jlog__ctx.buf;
@@ -974,7 +1245,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	for (size_t i = 0; i < n; i++) {
 		size_t fs = fast_field_size(&fields[i]);
 		if (JLOG__UNLIKELY(fs == 0)) {
-			log_general(lg, cs, level, msg, msg_len, fields, n);
+			log_general(lg, cs, level, msg, msg_len, fields, n, 0);
 			return;
 		}
 		total += fs;
@@ -982,7 +1253,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	if (JLOG__UNLIKELY(total > c->max_record_size / 2)) {
 		/* Large records get the exact limits of the general path
 		 * (context at most half a record, truncation). */
-		log_general(lg, cs, level, msg, msg_len, fields, n);
+		log_general(lg, cs, level, msg, msg_len, fields, n, 0);
 		return;
 	}
 

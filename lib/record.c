@@ -106,6 +106,7 @@ static size_t value_bytes(const jlog_field *f)
 {
 	switch (f->type) {
 	case JLOG__T_STR:
+	case JLOG__T_DIAG:
 		return f->len;
 	case JLOG__T_JSON:
 		return jlog__json_dump(f->v.j, NULL, 0);
@@ -184,6 +185,12 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 		vlen = 1;
 		*val = f->v.b ? 1 : 0;
 		break;
+	case JLOG__T_DIAG:
+		/* Made by the log path itself, never cut (its size is
+		 * bounded: see struct jlog__diag). */
+		vlen = f->len;
+		memcpy(val, f->v.s, vlen);
+		break;
 	default:
 		/* NULL, and any type this version does not know, which is
 		 * stored as null so the record stays well-formed. */
@@ -198,8 +205,8 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 	return sizeof(h) + klen + vlen;
 }
 
-bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
-                      struct jlog__field_view *f)
+bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
+                          struct jlog__field_view *f)
 {
 	const uint8_t *p = *cursor;
 	struct jlog__field_hdr h;
@@ -241,6 +248,11 @@ bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
 		if (h.val_len != 0)
 			return false;
 		break;
+	case JLOG__T_DIAG:
+		if (!jlog__diag_valid(val, h.val_len))
+			return false;
+		f->v.s = (const char *)val;
+		break;
 	default:
 		return false;
 	}
@@ -251,6 +263,27 @@ bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
 	f->val_len = h.val_len;
 	*cursor = val + h.val_len;
 	return true;
+}
+
+bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
+                      struct jlog__field_view *f)
+{
+	/* The diagnostic field is the writer's to expand per sink (see
+	 * jlog__diag_view()); formatters never see it. */
+	while (jlog__field_next_raw(v, cursor, f))
+		if (f->type != JLOG__T_DIAG)
+			return true;
+	return false;
+}
+
+bool jlog__diag_valid(const uint8_t *p, size_t len)
+{
+	struct jlog__diag d;
+	if (len < offsetof(struct jlog__diag, frames))
+		return false;
+	memcpy(&d, p, offsetof(struct jlog__diag, frames));
+	return d.nframes <= JLOG__DIAG_FRAMES &&
+	       len == offsetof(struct jlog__diag, frames) + d.nframes * sizeof(uint64_t);
 }
 
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
@@ -291,7 +324,7 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	const uint8_t *cur = v->fields;
 	struct jlog__field_view f;
 	for (uint32_t i = 0; i < h.nfields; i++)
-		if (!jlog__field_next(v, &cur, &f))
+		if (!jlog__field_next_raw(v, &cur, &f))
 			return false;
 	/* A producer commits the length it reserved; a value cut at a
 	 * character boundary may leave a few bytes unused at the end, which

@@ -120,7 +120,9 @@ int jlog__sink_fd_create(struct jlog_sink **out, int fd, bool owns_fd)
 	if (!s)
 		return -ENOMEM;
 	s->ops = &fd_ops;
-	s->format = jlog__encode_json;
+	s->format = jlog__sink_format_json;
+	jlog__json_opts_init(&s->json);
+	s->catch_errors = true;
 	s->level = 0;
 	s->fd = fd;
 	s->owns_fd = owns_fd;

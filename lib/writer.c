@@ -1,8 +1,14 @@
 /*
  * The writer thread: one per root logger. It drains the ring in batches,
- * formats each record into the sink's buffer and hands the buffer to the
- * sink in large write(2) calls. Producers never wait for it except when
- * the ring is full under the BLOCK policy.
+ * formats each record into the buffer of every sink that takes it and
+ * hands each buffer to its sink in large write(2) calls. Producers never
+ * wait for it except when the ring is full under the BLOCK policy.
+ *
+ * Sinks: the writer loads the core's sink set once per batch, at the top
+ * of its loop, and says so in sinks_seen; every sink buffer is empty
+ * there. jlog_add_sink()/jlog_remove_sink() publish a new set and, before
+ * freeing anything of the old one, wait until sinks_seen is the new set:
+ * the writer never waits for them, nor takes their lock.
  *
  * Flush protocol: jlog_flush() takes the ring's head as its target and
  * waits (on core->flushed, under core->lock) until written_pos, which the
@@ -37,9 +43,10 @@
 /* How many times the writer tries core->lock to wake flushers. */
 #define NOTIFY_TRIES 1000
 
-/* Records formatted into the sink buffer but not yet written. */
+/* The writer's batch: the sink set in use, and the position of the lines
+ * formatted into the sink buffers but not yet written. */
 struct pending {
-	uint64_t records;
+	struct jlog__sink_set *set;
 	uint64_t pos; /* ring position past the last record formatted */
 };
 
@@ -52,44 +59,60 @@ struct pending {
  */
 static void write_out(struct jlog_core *c, struct pending *pend)
 {
-	struct jlog_sink *s = c->sink;
-	ssize_t n = jlog__sink_drain(s);
-	/* Relaxed: statistics counters, read by jlog_get_stats(). */
-	if (n > 0) {
-		atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->written, pend->records, memory_order_relaxed);
-	} else if (n < 0) {
-		uint64_t kept = s->kept_lines < pend->records ? s->kept_lines : pend->records;
-		atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->lost, pend->records - kept, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+	struct jlog__sink_set *set = pend->set;
+	for (unsigned i = 0; set && i < set->n; i++) {
+		struct jlog_sink *s = set->s[i];
+		ssize_t n = jlog__sink_drain(s);
+		/* Relaxed: statistics counters, read by jlog_get_stats(). */
+		if (n > 0) {
+			atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->written, s->pend_lines, memory_order_relaxed);
+		} else if (n < 0) {
+			uint64_t kept = s->kept_lines < s->pend_lines ? s->kept_lines : s->pend_lines;
+			atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->lost, s->pend_lines - kept, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+		}
+		s->pend_lines = 0;
 	}
-	pend->records = 0;
 	/* For the crash handler, which resumes from here when this thread
 	 * cannot finish (crash.c, step 4). Release pairs with its acquire. */
 	atomic_store_explicit(&c->crash.sink_pos, pend->pos, memory_order_release);
 }
 
+/* Format a record for every sink that takes it. A sink's failure (a
+ * line it could not format) is its own: the others get the record. */
 static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pending *pend)
 {
-	struct jlog_sink *s = c->sink;
-	if (v->level < s->level)
-		return;
-	size_t before = s->out.len;
-	s->format(&s->out, v, &c->ctx);
-	if (s->out.failed) {
-		/* Out of memory growing the buffer: this line is incomplete and
-		 * is taken back (a failed grow keeps what the buffer held), so
-		 * only this record is lost. */
-		s->out.len = before;
-		s->out.failed = false;
-		atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
-		return;
+	struct jlog__sink_set *set = pend->set;
+	bool full = false;
+	for (unsigned i = 0; set && i < set->n; i++) {
+		struct jlog_sink *s = set->s[i];
+		if (!jlog__sink_accepts(s, v))
+			continue;
+		/* A record with diagnostics shows them to the sinks that
+		 * asked (jlog__diag_view() expands them). */
+		struct jlog__rec_view dv;
+		const struct jlog__rec_view *sv = v;
+		if (JLOG__UNLIKELY(v->flags & JLOG__REC_DIAG) && (s->backtrace || s->diagnose))
+			sv = jlog__diag_view(c, v, s->backtrace, s->diagnose, &dv);
+		size_t before = s->out.len;
+		jlog__sink_format(s, &s->out, sv, &c->ctx);
+		if (s->out.failed) {
+			/* Out of memory growing the buffer: this line is
+			 * incomplete and is taken back (a failed grow keeps what
+			 * the buffer held), so only this line is lost. */
+			s->out.len = before;
+			s->out.failed = false;
+			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			continue;
+		}
+		s->pend_lines++;
+		full |= s->out.len >= OUT_HIGH_WATER;
 	}
-	pend->records++;
-	if (s->out.len >= OUT_HIGH_WATER)
+	if (full)
 		write_out(c, pend);
 }
 
@@ -231,6 +254,8 @@ static void *writer_main(void *arg)
 	jlog__crash_thread_init();
 
 	struct pending pend = {0};
+	pend.set = atomic_load_explicit(&c->sinks, memory_order_acquire);
+	atomic_store_explicit(&c->sinks_seen, pend.set, memory_order_release);
 	/* Relaxed: nothing has been consumed yet; only this thread writes it. */
 	uint64_t pos = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
 	pend.pos = pos;
@@ -239,6 +264,16 @@ static void *writer_main(void *arg)
 	atomic_store_explicit(&c->crash.sink_pos, pos, memory_order_relaxed);
 	uint64_t stall_since = 0;
 	for (;;) {
+		/* Every sink buffer is empty here: the place to switch to a new
+		 * sink set. Acquire pairs with the release store of
+		 * jlog_add_sink()/jlog_remove_sink(); release publishes that
+		 * the old set is no longer used. */
+		struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_acquire);
+		if (JLOG__UNLIKELY(set != pend.set)) {
+			pend.set = set;
+			atomic_store_explicit(&c->sinks_seen, set, memory_order_release);
+			notify_flushers(c);
+		}
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
 		/* Read after seq: a crash handler sets req, then kicks, so
 		 * either we see req here or the wait below returns at once.
@@ -353,10 +388,22 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	/* The parent's writer thread does not exist here. Whatever its
 	 * buffer held is the parent's to write (or was being written when
 	 * fork() came): the child starts with an empty one. */
-	struct jlog_sink *s = c->sink;
-	if (s->out.p && stale_out_count < STALE_OUT_MAX)
-		stale_out[stale_out_count++] = s->out.p;
-	jlog__buf_init(&s->out);
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	for (unsigned i = 0; set && i < set->n; i++) {
+		struct jlog_sink *s = set->s[i];
+		if (s->out.p && stale_out_count < STALE_OUT_MAX)
+			stale_out[stale_out_count++] = s->out.p;
+		jlog__buf_init(&s->out);
+		s->pend_lines = 0;
+	}
+	if (c->diag_out.p && stale_out_count < STALE_OUT_MAX)
+		stale_out[stale_out_count++] = c->diag_out.p;
+	jlog__buf_init(&c->diag_out);
+	if (c->diag_stack.p && stale_out_count < STALE_OUT_MAX)
+		stale_out[stale_out_count++] = c->diag_stack.p;
+	jlog__buf_init(&c->diag_stack);
+	c->diag_key = NULL;
+	atomic_store_explicit(&c->sinks_seen, set, memory_order_relaxed);
 
 	uint64_t pos = jlog__ring_reset_after_fork(&c->ring);
 	/* Relaxed stores: only this thread exists until the writer starts,

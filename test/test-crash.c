@@ -649,15 +649,15 @@ END_TEST
 static jlog__format_fn real_format;
 static _Atomic int boom_go;
 
-static void boom_format(struct jlog__buf *b, const struct jlog__rec_view *v,
-                        const struct jlog__line_ctx *ctx)
+static void boom_format(const struct jlog_sink *s, struct jlog__buf *b,
+                        const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx)
 {
 	if (v->msg_len == 4 && memcmp(v->msg, "boom", 4) == 0) {
 		while (!atomic_load(&boom_go))
 			sched_yield();
 		crash_null();
 	}
-	real_format(b, v, ctx);
+	real_format(s, b, v, ctx);
 }
 
 struct wcrash {
@@ -672,8 +672,8 @@ static void writer_crash_child(void *arg)
 	jlog_logger *lg = child_open(w->path, NULL, 0);
 	if (jlog_install_crash_handler() != 0)
 		_exit(81);
-	real_format = lg->core->sink->format;
-	lg->core->sink->format = boom_format;
+	real_format = jlog__first_sink(lg->core)->format;
+	jlog__first_sink(lg->core)->format = boom_format;
 	log_seq(lg, 0, 0, w->k);
 	JLOG_INFO(lg, "boom");
 	log_seq(lg, 0, w->k, w->k + w->m);
@@ -708,8 +708,8 @@ END_TEST
  */
 static _Atomic int hang_seen;
 
-static void hang_format(struct jlog__buf *b, const struct jlog__rec_view *v,
-                        const struct jlog__line_ctx *ctx)
+static void hang_format(const struct jlog_sink *s, struct jlog__buf *b,
+                        const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx)
 {
 	if (v->msg_len == 4 && memcmp(v->msg, "hang", 4) == 0) {
 		if (atomic_fetch_add(&hang_seen, 1) == 0)
@@ -717,7 +717,7 @@ static void hang_format(struct jlog__buf *b, const struct jlog__rec_view *v,
 		for (;;)
 			pause();
 	}
-	real_format(b, v, ctx);
+	real_format(s, b, v, ctx);
 }
 
 static void hang_child(void *arg)
@@ -727,8 +727,8 @@ static void hang_child(void *arg)
 	jlog_logger *lg = child_open(w->path, NULL, 0);
 	if (jlog_install_crash_handler() != 0)
 		_exit(81);
-	real_format = lg->core->sink->format;
-	lg->core->sink->format = hang_format;
+	real_format = jlog__first_sink(lg->core)->format;
+	jlog__first_sink(lg->core)->format = hang_format;
 	log_seq(lg, 0, 0, w->k);
 	JLOG_INFO(lg, "hang");
 	for (;;)
@@ -765,15 +765,15 @@ END_TEST
  */
 static _Atomic int stuck_seen;
 
-static void stuck_format(struct jlog__buf *b, const struct jlog__rec_view *v,
-                         const struct jlog__line_ctx *ctx)
+static void stuck_format(const struct jlog_sink *s, struct jlog__buf *b,
+                        const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx)
 {
 	if (v->msg_len == 5 && memcmp(v->msg, "stuck", 5) == 0 &&
 	    atomic_fetch_add(&stuck_seen, 1) == 0) {
 		for (;;)
 			pause();
 	}
-	real_format(b, v, ctx);
+	real_format(s, b, v, ctx);
 }
 
 static void stuck_child(void *arg)
@@ -790,8 +790,8 @@ static void stuck_child(void *arg)
 	jlog_logger *lg = child_open(w->path ? w->path : "stdout", NULL, 0);
 	if (jlog_install_crash_handler() != 0)
 		_exit(81);
-	real_format = lg->core->sink->format;
-	lg->core->sink->format = stuck_format;
+	real_format = jlog__first_sink(lg->core)->format;
+	jlog__first_sink(lg->core)->format = stuck_format;
 	log_seq(lg, 0, 0, w->k);
 	JLOG_INFO(lg, "stuck");
 	log_seq(lg, 0, w->k, w->k + w->m);

@@ -288,7 +288,7 @@ START_TEST(test_cloexec_append)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = lg->core->sink->fd;
+	int fd = jlog__first_sink(lg->core)->fd;
 	ck_assert_int_ge(fd, 0);
 	int fdflags = fcntl(fd, F_GETFD);
 	ck_assert_int_ge(fdflags, 0);
@@ -540,7 +540,7 @@ static int fsize_child(void *arg)
 		lg = child_open(fc->path);
 	}
 	close(fd);
-	struct jlog_sink *sink = lg->core->sink;
+	struct jlog_sink *sink = jlog__first_sink(lg->core);
 	const size_t pad_len = 200;
 	int seq = SEQ0;
 
@@ -685,7 +685,7 @@ static int tmpfs_child(void *arg)
 	snprintf(filler, sizeof(filler), "%s/filler", dir);
 
 	jlog_logger *lg = child_open(path);
-	struct jlog_sink *sink = lg->core->sink;
+	struct jlog_sink *sink = jlog__first_sink(lg->core);
 	int seq = 0;
 	/* 1) Some short lines; the log must not end on a page boundary. */
 	for (int i = 0; i < 20; i++)
@@ -845,7 +845,7 @@ static void slow_fifo(bool nonblock)
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
 	if (nonblock) {
-		int fd = lg->core->sink->fd;
+		int fd = jlog__first_sink(lg->core)->fd;
 		ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	}
 	pthread_t th;
@@ -890,7 +890,7 @@ START_TEST(test_slow_reader_stats)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = lg->core->sink->fd;
+	int fd = jlog__first_sink(lg->core)->fd;
 	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, slow_reader, &r), 0);
