@@ -189,8 +189,9 @@ JLOG_EXPORT void jlog_options_init(jlog_options *opts);
 
 /*
  * A logger handle. A root logger (jlog_open) owns a ring buffer, a writer
- * thread and a sink; a child logger (JLOG_WITH, jlog_named) shares its
- * root's ring and writer and adds bound fields or a name.
+ * thread and its sinks (jlog_add_sink); a child logger (JLOG_WITH,
+ * jlog_named) shares its root's ring, writer and sinks and adds bound
+ * fields or a name.
  */
 typedef struct jlog_logger jlog_logger;
 
@@ -236,13 +237,17 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
 
 /*
  * jlog_flush - wait until every record committed before the call, by any
- * thread, has been handed to the sink with write(2).
+ * thread, has been handed to the sinks (with write(2), or to their
+ * callbacks).
  *
  * @log: a logger (root or child; a child flushes its root), or NULL for the
  *       default logger.
  *
- * Returns 0, or -EINVAL if the logger is closed. Thread-safe; must not be
- * called from a signal handler.
+ * Returns 0, or -EINVAL if the logger is closed, or the first error (a
+ * negative errno such as -ENOSPC or -EPIPE) of a sink added with
+ * catch_errors false since the previous jlog_flush()/jlog_close() (each
+ * error is returned once). Thread-safe; must not be called from a signal
+ * handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
 
@@ -259,7 +264,9 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  * For the default logger (jlog_default()): does nothing; it lives until
  * exit.
  *
- * NULL is a no-op returning 0. Returns 0. The handle must not be used
+ * NULL is a no-op returning 0. Returns 0, or for a root, the first error
+ * of a sink added with catch_errors false that jlog_flush() did not return
+ * yet (the logger is closed all the same). The handle must not be used
  * again, and no other thread may be logging through this very handle
  * while it is closed. Not to be called from a signal handler.
  */
@@ -268,14 +275,20 @@ JLOG_EXPORT int jlog_close(jlog_logger *log);
 /*
  * jlog_default - the process-wide logger, opened on first use.
  *
- * Its options come from the environment: JLOG_LEVEL (a level name in any
- * case, such as "debug" or "WARNING", or a number 0..255; default INFO)
- * and JLOG_SINK ("stderr" (default), "stdout" or a file path). If the sink
- * named there cannot be opened, the default logger writes to stderr and
- * says so once on stderr. Passing NULL as the logger to any macro or
- * function here means this logger. It is drained at exit() and never
- * freed. Returns NULL only if even the stderr fallback could not be
- * created (out of memory). Thread-safe.
+ * Its options come from the environment: JLOG_CONFIG, the path of a JSON
+ * document as for jlog_open_config(), then these overrides: JLOG_LEVEL (a
+ * level name in any case, such as "debug" or "WARNING", or a number
+ * 0..255; default INFO), and for the first sink (created if the document
+ * has none): JLOG_SINK ("stderr" (default), "stdout" or a file path),
+ * JLOG_FORMAT (a text template; implies text lines unless JLOG_SERIALIZE
+ * says otherwise), JLOG_SERIALIZE (1/true/yes: JSON, 0/false/no: text)
+ * and JLOG_COLORIZE (1/true/yes, 0/false/no, auto). An override that does
+ * not parse is ignored with a message on stderr. If the document is
+ * broken or a sink cannot be opened, the default logger writes JSON to
+ * stderr (at JLOG_LEVEL) and says why once on stderr. Passing NULL as the
+ * logger to any macro or function here means this logger. It is drained
+ * at exit() and never freed. Returns NULL only if even the stderr fallback
+ * could not be created (out of memory). Thread-safe.
  */
 JLOG_EXPORT jlog_logger *jlog_default(void);
 
@@ -359,14 +372,15 @@ typedef struct jlog_stats {
 	uint64_t logged;       /* records accepted into the ring */
 	uint64_t dropped;      /* records refused because the ring was full
 	                          (DROP policy), or discarded after close */
-	uint64_t written;      /* records written to the sink, whole lines */
+	uint64_t written;      /* lines written whole, summed over the sinks
+	                          (a record two sinks take counts twice) */
 	uint64_t truncated;    /* records with at least one truncated value */
-	uint64_t write_errors; /* failed writes of a batch of lines to the
+	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not
-	                          grow); the first failure, and the first
-	                          after the sink recovered, is reported once
-	                          on stderr */
-	uint64_t bytes_written;/* bytes the sink accepted, in whole lines */
+	                          grow); the first failure of a sink, and
+	                          the first after it recovered, is reported
+	                          once on stderr */
+	uint64_t bytes_written;/* bytes the sinks accepted, in whole lines */
 	uint64_t lost;         /* lines formatted for the sink but not written
 	                          whole because a write failed (EPIPE, ENOSPC,
 	                          EFBIG, EIO...) or memory for the output ran

@@ -700,6 +700,92 @@ START_TEST(test_writer_crash)
 }
 END_TEST
 
+
+/*
+ * The same with three sinks: the handler resumes each sink that writes to
+ * a descriptor from the last write (JSON for the first two, text for the
+ * third); the second skips "boom" with its filter, so only sink 0 faults.
+ */
+static bool not_boom(const jlog_record_info *r, void *user)
+{
+	(void)user;
+	return !(r->message_len == 4 && memcmp(r->message, "boom", 4) == 0);
+}
+
+struct wcrash3 {
+	struct wcrash w;
+	char *json2, *text;
+};
+
+static void writer_crash_sinks_child(void *arg)
+{
+	struct wcrash3 *w3 = arg;
+	struct wcrash *w = &w3->w;
+	child_setup("crash-main");
+	jlog_logger *lg = child_open(w->path, NULL, 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = w3->json2;
+	so.filter_fn = not_boom;
+	if (jlog_add_sink(lg, &so) != 1)
+		_exit(82);
+	so.sink = w3->text;
+	so.filter_fn = NULL;
+	so.serialize = false;
+	so.format = "{level} {message}";
+	if (jlog_add_sink(lg, &so) != 2)
+		_exit(83);
+	if (jlog_install_crash_handler() != 0)
+		_exit(81);
+	real_format = jlog__first_sink(lg->core)->format;
+	jlog__first_sink(lg->core)->format = boom_format;
+	log_seq(lg, 0, 0, w->k);
+	JLOG_INFO(lg, "boom");
+	log_seq(lg, 0, w->k, w->k + w->m);
+	atomic_store(&boom_go, 1);
+	for (;;)
+		pause();
+}
+
+START_TEST(test_writer_crash_three_sinks)
+{
+	SKIP_UNDER_VALGRIND();
+	SKIP_UNDER_TSAN();
+	struct wcrash3 w3 = {{tc_tmppath("log.jsonl"), (long)tc_scale(3000, 300),
+	                      (long)tc_scale(1000, 100)},
+	                     tc_tmppath("log2.jsonl"), tc_tmppath("log.txt")};
+	assert_killed_by(run_child(writer_crash_sinks_child, &w3), SIGSEGV);
+	struct expect e;
+	expect_init(&e, SIGSEGV, "SIGSEGV");
+	e.fault = true;
+	e.address = "0x0";
+	e.thread_name = "jlog-writer";
+	e.exact[0] = w3.w.k + w3.w.m;
+	json_decref(check_log(w3.w.path, &e));
+	json_decref(check_log(w3.json2, &e));
+
+	/* The text sink: every record, "boom" included, then the crash. */
+	char *text = tc_slurp(w3.text, NULL);
+	long recs = 0, booms = 0;
+	char *last = NULL;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strcmp(line, "INFO rec") == 0 || strncmp(line, "INFO rec ", 9) == 0)
+			recs++;
+		else if (strcmp(line, "INFO boom") == 0)
+			booms++;
+		last = line;
+	}
+	ck_assert_int_eq(recs, w3.w.k + w3.w.m);
+	ck_assert_int_eq(booms, 1);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_msg(strncmp(last, "CRITICAL fatal signal", 21) == 0, "last line: %s", last);
+	free(text);
+	free(w3.w.path);
+	free(w3.json2);
+	free(w3.text);
+}
+END_TEST
+
 /*
  * The handler hangs: the writer crashes formatting "hang", and when the
  * handler formats it again (on the writer thread) it never returns. The
@@ -1114,6 +1200,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_producer_crash_during_flood);
 	tcase_add_test(tc, test_writer_busy);
 	tcase_add_test(tc, test_writer_crash);
+	tcase_add_test(tc, test_writer_crash_three_sinks);
 	tcase_add_test(tc, test_watchdog);
 	tcase_add_test(tc, test_writer_unresponsive);
 	tcase_add_test(tc, test_two_threads_crash);
