@@ -522,6 +522,33 @@ static const char *level_sgr(int level)
 	}
 }
 
+static bool tag_sgr(const char *p, size_t n, char *out, size_t cap);
+
+/* The SGR codes of a level's color: loguru's for its seven levels, the
+ * markup given to jlog_level_add() ("<magenta><bold>") for a custom one.
+ * Returns whether anything was written. */
+static bool put_level_sgr(struct jlog__buf *b, int level)
+{
+	const char *sgr = level_sgr(level);
+	if (*sgr) {
+		put_str(b, sgr);
+		return true;
+	}
+	bool any = false;
+	for (const char *p = jlog__level_color(level); (p = strchr(p, '<')) != NULL;) {
+		const char *end = strchr(p, '>');
+		if (!end)
+			break;
+		char code[64];
+		if (p[1] != '/' && tag_sgr(p + 1, (size_t)(end - p - 1), code, sizeof(code))) {
+			put_str(b, code);
+			any = true;
+		}
+		p = end + 1;
+	}
+	return any;
+}
+
 static const char *level_icon(int level)
 {
 	switch (level) {
@@ -993,11 +1020,8 @@ void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
 			}
 			break;
 		case OP_LEVEL:
-			if (color) {
-				const char *sgr = level_sgr(v->level);
-				put_str(b, sgr);
-				open |= *sgr != '\0';
-			}
+			if (color)
+				open |= put_level_sgr(b, v->level);
 			break;
 		default:
 			format_field(b, op, &x);

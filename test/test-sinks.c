@@ -146,8 +146,8 @@ START_TEST(test_sinks_each_own_level_and_format)
 	tc_free_lines(l, n);
 
 	/* The text sink: exact lines, one line per callback call. {name}
-	 * of an unnamed logger is the program's name, as loguru's is the
-	 * module's. */
+	 * of an unnamed logger is the module (the file's base name), as in
+	 * loguru. */
 	ck_assert_str_eq(text.text, "DEBUG   |api|debug n=1\n"
 	                            "WARNING |api|warn user=ann\n"
 	                            "ERROR   |test-sinks|error \"quoted\"\n");
@@ -195,6 +195,28 @@ START_TEST(test_text_colors_on_off)
 	capture_free(&on);
 	capture_free(&off);
 	capture_free(&autoc);
+}
+END_TEST
+
+/* A custom level prints its name, in its own color (jlog_level_add). */
+START_TEST(test_custom_level_color)
+{
+	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<magenta><bold>"), 0);
+	jlog_logger *lg = open_quiet("/dev/null", JLOG_LEVEL_INFO);
+	struct capture on, off;
+	capture_init(&on);
+	capture_init(&off);
+	ck_assert_int_ge(add_text_sink(lg, &on, "<level>{level}</level> {message}", 1), 0);
+	ck_assert_int_ge(add_text_sink(lg, &off, "<level>{level}</level> {message}", 0), 0);
+	JLOG_LOG(lg, 22, "custom");
+	JLOG_LOG(lg, 23, "unnamed");
+	jlog_flush(lg);
+	/* A level without a color gets only the closing tag's reset. */
+	ck_assert_str_eq(on.text, "\x1b[35m\x1b[1mNOTICE\x1b[0m custom\n23\x1b[0m unnamed\n");
+	ck_assert_str_eq(off.text, "NOTICE custom\n23 unnamed\n");
+	jlog_close(lg);
+	capture_free(&on);
+	capture_free(&off);
 }
 END_TEST
 
@@ -649,6 +671,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_sinks_each_own_level_and_format);
 	tcase_add_test(tc, test_text_colors_on_off);
 	tcase_add_test(tc, test_colorize_environment);
+	tcase_add_test(tc, test_custom_level_color);
 	tcase_add_test(tc, test_filters);
 	tcase_add_test(tc, test_bad_options_refused);
 	tcase_add_test(tc, test_renames_and_time_format);
