@@ -523,9 +523,10 @@ JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
  * or -EINVAL (a bad option, an unknown preset or time format, colliding
  * key renames, a template that does not compile: the reason, where and
  * why, is kept for jlog_last_error(), e.g. "format: unknown field {foo} at
- * column 12"), -ENOMEM, or the negative errno of opening the file.
- * Thread-safe, also while other threads log. Not from a signal handler,
- * nor from a sink's callback or filter.
+ * column 12"), -ENOMEM, the negative errno of opening the file, or
+ * -EDEADLK when called from a sink's callback or filter (the writer
+ * thread). Thread-safe, also while other threads log; it waits for the
+ * writer to finish the batch it is writing. Not from a signal handler.
  *
  * jlog_open() makes jlog_options.sink the logger's sink 0 (JSON lines,
  * level 0, catch_errors true).
@@ -535,10 +536,11 @@ JLOG_EXPORT int jlog_add_sink(jlog_logger *log, const jlog_sink_options *opts);
 /*
  * jlog_remove_sink - write what was committed before the call to sink @id
  * (and the others), then remove the sink and close it. Returns 0, or
- * -ENOENT (no such sink), -EINVAL (the logger is closed). Thread-safe,
- * also while other threads log; not from a signal handler, nor from a
- * sink's callback or filter. Removing every sink is allowed: records are
- * then consumed and written nowhere.
+ * -ENOENT (no such sink), -EINVAL (the logger is closed), -EDEADLK (called
+ * from a sink's callback or filter). Thread-safe, also while other threads
+ * log; not from a signal handler. Removing every sink is allowed (sink 0
+ * too, like loguru's logger.remove()): records are then consumed and
+ * written nowhere.
  */
 JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
 

@@ -451,6 +451,13 @@ static bool writer_running(struct jlog_core *c)
 	       !atomic_load_explicit(&c->writer_done, memory_order_acquire);
 }
 
+/* Whether the caller is @c's writer (a sink callback or filter). */
+static bool on_writer(struct jlog_core *c)
+{
+	return c->writer_started && c->writer_pid == getpid() &&
+	       pthread_equal(pthread_self(), c->writer);
+}
+
 /*
  * Publish @set in place of the current set (c->sinks_lock held) and wait
  * until the writer has left the old one, which is then retired (kept until
@@ -495,6 +502,10 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 		return -ENOMEM;
 	}
 	struct jlog_core *c = lg->core;
+	if (on_writer(c)) {
+		jlog__set_last_error("jlog_add_sink() from a sink callback or filter");
+		return -EDEADLK;
+	}
 	struct jlog_sink *s;
 	int rc = jlog__sink_create_opts(&s, opts);
 	if (rc < 0)
@@ -538,6 +549,8 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 	struct jlog_core *c = lg->core;
 	if (atomic_load_explicit(&c->closed, memory_order_acquire))
 		return -EINVAL;
+	if (on_writer(c))
+		return -EDEADLK;
 	/* What was committed before the call reaches every sink first. */
 	(void)jlog__writer_flush(c);
 	pthread_mutex_lock(&c->sinks_lock);

@@ -505,6 +505,40 @@ START_TEST(test_remove_writes_pending_then_stops)
 }
 END_TEST
 
+/* A sink callback cannot add or remove sinks (it runs on the writer). */
+struct reentrant {
+	jlog_logger *lg;
+	int add_rc, remove_rc;
+};
+
+static void reentrant_write(const char *line, size_t len, void *user)
+{
+	(void)line;
+	(void)len;
+	struct reentrant *r = user;
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	r->add_rc = jlog_add_sink(r->lg, &so);
+	r->remove_rc = jlog_remove_sink(r->lg, 0);
+}
+
+START_TEST(test_callback_cannot_reconfigure)
+{
+	jlog_logger *lg = open_quiet("/dev/null", JLOG_LEVEL_INFO);
+	struct reentrant r = {lg, 1, 1};
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.write = reentrant_write;
+	so.user = &r;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), 1);
+	JLOG_INFO(lg, "x");
+	jlog_flush(lg);
+	ck_assert_int_eq(r.add_rc, -EDEADLK);
+	ck_assert_int_eq(r.remove_rc, -EDEADLK);
+	jlog_close(lg);
+}
+END_TEST
+
 /* The default logger takes sinks too (jlog_add_sink(NULL, ...)). */
 START_TEST(test_default_logger_sink)
 {
@@ -679,6 +713,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_add_remove_while_logging);
 	tcase_add_test(tc, test_remove_writes_pending_then_stops);
 	tcase_add_test(tc, test_default_logger_sink);
+	tcase_add_test(tc, test_callback_cannot_reconfigure);
 	tcase_add_test(tc, test_backtrace_and_diagnose);
 	tcase_add_test(tc, test_no_capture_without_asking);
 	tcase_add_test(tc, test_diagnose_text);
