@@ -21,11 +21,18 @@
 
 #define MAX_SINKS 64
 
+/* The keys a sink set itself, so that the document's defaults (the
+ * top-level file_mode and allow_symlink, the level rule) fill the rest. */
+struct sink_given {
+	bool level, file_mode, allow_symlink;
+};
+
 struct parsed {
 	jlog_options opts;
 	jlog_sink_options sinks[MAX_SINKS];
-	bool sink_level[MAX_SINKS]; /* the sink sets its level */
+	struct sink_given given[MAX_SINKS]; /* what each sink sets itself */
 	size_t nsinks;
+	bool file_mode_given, allow_symlink_given; /* at the top level */
 	struct {
 		const char *prefix;
 		int level;
@@ -114,9 +121,12 @@ static int get_bool(const json_t *v, const char *path, bool *out, char *err, siz
 static int get_mode(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen)
 {
 	if (json_is_string(v)) {
+		/* Digits only: strtoul alone would take "" as 0 and accept
+		 * blanks and a sign. */
+		const char *s = json_string_value(v);
 		char *end;
-		unsigned long m = strtoul(json_string_value(v), &end, 8);
-		if (*end || m > 07777)
+		unsigned long m = strtoul(s, &end, 8);
+		if (!*s || strspn(s, "01234567") != strlen(s) || *end || m > 07777)
 			return fail(err, errlen, path, "\"%s\" is not an octal mode", json_string_value(v));
 		*out = (unsigned)m;
 		return 0;
@@ -173,8 +183,8 @@ static int parse_keys(const json_t *obj, const char *base, jlog_sink_keys *k, ch
 	return 0;
 }
 
-static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bool *level_set,
-                      char *err, size_t errlen)
+static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so,
+                      struct sink_given *given, char *err, size_t errlen)
 {
 	char path[128], base[32];
 	snprintf(base, sizeof(base), "sinks[%zu]", index);
@@ -193,7 +203,7 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 				rc = fail(err, errlen, path, "must not be empty");
 		} else if (strcmp(key, "level") == 0) {
 			rc = get_level(v, path, &so->level, err, errlen);
-			*level_set = true;
+			given->level = true;
 		} else if (strcmp(key, "format") == 0) {
 			rc = get_string(v, path, &so->format, err, errlen);
 			format_given = true;
@@ -224,8 +234,10 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 			rc = parse_keys(v, path, &so->keys, err, errlen);
 		} else if (strcmp(key, "file_mode") == 0) {
 			rc = get_mode(v, path, &so->file_mode, err, errlen);
+			given->file_mode = true;
 		} else if (strcmp(key, "allow_symlink") == 0) {
 			rc = get_bool(v, path, &so->allow_symlink, err, errlen);
+			given->allow_symlink = true;
 		} else if (strcmp(key, "backtrace") == 0 || strcmp(key, "diagnose") == 0 ||
 		           strcmp(key, "catch") == 0) {
 			bool b;
@@ -248,6 +260,35 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 	return 0;
 }
 
+static void discard_line(const char *line, size_t len, void *user)
+{
+	(void)line;
+	(void)len;
+	(void)user;
+}
+
+/* Everything jlog_add_sink() can refuse but opening the file (the
+ * template, colliding key renames...), checked on a callback twin of the
+ * sink so that nothing is opened or created before the whole document
+ * passed. */
+static int check_sink(const jlog_sink_options *so, size_t index, char *err, size_t errlen)
+{
+	jlog_sink_options twin = *so;
+	twin.write = discard_line;
+	struct jlog_sink *s;
+	jlog__set_last_error("%s", "");
+	int rc = jlog__sink_create_opts(&s, &twin);
+	if (rc < 0) {
+		char path[32];
+		snprintf(path, sizeof(path), "sinks[%zu]", index);
+		const char *why = jlog_last_error();
+		fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+		return rc;
+	}
+	jlog__sink_destroy(s);
+	return 0;
+}
+
 static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 {
 	if (!json_is_object(doc))
@@ -261,7 +302,7 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 	json_t *v;
 	json_object_foreach((json_t *)doc, key, v) {
 		int rc = 0;
-		long long n;
+		long long n = 0;
 		if (strcmp(key, "level") == 0) {
 			rc = get_level(v, key, &p->opts.level, err, errlen);
 			level_given = true;
@@ -287,8 +328,10 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 			rc = get_string(v, key, &p->opts.name, err, errlen);
 		} else if (strcmp(key, "file_mode") == 0) {
 			rc = get_mode(v, key, &p->opts.file_mode, err, errlen);
+			p->file_mode_given = true;
 		} else if (strcmp(key, "allow_symlink") == 0) {
 			rc = get_bool(v, key, &p->opts.allow_symlink, err, errlen);
+			p->allow_symlink_given = true;
 		} else if (strcmp(key, "modules") == 0) {
 			if (!json_is_object(v))
 				return fail(err, errlen, key, "expected an object, got %s", type_name(v));
@@ -313,7 +356,7 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 			size_t i;
 			json_t *so;
 			json_array_foreach(v, i, so) {
-				rc = parse_sink(so, i, &p->sinks[i], &p->sink_level[i], err, errlen);
+				rc = parse_sink(so, i, &p->sinks[i], &p->given[i], err, errlen);
 				if (rc < 0)
 					return rc;
 			}
@@ -324,15 +367,32 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 		if (rc < 0)
 			return rc;
 	}
+	/* The top-level file_mode and allow_symlink are the defaults of the
+	 * file sinks (the logger itself has no file sink here). */
+	for (size_t i = 0; i < p->nsinks; i++) {
+		if (p->file_mode_given && !p->given[i].file_mode)
+			p->sinks[i].file_mode = p->opts.file_mode;
+		if (p->allow_symlink_given && !p->given[i].allow_symlink)
+			p->sinks[i].allow_symlink = p->opts.allow_symlink;
+	}
 	/* No logger level: loguru has none, each sink filters; the logger
-	 * lets through what its most verbose sink wants. */
-	if (!level_given) {
-		int lowest = -1;
-		for (size_t i = 0; i < p->nsinks; i++)
-			if (p->sink_level[i] && (lowest < 0 || p->sinks[i].level < lowest))
+	 * lets through what its most verbose sink wants. A sink without a
+	 * level has the default one (INFO), so that a quieter or noisier
+	 * sink next to it does not change what it gets. */
+	if (!level_given && p->nsinks > 0) {
+		int lowest = JLOG_LEVEL_OFF;
+		for (size_t i = 0; i < p->nsinks; i++) {
+			if (!p->given[i].level)
+				p->sinks[i].level = p->opts.level;
+			if (p->sinks[i].level < lowest)
 				lowest = p->sinks[i].level;
-		if (lowest >= 0)
-			p->opts.level = lowest;
+		}
+		p->opts.level = lowest;
+	}
+	for (size_t i = 0; i < p->nsinks; i++) {
+		int rc = check_sink(&p->sinks[i], i, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -351,6 +411,9 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 			goto fail_close;
 	}
 	for (size_t i = 0; i < p->nsinks; i++) {
+		/* A stale message of an earlier call must not explain this
+		 * failure (-ENOMEM sets none). */
+		jlog__set_last_error("%s", "");
 		rc = jlog_add_sink(lg, &p->sinks[i]);
 		if (rc < 0) {
 			char path[32];
@@ -473,7 +536,9 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	if (!any)
 		return doc;
 	json_t *sinks = json_object_get(doc, "sinks");
-	if (!json_is_array(sinks)) {
+	if (sinks && !json_is_array(sinks))
+		return doc; /* a wrong "sinks": let the check name it */
+	if (!sinks) {
 		sinks = json_array();
 		json_object_set_new(doc, "sinks", sinks);
 	}
