@@ -275,8 +275,9 @@ JLOG_EXPORT int jlog_close(jlog_logger *log);
 /*
  * jlog_default - the process-wide logger, opened on first use.
  *
- * Its options come from the environment: JLOG_CONFIG, the path of a JSON
- * document as for jlog_open_config(), then these overrides: JLOG_LEVEL (a
+ * Its options come from the environment: JLOG_CONFIG, a JSON document as
+ * for jlog_open_config() (a path, or the JSON text itself), then these
+ * overrides: JLOG_LEVEL (a
  * level name in any case, such as "debug" or "WARNING", or a number
  * 0..255; default INFO), and for the first sink (created if the document
  * has none): JLOG_SINK ("stderr" (default), "stdout" or a file path),
@@ -569,7 +570,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets
- * DEBUG records), INFO when no sink sets one. Unknown keys and wrong
+ * DEBUG records), a sink without a "level" counting as INFO (and getting
+ * INFO and above). Top-level "file_mode" and "allow_symlink" are the
+ * defaults of the file sinks. Module names are logger names in full: with
+ * "name": "api", the child jlog_named(root, "db") is "api.db". Unknown keys and wrong
  * types are errors naming the key path (sinks[1].preset: unknown preset
  * "elk"); the message is printed on stderr and kept for jlog_last_error().
  * The whole document is checked before anything is opened.

@@ -159,7 +159,8 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
 	struct jlog__buf *b = &c->diag_out;
 	b->len = 0;
 	b->failed = false;
-	jlog__buf_put(b, v->fields, (size_t)(at - v->fields));
+	if (at > v->fields)
+		jlog__buf_put(b, v->fields, (size_t)(at - v->fields));
 	uint32_t added = 0;
 	if (diagnose) {
 		int64_t e = d.err;
@@ -181,7 +182,8 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
 		put_field(b, JLOG__T_JSON, "stack", c->diag_stack.p, c->diag_stack.len);
 		added++;
 	}
-	jlog__buf_put(b, cur, (size_t)(v->end - cur));
+	if (v->end > cur)
+		jlog__buf_put(b, cur, (size_t)(v->end - cur));
 	if (b->failed)
 		return v; /* out of memory: the line goes out without them */
 	*tmp = *v;
