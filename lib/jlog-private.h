@@ -90,17 +90,12 @@ enum {
 	JLOG__REC_MSG_TRUNCATED = 1u << 2, /* the message was cut */
 };
 
-struct jlog__field_hdr {
-	uint8_t type;  /* enum jlog__type */
-	uint8_t flags; /* JLOG__FIELD_TRUNCATED */
-	uint16_t key_len;
-	uint32_t val_len;
-};
-
+/* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
+ * Its flags: */
 enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
 
-/* Longest key kept (longer keys are cut, at a UTF-8 boundary). */
-#define JLOG__MAX_KEY 1024u
+/* JLOG__MAX_KEY (jlog.h) is the longest key kept (longer keys are cut, at
+ * a UTF-8 boundary). */
 
 /* A decoded field: pointers into the record bytes. */
 struct jlog__field_view {

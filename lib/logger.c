@@ -931,7 +931,7 @@ static inline uint8_t *fast_field_write(uint8_t *q, const jlog_field *f)
 		break;
 	case JLOG__T_BOOL:
 		h.val_len = 1;
-		*val = f->v.b ? 1 : 0;
+		*val = f->v.i != 0; /* see jlog__field_bool() */
 		break;
 	case JLOG__T_NULL:
 		break;
@@ -946,10 +946,73 @@ static inline uint8_t *fast_field_write(uint8_t *q, const jlog_field *f)
 }
 
 /*
- * The log call. The fast path handles records of plain fields that fit
- * max_record_size: one pass for the size, one reservation, one pass of
- * copies, one commit; no call but the ring's and the clock's. Anything
- * else goes to log_general().
+ * The head of a fast-path record: reserve @fields_size bytes of fields
+ * after the head and write the head. Returns 1 with *r filled, 0 when the
+ * ring refused the record (counted as dropped), -1 when the record needs
+ * log_general(). The thread's scoped context is read once, so a signal
+ * handler that pushes meanwhile cannot make its length and bytes disagree.
+ */
+static inline int begin_record(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
+                               size_t msg_len, size_t n, size_t fields_size,
+                               struct jlog__reserved *r)
+{
+	struct jlog_core *c = lg->core;
+	const uint8_t *ctx = jlog__ctx.buf;
+	size_t ctx_len = jlog__ctx.len;
+	uint32_t ctx_n = jlog__ctx.nfields;
+	size_t head = sizeof(struct jlog__rec_hdr) + msg_len + lg->name_len + lg->bound_len +
+	              ctx_len;
+	size_t total = head + fields_size;
+	/* Large records get the exact limits of the general path (context
+	 * at most half a record, truncation). */
+	if (JLOG__UNLIKELY(total > c->max_record_size / 2))
+		return -1;
+
+	struct jlog__rec_hdr h = {
+		.time_ns = jlog__now_ns(),
+		.callsite = cs ? jlog__callsite_id(cs) : 0,
+		.tid = jlog__gettid(),
+		.msg_len = (uint32_t)msg_len,
+		.nfields = (uint32_t)(lg->nbound + ctx_n + n),
+		.name_len = (uint16_t)lg->name_len,
+		.level = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level),
+		.flags = 0,
+	};
+	uint8_t *p = reserve_record(c, total);
+	if (JLOG__UNLIKELY(!p))
+		return 0;
+	r->rec = p;
+	r->fields = write_head(p, &h, msg, lg, ctx, ctx_len);
+	r->ring = &c->ring;
+	return 1;
+}
+
+int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
+                    size_t msg_len, size_t n, size_t fields_size, struct jlog__reserved *r)
+{
+	if (JLOG__UNLIKELY(!lg)) {
+		lg = jlog_default();
+		if (!lg || !jlog__enabled(lg, level))
+			return 0;
+	}
+	if (JLOG__UNLIKELY(!msg))
+		msg_len = 0;
+	return begin_record(lg, cs, level, msg, msg_len, n, fields_size, r);
+}
+
+void jlog__log_commit(const struct jlog__reserved *r, unsigned char *end)
+{
+	jlog__ring_commit(r->ring, r->rec, (size_t)(end - r->rec));
+	end_record();
+}
+
+/*
+ * The log call of C++ callers (and of C code compiled against an older
+ * header): the fast path handles records of plain fields that fit
+ * max_record_size with one pass for the size, one reservation, one pass
+ * of copies, one commit. Anything else goes to log_general(). C callers of
+ * the current header encode their fields inline (jlog__log_fields() in
+ * jlog.h) and come here only for the general path.
  */
 void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
                size_t msg_len, const jlog_field *fields, size_t n)
@@ -963,46 +1026,27 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	if (JLOG__UNLIKELY(!msg))
 		msg_len = 0;
 
-	struct jlog_core *c = lg->core;
-	/* The thread's scoped context: read once, so a signal handler that
-	 * pushes meanwhile cannot make the two disagree. */
-	const uint8_t *ctx = jlog__ctx.buf;
-	size_t ctx_len = jlog__ctx.len;
-	uint32_t ctx_n = jlog__ctx.nfields;
-	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + lg->name_len + lg->bound_len +
-	               ctx_len;
+	size_t fields_size = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t fs = fast_field_size(&fields[i]);
 		if (JLOG__UNLIKELY(fs == 0)) {
 			log_general(lg, cs, level, msg, msg_len, fields, n);
 			return;
 		}
-		total += fs;
+		fields_size += fs;
 	}
-	if (JLOG__UNLIKELY(total > c->max_record_size / 2)) {
-		/* Large records get the exact limits of the general path
-		 * (context at most half a record, truncation). */
+	struct jlog__reserved r;
+	int rc = begin_record(lg, cs, level, msg, msg_len, n, fields_size, &r);
+	if (JLOG__UNLIKELY(rc < 0)) {
 		log_general(lg, cs, level, msg, msg_len, fields, n);
 		return;
 	}
-
-	struct jlog__rec_hdr h = {
-		.time_ns = jlog__now_ns(),
-		.callsite = cs ? jlog__callsite_id(cs) : 0,
-		.tid = jlog__gettid(),
-		.msg_len = (uint32_t)msg_len,
-		.nfields = (uint32_t)(lg->nbound + ctx_n + n),
-		.name_len = (uint16_t)lg->name_len,
-		.level = (uint8_t)level,
-		.flags = 0,
-	};
-	uint8_t *p = reserve_record(c, total);
-	if (JLOG__UNLIKELY(!p))
+	if (JLOG__UNLIKELY(rc == 0))
 		return;
-	uint8_t *q = write_head(p, &h, msg, lg, ctx, ctx_len);
+	uint8_t *q = r.fields;
 	for (size_t i = 0; i < n; i++)
 		q = fast_field_write(q, &fields[i]);
-	jlog__ring_commit(&c->ring, p, total);
+	jlog__ring_commit(&lg->core->ring, r.rec, (size_t)(q - r.rec));
 	end_record();
 }
 

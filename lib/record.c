@@ -182,7 +182,7 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 		break;
 	case JLOG__T_BOOL:
 		vlen = 1;
-		*val = f->v.b ? 1 : 0;
+		*val = f->v.i != 0; /* see jlog__field_bool() */
 		break;
 	default:
 		/* NULL, and any type this version does not know, which is
