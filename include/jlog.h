@@ -686,13 +686,15 @@ struct jlog__field_hdr {
 /* Private: a record reserved by jlog__log_begin(). */
 struct jlog__reserved {
 	unsigned char *rec;    /* the record, for jlog__log_commit() */
+	unsigned char *msg;    /* where the message's msg_len bytes go */
 	unsigned char *fields; /* where the call's fields go */
 	void *ring;
 };
 /* Private: resolve @log (NULL: the default logger), reserve a record of
  * @fields_size bytes of @nfields fields after its head (message, name,
- * bound fields, context), and write the head. Returns 1: write the fields
- * from r->fields on and call jlog__log_commit(); 0: nothing to do (the
+ * bound fields, context), and write the head but the message. @level is
+ * 0..255. Returns 1: write the message at r->msg and the fields from
+ * r->fields on, then call jlog__log_commit(); 0: nothing to do (the
  * logger is closed, or the ring refused the record, counted as dropped);
  * -1: call jlog__log() instead (the record is too large for this path). */
 JLOG_EXPORT int jlog__log_begin(jlog_logger *log, jlog_callsite *cs, int level,
@@ -789,12 +791,17 @@ JLOG__INLINE void jlog__log_fields(jlog_logger *log, jlog_callsite *cs, int leve
 			goto general;
 		size += fs;
 	}
-	rc = jlog__log_begin(log, cs, level, msg, msg_len, n, size, &r);
+	/* The level is clamped and the message copied here, where they are
+	 * usually constants (12 instructions fewer in jlog__log_begin()). */
+	rc = jlog__log_begin(log, cs, level < 0 ? 0 : level > 255 ? 255 : level, msg,
+	                     msg_len, n, size, &r);
 	if (JLOG__UNLIKELY(rc <= 0)) {
 		if (rc < 0)
 			goto general;
 		return;
 	}
+	if (msg_len)
+		memcpy(r.msg, msg, msg_len);
 	q = r.fields;
 	JLOG__UNROLL
 	for (i = 0; i < n; i++)

@@ -170,7 +170,9 @@ static bool wait_for_space(struct jlog_ring *r, uint64_t need, unsigned *spins)
 	return true;
 }
 
-void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
+/* The full reservation; jlog__ring_reserve() (jlog-private.h) tries the
+ * common case inline first. */
+void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block)
 {
 	uint64_t need = 8 + JLOG__ALIGN8((uint64_t)len);
 	if (need > r->cap / 2)
@@ -225,17 +227,6 @@ void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
 		jlog__ring_wake_consumer(r);
 
 	return r->buf + (pos & r->mask) + 8;
-}
-
-void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
-{
-	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	/* Relaxed: a statistics counter; it guards no data. It shares the
-	 * producers' cache line, which this thread has just owned for the CAS. */
-	atomic_fetch_add_explicit(&r->logged, 1, memory_order_relaxed);
-	/* Publish the record bytes before its header. Pairs with the acquire
-	 * load of the header in jlog__ring_peek(). */
-	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
 }
 
 int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec, size_t *len)
