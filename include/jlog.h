@@ -691,15 +691,15 @@ struct jlog__reserved {
 	void *ring;
 };
 /* Private: resolve @log (NULL: the default logger), reserve a record of
- * @fields_size bytes of @nfields fields after its head (message, name,
- * bound fields, context), and write the head but the message. @level is
- * 0..255. Returns 1: write the message at r->msg and the fields from
+ * @fields_size bytes of @nfields fields after its head (message of
+ * @msg_len bytes, name, bound fields, context), and write the head but
+ * the message. @level is 0..255. Returns 1: write the message at r->msg and the fields from
  * r->fields on, then call jlog__log_commit(); 0: nothing to do (the
  * logger is closed, or the ring refused the record, counted as dropped);
  * -1: call jlog__log() instead (the record is too large for this path). */
 JLOG_EXPORT int jlog__log_begin(jlog_logger *log, jlog_callsite *cs, int level,
-                                const char *msg, size_t msg_len, size_t nfields,
-                                size_t fields_size, struct jlog__reserved *r);
+                                size_t msg_len, size_t nfields, size_t fields_size,
+                                struct jlog__reserved *r);
 /* Private: publish a record whose fields end at @end. */
 JLOG_EXPORT void jlog__log_commit(const struct jlog__reserved *r, unsigned char *end);
 
@@ -793,8 +793,8 @@ JLOG__INLINE void jlog__log_fields(jlog_logger *log, jlog_callsite *cs, int leve
 	}
 	/* The level is clamped and the message copied here, where they are
 	 * usually constants (12 instructions fewer in jlog__log_begin()). */
-	rc = jlog__log_begin(log, cs, level < 0 ? 0 : level > 255 ? 255 : level, msg,
-	                     msg_len, n, size, &r);
+	rc = jlog__log_begin(log, cs, level < 0 ? 0 : level > 255 ? 255 : level, msg_len, n,
+	                     size, &r);
 	if (JLOG__UNLIKELY(rc <= 0)) {
 		if (rc < 0)
 			goto general;

@@ -778,16 +778,19 @@ static inline void end_record(void)
  */
 static inline uint8_t *reserve_record(struct jlog_core *c, size_t total)
 {
-	bool block = c->overflow == JLOG_OVERFLOW_BLOCK && tls.depth == 0;
-	tls.depth++;
+	unsigned depth = tls.depth++;
 	/* A signal handler on this thread must see the increment before
 	 * this call reserves anything. */
 	atomic_signal_fence(memory_order_seq_cst);
-	uint8_t *p = jlog__ring_reserve(&c->ring, total, block);
+	uint8_t *p = jlog__ring_try_reserve(&c->ring, total);
 	if (JLOG__UNLIKELY(!p)) {
-		/* Relaxed: a counter; the writer reports it. */
-		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
-		end_record();
+		bool block = c->overflow == JLOG_OVERFLOW_BLOCK && depth == 0;
+		p = jlog__ring_reserve_slow(&c->ring, total, block);
+		if (!p) {
+			/* Relaxed: a counter; the writer reports it. */
+			atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+			end_record();
+		}
 	}
 	return p;
 }
@@ -985,7 +988,7 @@ static inline int begin_record(jlog_logger *lg, jlog_callsite *cs, int level,
 		return -1;
 
 	uint64_t now = jlog__now_ns();
-	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
+	uint32_t id = JLOG__LIKELY(cs != NULL) ? jlog__callsite_id(cs) : 0;
 	uint32_t tid = jlog__gettid();
 	uint8_t *p = reserve_record(c, total);
 	if (JLOG__UNLIKELY(!p))
@@ -1010,16 +1013,14 @@ static inline int begin_record(jlog_logger *lg, jlog_callsite *cs, int level,
 	return 1;
 }
 
-int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
-                    size_t msg_len, size_t n, size_t fields_size, struct jlog__reserved *r)
+int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, size_t msg_len,
+                    size_t n, size_t fields_size, struct jlog__reserved *r)
 {
 	if (JLOG__UNLIKELY(!lg)) {
 		lg = jlog_default();
 		if (!lg || !jlog__enabled(lg, level))
 			return 0;
 	}
-	if (JLOG__UNLIKELY(!msg))
-		msg_len = 0;
 	return begin_record(lg, cs, level, msg_len, n, fields_size, r);
 }
 
