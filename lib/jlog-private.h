@@ -127,6 +127,9 @@ struct jlog__rec_view {
 	const char *file;     /* base name, NULL if unknown */
 	const char *function; /* NULL if unknown */
 	int line;
+	/* The callsite id that file, function and line come from; 0 when
+	 * they do not come from the callsite table. */
+	uint32_t callsite;
 	uint32_t nfields;
 	const uint8_t *fields; /* first struct jlog__field_hdr */
 	const uint8_t *end;    /* end of the record */

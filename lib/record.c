@@ -282,6 +282,7 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 		v->file = jlog__callsite_basename(h.callsite);
 		v->function = cs ? cs->function : NULL;
 		v->line = cs ? cs->line : 0;
+		v->callsite = h.callsite;
 	}
 
 	/* Walk every field once here, so that the encoder can trust the
