@@ -247,7 +247,6 @@ struct jlog_ring {
 	 * consumer. Its own cache line so producers do not invalidate the
 	 * consumer's line on every reservation. */
 	_Alignas(JLOG__CACHELINE) _Atomic uint64_t head;
-	_Atomic uint64_t logged; /* records committed */
 
 	/* Consumer side: written by the consumer only. */
 	_Alignas(JLOG__CACHELINE) _Atomic uint64_t tail;
@@ -289,11 +288,11 @@ void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block);
  * The common case of a reservation, inline, with the orders of the full
  * protocol (ring.c): the record fits before the end of the buffer and
  * leaves the ring under half full, so no padding and no wakeup. One CAS
- * attempt; returns NULL for anything else (a lost race included), which
+ * attempt; returns false for anything else (a lost race included), which
  * jlog__ring_reserve_slow() handles. Saves the call and half of the full
  * path's 59 instructions (callgrind, bench/hotpath.c).
  */
-static inline void *jlog__ring_try_reserve(struct jlog_ring *r, size_t len)
+static inline bool jlog__ring_try_reserve(struct jlog_ring *r, size_t len, uint8_t **payload)
 {
 	uint64_t need = 8 + JLOG__ALIGN8((uint64_t)len);
 	/* Relaxed: a guess that the CAS validates. */
@@ -301,24 +300,26 @@ static inline void *jlog__ring_try_reserve(struct jlog_ring *r, size_t len)
 	/* Acquire pairs with the release store of tail in
 	 * jlog__ring_release(), as in the full path. */
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	if (JLOG__LIKELY((head & r->mask) + need <= r->cap && head + need - tail <= r->cap / 2) &&
+	uint64_t off = head & r->mask;
+	/* Computed before the CAS, which makes the compiler reload fields. */
+	uint8_t *p = r->buf + off + 8;
+	if (JLOG__LIKELY(off + need <= r->cap && head + need - tail <= r->cap / 2) &&
 	    atomic_compare_exchange_strong_explicit(&r->head, &head, head + need,
-	                                            memory_order_relaxed, memory_order_relaxed))
-		return r->buf + (head & r->mask) + 8;
-	return NULL;
+	                                            memory_order_relaxed, memory_order_relaxed)) {
+		*payload = p;
+		return true;
+	}
+	return false;
 }
 static inline void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
 {
-	void *p = jlog__ring_try_reserve(r, len);
-	return JLOG__LIKELY(p != NULL) ? p : jlog__ring_reserve_slow(r, len, block);
+	uint8_t *p;
+	return jlog__ring_try_reserve(r, len, &p) ? p : jlog__ring_reserve_slow(r, len, block);
 }
 /* Publish a reserved record to the consumer. */
 static inline void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
 {
 	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	/* Relaxed: a statistics counter; it guards no data. It shares the
-	 * producers' cache line, which this thread has just owned for the CAS. */
-	atomic_fetch_add_explicit(&r->logged, 1, memory_order_relaxed);
 	/* Publish the record bytes before its header. Pairs with the acquire
 	 * load of the header in jlog__ring_peek(). */
 	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
@@ -352,8 +353,8 @@ void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeou
 /* Refuse new reservations and wake every parked producer. */
 void jlog__ring_close(struct jlog_ring *r);
 /* In a forked child (only the forking thread runs): empty the ring,
- * dropping the parent's records, and zero its counters. Returns the new
- * position (head == tail). */
+ * dropping the parent's records, and reset its wakeup state. Returns the
+ * new position (head == tail). */
 uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r);
 
 /* ------------------------------------------------------------------------ */
@@ -478,6 +479,10 @@ struct jlog_core {
 	int flush_interval_ms;
 	size_t max_record_size;
 
+	/* Records committed (jlog_stats.logged): this, plus the per-thread
+	 * counts in the list (logger.c, count_logged()). */
+	_Atomic uint64_t logged;
+	struct jlog__thread_count *counts; /* guarded by logger.c's count_lock */
 	_Atomic uint64_t dropped;
 	uint64_t dropped_reported; /* writer thread */
 	_Atomic uint64_t malformed; /* records the writer could not decode */

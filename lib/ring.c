@@ -106,7 +106,6 @@ int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start)
 	r->start = start;
 	atomic_init(&r->head, start);
 	atomic_init(&r->tail, start);
-	atomic_init(&r->logged, 0);
 	atomic_init(&r->space_seq, 0);
 	atomic_init(&r->waiters, 0);
 	atomic_init(&r->wake_seq, 0);
@@ -331,7 +330,7 @@ void jlog__ring_close(struct jlog_ring *r)
  * fresh zero pages at the same address, as the protocol requires of free
  * space: no page of the parent's ring is copied, and a ring mapped from a
  * shared file would stay the parent's alone. The positions restart at the
- * copied head; the counters restart at zero.
+ * copied head; the wakeup counters restart at zero.
  */
 uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r)
 {
@@ -343,7 +342,6 @@ uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r)
 	 * published these values by pthread_create(). */
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, pos, memory_order_relaxed);
-	atomic_store_explicit(&r->logged, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->space_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->waiters, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->wake_seq, 0, memory_order_relaxed);
