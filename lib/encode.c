@@ -786,6 +786,42 @@ size_t jlog__fmt_double(char *out, double v)
 		memcpy(o + nd, ".0", 3);
 		return (size_t)(o - out) + nd + 2;
 	}
+	/* A decimal m / 10^k with k <= 4 and m < 10^15 (prices, latencies:
+	 * 12.5, 0.25, 99.99), for the smallest k at which the division gives
+	 * v back: IEEE division rounds correctly, so strtod() reads that
+	 * text back to v, and v lies within half an ulp of it, far closer
+	 * than half a unit of the 15th digit, so %.15g prints exactly those
+	 * digits. 12.5: about 350 -> 130 instructions (callgrind). */
+	if (a >= 1e-4 && a < 1e11) {
+		static const double pow10_d[5] = {1, 10, 100, 1000, 10000};
+		for (int k = 1; k <= 4; k++) {
+			double t = a * pow10_d[k];
+			uint64_t m = (uint64_t)t;
+			if ((double)m != t || (double)m / pow10_d[k] != a)
+				continue;
+			while (k > 1 && m % 10 == 0) { /* %g drops trailing zeros */
+				m /= 10;
+				k--;
+			}
+			char tmp[20];
+			char *d = fmt_u64(tmp + sizeof(tmp), m);
+			int nd = (int)(tmp + sizeof(tmp) - d);
+			if (nd > k) { /* 12.5 */
+				memcpy(o, d, (size_t)(nd - k));
+				o += nd - k;
+				*o++ = '.';
+				memcpy(o, d + nd - k, (size_t)k);
+				o += k;
+			} else { /* 0.025 */
+				memcpy(o, "0.000", (size_t)(2 + k - nd));
+				o += 2 + k - nd;
+				memcpy(o, d, (size_t)nd);
+				o += nd;
+			}
+			*o = '\0';
+			return (size_t)(o - out);
+		}
+	}
 #ifdef __SIZEOF_INT128__
 	size_t n = fmt_double_fast(out, o, bits);
 	if (n)
