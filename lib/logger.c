@@ -864,38 +864,6 @@ static size_t utf8_cut(const char *s, size_t n, size_t cap)
 
 #define SIZES_ON_STACK 64
 
-/*
- * Copy @n bytes where n is usually small (keys, short values): two
- * overlapping fixed-size moves instead of a call into libc's memcpy, which
- * costs about 13 instructions plus the call for each of the ~8 copies of a
- * typical record.
- */
-static inline void copy_bytes(uint8_t *dst, const void *src, size_t n)
-{
-	const uint8_t *s = src;
-	if (JLOG__LIKELY(n <= 16)) {
-		if (n >= 8) {
-			uint64_t a, b;
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(dst, &a, 8);
-			memcpy(dst + n - 8, &b, 8);
-		} else if (n >= 4) {
-			uint32_t a, b;
-			memcpy(&a, s, 4);
-			memcpy(&b, s + n - 4, 4);
-			memcpy(dst, &a, 4);
-			memcpy(dst + n - 4, &b, 4);
-		} else if (n > 0) {
-			dst[0] = s[0];
-			dst[n / 2] = s[n / 2];
-			dst[n - 1] = s[n - 1];
-		}
-		return;
-	}
-	memcpy(dst, src, n);
-}
-
 /* Leave a log call: the end of what reserve_record() began. */
 static inline void end_record(void)
 {
@@ -938,20 +906,20 @@ static inline bool reserve_record(struct jlog_core *c, size_t total, uint8_t **p
 }
 
 /* Write a record's head: header, message, logger name, bound fields and
- * the thread's context. Returns where the call's fields go. copy_bytes()
+ * the thread's context. Returns where the call's fields go. jlog__copy_bytes()
  * reads nothing for a length of 0, so NULL pointers are fine there. */
 static inline uint8_t *write_head(uint8_t *q, const struct jlog__rec_hdr *h, const char *msg,
                                   const jlog_logger *lg, const uint8_t *ctx, size_t ctx_len)
 {
 	memcpy(q, h, sizeof(*h));
 	q += sizeof(*h);
-	copy_bytes(q, msg, h->msg_len);
+	jlog__copy_bytes(q, msg, h->msg_len);
 	q += h->msg_len;
-	copy_bytes(q, lg->name, lg->name_len);
+	jlog__copy_bytes(q, lg->name, lg->name_len);
 	q += lg->name_len;
-	copy_bytes(q, lg->bound, lg->bound_len);
+	jlog__copy_bytes(q, lg->bound, lg->bound_len);
 	q += lg->bound_len;
-	copy_bytes(q, ctx, ctx_len);
+	jlog__copy_bytes(q, ctx, ctx_len);
 	return q + ctx_len;
 }
 
@@ -1073,7 +1041,7 @@ static inline uint8_t *fast_field_write(uint8_t *q, const jlog_field *f)
 	switch (f->type) {
 	case JLOG__T_STR:
 		h.val_len = (uint32_t)f->len;
-		copy_bytes(val, f->v.s, f->len);
+		jlog__copy_bytes(val, f->v.s, f->len);
 		break;
 	case JLOG__T_BOOL:
 		h.val_len = 1;
@@ -1087,7 +1055,7 @@ static inline uint8_t *fast_field_write(uint8_t *q, const jlog_field *f)
 		break;
 	}
 	memcpy(q, &h, sizeof(h));
-	copy_bytes(q + sizeof(h), f->key, f->key_len);
+	jlog__copy_bytes(q + sizeof(h), f->key, f->key_len);
 	return val + h.val_len;
 }
 
@@ -1098,11 +1066,11 @@ _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the
 static __attribute__((noinline)) uint8_t *write_extra(uint8_t *q, const jlog_logger *lg,
                                                       const uint8_t *ctx, size_t ctx_len)
 {
-	copy_bytes(q, lg->name, lg->name_len);
+	jlog__copy_bytes(q, lg->name, lg->name_len);
 	q += lg->name_len;
-	copy_bytes(q, lg->bound, lg->bound_len);
+	jlog__copy_bytes(q, lg->bound, lg->bound_len);
 	q += lg->bound_len;
-	copy_bytes(q, ctx, ctx_len);
+	jlog__copy_bytes(q, ctx, ctx_len);
 	return q + ctx_len;
 }
 
@@ -1216,7 +1184,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	}
 	if (JLOG__UNLIKELY(rc == 0))
 		return;
-	copy_bytes(r.rec + sizeof(struct jlog__rec_hdr), msg, msg_len);
+	jlog__copy_bytes(r.rec + sizeof(struct jlog__rec_hdr), msg, msg_len);
 	uint8_t *q = r.fields;
 	for (size_t i = 0; i < n; i++)
 		q = fast_field_write(q, &fields[i]);
