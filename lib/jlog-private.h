@@ -527,9 +527,8 @@ struct jlog_core {
 	size_t max_record_size;
 
 	/* Records committed (jlog_stats.logged): this, plus the per-thread
-	 * counts in the list (logger.c, count_logged()). */
+	 * counts of this core (logger.c, count_logged()). */
 	_Atomic uint64_t logged;
-	struct jlog__thread_count *counts; /* guarded by logger.c's count_lock */
 	_Atomic uint64_t dropped;
 	uint64_t dropped_reported; /* writer thread */
 	_Atomic uint64_t malformed; /* records the writer could not decode */

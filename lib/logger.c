@@ -43,18 +43,21 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
  * (the first it logs to) are counted in its own slot with a plain
  * load and store, instead of an atomic add on a line that every producer
  * writes (the lock-prefixed add cost 7 ns of a 50 ns burst p50, jlog-bench
- * --threads 1). The slot is linked into the core's list, so
- * jlog_get_stats() sums the core's shared counter and the slots, and it
- * is folded into the shared counter when the thread exits (a pthread key
- * destructor) or unlinked when the core is freed. Other cores, calls
- * nested in a signal handler and threads that could not register use the
- * shared counter (an atomic add). count_lock guards every core's list and
- * the slots' links; it is a leaf lock.
+ * --threads 1). The slot is linked into a process-wide list, so
+ * jlog_get_stats() sums the core's shared counter and the slots counting
+ * for that core; a slot is folded into the shared counter when its thread
+ * exits (a pthread key destructor) and unlinked when its core is freed. A
+ * forked child keeps only the forking thread's slot: the others belong to
+ * threads that do not exist there, whose memory glibc may reuse for the
+ * child's new threads. Other cores, calls nested in a signal handler and
+ * threads that could not register use the shared counter (an atomic
+ * add). count_lock guards the list and the slots' links; it is a leaf
+ * lock.
  */
 struct jlog__thread_count {
 	_Atomic uint64_t n; /* written by its thread only */
 	_Atomic(struct jlog_core *) core; /* NULL: not registered */
-	struct jlog__thread_count *next, **pprev; /* in core->counts */
+	struct jlog__thread_count *next, **pprev; /* in count_list */
 	bool exiting; /* the destructor ran: never register again */
 };
 
@@ -69,6 +72,7 @@ struct thread_state {
 static _Thread_local struct thread_state tls __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jlog__thread_count *count_list; /* guarded by count_lock */
 static pthread_key_t count_key;
 static bool count_key_ok; /* written once in process_init() */
 
@@ -114,11 +118,11 @@ static __attribute__((noinline)) void count_slow(struct jlog_core *c)
 	    pthread_mutex_trylock(&count_lock) == 0) {
 		if (pthread_setspecific(count_key, t) == 0) {
 			atomic_store_explicit(&t->n, 1, memory_order_relaxed);
-			t->next = c->counts;
+			t->next = count_list;
 			if (t->next)
 				t->next->pprev = &t->next;
-			t->pprev = &c->counts;
-			c->counts = t;
+			t->pprev = &count_list;
+			count_list = t;
 			atomic_store_explicit(&t->core, c, memory_order_relaxed);
 			pthread_mutex_unlock(&count_lock);
 			return;
@@ -154,8 +158,9 @@ static uint64_t count_sum(struct jlog_core *c)
 	pthread_mutex_lock(&count_lock);
 	/* Relaxed: counters only. */
 	uint64_t sum = atomic_load_explicit(&c->logged, memory_order_relaxed);
-	for (struct jlog__thread_count *t = c->counts; t; t = t->next)
-		sum += atomic_load_explicit(&t->n, memory_order_relaxed);
+	for (struct jlog__thread_count *t = count_list; t; t = t->next)
+		if (atomic_load_explicit(&t->core, memory_order_relaxed) == c)
+			sum += atomic_load_explicit(&t->n, memory_order_relaxed);
 	pthread_mutex_unlock(&count_lock);
 	return sum;
 }
@@ -164,8 +169,11 @@ static uint64_t count_sum(struct jlog_core *c)
 static void count_detach_core(struct jlog_core *c)
 {
 	pthread_mutex_lock(&count_lock);
-	while (c->counts)
-		count_unlink_locked(c->counts);
+	for (struct jlog__thread_count *t = count_list, *next; t; t = next) {
+		next = t->next;
+		if (atomic_load_explicit(&t->core, memory_order_relaxed) == c)
+			count_unlink_locked(t);
+	}
 	pthread_mutex_unlock(&count_lock);
 }
 
@@ -226,14 +234,18 @@ static void fork_child(void)
 {
 	tls.tid = 0;
 	pid_t pid = getpid();
-	/* The counts restart at zero. The slots of the parent's other
-	 * threads stay linked (their memory is copied, they never change)
-	 * and count nothing. */
-	for (struct jlog_core *c = open_cores; c; c = c->next_open) {
-		atomic_store_explicit(&c->logged, 0, memory_order_relaxed);
-		for (struct jlog__thread_count *t = c->counts; t; t = t->next)
-			atomic_store_explicit(&t->n, 0, memory_order_relaxed);
+	/* The counts restart at zero, and only this thread's slot stays
+	 * listed (see count_logged()). */
+	struct jlog__thread_count *self = &tls.count;
+	count_list = NULL;
+	if (atomic_load_explicit(&self->core, memory_order_relaxed)) {
+		atomic_store_explicit(&self->n, 0, memory_order_relaxed);
+		self->next = NULL;
+		self->pprev = &count_list;
+		count_list = self;
 	}
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		atomic_store_explicit(&c->logged, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&count_lock);
 	for (struct jlog_core *c = open_cores; c; c = c->next_open) {
 		c->ctx.pid = pid;
