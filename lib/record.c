@@ -183,7 +183,7 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 		break;
 	case JLOG__T_BOOL:
 		vlen = 1;
-		*val = f->v.b ? 1 : 0;
+		*val = f->v.i != 0; /* see jlog__field_bool() */
 		break;
 	case JLOG__T_DIAG:
 		/* Made by the log path itself, never cut (its size is
@@ -315,6 +315,7 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 		v->file = jlog__callsite_basename(h.callsite);
 		v->function = cs ? cs->function : NULL;
 		v->line = cs ? cs->line : 0;
+		v->callsite = h.callsite;
 	}
 
 	/* Walk every field once here, so that the encoder can trust the

@@ -106,7 +106,6 @@ int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start)
 	r->start = start;
 	atomic_init(&r->head, start);
 	atomic_init(&r->tail, start);
-	atomic_init(&r->logged, 0);
 	atomic_init(&r->space_seq, 0);
 	atomic_init(&r->waiters, 0);
 	atomic_init(&r->wake_seq, 0);
@@ -170,7 +169,9 @@ static bool wait_for_space(struct jlog_ring *r, uint64_t need, unsigned *spins)
 	return true;
 }
 
-void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
+/* The full reservation; jlog__ring_reserve() (jlog-private.h) tries the
+ * common case inline first. */
+void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block)
 {
 	uint64_t need = 8 + JLOG__ALIGN8((uint64_t)len);
 	if (need > r->cap / 2)
@@ -225,17 +226,6 @@ void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
 		jlog__ring_wake_consumer(r);
 
 	return r->buf + (pos & r->mask) + 8;
-}
-
-void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
-{
-	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	/* Relaxed: a statistics counter; it guards no data. It shares the
-	 * producers' cache line, which this thread has just owned for the CAS. */
-	atomic_fetch_add_explicit(&r->logged, 1, memory_order_relaxed);
-	/* Publish the record bytes before its header. Pairs with the acquire
-	 * load of the header in jlog__ring_peek(). */
-	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
 }
 
 int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec, size_t *len)
@@ -340,7 +330,7 @@ void jlog__ring_close(struct jlog_ring *r)
  * fresh zero pages at the same address, as the protocol requires of free
  * space: no page of the parent's ring is copied, and a ring mapped from a
  * shared file would stay the parent's alone. The positions restart at the
- * copied head; the counters restart at zero.
+ * copied head; the wakeup counters restart at zero.
  */
 uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r)
 {
@@ -352,7 +342,6 @@ uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r)
 	 * published these values by pthread_create(). */
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, pos, memory_order_relaxed);
-	atomic_store_explicit(&r->logged, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->space_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->waiters, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->wake_seq, 0, memory_order_relaxed);

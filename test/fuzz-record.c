@@ -700,7 +700,7 @@ static void check_field_written(const struct in_field *in, const struct jlog__fi
 		      "field %zu: double", idx);
 		break;
 	case 4:
-		CHECK(f->type == JLOG__T_BOOL && f->v.b == in->f.v.b, "field %zu: bool", idx);
+		CHECK(f->type == JLOG__T_BOOL && f->v.b == (in->f.v.i != 0), "field %zu: bool", idx);
 		break;
 	default:
 		CHECK(f->type == JLOG__T_NULL && f->val_len == 0, "field %zu: not null", idx);

@@ -63,6 +63,7 @@ struct spec {
 	unsigned flags;
 	uint64_t time_ns;
 	size_t val_cap;
+	uint32_t callsite; /* 0: none */
 };
 
 static const struct spec default_spec = {"hello", 5, NULL, JLOG_LEVEL_INFO, 0,
@@ -84,6 +85,7 @@ static uint8_t *make_record(const struct spec *sp, const jlog_field *fields, siz
 	memset(&h, 0, sizeof(h));
 	h.time_ns = sp->time_ns;
 	h.tid = 4243;
+	h.callsite = sp->callsite;
 	h.msg_len = (uint32_t)sp->msg_len;
 	h.nfields = (uint32_t)n;
 	h.name_len = (uint16_t)name_len;
@@ -1587,6 +1589,53 @@ static void *encode_on_thread(void *arg)
 
 /* Each thread gets its own key scratch space, freed when the thread exits
  * (ASan and valgrind report it otherwise). */
+/* The encoder keeps a callsite's file/line/function/pid text and its
+ * fields' printed keys: lines of one callsite whose keys change from line
+ * to line (reserved keys, duplicates, NUL and invalid UTF-8 included)
+ * must print their fields exactly as lines without a callsite do. */
+START_TEST(test_callsite_cache)
+{
+	static jlog_callsite cs = {"dir/cache.c", "cached_fn", 77, 0};
+	static const char *const pool[] = {"a", "bb", "time", "message", "k\0z", "\xff",
+	                                   "dup", "fields.time", "ccccccccccccccccc"};
+	static const size_t pool_len[] = {1, 2, 4, 7, 3, 1, 3, 11, 17};
+	struct spec with = default_spec, without = default_spec;
+	with.callsite = jlog__callsite_id(&cs);
+	ck_assert_uint_ne(with.callsite, 0);
+	for (int iter = 0; iter < 3000; iter++) {
+		jlog_field f[40];
+		/* Runs of four lines with the same keys, so that the cache
+		 * hits, and a new set of keys for the next run. */
+		rng_state = 0x9e3779b97f4a7c15ull * (uint64_t)(iter / 4 + 1);
+		size_t n = (size_t)(rnd() % 40);
+		for (size_t i = 0; i < n; i++) {
+			size_t k = (size_t)(rnd() % 9);
+			f[i] = JLOG_INT("", (int64_t)i);
+			f[i].key = pool[k];
+			f[i].key_len = pool_len[k];
+		}
+		struct jlog__rec_view v1, v2;
+		uint8_t *r1 = make_record(&with, f, n, &v1);
+		uint8_t *r2 = make_record(&without, f, n, &v2);
+		size_t l1, l2;
+		char *e1 = encode_view(&v1, &l1), *e2 = encode_view(&v2, &l2);
+		char *t1 = strndup(e1, l1), *t2 = strndup(e2, l2); /* NUL-terminated */
+		free(e1);
+		free(e2);
+		CHECK(t1 && t2, "out of memory");
+		const char *s1 = strstr(t1, ",\"pid\":"), *s2 = strstr(t2, ",\"pid\":");
+		CHECK(s1 && s2 && strcmp(s1, s2) == 0, "iteration %d: the cached line differs", iter);
+		CHECK(strstr(t1, ",\"file\":\"cache.c\",\"line\":77,\"function\":\"cached_fn\""),
+		      "callsite: %s", t1);
+		json_decref(parse_line(t1, l1));
+		free(t1);
+		free(t2);
+		free(r1);
+		free(r2);
+	}
+}
+END_TEST
+
 START_TEST(test_thread_scratch)
 {
 	for (int i = 0; i < 8; i++) {
@@ -1649,6 +1698,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_buf);
 	tcase_add_test(tc, test_lines_append);
 	tcase_add_test(tc, test_thread_scratch);
+	tcase_add_test(tc, test_callsite_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }
