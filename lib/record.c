@@ -101,13 +101,20 @@ size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap)
 	return d.len;
 }
 
+/* A diagnostic field as the log path builds it (lib/diag.c). */
+static bool diag_ok(const jlog_field *f)
+{
+	return f->v.s && jlog__diag_valid((const uint8_t *)f->v.s, f->len);
+}
+
 /* Bytes of the value as given, before any truncation. */
 static size_t value_bytes(const jlog_field *f)
 {
 	switch (f->type) {
 	case JLOG__T_STR:
-	case JLOG__T_DIAG:
 		return f->len;
+	case JLOG__T_DIAG:
+		return diag_ok(f) ? f->len : 0;
 	case JLOG__T_JSON:
 		return jlog__json_dump(f->v.j, NULL, 0);
 	case JLOG__T_INT:
@@ -187,7 +194,12 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 		break;
 	case JLOG__T_DIAG:
 		/* Made by the log path itself, never cut (its size is
-		 * bounded: see struct jlog__diag). */
+		 * bounded: see struct jlog__diag). Anything else claiming
+		 * the type is stored as null, like an unknown type. */
+		if (!diag_ok(f)) {
+			h.type = JLOG__T_NULL;
+			break;
+		}
 		vlen = f->len;
 		memcpy(val, f->v.s, vlen);
 		break;
