@@ -131,7 +131,7 @@ static int get_mode(const json_t *v, const char *path, unsigned *out, char *err,
 		*out = (unsigned)m;
 		return 0;
 	}
-	long long n;
+	long long n = 0;
 	int rc = get_int(v, path, 0, 07777, &n, err, errlen);
 	if (rc == 0)
 		*out = (unsigned)n;
@@ -240,7 +240,7 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so,
 			given->allow_symlink = true;
 		} else if (strcmp(key, "backtrace") == 0 || strcmp(key, "diagnose") == 0 ||
 		           strcmp(key, "catch") == 0) {
-			bool b;
+			bool b = false;
 			rc = get_bool(v, path, &b, err, errlen);
 			if (rc == 0 && strcmp(key, "backtrace") == 0)
 				so->backtrace = b;

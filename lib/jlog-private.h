@@ -387,10 +387,22 @@ static inline void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool blo
 static inline void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
 {
 	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	(void)r; /* the slot header is all a commit touches */
 	/* Publish the record bytes before its header. Pairs with the acquire
 	 * load of the header in jlog__ring_peek(). */
 	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
+	/* Fetch the next record's lines for writing now: the consumer zeroed
+	 * them long ago and they went cold (out of this core's caches) since,
+	 * so the next call, often the first after an idle time, would take a
+	 * miss on each. 12 instructions (199 -> 211 per call), for burst p99
+	 * 720 -> 300 ns and p99.9 1.1 -> 0.8 us (jlog-bench --mode burst,
+	 * three alternating pairs of runs). */
+	uintptr_t base = (uintptr_t)r->buf;
+	uintptr_t next = base + (((uintptr_t)payload + len - base) & r->mask);
+	/* Integer addresses: past the ring's end, a prefetch is a no-op. */
+	__builtin_prefetch((const void *)next, 1, 3);
+	__builtin_prefetch((const void *)(next + 64), 1, 3);
+	__builtin_prefetch((const void *)(next + 128), 1, 3);
+	__builtin_prefetch((const void *)(next + 192), 1, 3);
 }
 
 /*
