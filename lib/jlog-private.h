@@ -590,7 +590,10 @@ static inline void jlog__sink_format(const struct jlog_sink *s, struct jlog__buf
 {
 	s->format(s, b, v, ctx);
 }
-/* The formatter of a JSON sink in the default schema, and of others. */
+/* The formatters of a JSON sink: the default schema unchanged (no
+ * preset, renames or time format), and any other. */
+void jlog__sink_format_plain(const struct jlog_sink *s, struct jlog__buf *b,
+                             const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx);
 void jlog__sink_format_json(const struct jlog_sink *s, struct jlog__buf *b,
                             const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx);
 /* Create a sink from a jlog_options "sink" string; a file path that is a

@@ -217,8 +217,8 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 	return sizeof(h) + klen + vlen;
 }
 
-bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
-                          struct jlog__field_view *f)
+static inline bool next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
+                            struct jlog__field_view *f)
 {
 	const uint8_t *p = *cursor;
 	struct jlog__field_hdr h;
@@ -277,12 +277,18 @@ bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor
 	return true;
 }
 
+bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
+                          struct jlog__field_view *f)
+{
+	return next_raw(v, cursor, f);
+}
+
 bool jlog__field_next(const struct jlog__rec_view *v, const uint8_t **cursor,
                       struct jlog__field_view *f)
 {
 	/* The diagnostic field is the writer's to expand per sink (see
 	 * jlog__diag_view()); formatters never see it. */
-	while (jlog__field_next_raw(v, cursor, f))
+	while (next_raw(v, cursor, f))
 		if (f->type != JLOG__T_DIAG)
 			return true;
 	return false;
@@ -337,7 +343,7 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	const uint8_t *cur = v->fields;
 	struct jlog__field_view f;
 	for (uint32_t i = 0; i < h.nfields; i++)
-		if (!jlog__field_next_raw(v, &cur, &f))
+		if (!next_raw(v, &cur, &f))
 			return false;
 	/* A producer commits the length it reserved; a value cut at a
 	 * character boundary may leave a few bytes unused at the end, which

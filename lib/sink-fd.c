@@ -120,7 +120,7 @@ int jlog__sink_fd_create(struct jlog_sink **out, int fd, bool owns_fd)
 	if (!s)
 		return -ENOMEM;
 	s->ops = &fd_ops;
-	s->format = jlog__sink_format_json;
+	s->format = jlog__sink_format_plain;
 	jlog__json_opts_init(&s->json);
 	s->catch_errors = true;
 	s->level = 0;

@@ -141,8 +141,8 @@ static bool want_color(int colorize, int fd)
 	return fd >= 0 && isatty(fd);
 }
 
-static void format_json(const struct jlog_sink *s, struct jlog__buf *b,
-                        const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx)
+void jlog__sink_format_plain(const struct jlog_sink *s, struct jlog__buf *b,
+                             const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx)
 {
 	(void)s;
 	jlog__encode_json(b, v, ctx);
@@ -307,7 +307,7 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 	if (!o->serialize)
 		s->format = format_text;
 	else if (jlog__json_opts_plain(&s->json))
-		s->format = format_json;
+		s->format = jlog__sink_format_plain;
 	else
 		s->format = jlog__sink_format_json;
 	*out = s;

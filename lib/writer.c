@@ -89,7 +89,8 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 	bool full = false;
 	for (unsigned i = 0; set && i < set->n; i++) {
 		struct jlog_sink *s = set->s[i];
-		if (!jlog__sink_accepts(s, v))
+		if (v->level < s->level ||
+		    ((s->filter || s->filter_fn) && !jlog__sink_accepts(s, v)))
 			continue;
 		/* A record with diagnostics shows them to the sinks that
 		 * asked (jlog__diag_view() expands them). */
