@@ -60,27 +60,6 @@ size_t jlog__diag_capture(struct jlog__diag *d, unsigned what, int err, const vo
 /* Writer side                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* A JSON string of arbitrary bytes: printable ASCII as is, the rest
- * escaped (bytes above 0x7f as \u00XX: paths are nearly always ASCII,
- * and the line stays valid JSON whatever they hold). */
-static void put_json_string(struct jlog__buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	jlog__buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			jlog__buf_putc(b, '\\');
-			jlog__buf_putc(b, (char)*p);
-		} else if (*p >= 0x20 && *p < 0x7f) {
-			jlog__buf_putc(b, (char)*p);
-		} else {
-			char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-			jlog__buf_put(b, e, sizeof(e));
-		}
-	}
-	jlog__buf_putc(b, '"');
-}
-
 /* The stack as a JSON array, in the form of glibc's backtrace_symbols():
  * "object(function+0x1f) [0x55d0c2a1b2c3]". */
 static void symbolize(struct jlog__buf *b, const struct jlog__diag *d)
@@ -103,7 +82,7 @@ static void symbolize(struct jlog__buf *b, const struct jlog__diag *d)
 		}
 		if (i)
 			jlog__buf_putc(b, ',');
-		put_json_string(b, text);
+		jlog__json_str(b, text, strlen(text));
 	}
 	jlog__buf_putc(b, ']');
 }

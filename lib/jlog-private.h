@@ -762,6 +762,10 @@ int jlog__writer_start(struct jlog_core *c);
 void jlog__writer_stop(struct jlog_core *c);
 /* Wait until everything committed before the call is written. */
 int jlog__writer_flush(struct jlog_core *c);
+/* Wait (kicking the writer, woken after each of its batches) until
+ * @reached(c, arg) holds or the writer has finished. Not from the writer. */
+void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),
+                       uintptr_t arg);
 /* In a forked child, from the atfork child handler, with c->lock held
  * since fork_prepare(): give @c an empty ring, zeroed counters and a
  * writer thread of its own. Returns 0 or -EAGAIN (no writer: the ring is

@@ -605,6 +605,13 @@ static bool on_writer(struct jlog_core *c)
 	       pthread_equal(pthread_self(), c->writer);
 }
 
+/* publish_sinks()'s condition: the writer has switched to @set. Acquire
+ * pairs with the writer's release store of sinks_seen. */
+static bool writer_uses(struct jlog_core *c, uintptr_t set)
+{
+	return (uintptr_t)atomic_load_explicit(&c->sinks_seen, memory_order_acquire) == set;
+}
+
 /*
  * Publish @set in place of the current set (c->sinks_lock held) and wait
  * until the writer has left the old one, which is then retired (kept until
@@ -617,24 +624,8 @@ static void publish_sinks(struct jlog_core *c, struct jlog__sink_set *set)
 	atomic_store_explicit(&c->capture, capture_of(set), memory_order_relaxed);
 	/* Release: the writer that loads the set sees the sinks whole. */
 	atomic_store_explicit(&c->sinks, set, memory_order_release);
-	if (writer_running(c) && !pthread_equal(pthread_self(), c->writer)) {
-		pthread_mutex_lock(&c->lock);
-		atomic_fetch_add_explicit(&c->flush_waiters, 1, memory_order_seq_cst);
-		while (atomic_load_explicit(&c->sinks_seen, memory_order_acquire) != set &&
-		       !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
-			jlog__ring_kick(&c->ring);
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 20 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&c->flushed, &c->lock, &ts);
-		}
-		atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
-		pthread_mutex_unlock(&c->lock);
-	}
+	if (writer_running(c) && !pthread_equal(pthread_self(), c->writer))
+		jlog__writer_wait(c, writer_uses, (uintptr_t)set);
 	if (old) {
 		old->retired_next = c->retired;
 		c->retired = old;

@@ -241,7 +241,7 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 		jlog__set_last_error("file_mode: %o is not a file mode", o->file_mode);
 		return -EINVAL;
 	}
-	if (!o->write && (!o->sink || !*o->sink) && o->sink) {
+	if (!o->write && o->sink && !*o->sink) {
 		jlog__set_last_error("sink: an empty path");
 		return -EINVAL;
 	}

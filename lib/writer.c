@@ -340,6 +340,14 @@ void jlog__writer_stop(struct jlog_core *c)
 	c->writer_started = false;
 }
 
+/* jlog__writer_flush()'s condition: the lines up to @target are written.
+ * Acquire pairs with the release store in finish_batch(). */
+static bool written_past(struct jlog_core *c, uintptr_t target)
+{
+	return (int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) -
+	                 (uint64_t)target) >= 0;
+}
+
 int jlog__writer_flush(struct jlog_core *c)
 {
 	/* No writer (a forked child could not start one), or the writer of
@@ -348,14 +356,19 @@ int jlog__writer_flush(struct jlog_core *c)
 	    pthread_equal(pthread_self(), c->writer))
 		return -EINVAL;
 	uint64_t target = jlog__ring_head(&c->ring);
-	/* Acquire pairs with the release store in finish_batch(). */
-	if ((int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) - target) >= 0)
+	if (written_past(c, target))
 		return 0;
 
+	jlog__writer_wait(c, written_past, (uintptr_t)target);
+	return 0;
+}
+
+void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),
+                       uintptr_t arg)
+{
 	pthread_mutex_lock(&c->lock);
 	atomic_fetch_add_explicit(&c->flush_waiters, 1, memory_order_seq_cst);
-	while ((int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) - target) < 0 &&
-	       !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
+	while (!reached(c, arg) && !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
 		jlog__ring_kick(&c->ring);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -368,7 +381,6 @@ int jlog__writer_flush(struct jlog_core *c)
 	}
 	atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
-	return 0;
 }
 
 /*
