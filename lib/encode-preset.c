@@ -414,59 +414,8 @@ static bool prepare(struct jlog__buf *b, const struct jlog__rec_view *v, const s
 }
 
 /* ------------------------------------------------------------------------ */
-/* Values                                                                   */
+/* Values (jlog__json_value(), shared with encode.c)                        */
 /* ------------------------------------------------------------------------ */
-
-/* jansson's compact text is valid JSON; only U+2028/9 are escaped, as
- * strings are here (outside strings jansson writes ASCII only). */
-static void put_json_text(struct jlog__buf *b, const char *s, size_t n)
-{
-	const char *end = s + n, *p = s, *e2;
-	while ((e2 = memchr(p, 0xe2, (size_t)(end - p))) != NULL) {
-		if (end - e2 >= 3 && (unsigned char)e2[1] == 0x80 &&
-		    ((unsigned char)e2[2] == 0xa8 || (unsigned char)e2[2] == 0xa9)) {
-			jlog__buf_put(b, s, (size_t)(e2 - s));
-			jlog__buf_put(b, (unsigned char)e2[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			s = p = e2 + 3;
-		} else {
-			p = e2 + 1;
-		}
-	}
-	jlog__buf_put(b, s, (size_t)(end - s));
-}
-
-static void put_value(struct jlog__buf *b, const struct jlog__field_view *f)
-{
-	switch (f->type) {
-	case JLOG__T_STR:
-		if (f->flags & JLOG__FIELD_TRUNCATED)
-			jlog__json_str_truncated(b, f->v.s, f->val_len);
-		else
-			jlog__json_str(b, f->v.s, f->val_len);
-		break;
-	case JLOG__T_JSON:
-		put_json_text(b, f->v.s, f->val_len);
-		break;
-	case JLOG__T_INT:
-		jlog__json_int(b, f->v.i);
-		break;
-	case JLOG__T_UINT:
-		jlog__json_uint(b, f->v.u);
-		break;
-	case JLOG__T_DOUBLE:
-		jlog__json_double(b, f->v.d);
-		break;
-	case JLOG__T_BOOL:
-		if (f->v.b)
-			jlog__buf_lit(b, "true");
-		else
-			jlog__buf_lit(b, "false");
-		break;
-	default:
-		jlog__buf_lit(b, "null");
-		break;
-	}
-}
 
 /* The surviving fields as members: ",\"k\":v" each, without the first
  * comma when *first (inside an object that has no member yet). */
@@ -483,7 +432,7 @@ static void put_fields(struct jlog__buf *b, const struct scratch *s, size_t n, b
 		*first = false;
 		jlog__buf_put(b, s->keys.p + e->off, e->len);
 		jlog__buf_lit(b, "\":");
-		put_value(b, &e->f);
+		jlog__json_value(b, &e->f);
 	}
 }
 

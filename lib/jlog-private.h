@@ -241,6 +241,10 @@ void jlog__json_str(struct jlog__buf *b, const char *s, size_t n);
 /* Same, for a string that was truncated: drop an incomplete UTF-8 sequence
  * at the end and append "…" (U+2026). */
 void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n);
+/* A field's value as JSON: strings escaped (truncated ones marked), JSON
+ * text as given (U+2028/9 escaped), numbers, booleans, null. */
+struct jlog__field_view;
+void jlog__json_value(struct jlog__buf *b, const struct jlog__field_view *f);
 void jlog__json_int(struct jlog__buf *b, int64_t v);
 void jlog__json_uint(struct jlog__buf *b, uint64_t v);
 /* Shortest decimal that strtod() reads back to the same double; always has
