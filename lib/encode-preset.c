@@ -154,27 +154,19 @@ void jlog__json_opts_init(struct jlog__json_opts *o)
 /* Scratch space                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* A field decoded once, with its key as printed (escaped, "fields."
- * prepended where needed) at off in scratch.keys. */
-struct ent {
-	struct jlog__field_view f;
-	size_t off;
-	size_t len;
-	uint32_t hash;
-	bool skip; /* a later field has the same printed key */
-};
 
+/* Fields are decoded once into struct jlog__key_ent entries, with their
+ * keys as printed (escaped, "fields." prepended where needed) at off in
+ * scratch.keys; fields.c marks the duplicates. */
 struct scratch {
 	struct jlog__buf keys;  /* printed field keys; byte 0 is a sentinel */
 	struct jlog__buf names; /* printed renamed schema keys; byte 0 too */
-	struct ent *ent;
+	struct jlog__key_ent *ent;
 	size_t ent_cap;
 	uint32_t *table; /* open addressing; entry index + 1, 0 = empty */
 	size_t table_cap;
 };
 
-/* Up to this many fields a pairwise scan is cheaper than a hash table. */
-#define PAIRWISE_MAX 16
 
 /* This thread's scratch; the pthread key only frees it at thread exit. */
 static _Thread_local struct scratch *tls_scratch;
@@ -284,17 +276,6 @@ static bool rset_has(const struct rset *r, const char *k, size_t n)
 	return false;
 }
 
-static bool grow_entries(struct scratch *s)
-{
-	size_t cap = s->ent_cap ? 2 * s->ent_cap : 64;
-	struct ent *e = realloc(s->ent, cap * sizeof(*e));
-	if (!e)
-		return false;
-	s->ent = e;
-	s->ent_cap = cap;
-	return true;
-}
-
 /*
  * Decode every field once and print its key into s->keys, prefixed with
  * "fields." for as long as it is a key of @r (a renamed schema key may
@@ -311,9 +292,9 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v,
 	s->keys.failed = false;
 	jlog__buf_putc(&s->keys, '\0');
 	while (n < v->nfields && !s->keys.failed) {
-		if (n == s->ent_cap && !grow_entries(s))
+		if (n == s->ent_cap && !jlog__key_ents_grow(&s->ent, &s->ent_cap))
 			return false;
-		struct ent *e = &s->ent[n];
+		struct jlog__key_ent *e = &s->ent[n];
 		if (!jlog__field_next(v, &cur, &e->f))
 			break;
 		n++;
@@ -334,64 +315,6 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v,
 	return !s->keys.failed;
 }
 
-static bool same_key(const struct scratch *s, const struct ent *a, const struct ent *b)
-{
-	return a->len == b->len && memcmp(s->keys.p + a->off, s->keys.p + b->off, a->len) == 0;
-}
-
-/* FNV-1a: keys come from the program's own log calls; not meant to
- * resist chosen collisions. */
-static uint32_t key_hash(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
-/* Mark every field that a later one overrides (the last one wins). */
-static bool mark_duplicates(struct scratch *s, size_t n)
-{
-	if (n <= PAIRWISE_MAX) {
-		for (size_t i = 0; i + 1 < n; i++)
-			for (size_t j = i + 1; j < n && !s->ent[i].skip; j++)
-				s->ent[i].skip = same_key(s, &s->ent[i], &s->ent[j]);
-		return true;
-	}
-
-	/* At most half full, so probe sequences stay short. */
-	size_t cap = 64;
-	while (cap < 2 * n)
-		cap *= 2;
-	if (cap > s->table_cap) {
-		uint32_t *t = realloc(s->table, cap * sizeof(*t));
-		if (!t)
-			return false;
-		s->table = t;
-		s->table_cap = cap;
-	}
-	memset(s->table, 0, cap * sizeof(*s->table));
-	size_t mask = cap - 1;
-	/* Backwards: the first occurrence seen is the one printed. */
-	for (size_t i = n; i-- > 0;) {
-		struct ent *e = &s->ent[i];
-		e->hash = key_hash(s->keys.p + e->off, e->len);
-		for (size_t k = e->hash & mask;; k = (k + 1) & mask) {
-			uint32_t slot = s->table[k];
-			if (slot == 0) {
-				s->table[k] = (uint32_t)i + 1;
-				break;
-			}
-			const struct ent *o = &s->ent[slot - 1];
-			if (o->hash == e->hash && same_key(s, o, e)) {
-				e->skip = true;
-				break;
-			}
-		}
-	}
-	return true;
-}
-
 /*
  * Decode and deduplicate the record's fields against @r, in *sp (taken
  * from this thread when NULL). Returns false when memory ran out
@@ -405,7 +328,7 @@ static bool prepare(struct jlog__buf *b, const struct jlog__rec_view *v, const s
 	if (!v->nfields || !v->fields)
 		return true;
 	struct scratch *s = *sp ? *sp : scratch_get();
-	if (!s || !collect_fields(s, v, r, n) || !mark_duplicates(s, *n)) {
+	if (!s || !collect_fields(s, v, r, n) || !jlog__mark_duplicate_keys(s->keys.p, s->ent, *n, &s->table, &s->table_cap)) {
 		b->failed = true;
 		return false;
 	}
@@ -422,7 +345,7 @@ static bool prepare(struct jlog__buf *b, const struct jlog__rec_view *v, const s
 static void put_fields(struct jlog__buf *b, const struct scratch *s, size_t n, bool *first)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct ent *e = &s->ent[i];
+		const struct jlog__key_ent *e = &s->ent[i];
 		if (e->skip)
 			continue;
 		if (*first)

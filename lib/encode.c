@@ -975,22 +975,6 @@ const char *jlog__level_name(int level)
 /* Field keys                                                               */
 /* ------------------------------------------------------------------------ */
 
-/*
- * Duplicate keys are decided on the key as it will be printed: "fields."
- * prepended to a reserved key, invalid UTF-8 (and NUL) replaced, escapes
- * applied. Comparing raw bytes would miss "\x80" against "\xff" (both
- * print as U+FFFD), and a user key "fields.time" against a renamed "time".
- * Escaping is one-to-one on valid UTF-8, so equal printed keys mean equal
- * JSON keys. Each field is decoded once into a scratch array, its printed
- * key into a scratch buffer, and the line is written from there.
- */
-struct key_ent {
-	struct jlog__field_view f;
-	size_t off; /* of the printed key in scratch.keys */
-	size_t len;
-	uint32_t hash;
-	bool skip; /* a later field has the same key */
-};
 
 /*
  * The part of a line that depends only on the callsite and the process,
@@ -1008,6 +992,17 @@ struct site_ent {
 	pid_t pid;
 	char text[SITE_TEXT];
 };
+
+/*
+ * Duplicate keys are decided on the key as it will be printed: "fields."
+ * prepended to a reserved key, invalid UTF-8 (and NUL) replaced, escapes
+ * applied. Comparing raw bytes would miss "\x80" against "\xff" (both
+ * print as U+FFFD), and a user key "fields.time" against a renamed "time".
+ * Escaping is one-to-one on valid UTF-8, so equal printed keys mean equal
+ * JSON keys. Each field is decoded once into a scratch array (struct
+ * jlog__key_ent), its printed key into a scratch buffer, and the line is
+ * written from there; fields.c marks the duplicates.
+ */
 
 /*
  * The fields' keys of the last line of a callsite (same slots as the
@@ -1036,14 +1031,12 @@ struct scratch {
 	struct site_ent sites[SITE_SLOTS];
 	struct keys_ent keys_cache[SITE_SLOTS];
 	struct jlog__buf keys;
-	struct key_ent *ent;
+	struct jlog__key_ent *ent;
 	size_t ent_cap;
 	uint32_t *table; /* open addressing; entry index + 1, 0 = empty */
 	size_t table_cap;
 };
 
-/* Up to this many fields a pairwise scan is cheaper than a hash table. */
-#define PAIRWISE_MAX 16
 
 /* The scratch space of this thread. The pthread key exists only to free it
  * when the thread exits; the _Thread_local pointer is the fast way in. */
@@ -1137,17 +1130,6 @@ static void key_body(struct jlog__buf *b, const char *k, size_t n)
 	str_body(b, k, n);
 }
 
-static bool grow_entries(struct scratch *s)
-{
-	size_t cap = s->ent_cap ? 2 * s->ent_cap : 64;
-	struct key_ent *e = realloc(s->ent, cap * sizeof(*e));
-	if (!e)
-		return false;
-	s->ent = e;
-	s->ent_cap = cap;
-	return true;
-}
-
 /* Decode every field once and print its key into the scratch buffer;
  * *count gets the number of fields. */
 static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, size_t *count)
@@ -1158,9 +1140,9 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 	s->keys.len = 0;
 	s->keys.failed = false;
 	while (n < v->nfields) {
-		if (n == s->ent_cap && !grow_entries(s))
+		if (n == s->ent_cap && !jlog__key_ents_grow(&s->ent, &s->ent_cap))
 			return false;
-		struct key_ent *e = &s->ent[n];
+		struct jlog__key_ent *e = &s->ent[n];
 		if (!jlog__field_next(v, &cur, &e->f))
 			break;
 		n++;
@@ -1173,65 +1155,6 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 	}
 	*count = n;
 	return !s->keys.failed;
-}
-
-static bool same_key(const struct scratch *s, const struct key_ent *a,
-                     const struct key_ent *b)
-{
-	return a->len == b->len && memcmp(s->keys.p + a->off, s->keys.p + b->off, a->len) == 0;
-}
-
-/* FNV-1a: keys are short and come from the program's log calls, so a
- * fast hash does; it is not meant to resist chosen collisions. */
-static uint32_t key_hash(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
-/* Mark every field that a later field overrides (the last one wins). */
-static bool mark_duplicates(struct scratch *s, size_t n)
-{
-	if (n <= PAIRWISE_MAX) {
-		for (size_t i = 0; i + 1 < n; i++)
-			for (size_t j = i + 1; j < n && !s->ent[i].skip; j++)
-				s->ent[i].skip = same_key(s, &s->ent[i], &s->ent[j]);
-		return true;
-	}
-
-	/* At most half full, so probe sequences stay short. */
-	size_t cap = 64;
-	while (cap < 2 * n)
-		cap *= 2;
-	if (cap > s->table_cap) {
-		uint32_t *t = realloc(s->table, cap * sizeof(*t));
-		if (!t)
-			return false;
-		s->table = t;
-		s->table_cap = cap;
-	}
-	memset(s->table, 0, cap * sizeof(*s->table));
-	size_t mask = cap - 1;
-	/* Walk backwards: the first occurrence seen is the one printed. */
-	for (size_t i = n; i-- > 0;) {
-		struct key_ent *e = &s->ent[i];
-		e->hash = key_hash(s->keys.p + e->off, e->len);
-		for (size_t k = e->hash & mask;; k = (k + 1) & mask) {
-			uint32_t slot = s->table[k];
-			if (slot == 0) {
-				s->table[k] = (uint32_t)i + 1;
-				break;
-			}
-			const struct key_ent *o = &s->ent[slot - 1];
-			if (o->hash == e->hash && same_key(s, o, e)) {
-				e->skip = true;
-				break;
-			}
-		}
-	}
-	return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1309,12 +1232,12 @@ static bool collect_cached(struct scratch *s, const struct keys_ent *k,
 	if (k->id != v->callsite || k->n != v->nfields)
 		return false;
 	while (s->ent_cap < k->n)
-		if (!grow_entries(s))
+		if (!jlog__key_ents_grow(&s->ent, &s->ent_cap))
 			return false;
 	const uint8_t *cur = v->fields;
 	const char *raw = k->raw;
 	for (size_t i = 0; i < k->n; i++) {
-		struct key_ent *e = &s->ent[i];
+		struct jlog__key_ent *e = &s->ent[i];
 		if (!jlog__field_next(v, &cur, &e->f) || e->f.key_len != k->raw_len[i] ||
 		    memcmp(e->f.key, raw, e->f.key_len) != 0)
 			return false;
@@ -1337,7 +1260,7 @@ static void keys_store(struct keys_ent *k, const struct scratch *s, uint32_t cal
 		return;
 	size_t raw = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct key_ent *e = &s->ent[i];
+		const struct jlog__key_ent *e = &s->ent[i];
 		if (e->f.key_len > KEYS_RAW - raw)
 			return;
 		memcpy(k->raw + raw, e->f.key, e->f.key_len);
@@ -1358,7 +1281,7 @@ static void put_fields(struct jlog__buf *b, const struct scratch *s, const char 
                        size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct key_ent *e = &s->ent[i];
+		const struct jlog__key_ent *e = &s->ent[i];
 		if (e->skip)
 			continue;
 		jlog__buf_lit(b, ",\"");
@@ -1383,7 +1306,7 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 		if (k && collect_cached(s, k, v, &n)) {
 			key_text = k->text;
 		} else {
-			if (!s || !collect_fields(s, v, &n) || !mark_duplicates(s, n)) {
+			if (!s || !collect_fields(s, v, &n) || !jlog__mark_duplicate_keys(s->keys.p, s->ent, n, &s->table, &s->table_cap)) {
 				b->failed = true;
 				return;
 			}

@@ -572,17 +572,11 @@ static const char *level_icon(int level)
  * key prints as (invalid UTF-8 replaced, escapes applied), so that two
  * keys that look the same in the output count as the same key.
  */
-struct ent {
-	struct jlog__field_view f;
-	size_t off, len; /* canonical key in scratch.keys */
-	uint32_t hash;
-	bool skip; /* a later field has the same key */
-};
 
 struct scratch {
 	struct jlog__buf keys;
 	struct jlog__buf tmp; /* a field rendered before padding */
-	struct ent *ent;
+	struct jlog__key_ent *ent;
 	size_t ent_cap;
 	uint32_t *table;
 	size_t table_cap;
@@ -626,19 +620,6 @@ static struct scratch *scratch_get(void)
 	return s;
 }
 
-static uint32_t key_hash(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
-static bool same_key(const struct scratch *s, const struct ent *a, const struct ent *b)
-{
-	return a->len == b->len && memcmp(s->keys.p + a->off, s->keys.p + b->off, a->len) == 0;
-}
-
 /* Decode the fields and mark every one a later field overrides. */
 static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, size_t *count)
 {
@@ -648,15 +629,9 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 	s->keys.len = 0;
 	s->keys.failed = false;
 	while (n < v->nfields) {
-		if (n == s->ent_cap) {
-			size_t cap = s->ent_cap ? 2 * s->ent_cap : 64;
-			struct ent *e = realloc(s->ent, cap * sizeof(*e));
-			if (!e)
-				return false;
-			s->ent = e;
-			s->ent_cap = cap;
-		}
-		struct ent *e = &s->ent[n];
+		if (n == s->ent_cap && !jlog__key_ents_grow(&s->ent, &s->ent_cap))
+			return false;
+		struct jlog__key_ent *e = &s->ent[n];
 		if (!jlog__field_next(v, &cur, &e->f))
 			break;
 		n++;
@@ -669,41 +644,7 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 	if (s->keys.failed)
 		return false;
 
-	if (n <= 16) {
-		for (size_t i = 0; i + 1 < n; i++)
-			for (size_t j = i + 1; j < n && !s->ent[i].skip; j++)
-				s->ent[i].skip = same_key(s, &s->ent[i], &s->ent[j]);
-		return true;
-	}
-	size_t cap = 64;
-	while (cap < 2 * n)
-		cap *= 2;
-	if (cap > s->table_cap) {
-		uint32_t *tab = realloc(s->table, cap * sizeof(*tab));
-		if (!tab)
-			return false;
-		s->table = tab;
-		s->table_cap = cap;
-	}
-	memset(s->table, 0, cap * sizeof(*s->table));
-	/* Backwards: the first occurrence seen is the one that wins. */
-	for (size_t i = n; i-- > 0;) {
-		struct ent *e = &s->ent[i];
-		e->hash = key_hash(s->keys.p + e->off, e->len);
-		for (size_t k = e->hash & (cap - 1);; k = (k + 1) & (cap - 1)) {
-			uint32_t slot = s->table[k];
-			if (slot == 0) {
-				s->table[k] = (uint32_t)i + 1;
-				break;
-			}
-			const struct ent *o = &s->ent[slot - 1];
-			if (o->hash == e->hash && same_key(s, o, e)) {
-				e->skip = true;
-				break;
-			}
-		}
-	}
-	return true;
+	return jlog__mark_duplicate_keys(s->keys.p, s->ent, n, &s->table, &s->table_cap);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -777,7 +718,7 @@ static void put_extra_json(struct jlog__buf *b, const struct scratch *s, size_t 
 	bool first = true;
 	jlog__buf_putc(b, '{');
 	for (size_t i = 0; i < n; i++) {
-		const struct ent *e = &s->ent[i];
+		const struct jlog__key_ent *e = &s->ent[i];
 		if (e->skip)
 			continue;
 		if (!first)
@@ -826,13 +767,13 @@ static void module_of(const char *file, const char **m, size_t *n)
 	}
 }
 
-static const struct ent *find_key(const struct fmt *x, const char *key, size_t len)
+static const struct jlog__key_ent *find_key(const struct fmt *x, const char *key, size_t len)
 {
 	if (!x->s)
 		return NULL;
 	/* The last occurrence is the one that wins. */
 	for (size_t i = x->nfields; i-- > 0;) {
-		const struct ent *e = &x->s->ent[i];
+		const struct jlog__key_ent *e = &x->s->ent[i];
 		if (e->len == len && memcmp(x->s->keys.p + e->off, key, len) == 0)
 			return e;
 	}
@@ -908,7 +849,7 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 			jlog__buf_lit(o, "{}");
 		return;
 	case F_EXTRA_KEY: {
-		const struct ent *e = find_key(x, x->t->pool.p + op->off, op->len);
+		const struct jlog__key_ent *e = find_key(x, x->t->pool.p + op->off, op->len);
 		if (e)
 			put_value_text(o, &e->f, false, limit);
 		return;
@@ -947,7 +888,7 @@ static void format_field(struct jlog__buf *b, const struct op *op, const struct 
 	if (!align) {
 		bool num = op->vkind == K_INT;
 		if (op->vkind == K_ANY) {
-			const struct ent *e = find_key(x, x->t->pool.p + op->off, op->len);
+			const struct jlog__key_ent *e = find_key(x, x->t->pool.p + op->off, op->len);
 			num = e && is_number(&e->f);
 		}
 		align = num ? '>' : '<';
@@ -959,7 +900,7 @@ static void format_field(struct jlog__buf *b, const struct op *op, const struct 
 }
 
 static bool key_referenced(const struct jlog__template *t, const struct scratch *s,
-                           const struct ent *e)
+                           const struct jlog__key_ent *e)
 {
 	for (size_t i = 0; i < t->nkeys; i++)
 		if (t->keys[i].len == e->len &&
@@ -973,7 +914,7 @@ static void put_pairs(struct jlog__buf *b, const struct fmt *x)
 {
 	const struct scratch *s = x->s;
 	for (size_t i = 0; i < x->nfields; i++) {
-		const struct ent *e = &s->ent[i];
+		const struct jlog__key_ent *e = &s->ent[i];
 		if (e->skip || key_referenced(x->t, s, e))
 			continue;
 		jlog__buf_putc(b, ' ');

@@ -211,6 +211,27 @@ struct jlog__diag {
 };
 bool jlog__diag_valid(const uint8_t *p, size_t len);
 
+/*
+ * A decoded field and its key as a formatter prints it (at off, len bytes,
+ * in the formatter's key buffer), for the duplicate-key rule (fields.c):
+ * skip is set on every field a later field with the same printed key
+ * overrides.
+ */
+struct jlog__key_ent {
+	struct jlog__field_view f;
+	size_t off;
+	size_t len;
+	uint32_t hash;
+	bool skip;
+};
+/* Double the entries (64 at first). false when out of memory. */
+bool jlog__key_ents_grow(struct jlog__key_ent **ent, size_t *cap);
+/* Set skip on each of the @n entries that a later one overrides; @keys
+ * holds the printed keys; *table is scratch space kept between calls.
+ * false when out of memory. */
+bool jlog__mark_duplicate_keys(const char *keys, struct jlog__key_ent *ent, size_t n,
+                               uint32_t **table, size_t *table_cap);
+
 /* Decode @len bytes of a record. Returns false if the bytes are not a
  * well-formed record (the writer then skips it and counts an error). */
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
