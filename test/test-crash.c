@@ -665,11 +665,10 @@ struct wcrash {
 	long k, m;
 };
 
-static void writer_crash_child(void *arg)
+/* Install the handler, make sink 0 fault on "boom", log k records,
+ * "boom", m more, then let the writer reach "boom". */
+static __attribute__((noreturn)) void boom_run(jlog_logger *lg, const struct wcrash *w)
 {
-	struct wcrash *w = arg;
-	child_setup("crash-main");
-	jlog_logger *lg = child_open(w->path, NULL, 0);
 	if (jlog_install_crash_handler() != 0)
 		_exit(81);
 	real_format = jlog__first_sink(lg->core)->format;
@@ -680,6 +679,14 @@ static void writer_crash_child(void *arg)
 	atomic_store(&boom_go, 1);
 	for (;;)
 		pause();
+}
+
+static void writer_crash_child(void *arg)
+{
+	struct wcrash *w = arg;
+	child_setup("crash-main");
+	jlog_logger *lg = child_open(w->path, NULL, 0);
+	boom_run(lg, w);
 }
 
 START_TEST(test_writer_crash)
@@ -735,16 +742,7 @@ static void writer_crash_sinks_child(void *arg)
 	so.format = "{level} {message}";
 	if (jlog_add_sink(lg, &so) != 2)
 		_exit(83);
-	if (jlog_install_crash_handler() != 0)
-		_exit(81);
-	real_format = jlog__first_sink(lg->core)->format;
-	jlog__first_sink(lg->core)->format = boom_format;
-	log_seq(lg, 0, 0, w->k);
-	JLOG_INFO(lg, "boom");
-	log_seq(lg, 0, w->k, w->k + w->m);
-	atomic_store(&boom_go, 1);
-	for (;;)
-		pause();
+	boom_run(lg, w);
 }
 
 START_TEST(test_writer_crash_three_sinks)
