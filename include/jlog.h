@@ -212,6 +212,13 @@ typedef struct jlog_logger jlog_logger;
  * Every open logger is flushed by an exit handler, so records committed
  * before exit() (from any thread) or a return from main() are written.
  *
+ * The first open decides how records are timestamped, once per process:
+ * with the CPU's time-stamp counter, converted to CLOCK_REALTIME on the
+ * writer thread, where the counter is invariant and the kernel keeps time
+ * with it (x86-64, clocksource "tsc"); otherwise, or when the environment
+ * has JLOG_CLOCK=realtime, with clock_gettime(CLOCK_REALTIME). The
+ * "time" of a line is the wall-clock time of its call either way.
+ *
  * fork(): the child may go on logging through every logger open at the
  * fork, the default logger included, to the same sinks. It inherits the
  * handles (roots and children, with their levels, names and bound

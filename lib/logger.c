@@ -275,6 +275,7 @@ static void process_init(void)
 	count_key_ok = pthread_key_create(&count_key, count_thread_exit) == 0;
 	atexit(flush_all_at_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	jlog__clock_init();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -442,6 +443,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	c->max_record_size = opts->max_record_size < opts->queue_size / 4
 	                             ? opts->max_record_size
 	                             : opts->queue_size / 4;
+	c->fast_max = c->max_record_size / 2;
 	atomic_init(&c->written_pos, c->ring.start);
 
 	lg->gate.level = clamp_level(opts->level);
@@ -1215,8 +1217,9 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	}
 
 	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
+	uint64_t now = jlog__stamp(&flags);
 	struct jlog__rec_hdr h = {
-		.time_ns = jlog__now_ns(),
+		.time_ns = now,
 		.callsite = id,
 		.tid = jlog__gettid(),
 		.msg_len = (uint32_t)msg_len,
@@ -1376,22 +1379,23 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 		return -1;
 	/* The clock first: fewer values live across its call, fewer
 	 * registers to save (6 instructions). */
-	uint64_t now = jlog__now_ns();
+	uint8_t flags = 0;
+	uint64_t now = jlog__stamp(&flags);
 	size_t ctx_len = jlog__ctx.len;
 	uint32_t ctx_n = jlog__ctx.nfields;
 	size_t extra = lg->name_len + lg->bound_len + ctx_len;
 	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + extra + fields_size;
 	/* Large records get the exact limits of the general path (context
 	 * at most half a record, truncation). */
-	if (JLOG__UNLIKELY(total > c->max_record_size / 2))
+	if (JLOG__UNLIKELY(total > c->fast_max))
 		return -1;
 
 	uint32_t tid = jlog__gettid();
 	uint8_t *p;
 	if (JLOG__UNLIKELY(!reserve_record(c, total, &p)))
 		return 0;
-	/* flags and reserved stay 0: the ring hands out zeroed bytes (see
-	 * the protocol at the top of ring.c). */
+	/* reserved stays 0: the ring hands out zeroed bytes (see the
+	 * protocol at the top of ring.c). */
 	struct jlog__rec_hdr *h = (struct jlog__rec_hdr *)(void *)p;
 	h->time_ns = now;
 	h->callsite = id;
@@ -1400,6 +1404,7 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	h->nfields = (uint32_t)(lg->nbound + ctx_n + n);
 	h->name_len = (uint16_t)lg->name_len;
 	h->level = (uint8_t)level;
+	h->flags = flags;
 	uint8_t *q = p + sizeof(*h) + msg_len;
 	/* The context's bytes are read here, its length above: a push
 	 * (never from a signal handler) only appends. */

@@ -317,7 +317,7 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 		return false;
 
 	memset(v, 0, sizeof(*v));
-	v->time_ns = h.time_ns;
+	v->time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns) : h.time_ns;
 	v->level = h.level;
 	v->flags = h.flags;
 	v->tid = h.tid;
