@@ -84,6 +84,40 @@ static inline _Atomic uint64_t *slot_at(const struct jlog_ring *r, uint64_t pos)
 	return (_Atomic uint64_t *)(void *)(r->buf + (pos & r->mask));
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* The ring's memory: zeroed, resident, and for rings of 2 MiB and more
+ * aligned to and backed by 2 MiB pages where the kernel offers them
+ * (transparent huge pages, "madvise" or "always"): the default 4 MiB ring
+ * then takes two TLB entries instead of 1,024, so a call rarely waits for
+ * a page walk (burst p90 50 -> 44 ns, p99 ~230 -> ~190 ns, max 80-170 ->
+ * 35-45 us; four alternating pairs of jlog-bench --mode burst runs). */
+static void *map_ring(size_t cap)
+{
+	if (cap >= HUGE_PAGE) {
+		size_t len = cap + HUGE_PAGE;
+		uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			uintptr_t a = ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+			uint8_t *p = (uint8_t *)a;
+			if (p > m)
+				munmap(m, (size_t)(p - m));
+			if (m + len > p + cap)
+				munmap(p + cap, (size_t)(m + len - (p + cap)));
+#ifdef MADV_HUGEPAGE
+			madvise(p, cap, MADV_HUGEPAGE);
+#endif
+			/* Fault every page in now (zeroes: the memory is
+			 * zero already). */
+			for (size_t i = 0; i < cap; i += 4096)
+				((volatile uint8_t *)p)[i] = 0;
+			return p;
+		}
+	}
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start)
 {
 	if (capacity < 4096 || capacity > ((size_t)1 << 40))
@@ -100,8 +134,8 @@ int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start)
 	 * call in about twenty took a page fault of 1-2 us (burst p99.9
 	 * 2.4 -> 1.1 us; the ring is resident from the start, 4 MiB by
 	 * default). */
-	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = map_ring(cap);
+	if (!p)
 		return -ENOMEM;
 	r->buf = p;
 	r->cap = cap;
