@@ -193,6 +193,13 @@ static void publish_anchor(const struct anchor *a, uint64_t limit)
 	atomic_flag_clear_explicit(&cur_busy, memory_order_release);
 }
 
+void jlog__clock_fork_child(void)
+{
+	/* Only this thread runs: no reader or publisher to race. */
+	atomic_store_explicit(&cur_seq, 0, memory_order_relaxed);
+	atomic_flag_clear_explicit(&cur_busy, memory_order_relaxed);
+}
+
 uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
 {
 	struct anchor a;
@@ -227,6 +234,10 @@ bool jlog__clock_choose_tsc(const char *env)
 }
 
 void jlog__clock_init(void)
+{
+}
+
+void jlog__clock_fork_child(void)
 {
 }
 

@@ -340,6 +340,9 @@ static inline uint64_t jlog__now_ns(void)
 extern bool jlog__clock_tsc;
 /* Decide the clock (once per process; any thread). */
 void jlog__clock_init(void);
+/* In a forked child: forget an anchor another thread of the parent may
+ * have been publishing at the fork. */
+void jlog__clock_fork_child(void);
 /* Whether this machine's counter qualifies, given the value of JLOG_CLOCK
  * (NULL when unset; "realtime" refuses it). */
 bool jlog__clock_choose_tsc(const char *env);

@@ -243,6 +243,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	tls.tid = 0;
+	jlog__clock_fork_child();
 	pid_t pid = getpid();
 	/* The counts restart at zero, and only this thread's slot stays
 	 * listed (see count_logged()). */

@@ -14,6 +14,7 @@
 #include <jlog.h>
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define SLACK_NS 200000u
@@ -184,6 +185,38 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A forked child converts on its own (the parent's anchor state is reset
+ * by the fork handler; a counter reading means the same there). */
+START_TEST(test_fork_child)
+{
+	if (!have_tsc())
+		return;
+	jlog_logger *log;
+	ck_assert_int_eq(jlog_open(&log, NULL), 0); /* installs the fork handlers */
+	(void)jlog__clock_ticks_to_ns(ticks());
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+		for (int i = 0; i < 50; i++) {
+			uint64_t lo = real_ns();
+			uint64_t t = ticks();
+			uint64_t hi = real_ns();
+			uint64_t ns = jlog__clock_ticks_to_ns(t);
+			bad += ns + SLACK_NS < lo || ns > hi + SLACK_NS;
+			if (i % 10 == 0)
+				sleep_ms(1);
+		}
+		_exit(bad ? 1 : 0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	jlog_close(log);
+}
+END_TEST
+
 /* "2026-11-26T04:02:03.123456Z" -> ns (of the microsecond). */
 static uint64_t parse_time(const char *s)
 {
@@ -245,6 +278,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_fork_child);
 	tcase_add_test(tc, test_logged_times);
 	suite_add_tcase(s, tc);
 	return s;
