@@ -8,7 +8,9 @@
  *   burst  Each call is timed on its own with CLOCK_MONOTONIC: 100 calls,
  *          then a 1 ms sleep, repeated. This is the latency a service sees
  *          when it logs at a realistic rate and the writer keeps up. The
- *          percentiles are taken over every call of every thread.
+ *          percentiles are taken over every call of every thread. A second
+ *          table splits them: the first call after each sleep (one in 100,
+ *          so it decides p99.9) and the other 99.
  *
  *   flood  No pauses and no timing per call. "calls/s" is how fast the
  *          producers get through their calls; "e2e rec/s" counts until the
@@ -521,6 +523,8 @@ static void *worker_main(void *arg)
 /* The figures of one run; a (peer, mode) row holds their medians. */
 struct run {
 	double p50, p90, p99, p999, max, timer_ns; /* burst */
+	/* burst, split: the first call after each pause, and the others */
+	double first_p50, first_p90, rest_p99, rest_p999;
 	double curve[CURVE_POINTS];                /* burst, at curve_pct(k) */
 	double e2e_rec_per_s, calls_per_s;         /* flood */
 	double lines;
@@ -529,6 +533,45 @@ struct run {
 	bool valid;                /* every line is a JSON object */
 	bool complete;             /* no record is missing or unaccounted */
 };
+
+/*
+ * The burst figures of the first call after each pause apart from those
+ * of the other calls: the first one finds caches, TLBs and branch
+ * predictors cooled by the sleep (and on a VM, by whatever else ran on the
+ * core meanwhile), which the others do not. @lat holds @records calls of
+ * each of @nthreads threads, in call order.
+ */
+static void split_first(const uint64_t *lat, uint64_t records, size_t nthreads, struct run *r)
+{
+	uint64_t nfirst = (records + BURST_LEN - 1) / BURST_LEN * nthreads;
+	uint64_t nrest = records * nthreads - nfirst;
+	uint64_t *first = malloc(nfirst * sizeof(*first));
+	uint64_t *rest = malloc((nrest ? nrest : 1) * sizeof(*rest));
+	uint64_t f = 0, o = 0;
+
+	if (!first || !rest) {
+		free(first);
+		free(rest);
+		return;
+	}
+	for (size_t t = 0; t < nthreads; t++)
+		for (uint64_t i = 0; i < records; i++) {
+			if (i % BURST_LEN == 0)
+				first[f++] = lat[t * records + i];
+			else
+				rest[o++] = lat[t * records + i];
+		}
+	qsort(first, f, sizeof(*first), cmp_u64);
+	qsort(rest, o, sizeof(*rest), cmp_u64);
+	r->first_p50 = (double)percentile(first, f, 500, 1000);
+	r->first_p90 = (double)percentile(first, f, 900, 1000);
+	if (o) {
+		r->rest_p99 = (double)percentile(rest, o, 990, 1000);
+		r->rest_p999 = (double)percentile(rest, o, 999, 1000);
+	}
+	free(first);
+	free(rest);
+}
 
 static int run_once(const struct bench *b, const struct peer *peer,
                     enum mode mode, uint64_t records, const char *path,
@@ -607,6 +650,7 @@ static int run_once(const struct bench *b, const struct peer *peer,
 	if (mode == MODE_FLOOD) {
 		r->calls_per_s = (double)total * 1e9 / (double)(t_calls - t0);
 	} else {
+		split_first(lat, records, nthreads, r);
 		qsort(lat, total, sizeof(*lat), cmp_u64);
 		r->p50 = (double)percentile(lat, total, 500, 1000);
 		r->p90 = (double)percentile(lat, total, 900, 1000);
@@ -693,14 +737,14 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 	const size_t runs = (size_t)b->runs;
 	const uint64_t records = records_of(b, mode);
 	const bool burst = mode == MODE_BURST;
-	double *v[9], *curve = NULL;
+	double *v[13], *curve = NULL;
 	double base_rss = 0;
 	uint64_t dropped = 0, dropped_reported = 0;
 	bool valid = true, complete = true;
 	json_t *row = NULL;
 	size_t k;
 
-	for (k = 0; k < 9; k++) {
+	for (k = 0; k < 13; k++) {
 		v[k] = calloc(runs, sizeof(double));
 		if (!v[k])
 			goto out;
@@ -723,6 +767,10 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 		v[6][i] = r.e2e_rec_per_s;
 		v[7][i] = r.calls_per_s;
 		v[8][i] = r.lines;
+		v[9][i] = r.first_p50;
+		v[10][i] = r.first_p90;
+		v[11][i] = r.rest_p99;
+		v[12][i] = r.rest_p999;
 		for (size_t c = 0; c < CURVE_POINTS; c++)
 			curve[c * runs + i] = r.curve[c];
 		valid = valid && r.valid;
@@ -746,6 +794,10 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
 	json_object_set_new(row, "p999", json_count(median(v[3], runs), burst));
 	json_object_set_new(row, "max", json_count(median(v[4], runs), burst));
 	json_object_set_new(row, "timer_ns", json_count(median(v[5], runs), burst));
+	json_object_set_new(row, "first_p50", json_count(median(v[9], runs), burst));
+	json_object_set_new(row, "first_p90", json_count(median(v[10], runs), burst));
+	json_object_set_new(row, "rest_p99", json_count(median(v[11], runs), burst));
+	json_object_set_new(row, "rest_p999", json_count(median(v[12], runs), burst));
 	json_object_set_new(row, "e2e_rec_per_s",
 	                    json_count(median(v[6], runs), !burst));
 	json_object_set_new(row, "calls_per_s",
@@ -1079,6 +1131,19 @@ static void print_table(const struct bench *b, int threads, json_t *rows,
 		json_array_foreach(rat, i, row)
 			if (row_is(row, (enum mode)m, threads))
 				print_ratio(row, (enum mode)m);
+		if (m == MODE_BURST) {
+			printf("\nburst, split: the first call after each sleep "
+			       "(cold caches and predictors), the other %d\n",
+			       BURST_LEN - 1);
+			printf("%-20s %10s %10s %10s %10s\n", "peer", "first p50",
+			       "first p90", "others p99", "others p99.9");
+			json_array_foreach(rows, i, row)
+				if (row_is(row, (enum mode)m, threads))
+					printf("%-20s %10.0f %10.0f %10.0f %10.0f\n",
+					       json_string_value(json_object_get(row, "peer")),
+					       num(row, "first_p50"), num(row, "first_p90"),
+					       num(row, "rest_p99"), num(row, "rest_p999"));
+		}
 	}
 	printf("\n");
 }
