@@ -1,8 +1,11 @@
 /*
- * The duplicate-key rule of every formatter (encode.c, encode-preset.c,
- * format.c): among a record's fields, the last one with a given printed
- * key wins. Each formatter prints the keys its own way into one buffer
- * (its struct jlog__key_ent entries point into it); the marking is shared.
+ * What every formatter (encode.c, encode-preset.c, format.c) shares about
+ * a record's fields: the duplicate-key rule, and the per-thread scratch
+ * space that holds the decoded fields.
+ *
+ * Among a record's fields, the last one with a given printed key wins.
+ * Each formatter prints the keys its own way into one buffer (its struct
+ * jlog__key_ent entries point into it); the marking is shared.
  */
 #include "jlog-private.h"
 
@@ -81,4 +84,30 @@ bool jlog__mark_duplicate_keys(const char *keys, struct jlog__key_ent *ent, size
 		}
 	}
 	return true;
+}
+
+/* pthread_once() passes nothing to its routine, which runs on the calling
+ * thread: the slot goes to it through this thread's variable. */
+static _Thread_local struct jlog__tls_slot *once_slot;
+
+static void slot_key_init(void)
+{
+	struct jlog__tls_slot *slot = once_slot;
+	slot->key_ok = pthread_key_create(&slot->key, slot->free) == 0;
+}
+
+void *jlog__tls_slot_get(struct jlog__tls_slot *slot)
+{
+	once_slot = slot;
+	pthread_once(&slot->once, slot_key_init);
+	void *p = calloc(1, slot->size);
+	if (!p || (slot->init && !slot->init(p))) {
+		free(p);
+		return NULL;
+	}
+	/* Without a key (the process ran out of keys) the scratch outlives
+	 * its thread; it still works. */
+	if (slot->key_ok)
+		pthread_setspecific(slot->key, p);
+	return p;
 }

@@ -582,10 +582,8 @@ struct scratch {
 	size_t table_cap;
 };
 
+/* This thread's scratch; the pthread key only frees it at thread exit. */
 static _Thread_local struct scratch *tls_scratch;
-static pthread_key_t scratch_key;
-static bool scratch_key_ok;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void scratch_free(void *p)
 {
@@ -598,26 +596,21 @@ static void scratch_free(void *p)
 	tls_scratch = NULL;
 }
 
-static void scratch_key_init(void)
+/* keys.p is never NULL, even when every key is empty. */
+static bool scratch_init(void *p)
 {
-	scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+	struct scratch *s = p;
+	return jlog__buf_grow(&s->keys, 1);
 }
+
+static struct jlog__tls_slot scratch_slot =
+	JLOG__TLS_SLOT_INIT(sizeof(struct scratch), scratch_init, scratch_free);
 
 static struct scratch *scratch_get(void)
 {
 	if (tls_scratch)
 		return tls_scratch;
-	pthread_once(&scratch_once, scratch_key_init);
-	struct scratch *s = calloc(1, sizeof(*s));
-	if (!s || !jlog__buf_grow(&s->keys, 1)) {
-		free(s);
-		return NULL;
-	}
-	/* Without a key the scratch outlives its thread; it still works. */
-	if (scratch_key_ok)
-		pthread_setspecific(scratch_key, s);
-	tls_scratch = s;
-	return s;
+	return tls_scratch = jlog__tls_slot_get(&scratch_slot);
 }
 
 /* Decode the fields and mark every one a later field overrides. */

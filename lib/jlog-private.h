@@ -235,6 +235,28 @@ bool jlog__key_ents_grow(struct jlog__key_ent **ent, size_t *cap);
 bool jlog__mark_duplicate_keys(const char *keys, struct jlog__key_ent *ent, size_t n,
                                uint32_t **table, size_t *table_cap);
 
+/*
+ * A formatter's per-thread scratch space (fields.c). The formatter keeps
+ * a _Thread_local pointer as the fast way in and calls
+ * jlog__tls_slot_get() only while it is NULL; the pthread key exists only
+ * to call @free on the scratch when the thread exits, and @free clears
+ * the formatter's pointer. Define a slot with JLOG__TLS_SLOT_INIT.
+ */
+struct jlog__tls_slot {
+	pthread_once_t once;
+	pthread_key_t key;      /* created on first use, if one is left */
+	bool key_ok;
+	size_t size;            /* bytes to calloc */
+	bool (*init)(void *);   /* NULL, or set up a zeroed scratch; on false it
+	                           has allocated nothing and the scratch is freed */
+	void (*free)(void *);   /* the key's destructor */
+};
+#define JLOG__TLS_SLOT_INIT(size_, init_, free_) \
+	{ .once = PTHREAD_ONCE_INIT, .size = (size_), .init = (init_), .free = (free_) }
+/* A new zeroed scratch of slot->size bytes, registered to be freed when
+ * this thread exits; NULL when out of memory. */
+void *jlog__tls_slot_get(struct jlog__tls_slot *slot);
+
 /* Decode @len bytes of a record. Returns false if the bytes are not a
  * well-formed record (the writer then skips it and counts an error). */
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);

@@ -2,9 +2,12 @@
 #ifndef JLOG_TEST_COMMON_H
 #define JLOG_TEST_COMMON_H
 
+#include "jlog.h"
+
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +117,81 @@ static inline void tc_free_lines(json_t **lines, size_t count)
 	for (size_t i = 0; i < count; i++)
 		json_decref(lines[i]);
 	free(lines);
+}
+
+/* The lines of a file, which must number @want; free them with
+ * tc_free_lines(lines, want). */
+static inline json_t **tc_file_lines(const char *path, size_t want)
+{
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_msg(n == want, "%s: %zu lines, want %zu", path, n, want);
+	return lines;
+}
+
+/* The file holds @want lines, each a JSON object. */
+static inline void tc_assert_line_count(const char *path, size_t want)
+{
+	tc_free_lines(tc_file_lines(path, want), want);
+}
+
+/* The file holds one line per message given (NULL ends the list), in
+ * order, each with that "message". */
+static inline void tc_assert_messages(const char *path, ...) __attribute__((sentinel));
+static inline void tc_assert_messages(const char *path, ...)
+{
+	va_list ap;
+	size_t want = 0;
+	va_start(ap, path);
+	while (va_arg(ap, const char *))
+		want++;
+	va_end(ap);
+	json_t **lines = tc_file_lines(path, want);
+	va_start(ap, path);
+	for (size_t i = 0; i < want; i++) {
+		const char *msg = va_arg(ap, const char *);
+		const char *got = json_string_value(json_object_get(lines[i], "message"));
+		ck_assert_msg(got && strcmp(got, msg) == 0, "%s, line %zu: message \"%s\", want \"%s\"",
+		              path, i + 1, got ? got : "(none)", msg);
+	}
+	va_end(ap);
+	tc_free_lines(lines, want);
+}
+
+/* The file's whole text is @want. */
+static inline void tc_assert_file_text(const char *path, const char *want)
+{
+	char *text = tc_slurp(path, NULL);
+	ck_assert_str_eq(text, want);
+	free(text);
+}
+
+/*
+ * The children the logger-name tests log through: "db", its child
+ * "db.pool", and "dbx", which starts like "db" without being under it.
+ * tc_children_close() closes them; the root is the caller's.
+ */
+struct tc_children {
+	jlog_logger *db, *pool, *dbx;
+};
+
+static inline struct tc_children tc_children_open(jlog_logger *root)
+{
+	struct tc_children c;
+	c.db = jlog_named(root, "db");
+	c.pool = jlog_named(c.db, "pool");
+	c.dbx = jlog_named(root, "dbx");
+	ck_assert_ptr_nonnull(c.db);
+	ck_assert_ptr_nonnull(c.pool);
+	ck_assert_ptr_nonnull(c.dbx);
+	return c;
+}
+
+static inline void tc_children_close(struct tc_children *c)
+{
+	jlog_close(c->pool);
+	jlog_close(c->db);
+	jlog_close(c->dbx);
 }
 
 #endif

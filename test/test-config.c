@@ -73,12 +73,6 @@ static void expect_error(const char *doc, const char *message)
 	expect_error_rc(doc, -EINVAL, message);
 }
 
-/* A file sink's lines, parsed; the logger must be closed. */
-static json_t **lines_of(const char *path, size_t *n)
-{
-	return tc_parse_file(path, n);
-}
-
 static const char *str_at(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -156,17 +150,14 @@ START_TEST(test_inline_and_file_forms)
 	ck_assert_int_eq(jlog_close(la), 0);
 	ck_assert_int_eq(jlog_close(lb), 0);
 
-	size_t n;
-	json_t **l = lines_of(a, &n);
-	ck_assert_uint_eq(n, 1);
+	json_t **l = tc_file_lines(a, 1);
 	ck_assert_str_eq(str_at(l[0], "message"), "inline");
 	ck_assert_str_eq(str_at(l[0], "logger"), "svc");
-	tc_free_lines(l, n);
-	l = lines_of(b, &n);
-	ck_assert_uint_eq(n, 1);
+	tc_free_lines(l, 1);
+	l = tc_file_lines(b, 1);
 	ck_assert_str_eq(str_at(l[0], "message"), "file");
 	ck_assert_str_eq(str_at(l[0], "logger"), "svc");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 1);
 
 	/* A file may start with blanks too; an inline document must be an
 	 * object: anything else is taken as a path. */
@@ -227,17 +218,12 @@ START_TEST(test_level_forms)
 	JLOG_ERROR(lg, "error");
 	JLOG_LOG(lg, 45, "audit");
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(all, &n);
-	ck_assert_uint_eq(n, 3);
+	json_t **l = tc_file_lines(all, 3);
 	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
 	ck_assert_str_eq(str_at(l[0], "message"), "notice");
 	ck_assert_str_eq(str_at(l[2], "level"), "AUDIT");
-	tc_free_lines(l, n);
-	l = lines_of(audit, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(str_at(l[0], "message"), "audit");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 3);
+	tc_assert_messages(audit, "audit", NULL);
 	free(doc);
 	free(all);
 	free(audit);
@@ -278,13 +264,11 @@ START_TEST(test_queue_overflow_flush_max)
 	JLOG_INFO(lg, "short");
 	JLOG_INFO(lg, "long", JLOG_STR("big", big));
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 2);
+	json_t **l = tc_file_lines(path, 2);
 	ck_assert_ptr_null(json_object_get(l[0], "truncated"));
 	ck_assert(json_is_true(json_object_get(l[1], "truncated")));
 	ck_assert_uint_lt(strlen(str_at(l[1], "big")), 4096);
-	tc_free_lines(l, n);
+	tc_free_lines(l, 2);
 	free(doc);
 	free(path);
 
@@ -309,12 +293,10 @@ START_TEST(test_name)
 	JLOG_INFO(db, "child");
 	jlog_close(db);
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 2);
+	json_t **l = tc_file_lines(path, 2);
 	ck_assert_str_eq(str_at(l[0], "logger"), "api");
 	ck_assert_str_eq(str_at(l[1], "logger"), "api.db");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 2);
 	free(doc);
 
 	/* Without a name, no "logger" key on the root's records. */
@@ -323,10 +305,9 @@ START_TEST(test_name)
 	lg = open_ok(doc);
 	JLOG_INFO(lg, "anonymous");
 	jlog_close(lg);
-	l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 1);
+	l = tc_file_lines(path, 1);
 	ck_assert_ptr_null(json_object_get(l[0], "logger"));
-	tc_free_lines(l, n);
+	tc_free_lines(l, 1);
 	free(doc);
 	free(path);
 }
@@ -417,12 +398,7 @@ START_TEST(test_allow_symlink)
 	expect_error_rc(doc, -ELOOP, msg);
 	free(doc);
 
-	size_t n;
-	json_t **l = lines_of(target, &n);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(str_at(l[0], "message"), "per sink");
-	ck_assert_str_eq(str_at(l[1], "message"), "top level");
-	tc_free_lines(l, n);
+	tc_assert_messages(target, "per sink", "top level", NULL);
 
 	expect_error("{\"allow_symlink\":\"yes\"}", "allow_symlink: expected true or false, got a string");
 	expect_error("{\"sinks\":[{\"allow_symlink\":1}]}",
@@ -440,35 +416,29 @@ START_TEST(test_modules)
 	char *doc = fmt("{\"level\":\"INFO\",\"modules\":{\"db\":\"DEBUG\",\"db.pool.slow\":\"ERROR\","
 	                "\"\":\"WARNING\"},\"sinks\":[{\"sink\":\"%s\"}]}", path);
 	jlog_logger *lg = open_ok(doc);
-	jlog_logger *db = jlog_named(lg, "db");
-	jlog_logger *pool = jlog_named(db, "pool");
-	jlog_logger *slow = jlog_named(pool, "slow");
-	jlog_logger *dbx = jlog_named(lg, "dbx");
+	struct tc_children c = tc_children_open(lg);
+	jlog_logger *slow = jlog_named(c.pool, "slow");
 	ck_assert_int_eq(jlog_get_level(lg), JLOG_LEVEL_INFO);
-	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_DEBUG);
-	ck_assert_int_eq(jlog_get_level(pool), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(c.db), JLOG_LEVEL_DEBUG);
+	ck_assert_int_eq(jlog_get_level(c.pool), JLOG_LEVEL_DEBUG);
 	ck_assert_int_eq(jlog_get_level(slow), JLOG_LEVEL_ERROR);
-	ck_assert_int_eq(jlog_get_level(dbx), JLOG_LEVEL_WARNING); /* "" */
-	JLOG_DEBUG(db, "db");
-	JLOG_DEBUG(pool, "db.pool");
+	ck_assert_int_eq(jlog_get_level(c.dbx), JLOG_LEVEL_WARNING); /* "" */
+	JLOG_DEBUG(c.db, "db");
+	JLOG_DEBUG(c.pool, "db.pool");
 	JLOG_WARNING(slow, "slow warning");
-	JLOG_DEBUG(dbx, "dbx debug");
-	JLOG_INFO(dbx, "dbx info");
+	JLOG_DEBUG(c.dbx, "dbx debug");
+	JLOG_INFO(c.dbx, "dbx info");
 	JLOG_INFO(lg, "root info");
 	JLOG_DEBUG(lg, "root debug");
 	jlog_close(slow);
-	jlog_close(pool);
-	jlog_close(db);
-	jlog_close(dbx);
+	tc_children_close(&c);
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 3);
+	json_t **l = tc_file_lines(path, 3);
 	ck_assert_str_eq(str_at(l[0], "message"), "db");
 	ck_assert_str_eq(str_at(l[1], "message"), "db.pool");
 	ck_assert_str_eq(str_at(l[1], "logger"), "db.pool");
 	ck_assert_str_eq(str_at(l[2], "message"), "root info");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 3);
 	free(doc);
 	free(path);
 
@@ -501,32 +471,18 @@ START_TEST(test_sink_targets)
 	                "{\"sink\":\"stderr\",\"level\":\"ERROR\"},"
 	                "{\"sink\":\"%s\",\"level\":\"ERROR\"}]}", file);
 	run_child(log_two_levels, out, err, NULL);
-	size_t n;
-	json_t **l = lines_of(out, &n);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(str_at(l[0], "message"), "info");
-	ck_assert_str_eq(str_at(l[1], "message"), "error");
-	tc_free_lines(l, n);
-	l = lines_of(err, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(str_at(l[0], "message"), "error");
-	tc_free_lines(l, n);
-	l = lines_of(file, &n);
-	ck_assert_uint_eq(n, 1);
+	tc_assert_messages(out, "info", "error", NULL);
+	tc_assert_messages(err, "error", NULL);
+	json_t **l = tc_file_lines(file, 1);
 	ck_assert_str_eq(str_at(l[0], "level"), "ERROR");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 1);
 
 	/* No sinks: JSON on stderr. */
 	free(child_cfg);
 	child_cfg = fmt("{\"level\":\"ERROR\"}");
 	run_child(log_two_levels, out, err, NULL);
-	char *text = tc_slurp(out, NULL);
-	ck_assert_str_eq(text, "");
-	free(text);
-	l = lines_of(err, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(str_at(l[0], "message"), "error");
-	tc_free_lines(l, n);
+	tc_assert_file_text(out, "");
+	tc_assert_messages(err, "error", NULL);
 
 	expect_error("{\"sinks\":[{\"sink\":3}]}", "sinks[0].sink: expected a string, got an integer");
 	expect_error("{\"sinks\":[{\"sink\":\"\"}]}", "sinks[0].sink: must not be empty");
@@ -583,7 +539,7 @@ START_TEST(test_level_rule)
 	const char *paths[3] = {plain, debug, errors};
 	for (int s = 0; s < 3; s++) {
 		size_t n, k = 0;
-		json_t **l = lines_of(paths[s], &n);
+		json_t **l = tc_parse_file(paths[s], &n);
 		while (k < 3 && want[s][k])
 			k++;
 		ck_assert_msg(n == k, "sink %d: %zu lines", s, n);
@@ -611,6 +567,19 @@ static char *text_of(const char *sink_json, const char *path)
 	ck_assert_int_eq(jlog_close(lg), 0);
 	free(doc);
 	return tc_slurp(path, NULL);
+}
+
+/* text_of() for a JSON sink: its one line, parsed. json_decref() it. */
+static json_t *line_of(const char *sink_json, const char *path)
+{
+	char *text = text_of(sink_json, path);
+	size_t n;
+	json_t **l = tc_parse_lines_n(text, strlen(text), &n);
+	ck_assert_uint_eq(n, 1);
+	json_t *line = json_incref(l[0]);
+	tc_free_lines(l, n);
+	free(text);
+	return line;
 }
 
 /* format, serialize and colorize. */
@@ -703,11 +672,7 @@ START_TEST(test_preset_time_keys)
 	static const char *const presets[] = {"default", "ecs", "gcp", "otel", "loguru"};
 	for (size_t i = 0; i < 5; i++) {
 		char *sink = fmt("{\"sink\":\"%s\",\"preset\":\"%s\"}", path, presets[i]);
-		char *text = text_of(sink, path);
-		size_t n;
-		json_t **l = tc_parse_lines_n(text, strlen(text), &n);
-		ck_assert_uint_eq(n, 1);
-		json_t *o = l[0];
+		json_t *o = line_of(sink, path);
 		switch (i) {
 		case 0: ck_assert_str_eq(str_at(o, "level"), "INFO"); break;
 		case 1: ck_assert_str_eq(str_at(o, "log.level"), "info"); break;
@@ -720,47 +685,39 @@ START_TEST(test_preset_time_keys)
 			break;
 		}
 		ck_assert_msg(i == 0 || json_object_get(o, "level") == NULL, "%s", presets[i]);
-		tc_free_lines(l, n);
-		free(text);
+		json_decref(o);
 		free(sink);
 	}
 
 	/* time_format. */
 	char *sink = fmt("{\"sink\":\"%s\",\"time_format\":\"epoch_ns\"}", path);
-	char *text = text_of(sink, path);
-	size_t n;
-	json_t **l = tc_parse_lines_n(text, strlen(text), &n);
-	ck_assert(json_is_integer(json_object_get(l[0], "time")));
-	ck_assert_int_gt(json_integer_value(json_object_get(l[0], "time")), 1500000000000000000LL);
-	tc_free_lines(l, n);
-	free(text);
+	json_t *line = line_of(sink, path);
+	ck_assert(json_is_integer(json_object_get(line, "time")));
+	ck_assert_int_gt(json_integer_value(json_object_get(line, "time")), 1500000000000000000LL);
+	json_decref(line);
 	free(sink);
 	sink = fmt("{\"sink\":\"%s\",\"time_format\":\"rfc3339_ms\"}", path);
-	text = text_of(sink, path);
-	l = tc_parse_lines_n(text, strlen(text), &n);
-	const char *t = str_at(l[0], "time");
+	line = line_of(sink, path);
+	const char *t = str_at(line, "time");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(strlen(t), 24); /* 2024-01-02T03:04:05.678Z */
 	ck_assert(t[10] == 'T' && t[19] == '.' && t[23] == 'Z');
-	tc_free_lines(l, n);
-	free(text);
+	json_decref(line);
 	free(sink);
 
 	/* keys. */
 	sink = fmt("{\"sink\":\"%s\",\"keys\":{\"time\":\"ts\",\"message\":\"msg\","
 	           "\"level\":\"lvl\",\"logger\":\"component\"}}", path);
-	text = text_of(sink, path);
-	l = tc_parse_lines_n(text, strlen(text), &n);
-	ck_assert_str_eq(str_at(l[0], "msg"), "hi");
-	ck_assert_str_eq(str_at(l[0], "lvl"), "INFO");
-	ck_assert_str_eq(str_at(l[0], "component"), "db");
-	ck_assert_ptr_nonnull(str_at(l[0], "ts"));
-	ck_assert_ptr_null(json_object_get(l[0], "time"));
-	ck_assert_ptr_null(json_object_get(l[0], "message"));
-	ck_assert_ptr_null(json_object_get(l[0], "level"));
-	ck_assert_ptr_null(json_object_get(l[0], "logger"));
-	tc_free_lines(l, n);
-	free(text);
+	line = line_of(sink, path);
+	ck_assert_str_eq(str_at(line, "msg"), "hi");
+	ck_assert_str_eq(str_at(line, "lvl"), "INFO");
+	ck_assert_str_eq(str_at(line, "component"), "db");
+	ck_assert_ptr_nonnull(str_at(line, "ts"));
+	ck_assert_ptr_null(json_object_get(line, "time"));
+	ck_assert_ptr_null(json_object_get(line, "message"));
+	ck_assert_ptr_null(json_object_get(line, "level"));
+	ck_assert_ptr_null(json_object_get(line, "logger"));
+	json_decref(line);
 	free(sink);
 
 	expect_error("{\"sinks\":[{\"preset\":\"elk\"}]}",
@@ -789,23 +746,14 @@ START_TEST(test_filter)
 	char *path = tc_tmppath("filter.jsonl");
 	char *doc = fmt("{\"sinks\":[{\"sink\":\"%s\",\"filter\":\"db\"}]}", path);
 	jlog_logger *lg = open_ok(doc);
-	jlog_logger *db = jlog_named(lg, "db");
-	jlog_logger *pool = jlog_named(db, "pool");
-	jlog_logger *dbx = jlog_named(lg, "dbx");
+	struct tc_children c = tc_children_open(lg);
 	JLOG_INFO(lg, "root");
-	JLOG_INFO(db, "db");
-	JLOG_INFO(pool, "pool");
-	JLOG_INFO(dbx, "dbx");
-	jlog_close(pool);
-	jlog_close(db);
-	jlog_close(dbx);
+	JLOG_INFO(c.db, "db");
+	JLOG_INFO(c.pool, "pool");
+	JLOG_INFO(c.dbx, "dbx");
+	tc_children_close(&c);
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(str_at(l[0], "message"), "db");
-	ck_assert_str_eq(str_at(l[1], "message"), "pool");
-	tc_free_lines(l, n);
+	tc_assert_messages(path, "db", "pool", NULL);
 	free(doc);
 	free(path);
 	expect_error("{\"sinks\":[{\"filter\":[\"db\"]}]}",
@@ -833,28 +781,24 @@ START_TEST(test_backtrace_diagnose)
 	errno = EACCES;
 	JLOG_CRITICAL(lg, "no fields");
 	ck_assert_int_eq(jlog_close(lg), 0);
-	size_t n;
-	json_t **l = lines_of(bt, &n);
-	ck_assert_uint_eq(n, 3);
+	json_t **l = tc_file_lines(bt, 3);
 	ck_assert(json_is_array(json_object_get(l[2], "stack")));
 	ck_assert_ptr_null(json_object_get(l[0], "stack"));
 	ck_assert(json_is_array(json_object_get(l[1], "stack")));
 	ck_assert_uint_ge(json_array_size(json_object_get(l[1], "stack")), 1);
 	ck_assert_ptr_null(json_object_get(l[1], "errno"));
-	tc_free_lines(l, n);
-	l = lines_of(dg, &n);
-	ck_assert_uint_eq(n, 3);
+	tc_free_lines(l, 3);
+	l = tc_file_lines(dg, 3);
 	ck_assert_ptr_null(json_object_get(l[0], "errno"));
 	ck_assert_int_eq(json_integer_value(json_object_get(l[1], "errno")), ENOENT);
 	ck_assert_int_eq(json_integer_value(json_object_get(l[2], "errno")), EACCES);
 	ck_assert_ptr_nonnull(str_at(l[1], "errno_text"));
 	ck_assert_ptr_null(json_object_get(l[1], "stack"));
-	tc_free_lines(l, n);
-	l = lines_of(pl, &n);
-	ck_assert_uint_eq(n, 3);
+	tc_free_lines(l, 3);
+	l = tc_file_lines(pl, 3);
 	ck_assert_ptr_null(json_object_get(l[1], "stack"));
 	ck_assert_ptr_null(json_object_get(l[1], "errno"));
-	tc_free_lines(l, n);
+	tc_free_lines(l, 3);
 	free(doc);
 	free(bt);
 	free(dg);
@@ -894,10 +838,7 @@ START_TEST(test_catch)
 		ck_assert_msg(rc == cases[i].rc, "%s: flush %d", doc, rc);
 		ck_assert_int_eq(rc2, 0);
 		ck_assert_int_eq(rc3, 0);
-		size_t n;
-		json_t **l = lines_of(good, &n);
-		ck_assert_uint_eq(n, 1);
-		tc_free_lines(l, n);
+		tc_assert_line_count(good, 1);
 		free(doc);
 	}
 	close(saved);
@@ -1098,10 +1039,8 @@ START_TEST(test_open_config_err_buffer)
 {
 	char *err = tc_tmppath("stderr");
 	run_child(open_config_err_variants, NULL, err, NULL);
-	char *text = tc_slurp(err, NULL);
-	ck_assert_str_eq(text, "--\njlog: configuration: sinks[0].preset: unknown preset \"elk\" "
-	                       "(default, ecs, gcp, otel, loguru)\n");
-	free(text);
+	tc_assert_file_text(err, "--\njlog: configuration: sinks[0].preset: unknown preset \"elk\" "
+	                         "(default, ecs, gcp, otel, loguru)\n");
 	free(err);
 }
 END_TEST
@@ -1127,16 +1066,12 @@ START_TEST(test_env_config)
 	const char *env[] = {env_cfg, NULL};
 	char *err = tc_tmppath("stderr");
 	run_child(log_default, NULL, err, env);
-	size_t n;
-	json_t **l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 3);
+	json_t **l = tc_file_lines(path, 3);
 	ck_assert_str_eq(str_at(l[0], "message"), "debug");
 	ck_assert_str_eq(str_at(l[0], "log.level"), "debug");
 	ck_assert_str_eq(str_at(l[0], "log.logger"), "svc");
-	tc_free_lines(l, n);
-	char *text = tc_slurp(err, NULL);
-	ck_assert_str_eq(text, "");
-	free(text);
+	tc_free_lines(l, 3);
+	tc_assert_file_text(err, "");
 
 	/* The document may also be given inline. */
 	unlink(path);
@@ -1144,13 +1079,10 @@ START_TEST(test_env_config)
 	env_cfg = fmt("JLOG_CONFIG= %s", doc);
 	const char *env2[] = {env_cfg, NULL};
 	run_child(log_default, NULL, err, env2);
-	l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 3);
+	l = tc_file_lines(path, 3);
 	ck_assert_str_eq(str_at(l[2], "log.level"), "warning");
-	tc_free_lines(l, n);
-	text = tc_slurp(err, NULL);
-	ck_assert_str_eq(text, "");
-	free(text);
+	tc_free_lines(l, 3);
+	tc_assert_file_text(err, "");
 	free(env_cfg);
 	free(doc);
 	free(cfg);
@@ -1165,18 +1097,13 @@ START_TEST(test_env_level)
 	char *err = tc_tmppath("stderr");
 	const char *env[] = {"JLOG_LEVEL=warning", NULL};
 	run_child(log_default, NULL, err, env);
-	size_t n;
-	json_t **l = lines_of(err, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(str_at(l[0], "message"), "warning");
-	tc_free_lines(l, n);
+	tc_assert_messages(err, "warning", NULL);
 
 	const char *env2[] = {"JLOG_LEVEL=10", NULL};
 	run_child(log_default, NULL, err, env2);
-	l = lines_of(err, &n);
-	ck_assert_uint_eq(n, 3);
+	json_t **l = tc_file_lines(err, 3);
 	ck_assert_str_eq(str_at(l[0], "level"), "DEBUG");
-	tc_free_lines(l, n);
+	tc_free_lines(l, 3);
 
 	/* It overrides the document's level. */
 	char *cfg = tc_tmppath("lvl.json");
@@ -1184,16 +1111,14 @@ START_TEST(test_env_level)
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env3[] = {env_cfg, "JLOG_LEVEL=Info", NULL};
 	run_child(log_default, NULL, err, env3);
-	l = lines_of(err, &n);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(str_at(l[0], "message"), "info");
-	tc_free_lines(l, n);
+	tc_assert_messages(err, "info", "warning", NULL);
 
 	const char *env4[] = {"JLOG_LEVEL=loud", NULL};
 	run_child(log_default, NULL, err, env4);
 	char *text = tc_slurp(err, NULL);
 	const char *want = "jlog: ignoring JLOG_LEVEL=\"loud\": not a level\n";
 	ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "got \"%s\"", text);
+	size_t n;
 	l = tc_parse_lines_n(text + strlen(want), strlen(text + strlen(want)), &n);
 	ck_assert_uint_eq(n, 2); /* INFO, the default */
 	tc_free_lines(l, n);
@@ -1211,15 +1136,11 @@ START_TEST(test_env_sink)
 	char *out = tc_tmppath("stdout"), *err = tc_tmppath("stderr");
 	const char *env[] = {"JLOG_SINK=stdout", NULL};
 	run_child(log_default, out, err, env);
-	size_t n;
-	json_t **l = lines_of(out, &n);
-	ck_assert_uint_eq(n, 2);
+	json_t **l = tc_file_lines(out, 2);
 	ck_assert_str_eq(str_at(l[0], "message"), "info");
 	ck_assert_int_eq(json_integer_value(json_object_get(l[0], "n")), 5);
-	tc_free_lines(l, n);
-	char *text = tc_slurp(err, NULL);
-	ck_assert_str_eq(text, "");
-	free(text);
+	tc_free_lines(l, 2);
+	tc_assert_file_text(err, "");
 
 	char *path = tc_tmppath("sink.jsonl");
 	char *cfg = tc_tmppath("sink.json");
@@ -1230,16 +1151,11 @@ START_TEST(test_env_sink)
 	char *env_sink = fmt("JLOG_SINK=%s", path), *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env2[] = {env_sink, env_cfg, NULL};
 	run_child(log_default, out, err, env2);
-	l = lines_of(path, &n);
-	ck_assert_uint_eq(n, 2);
+	l = tc_file_lines(path, 2);
 	ck_assert_str_eq(str_at(l[1], "severity"), "WARNING"); /* the first sink's preset */
-	tc_free_lines(l, n);
-	l = lines_of(second, &n);
-	ck_assert_uint_eq(n, 2);
-	tc_free_lines(l, n);
-	text = tc_slurp(out, NULL);
-	ck_assert_str_eq(text, "");
-	free(text);
+	tc_free_lines(l, 2);
+	tc_assert_line_count(second, 2);
+	tc_assert_file_text(out, "");
 	free(doc);
 	free(env_sink);
 	free(env_cfg);
@@ -1303,8 +1219,6 @@ START_TEST(test_env_format_serialize_colorize)
 	ck_assert_msg(strstr(text, " | INFO     | ") != NULL && strstr(text, " - info n=5\n") != NULL,
 	              "got \"%s\"", text);
 	free(text);
-	size_t n;
-	json_t **l;
 
 	/* They override the document's first sink. */
 	char *cfg = tc_tmppath("first.json");
@@ -1312,21 +1226,15 @@ START_TEST(test_env_format_serialize_colorize)
 	write_file(cfg, "{\"sinks\":[{\"sink\":\"stdout\",\"serialize\":true}]}");
 	const char *env_f[] = {env_cfg, "JLOG_FORMAT={level}|{message}", NULL};
 	run_child(log_default, out, err, env_f);
-	text = tc_slurp(out, NULL);
-	ck_assert_str_eq(text, "INFO|info n=5\nWARNING|warning\n");
-	free(text);
+	tc_assert_file_text(out, "INFO|info n=5\nWARNING|warning\n");
 	write_file(cfg, "{\"sinks\":[{\"sink\":\"stdout\",\"format\":\"<red>{message}</red>\","
 	                "\"colorize\":true}]}");
 	const char *env_c[] = {env_cfg, "JLOG_COLORIZE=auto", NULL};
 	run_child(log_default, out, err, env_c);
-	text = tc_slurp(out, NULL);
-	ck_assert_str_eq(text, "info n=5\nwarning\n");
-	free(text);
+	tc_assert_file_text(out, "info n=5\nwarning\n");
 	const char *env_s[] = {env_cfg, "JLOG_SERIALIZE=1", NULL};
 	run_child(log_default, out, err, env_s);
-	l = lines_of(out, &n);
-	ck_assert_uint_eq(n, 2);
-	tc_free_lines(l, n);
+	tc_assert_line_count(out, 2);
 	free(env_cfg);
 	free(cfg);
 
@@ -1334,13 +1242,9 @@ START_TEST(test_env_format_serialize_colorize)
 	const char *env2[] = {"JLOG_SINK=stdout", "JLOG_SERIALIZE=maybe", "JLOG_COLORIZE=sometimes",
 	                      NULL};
 	run_child(log_default, out, err, env2);
-	text = tc_slurp(err, NULL);
-	ck_assert_str_eq(text, "jlog: ignoring JLOG_SERIALIZE=\"maybe\": not a boolean\n"
-	                       "jlog: ignoring JLOG_COLORIZE=\"sometimes\": not a boolean\n");
-	free(text);
-	l = lines_of(out, &n);
-	ck_assert_uint_eq(n, 2);
-	tc_free_lines(l, n);
+	tc_assert_file_text(err, "jlog: ignoring JLOG_SERIALIZE=\"maybe\": not a boolean\n"
+	                         "jlog: ignoring JLOG_COLORIZE=\"sometimes\": not a boolean\n");
+	tc_assert_line_count(out, 2);
 	free(out);
 	free(err);
 }
@@ -1407,9 +1311,7 @@ START_TEST(test_default_logger_environment)
 	const char *env[] = {env_cfg, "JLOG_LEVEL=info", env_sink, "JLOG_FORMAT={level}|{message}",
 	                     "JLOG_COLORIZE=0", NULL};
 	run_child(log_default, NULL, NULL, env);
-	char *text = tc_slurp(out, NULL);
-	ck_assert_str_eq(text, "INFO|info n=5\nWARNING|warning\n");
-	free(text);
+	tc_assert_file_text(out, "INFO|info n=5\nWARNING|warning\n");
 	free(env_cfg);
 	free(env_sink);
 	free(cfg);

@@ -221,6 +221,16 @@ static json_int_t int_at(const json_t *obj, const char *key)
 	return json_integer_value(j);
 }
 
+/* The line of @sp without fields has the string @want at @key. */
+static void expect_str_at(const struct spec *sp, const struct jlog__json_opts *o,
+                          const char *key, const char *want)
+{
+	json_t *line = line_of(sp, NULL, 0, o);
+	const char *got = str_at(line, key);
+	ck_assert_msg(strcmp(got, want) == 0, "%s: \"%s\", want \"%s\"", key, got, want);
+	json_decref(line);
+}
+
 /* "2026-11-26T04:02:03" + fraction of @digits (0: none) + @tail, by
  * gmtime_r: the slow and obviously right way. */
 static void ref_time(uint64_t ns, int digits, char sep, const char *tail, char *out,
@@ -662,9 +672,12 @@ struct rand_rec {
 	char msg[64];
 	char name[32];
 	char vals[48][32];
+	struct jlog__rec_view v; /* decoded from rec */
+	uint8_t *rec;            /* free() it */
 };
 
-/* A random record. With @int_only every field is JLOG_INT(key, index). */
+/* A random record, built and decoded into r->v; free(r->rec) after. With
+ * @int_only every field is JLOG_INT(key, index). */
 static void random_record(struct rand_rec *r, size_t max_fields, bool int_only)
 {
 	static const char *const files[] = {"server.c", "a.tar.gz", ".hidden", "noext", "x\"y\n.c"};
@@ -725,6 +738,7 @@ static void random_record(struct rand_rec *r, size_t max_fields, bool int_only)
 		f.key_len = pool[k].len;
 		r->f[i] = f;
 	}
+	r->rec = make_record(&r->sp, r->f, r->n, &r->v);
 }
 
 /* Renames for the default preset, some of them colliding. */
@@ -741,6 +755,18 @@ static void random_renames(struct jlog__json_opts *o)
 	for (size_t i = 0; i < ARRAY_LEN(k); i++)
 		*k[i] = rnd() % 2 ? pick[rnd() % ARRAY_LEN(pick)] : NULL;
 	o->time_format = (enum jlog__time_format)(rnd() % 6);
+}
+
+/* Options for preset @p: random renames (and time format) for the
+ * default preset; for the others a random time format if @any_time. */
+static struct jlog__json_opts random_opts(enum jlog__preset p, bool any_time)
+{
+	struct jlog__json_opts o = opts(p);
+	if (p == JLOG__PRESET_DEFAULT)
+		random_renames(&o);
+	else if (any_time)
+		o.time_format = (enum jlog__time_format)(rnd() % 6);
+	return o;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -784,20 +810,18 @@ START_TEST(test_default_same_bytes)
 	for (unsigned long iter = 0; iter < iters; iter++) {
 		struct rand_rec r;
 		random_record(&r, 40, false);
-		struct jlog__rec_view v;
-		uint8_t *rec = make_record(&r.sp, r.f, r.n, &v);
 		size_t want_len;
-		char *want = encode_json_text(&v, &want_len);
+		char *want = encode_json_text(&r.v, &want_len);
 		for (size_t i = 0; i < ARRAY_LEN(all); i++) {
 			size_t len;
-			char *got = encode(&v, all[i], &len);
+			char *got = encode(&r.v, all[i], &len);
 			CHECK(len == want_len && memcmp(got, want, len) == 0,
 			      "options %zu, iteration %lu:\n%.*s\n%.*s", i, iter, (int)want_len, want,
 			      (int)len, got);
 			free(got);
 		}
 		free(want);
-		free(rec);
+		free(r.rec);
 	}
 }
 END_TEST
@@ -934,15 +958,11 @@ START_TEST(test_default_time_formats)
 	/* Parsed back: strings, a real, integers. */
 	struct jlog__json_opts o = opts(JLOG__PRESET_DEFAULT);
 	o.time_format = JLOG__TIME_RFC3339_NS;
-	json_t *line = line_of(&base_spec, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T04:02:03.123456789Z");
-	json_decref(line);
+	expect_str_at(&base_spec, &o, "time", "2026-11-26T04:02:03.123456789Z");
 	o.time_format = JLOG__TIME_RFC3339_MS;
-	line = line_of(&base_spec, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T04:02:03.123Z");
-	json_decref(line);
+	expect_str_at(&base_spec, &o, "time", "2026-11-26T04:02:03.123Z");
 	o.time_format = JLOG__TIME_EPOCH_S;
-	line = line_of(&base_spec, NULL, 0, &o);
+	json_t *line = line_of(&base_spec, NULL, 0, &o);
 	ck_assert(json_is_real(json_object_get(line, "time")));
 	ck_assert(json_real_value(json_object_get(line, "time")) == 1795665723.123456);
 	json_decref(line);
@@ -1031,9 +1051,7 @@ START_TEST(test_ecs)
 	for (size_t i = 0; i < ARRAY_LEN(levels); i++) {
 		sp = base_spec;
 		sp.level = levels[i].level;
-		line = line_of(&sp, NULL, 0, &o);
-		ck_assert_str_eq(str_at(line, "log.level"), levels[i].text);
-		json_decref(line);
+		expect_str_at(&sp, &o, "log.level", levels[i].text);
 	}
 
 	/* @timestamp: the RFC 3339 forms; the epoch ones give microseconds. */
@@ -1050,9 +1068,7 @@ START_TEST(test_ecs)
 	};
 	for (size_t i = 0; i < ARRAY_LEN(times); i++) {
 		o.time_format = times[i].tf;
-		line = line_of(&base_spec, NULL, 0, &o);
-		ck_assert_str_eq(str_at(line, "@timestamp"), times[i].text);
-		json_decref(line);
+		expect_str_at(&base_spec, &o, "@timestamp", times[i].text);
 	}
 }
 END_TEST
@@ -1157,17 +1173,11 @@ START_TEST(test_gcp)
 
 	/* time: the RFC 3339 forms; epoch ones give microseconds. */
 	o.time_format = JLOG__TIME_RFC3339_NS;
-	line = line_of(&base_spec, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "timestamp"), "2026-11-26T04:02:03.123456789Z");
-	json_decref(line);
+	expect_str_at(&base_spec, &o, "timestamp", "2026-11-26T04:02:03.123456789Z");
 	o.time_format = JLOG__TIME_RFC3339_MS;
-	line = line_of(&base_spec, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "timestamp"), "2026-11-26T04:02:03.123Z");
-	json_decref(line);
+	expect_str_at(&base_spec, &o, "timestamp", "2026-11-26T04:02:03.123Z");
 	o.time_format = JLOG__TIME_EPOCH_NS;
-	line = line_of(&base_spec, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "timestamp"), "2026-11-26T04:02:03.123456Z");
-	json_decref(line);
+	expect_str_at(&base_spec, &o, "timestamp", "2026-11-26T04:02:03.123456Z");
 }
 END_TEST
 
@@ -1265,9 +1275,7 @@ START_TEST(test_otel)
 	/* Timestamps past INT64_MAX ns are still strings. */
 	sp = base_spec;
 	sp.time_ns = UINT64_MAX;
-	line = line_of(&sp, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "Timestamp"), "18446744073709551615");
-	json_decref(line);
+	expect_str_at(&sp, &o, "Timestamp", "18446744073709551615");
 }
 END_TEST
 
@@ -1554,19 +1562,13 @@ START_TEST(test_random_parse)
 	for (unsigned long iter = 0; iter < iters; iter++) {
 		struct rand_rec r;
 		random_record(&r, 40, false);
-		struct jlog__rec_view v;
-		uint8_t *rec = make_record(&r.sp, r.f, r.n, &v);
 		for (size_t p = 0; p < ARRAY_LEN(all_presets); p++) {
-			struct jlog__json_opts o = opts(all_presets[p]);
-			if (all_presets[p] == JLOG__PRESET_DEFAULT)
-				random_renames(&o);
-			else
-				o.time_format = (enum jlog__time_format)(rnd() % 6);
-			json_t *line = line_view(&v, &o);
+			struct jlog__json_opts o = random_opts(all_presets[p], true);
+			json_t *line = line_view(&r.v, &o);
 			check_top(line, &r.sp, all_presets[p]);
 			json_decref(line);
 		}
-		free(rec);
+		free(r.rec);
 	}
 }
 END_TEST
@@ -1580,18 +1582,14 @@ START_TEST(test_random_dedup)
 	for (unsigned long iter = 0; iter < iters; iter++) {
 		struct rand_rec r;
 		random_record(&r, 40, true);
-		struct jlog__rec_view v;
-		uint8_t *rec = make_record(&r.sp, r.f, r.n, &v);
 		for (size_t p = 0; p < ARRAY_LEN(all_presets); p++) {
-			struct jlog__json_opts o = opts(all_presets[p]);
-			if (all_presets[p] == JLOG__PRESET_DEFAULT)
-				random_renames(&o);
+			struct jlog__json_opts o = random_opts(all_presets[p], false);
 			struct model m = model_of(&o);
-			json_t *line = line_view(&v, &o);
+			json_t *line = line_view(&r.v, &o);
 			check_fields(line, &m, &r.sp, r.keyidx, r.n);
 			json_decref(line);
 		}
-		free(rec);
+		free(r.rec);
 	}
 }
 END_TEST
