@@ -373,8 +373,8 @@ bool jlog__clock_choose_tsc(const char *env);
 uint64_t jlog__clock_ticks_to_ns(uint64_t ticks);
 
 /* A record's timestamp: the time-stamp counter when calibrated (3
- * instructions and about 7 ns instead of 16 for clock_gettime(); 43 -> 3x
- * ns p50 in jlog-bench burst), else CLOCK_REALTIME ns. Adds
+ * instructions and about 7 ns instead of 16 for clock_gettime(); burst
+ * p50 43 -> 35 ns in jlog-bench), else CLOCK_REALTIME ns. Adds
  * JLOG__REC_TICKS to *flags for the former. */
 static inline uint64_t jlog__stamp(uint8_t *flags)
 {
