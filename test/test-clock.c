@@ -191,8 +191,12 @@ START_TEST(test_fork_child)
 {
 	if (!have_tsc())
 		return;
+	/* The first open installs the fork handlers; closing it leaves no
+	 * thread behind, so the child starts none (which ThreadSanitizer
+	 * could not follow). */
 	jlog_logger *log;
-	ck_assert_int_eq(jlog_open(&log, NULL), 0); /* installs the fork handlers */
+	ck_assert_int_eq(jlog_open(&log, NULL), 0);
+	ck_assert_int_eq(jlog_close(log), 0);
 	(void)jlog__clock_ticks_to_ns(ticks());
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -213,7 +217,6 @@ START_TEST(test_fork_child)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	jlog_close(log);
 }
 END_TEST
 
