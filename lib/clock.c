@@ -200,29 +200,43 @@ void jlog__clock_fork_child(void)
 	atomic_flag_clear_explicit(&cur_busy, memory_order_relaxed);
 }
 
-uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
+/* @ticks as wall-clock ns by anchor @a. */
+static inline uint64_t convert(const struct anchor *a, uint64_t ticks)
+{
+	double d = (double)(int64_t)(ticks - a->tsc) * a->ns_per_tick;
+	/* Clamp what only a corrupt record can reach: the result stays
+	 * within [0, 2^63]. */
+	if (JLOG__UNLIKELY(d <= -(double)a->real_ns))
+		return 0;
+	if (JLOG__UNLIKELY(d >= 9.2e18 - (double)a->real_ns))
+		return UINT64_C(9200000000000000000);
+	return d < 0 ? a->real_ns - (uint64_t)(-d) : a->real_ns + (uint64_t)d;
+}
+
+/* No anchor yet, or @ticks is past the current one's age: a new one.
+ * Out of line, so the common path saves no registers for it (67 -> 48
+ * instructions per record on the writer; callgrind, jlog-hotpath). */
+static __attribute__((noinline)) uint64_t convert_renewing(uint64_t ticks)
 {
 	struct anchor a;
-	uint64_t limit;
+	take_anchor(&a);
+	publish_anchor(&a, (uint64_t)((double)ANCHOR_AGE_NS / a.ns_per_tick));
+	return convert(&a, ticks);
+}
+
+uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
+{
 	if (!jlog__clock_tsc) {
 		/* Ticks without a calibrated counter: a record from another
 		 * process or a corrupt one. The time of decoding is the best
 		 * there is. */
 		return jlog__now_ns();
 	}
-	if (!load_anchor(&a, &limit) || (int64_t)(ticks - a.tsc) > (int64_t)limit) {
-		take_anchor(&a);
-		limit = (uint64_t)((double)ANCHOR_AGE_NS / a.ns_per_tick);
-		publish_anchor(&a, limit);
-	}
-	double d = (double)(int64_t)(ticks - a.tsc) * a.ns_per_tick;
-	/* Clamp what only a corrupt record can reach: the result stays
-	 * within [0, 2^63]. */
-	if (d <= -(double)a.real_ns)
-		return 0;
-	if (d >= 9.2e18 - (double)a.real_ns)
-		return UINT64_C(9200000000000000000);
-	return d < 0 ? a.real_ns - (uint64_t)(-d) : a.real_ns + (uint64_t)d;
+	struct anchor a;
+	uint64_t limit;
+	if (JLOG__UNLIKELY(!load_anchor(&a, &limit)) || (int64_t)(ticks - a.tsc) > (int64_t)limit)
+		return convert_renewing(ticks);
+	return convert(&a, ticks);
 }
 
 #else /* !__x86_64__ */
