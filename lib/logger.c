@@ -1147,6 +1147,19 @@ static inline bool reserve_record(struct jlog_core *c, size_t total, uint8_t **p
 	return reserve_slow(c, total, depth, p);
 }
 
+/* The parts of a record's head that most records do not have: the
+ * logger's name and bound fields and the thread's context. */
+static __attribute__((noinline)) uint8_t *write_extra(uint8_t *q, const jlog_logger *lg,
+                                                      const uint8_t *ctx, size_t ctx_len)
+{
+	jlog__copy_bytes(q, lg->name, lg->name_len);
+	q += lg->name_len;
+	jlog__copy_bytes(q, lg->bound, lg->bound_len);
+	q += lg->bound_len;
+	jlog__copy_bytes(q, ctx, ctx_len);
+	return q + ctx_len;
+}
+
 /* Write a record's head: header, message, logger name, bound fields and
  * the thread's context. Returns where the call's fields go. jlog__copy_bytes()
  * reads nothing for a length of 0, so NULL pointers are fine there. */
@@ -1156,13 +1169,7 @@ static inline uint8_t *write_head(uint8_t *q, const struct jlog__rec_hdr *h, con
 	memcpy(q, h, sizeof(*h));
 	q += sizeof(*h);
 	jlog__copy_bytes(q, msg, h->msg_len);
-	q += h->msg_len;
-	jlog__copy_bytes(q, lg->name, lg->name_len);
-	q += lg->name_len;
-	jlog__copy_bytes(q, lg->bound, lg->bound_len);
-	q += lg->bound_len;
-	jlog__copy_bytes(q, ctx, ctx_len);
-	return q + ctx_len;
+	return write_extra(q + h->msg_len, lg, ctx, ctx_len);
 }
 
 /*
@@ -1287,75 +1294,8 @@ static __attribute__((noinline)) void log_diag(jlog_logger *lg, jlog_callsite *c
 		free(all);
 }
 
-/* Encoded size of a field for the fast path, or 0 when the field needs the
- * general path (JSON, a key longer than JLOG__MAX_KEY, an unknown type). */
-static inline size_t fast_field_size(const jlog_field *f)
-{
-	if (JLOG__UNLIKELY(f->key_len > JLOG__MAX_KEY))
-		return 0;
-	size_t base = sizeof(struct jlog__field_hdr) + f->key_len;
-	switch (f->type) {
-	case JLOG__T_STR:
-		return f->len <= UINT32_MAX ? base + f->len : 0;
-	case JLOG__T_INT:
-	case JLOG__T_UINT:
-	case JLOG__T_DOUBLE:
-		return base + 8;
-	case JLOG__T_BOOL:
-		return base + 1;
-	case JLOG__T_NULL:
-		return base;
-	default:
-		return 0;
-	}
-}
-
-/* Write a field that fast_field_size() accepted: the same bytes as
- * jlog__field_write() without truncation, with no call and no checks. */
-static inline uint8_t *fast_field_write(uint8_t *q, const jlog_field *f)
-{
-	struct jlog__field_hdr h = {
-		.type = (uint8_t)f->type,
-		.flags = 0,
-		.key_len = (uint16_t)f->key_len,
-		.val_len = 0,
-	};
-	uint8_t *val = q + sizeof(h) + f->key_len;
-	switch (f->type) {
-	case JLOG__T_STR:
-		h.val_len = (uint32_t)f->len;
-		jlog__copy_bytes(val, f->v.s, f->len);
-		break;
-	case JLOG__T_BOOL:
-		h.val_len = 1;
-		*val = f->v.i != 0; /* see jlog__field_bool() */
-		break;
-	case JLOG__T_NULL:
-		break;
-	default: /* INT, UINT, DOUBLE: 8 bytes; records are unaligned */
-		h.val_len = 8;
-		memcpy(val, &f->v.u, 8);
-		break;
-	}
-	memcpy(q, &h, sizeof(h));
-	jlog__copy_bytes(q + sizeof(h), f->key, f->key_len);
-	return val + h.val_len;
-}
-
 _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the header size");
 
-/* The parts of a record's head that most records do not have: the
- * logger's name and bound fields and the thread's context. */
-static __attribute__((noinline)) uint8_t *write_extra(uint8_t *q, const jlog_logger *lg,
-                                                      const uint8_t *ctx, size_t ctx_len)
-{
-	jlog__copy_bytes(q, lg->name, lg->name_len);
-	q += lg->name_len;
-	jlog__copy_bytes(q, lg->bound, lg->bound_len);
-	q += lg->bound_len;
-	jlog__copy_bytes(q, ctx, ctx_len);
-	return q + ctx_len;
-}
 
 /*
  * The head of a fast-path record: reserve @fields_size bytes of fields
@@ -1466,7 +1406,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	}
 	size_t fields_size = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t fs = fast_field_size(&fields[i]);
+		size_t fs = jlog__field_fast_size(&fields[i]);
 		if (JLOG__UNLIKELY(fs == 0)) {
 			log_general(lg, cs, level, msg, msg_len, fields, n, 0);
 			return;
@@ -1485,7 +1425,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	jlog__copy_bytes(r.rec + sizeof(struct jlog__rec_hdr), msg, msg_len);
 	uint8_t *q = r.fields;
 	for (size_t i = 0; i < n; i++)
-		q = fast_field_write(q, &fields[i]);
+		q = jlog__field_put(q, &fields[i]);
 	jlog__ring_commit(&lg->core->ring, r.rec, (size_t)(q - r.rec));
 	count_logged(lg->core);
 	end_record();
