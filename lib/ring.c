@@ -129,11 +129,11 @@ int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start)
 	memset(r, 0, sizeof(*r));
 	/* Anonymous memory is zero, which the protocol requires. mmap rather
 	 * than calloc so a large ring is page-aligned and returned to the
-	 * system at once when freed. MAP_POPULATE: the pages are faulted in
-	 * here, not by log calls during the first lap of the ring, where one
-	 * call in about twenty took a page fault of 1-2 us (burst p99.9
-	 * 2.4 -> 1.1 us; the ring is resident from the start, 4 MiB by
-	 * default). */
+	 * system at once when freed. map_ring() faults the pages in here
+	 * (MAP_POPULATE, or a touch per page after the huge-page advice), not
+	 * by log calls during the first lap of the ring, where one call in
+	 * about twenty took a page fault of 1-2 us (burst p99.9 2.4 -> 1.1
+	 * us; the ring is resident from the start, 4 MiB by default). */
 	void *p = map_ring(cap);
 	if (!p)
 		return -ENOMEM;
