@@ -67,11 +67,6 @@ static _Atomic uint32_t cur_seq;
 static _Atomic uint64_t cur_tsc, cur_real, cur_rate_bits, cur_limit;
 static atomic_flag cur_busy = ATOMIC_FLAG_INIT;
 
-static inline uint64_t ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
-}
-
 /* Read the counter and both clocks, keeping the tightest of three tries
  * (an interrupt between the reads widens one). */
 static void read_pair(struct anchor *a)
@@ -87,8 +82,8 @@ static void read_pair(struct anchor *a)
 		if (t2 - t1 < best) {
 			best = t2 - t1;
 			a->tsc = t1 + (t2 - t1) / 2;
-			a->real_ns = ts_ns(&r);
-			a->mono_ns = ts_ns(&m);
+			a->real_ns = jlog__ts_ns(&r);
+			a->mono_ns = jlog__ts_ns(&m);
 		}
 	}
 }

@@ -346,13 +346,19 @@ const char *jlog__callsite_basename(uint32_t id);
 /* Clock (clock.c)                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* A timespec as ns. */
+static inline uint64_t jlog__ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
 /* Wall-clock time now. CLOCK_REALTIME is read through the vDSO: no
  * system call, about 16 ns here. */
 static inline uint64_t jlog__now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return jlog__ts_ns(&ts);
 }
 
 /* True once jlog__clock_init() found an invariant time-stamp counter the
