@@ -1161,6 +1161,58 @@ extern "C" {
 #define JLOG_CRITICALF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_CRITICAL, __VA_ARGS__)
 
 /*
+ * jlog_log, jlog_logv - log a record for a logging layer of your own: the
+ * functions behind a wrapper such as
+ *
+ *     #define LOG_ERROR(...) \
+ *             app_log(JLOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+ *
+ *     void app_log(int level, const char *file, int line, const char *func,
+ *                  const char *fmt, ...)
+ *     {
+ *             va_list ap;
+ *             va_start(ap, fmt);
+ *             jlog_logv(app_logger, level, file, line, func, NULL, 0, fmt, ap);
+ *             va_end(ap);
+ *     }
+ *
+ * @log:     the logger (NULL: the default logger).
+ * @level:   the record's level, checked first: below the logger's level the
+ *           call returns at once and @fmt is not formatted. Clamped to
+ *           0..255 like JLOG_LOG's.
+ * @file, @line, @func: the call site the record shows as "file" (base
+ *           name), "line" and "function": the wrapper passes its own
+ *           caller's (__FILE__, __LINE__, __func__). jlog keeps the two
+ *           pointers, not copies: they must stay valid and unchanged for
+ *           the life of the process (string literals and __func__ do).
+ *           @file and @func both NULL: the record has no call site.
+ * @fields, @nfields: an array of fields built with JLOG_STR(), JLOG_INT(),
+ *           ... (jlog_field f[] = {JLOG_STR("user", u)}), copied during
+ *           the call; NULL and 0 for none.
+ * @fmt, @ap / ...: the message, formatted with printf rules (checked by
+ *           the compiler), as JLOG_LOGF's; NULL means "".
+ *
+ * Call sites: each distinct (file, line, func) triple of pointers is
+ * registered once, on its first call, and found again by a hash of the
+ * pointers (no lock, no allocation after the first call of the process,
+ * which allocates the table). The table holds 12288 triples and never
+ * grows: a triple beyond them is logged without file, line and function,
+ * said once on stderr. A wrapper with literal __FILE__ and __func__ uses
+ * one triple per call statement, like the macros.
+ *
+ * Records are the macros' (same keys, bound fields, context, truncation,
+ * overflow policy); the macros' inline fast path is not involved, so a
+ * call costs the formatting and the general path. Never fails, never
+ * returns an error. Thread-safe; not async-signal-safe (vsnprintf).
+ */
+JLOG_EXPORT void jlog_logv(jlog_logger *log, int level, const char *file, int line,
+                           const char *func, const jlog_field *fields, size_t nfields,
+                           const char *fmt, va_list ap) JLOG__PRINTF(8, 0);
+JLOG_EXPORT void jlog_log(jlog_logger *log, int level, const char *file, int line,
+                          const char *func, const jlog_field *fields, size_t nfields,
+                          const char *fmt, ...) JLOG__PRINTF(8, 9);
+
+/*
  * jlog_named - a child logger whose records carry "logger":"name". Names
  * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
  * Otherwise like JLOG_WITH (bound fields are inherited). @name NULL or ""

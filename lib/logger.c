@@ -1431,36 +1431,71 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	end_record();
 }
 
-void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
+/*
+ * Format @fmt with @ap into the message of a record with @fields (shared by
+ * the JLOG_LOGF macros and jlog_logv()): on the stack when it fits, else
+ * whole on the heap (rare; the log call truncates it to the record limit).
+ * @ap is used once and copied for the second pass.
+ */
+static void log_vformat(jlog_logger *lg, jlog_callsite *cs, int level,
+                        const jlog_field *fields, size_t n, const char *fmt, va_list ap)
 {
 	char stack[1024];
 	if (!fmt) {
-		jlog__log(lg, cs, level, "", 0, NULL, 0);
+		jlog__log(lg, cs, level, "", 0, fields, n);
 		return;
 	}
+	va_list again;
+	va_copy(again, ap);
+	int len = vsnprintf(stack, sizeof(stack), fmt, ap);
+	if (len < 0) {
+		static const char bad[] = "(invalid format)";
+		jlog__log(lg, cs, level, bad, sizeof(bad) - 1, fields, n);
+	} else if ((size_t)len < sizeof(stack)) {
+		jlog__log(lg, cs, level, stack, (size_t)len, fields, n);
+	} else {
+		char *heap = malloc((size_t)len + 1);
+		if (heap) {
+			vsnprintf(heap, (size_t)len + 1, fmt, again);
+			jlog__log(lg, cs, level, heap, (size_t)len, fields, n);
+			free(heap);
+		} else {
+			jlog__log(lg, cs, level, stack, sizeof(stack) - 1, fields, n);
+		}
+	}
+	va_end(again);
+}
+
+void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(stack, sizeof(stack), fmt, ap);
+	log_vformat(lg, cs, level, NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		static const char bad[] = "(invalid format)";
-		jlog__log(lg, cs, level, bad, sizeof(bad) - 1, NULL, 0);
+}
+
+/*
+ * The wrappers' entry (see jlog.h): the same gate as the macros, then the
+ * caller's (file, line, function) mapped to a callsite of its own
+ * (jlog__callsite_intern(): one per distinct triple, kept), then the
+ * macros' general path.
+ */
+void jlog_logv(jlog_logger *lg, int level, const char *file, int line, const char *func,
+               const jlog_field *fields, size_t nfields, const char *fmt, va_list ap)
+{
+	if (!jlog__enabled(lg, level))
 		return;
-	}
-	if ((size_t)n < sizeof(stack)) {
-		jlog__log(lg, cs, level, stack, (size_t)n, NULL, 0);
-		return;
-	}
-	/* A long message: format it whole on the heap (rare); the log call
-	 * truncates it to the record limit. */
-	char *heap = malloc((size_t)n + 1);
-	if (!heap) {
-		jlog__log(lg, cs, level, stack, sizeof(stack) - 1, NULL, 0);
-		return;
-	}
+	jlog_callsite *cs = file || func ? jlog__callsite_intern(file, line, func) : NULL;
+	if (!fields)
+		nfields = 0;
+	log_vformat(lg, cs, level, fields, nfields, fmt, ap);
+}
+
+void jlog_log(jlog_logger *lg, int level, const char *file, int line, const char *func,
+              const jlog_field *fields, size_t nfields, const char *fmt, ...)
+{
+	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(heap, (size_t)n + 1, fmt, ap);
+	jlog_logv(lg, level, file, line, func, fields, nfields, fmt, ap);
 	va_end(ap);
-	jlog__log(lg, cs, level, heap, (size_t)n, NULL, 0);
-	free(heap);
 }
