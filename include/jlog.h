@@ -250,10 +250,10 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * @log: a logger (root or child; a child flushes its root), or NULL for the
  *       default logger.
  *
- * Returns 0, or -EINVAL if the logger is closed, or the first error (a
- * negative errno such as -ENOSPC or -EPIPE) of a sink added with
- * catch_errors false since the previous jlog_flush()/jlog_close() (each
- * error is returned once). Thread-safe; must not be called from a signal
+ * Returns 0, or -EINVAL if the logger (or its root) is closed, or the
+ * first error (a negative errno such as -ENOSPC or -EPIPE) of a sink added
+ * with catch_errors false since the previous jlog_flush()/jlog_close()
+ * (each error is returned once). Thread-safe; must not be called from a signal
  * handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
@@ -273,9 +273,18 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  *
  * NULL is a no-op returning 0. Returns 0, or for a root, the first error
  * of a sink added with catch_errors false that jlog_flush() did not return
- * yet (the logger is closed all the same). The handle must not be used
- * again, and no other thread may be logging through this very handle
- * while it is closed. Not to be called from a signal handler.
+ * yet (the logger is closed all the same). No other thread may be logging
+ * through this very handle while it is closed. Not to be called from a
+ * signal handler.
+ *
+ * A closed root handle stays safe to use, as the children of a closed root
+ * are: it becomes an inert handle (about 100 bytes, kept until exit) whose
+ * level is JLOG_LEVEL_OFF. Log calls through it log nothing and evaluate
+ * no argument, jlog_flush(), jlog_add_sink(), jlog_remove_sink() and
+ * jlog_set_module_level() return -EINVAL, jlog_get_stats() reads zeros,
+ * JLOG_WITH()/jlog_named() give inert children (close them as usual), and
+ * jlog_close() on it again does nothing and returns 0. A closed child
+ * handle is freed: it must not be used again.
  */
 JLOG_EXPORT int jlog_close(jlog_logger *log);
 

@@ -525,11 +525,59 @@ static int take_sink_error(struct jlog_core *c)
 	return rc;
 }
 
+/*
+ * A closed root handle is not freed: it becomes a tombstone whose gate
+ * reads JLOG_LEVEL_OFF and whose core is dead_core, a core that is closed
+ * from the start and has no ring, writer or sink. A late log call through
+ * the handle then stops at the level check (the macros' fast path is
+ * unchanged), and every other call sees a closed logger and returns its
+ * error (jlog_flush: -EINVAL) instead of reading freed memory. dead_core's
+ * refs never reach 0 (children made from a tombstone come and go), so it
+ * is never freed. The tombstones stay listed in tombs (guarded by
+ * tomb_lock, a leaf lock), so leak checkers see them as reachable; each
+ * keeps sizeof(jlog_logger) bytes until exit.
+ */
+static struct jlog_core dead_core = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sinks_lock = PTHREAD_MUTEX_INITIALIZER,
+	.flushed = PTHREAD_COND_INITIALIZER,
+	.refs = 1,
+	.closed = true,
+	.root_level = JLOG_LEVEL_OFF,
+};
+static pthread_mutex_t tomb_lock = PTHREAD_MUTEX_INITIALIZER;
+static jlog_logger *tombs; /* guarded by tomb_lock, linked by next_child */
+
+/* Turn a closed root handle, detached from its core, into a tombstone. */
+static void entomb(jlog_logger *lg)
+{
+	free(lg->name);
+	free(lg->bound);
+	lg->name = NULL;
+	lg->name_len = 0;
+	lg->bound = NULL;
+	lg->bound_len = 0;
+	lg->nbound = 0;
+	lg->parent = NULL;
+	lg->core = &dead_core;
+	/* Relaxed: the gate guards no data (see jlog__enabled); close
+	 * already stored OFF, this keeps it so whatever happened since. */
+	__atomic_store_n(&lg->gate.level, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&tomb_lock);
+	lg->next_child = tombs;
+	tombs = lg;
+	pthread_mutex_unlock(&tomb_lock);
+}
+
 int jlog_close(jlog_logger *lg)
 {
 	if (!lg)
 		return 0;
 	struct jlog_core *c = lg->core;
+	/* A tombstone (a root closed before): nothing left to release.
+	 * Children made from a tombstone are released as any child. */
+	if (c == &dead_core && lg->is_root)
+		return 0;
 	if (c->is_default && lg->is_root)
 		return 0;
 
@@ -552,7 +600,10 @@ int jlog_close(jlog_logger *lg)
 	pthread_mutex_lock(&c->lock);
 	bool last = detach_locked(c, lg);
 	pthread_mutex_unlock(&c->lock);
-	logger_free(lg);
+	if (lg->is_root)
+		entomb(lg);
+	else
+		logger_free(lg);
 	if (last)
 		core_free(c);
 	return rc;
@@ -566,8 +617,10 @@ int jlog_flush(jlog_logger *lg)
 			return -ENOMEM;
 	}
 	struct jlog_core *c = lg->core;
-	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+	if (atomic_load_explicit(&c->closed, memory_order_acquire)) {
+		jlog__set_last_error("jlog_flush: the logger is closed");
 		return -EINVAL;
+	}
 	int rc = jlog__writer_flush(c);
 	if (rc < 0)
 		return rc;
@@ -863,6 +916,9 @@ int jlog_set_module_level(jlog_logger *lg, const char *prefix, int level)
 	if (!lg)
 		return -ENOMEM;
 	struct jlog_core *c = lg->core;
+	/* A tombstone's core is shared by every closed root: keep it bare. */
+	if (c == &dead_core)
+		return -EINVAL;
 	size_t len = strlen(prefix);
 	int rc = 0;
 	pthread_mutex_lock(&c->lock);

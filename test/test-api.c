@@ -1,7 +1,8 @@
 /*
- * The public API's contract for wrappers: jlog_log()/jlog_logv() log with
- * the call site a wrapper passes through, registering each distinct triple
- * once.
+ * The public API's contract around handles and wrappers: a closed root
+ * handle is inert (logs nothing, flush and close again are errors or
+ * no-ops, never a use after free), and jlog_log()/jlog_logv() log with the
+ * call site a wrapper passes through, registering each distinct triple once.
  */
 #include "test-common.h"
 
@@ -18,6 +19,83 @@ static jlog_logger *open_file(const char *path)
 	ck_assert_int_eq(jlog_open(&log, &o), 0);
 	return log;
 }
+
+static int evaluated;
+static int count_eval(void)
+{
+	return ++evaluated;
+}
+
+START_TEST(test_closed_root_is_inert)
+{
+	char *path = tc_tmppath("closed.jsonl");
+	jlog_logger *log = open_file(path);
+	JLOG_INFO(log, "before");
+	ck_assert_int_eq(jlog_close(log), 0);
+
+	/* Every call through the closed handle: under valgrind or ASan, a
+	 * read of the freed handle fails the test. */
+	evaluated = 0;
+	JLOG_CRITICAL(log, "after", JLOG_INT("n", count_eval()));
+	JLOG_INFOF(log, "after %d", count_eval());
+	jlog_log(log, JLOG_LEVEL_CRITICAL, __FILE__, __LINE__, __func__, NULL, 0, "after");
+	ck_assert_int_eq(evaluated, 0);
+	ck_assert(!jlog_enabled(log, JLOG_LEVEL_CRITICAL));
+	ck_assert_int_eq(jlog_get_level(log), JLOG_LEVEL_OFF);
+	jlog_set_level(log, JLOG_LEVEL_TRACE);
+	ck_assert_int_eq(jlog_get_level(log), JLOG_LEVEL_OFF);
+	ck_assert_int_eq(jlog_flush(log), -EINVAL);
+	ck_assert(strstr(jlog_last_error(), "closed") != NULL);
+	ck_assert_int_eq(jlog_set_module_level(log, "db", JLOG_LEVEL_DEBUG), -EINVAL);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = "stderr";
+	ck_assert_int_eq(jlog_add_sink(log, &so), -EINVAL);
+	ck_assert_int_eq(jlog_remove_sink(log, 0), -EINVAL);
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(log, &st), 0);
+	ck_assert_uint_eq(st.logged, 0);
+
+	/* A child made from the closed handle is inert and released as usual. */
+	jlog_logger *ch = JLOG_WITH(log, JLOG_STR("k", "v"));
+	ck_assert_ptr_nonnull(ch);
+	JLOG_CRITICAL(ch, "child after");
+	ck_assert_int_eq(jlog_flush(ch), -EINVAL);
+	ck_assert_int_eq(jlog_close(ch), 0);
+
+	/* Closing again is harmless. */
+	ck_assert_int_eq(jlog_close(log), 0);
+	ck_assert_int_eq(jlog_close(log), 0);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(lines[0], "message")), "before");
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
+/* A closed root with a live child: both handles inert, the child freed
+ * when it is closed after the root. */
+START_TEST(test_closed_root_with_child)
+{
+	char *path = tc_tmppath("closed-child.jsonl");
+	jlog_logger *log = open_file(path);
+	jlog_logger *req = jlog_named(log, "req");
+	ck_assert_ptr_nonnull(req);
+	JLOG_INFO(req, "child before");
+	ck_assert_int_eq(jlog_close(log), 0);
+	JLOG_INFO(req, "child after");
+	JLOG_INFO(log, "root after");
+	ck_assert_int_eq(jlog_flush(req), -EINVAL);
+	ck_assert_int_eq(jlog_flush(log), -EINVAL);
+	ck_assert_int_eq(jlog_close(req), 0);
+	ck_assert_int_eq(jlog_close(log), 0);
+	tc_assert_messages(path, "child before", NULL);
+	free(path);
+}
+END_TEST
 
 /* An application's own logging layer, as the header shows it. */
 static jlog_logger *app_logger;
@@ -124,6 +202,8 @@ Suite *jlog_test_suite(void)
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("api");
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_closed_root_is_inert);
+	tcase_add_test(tc, test_closed_root_with_child);
 	tcase_add_test(tc, test_wrapper_call_site);
 	tcase_add_test(tc, test_callsite_intern_bounded);
 	suite_add_tcase(s, tc);
