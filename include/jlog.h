@@ -28,6 +28,7 @@
 
 #ifdef __cplusplus
 #include <initializer_list>
+#include <type_traits>
 extern "C" {
 #endif
 
@@ -814,6 +815,11 @@ JLOG__INLINE jlog_field jlog__field_json(const char *key, const struct json_t *j
  * character is escaped, so data can never start a new line. Keys longer
  * than 1024 bytes are cut.
  *
+ * Only these build fields: anything else where a macro takes a field
+ * (JLOG_INFO(log, "n=%d", n), or 42) fails to compile, and with C11 or
+ * C++ the error says "fields are built with JLOG_STR(), ..." (C11 checks
+ * a call's first 16 fields, C++ all).
+ *
  * No key appears twice in a line. The rule:
  *   - a field whose key is one of the line's own keys ("time", "level",
  *     "message", "logger", "file", "line", "function", "pid", "tid",
@@ -1050,6 +1056,62 @@ general:
 #define JLOG__FIRST(a, ...) a
 #define JLOG__REST(a, ...) __VA_ARGS__
 #define JLOG__END_FIELD jlog__field(NULL, JLOG__T_END)
+#define JLOG__CAT2(a, b) a##b
+#define JLOG__CAT(a, b) JLOG__CAT2(a, b)
+
+/*
+ * JLOG__CHECK_FIELDS(field, ...) - a compile-time check that every
+ * argument is a jlog_field, so that a misused macro (JLOG_INFO(log, "m",
+ * 42), or a printf argument given to JLOG_INFO) is reported with this
+ * message next to the compiler's own about the initializer. No code:
+ * nothing is evaluated. C11 checks the first 16 fields (_Generic, one
+ * _Static_assert each), C++ all of them (static_assert).
+ */
+#define JLOG__FIELD_MSG                                                       \
+	"jlog: fields are built with JLOG_STR(), JLOG_STRN(), JLOG_INT(), "  \
+	"JLOG_UINT(), JLOG_DOUBLE(), JLOG_BOOL(), JLOG_NULL() or JLOG_JSON(); " \
+	"for a printf-style message use JLOG_LOGF() or JLOG_INFOF() and friends"
+#if defined(__cplusplus)
+} /* extern "C" */
+template <class... T> struct jlog__all_fields {
+	static const bool value = true;
+};
+template <class H, class... T> struct jlog__all_fields<H, T...> {
+	static const bool value =
+		std::is_same<typename std::decay<H>::type, jlog_field>::value &&
+		jlog__all_fields<T...>::value;
+};
+template <class... T> struct jlog__fields_check {
+	static_assert(jlog__all_fields<T...>::value, JLOG__FIELD_MSG);
+	typedef int type;
+};
+/* Declared only: named in sizeof, never called. */
+template <class... T> typename jlog__fields_check<T...>::type jlog__check_fields(const T &...);
+#define JLOG__CHECK_FIELDS(...) ((void)sizeof(jlog__check_fields(__VA_ARGS__)))
+extern "C" {
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define JLOG__IS_FIELD(x) _Generic((x), jlog_field: 1, default: 0)
+#define JLOG__FIELD_OK(x) _Static_assert(JLOG__IS_FIELD(x), JLOG__FIELD_MSG);
+#define JLOG__CHECK16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, ...)   \
+	((void)sizeof(struct {                                                \
+		JLOG__FIELD_OK(a) JLOG__FIELD_OK(b) JLOG__FIELD_OK(c)         \
+		JLOG__FIELD_OK(d) JLOG__FIELD_OK(e) JLOG__FIELD_OK(f)         \
+		JLOG__FIELD_OK(g) JLOG__FIELD_OK(h) JLOG__FIELD_OK(i)         \
+		JLOG__FIELD_OK(j) JLOG__FIELD_OK(k) JLOG__FIELD_OK(l)         \
+		JLOG__FIELD_OK(m) JLOG__FIELD_OK(n) JLOG__FIELD_OK(o)         \
+		JLOG__FIELD_OK(p) char jlog__c_;                              \
+	}))
+#define JLOG__CHECK16_(...) JLOG__CHECK16(__VA_ARGS__)
+#define JLOG__CHECK_FIELDS(...)                                               \
+	JLOG__CHECK16_(__VA_ARGS__, JLOG__END_FIELD, JLOG__END_FIELD,         \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD)
+#else
+#define JLOG__CHECK_FIELDS(...) ((void)0)
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -1065,10 +1127,12 @@ static inline jlog_logger *jlog__with_il(jlog_logger *parent,
 	return jlog__with(parent, f.begin(), f.size() - 1);
 }
 #define JLOG__EMIT(lg, cs, lvl, ...)                                          \
-	jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),          \
-	             {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)})
+	(JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)),        \
+	 jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),         \
+	              {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)}))
 #define JLOG_WITH(parent, ...)                                                \
-	jlog__with_il((parent), {__VA_ARGS__, JLOG__END_FIELD})
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__with_il((parent), {__VA_ARGS__, JLOG__END_FIELD}))
 extern "C" {
 #else
 #define JLOG__FIELDS(...) ((const jlog_field[]){__VA_ARGS__})
@@ -1077,6 +1141,7 @@ extern "C" {
 	 sizeof(jlog_field))
 #define JLOG__EMIT(lg, cs, lvl, ...)                                          \
 	do {                                                                  \
+		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
 		jlog_field jlog__copy_[JLOG__NFIELDS(__VA_ARGS__)];           \
 		jlog__log_fields((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
 		                 JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
@@ -1096,9 +1161,10 @@ extern "C" {
  * Thread-safe.
  */
 #define JLOG_WITH(parent, ...)                                                \
-	jlog__with((parent), JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),         \
-	           sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /           \
-	                   sizeof(jlog_field) - 1)
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__with((parent), JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),        \
+	            sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /          \
+	                    sizeof(jlog_field) - 1))
 #endif
 
 /*
@@ -1262,13 +1328,16 @@ static inline int jlog__context_push_il(std::initializer_list<jlog_field> f)
 {
 	return jlog__context_push(f.begin(), f.size() - 1);
 }
-#define JLOG_CONTEXT_PUSH(...) jlog__context_push_il({__VA_ARGS__, JLOG__END_FIELD})
+#define JLOG_CONTEXT_PUSH(...)                                                \
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__context_push_il({__VA_ARGS__, JLOG__END_FIELD}))
 extern "C" {
 #else
 #define JLOG_CONTEXT_PUSH(...)                                                \
-	jlog__context_push(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),           \
-	                   sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /   \
-	                           sizeof(jlog_field) - 1)
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__context_push(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),          \
+	                    sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /  \
+	                            sizeof(jlog_field) - 1))
 #endif
 
 /*
