@@ -1348,13 +1348,44 @@ JLOG_EXPORT int jlog_context_pop(void);
 
 /*
  * JLOG_CONTEXT_SCOPE(field, ...) - push for the rest of the enclosing
- * block: the fields are popped when the block is left by any path (GCC
- * and Clang cleanup attribute; C only, where the compiler has it).
+ * block: the fields are popped when the block is left by any path. In C
+ * with GCC and Clang (cleanup attribute), and in C++, where it declares a
+ * jlog_context_scope guard (below). A push that failed (-E2BIG, -ENOMEM)
+ * pops nothing.
+ *
+ * C++: jlog_context_scope is the RAII form, for use without the macro:
+ *
+ *     jlog_context_scope scope{JLOG_STR("request_id", id)};
+ *     if (scope.result() < 0) ...        // 0, -E2BIG or -ENOMEM
+ *
+ * It pushes in its constructor and pops in its destructor (also when the
+ * scope is left by an exception); it can be neither copied nor moved, and
+ * belongs to the thread that made it (the context is per thread).
  */
 JLOG_EXPORT void jlog__context_scope_end(int *pushed);
-#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
-#define JLOG__CAT2(a, b) a##b
-#define JLOG__CAT(a, b) JLOG__CAT2(a, b)
+#ifdef __cplusplus
+} /* extern "C" */
+class jlog_context_scope {
+public:
+	jlog_context_scope(std::initializer_list<jlog_field> fields)
+		: rc_(jlog__context_push(fields.begin(), fields.size()))
+	{
+	}
+	~jlog_context_scope() { jlog__context_scope_end(&rc_); }
+	jlog_context_scope(const jlog_context_scope &) = delete;
+	jlog_context_scope &operator=(const jlog_context_scope &) = delete;
+	/* The push's result: 0, or -E2BIG / -ENOMEM (nothing pushed). */
+	int result() const { return rc_; }
+
+private:
+	int rc_;
+};
+#define JLOG_CONTEXT_SCOPE(...)                                               \
+	jlog_context_scope JLOG__CAT(jlog__scope_, __LINE__)(                 \
+		(JLOG__CHECK_FIELDS(__VA_ARGS__),                             \
+		 std::initializer_list<jlog_field>{__VA_ARGS__}))
+extern "C" {
+#elif defined(__GNUC__) || defined(__clang__)
 #define JLOG_CONTEXT_SCOPE(...)                                               \
 	int JLOG__CAT(jlog__scope_, __LINE__)                                 \
 		__attribute__((cleanup(jlog__context_scope_end), unused)) =   \
