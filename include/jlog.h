@@ -279,7 +279,7 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  * signal handler.
  *
  * A closed root handle stays safe to use, as the children of a closed root
- * are: it becomes an inert handle (about 100 bytes, kept until exit) whose
+ * are: it becomes an inert handle (about 80 bytes, kept until exit) whose
  * level is JLOG_LEVEL_OFF. Log calls through it log nothing and evaluate
  * no argument, jlog_flush(), jlog_add_sink(), jlog_remove_sink() and
  * jlog_set_module_level() return -EINVAL, jlog_get_stats() reads zeros,
