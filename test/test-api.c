@@ -8,6 +8,8 @@
 
 #include "jlog-private.h"
 
+#include <pthread.h>
+
 static jlog_logger *open_file(const char *path)
 {
 	jlog_options o;
@@ -67,11 +69,7 @@ START_TEST(test_closed_root_is_inert)
 	ck_assert_int_eq(jlog_close(log), 0);
 	ck_assert_int_eq(jlog_close(log), 0);
 
-	size_t n;
-	json_t **lines = tc_parse_file(path, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(json_string_value(json_object_get(lines[0], "message")), "before");
-	tc_free_lines(lines, n);
+	tc_assert_messages(path, "before", NULL);
 	free(path);
 }
 END_TEST
@@ -197,6 +195,54 @@ START_TEST(test_callsite_intern_bounded)
 }
 END_TEST
 
+/* Threads racing on the same new triples: every lookup returns a
+ * callsite of its own key (a race may register a triple twice, never mix
+ * two), and every record is logged with its line. */
+#define RACE_THREADS 4
+#define RACE_SITES 200
+static const char race_file[] = "race.c", race_func[] = "racer";
+static jlog_logger *race_log;
+
+static void *race_thread(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 5; round++) {
+		for (int line = 1; line <= RACE_SITES; line++) {
+			jlog_callsite *cs = jlog__callsite_intern(race_file, 100000 + line, race_func);
+			ck_assert_ptr_nonnull(cs);
+			ck_assert_int_eq(cs->line, 100000 + line);
+			ck_assert_ptr_eq(cs->file, race_file);
+			ck_assert_ptr_eq(cs->function, race_func);
+			jlog_log(race_log, JLOG_LEVEL_INFO, race_file, 200000 + line, race_func, NULL,
+			         0, "race %d", line);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_callsite_intern_threads)
+{
+	char *path = tc_tmppath("race.jsonl");
+	race_log = open_file(path);
+	pthread_t t[RACE_THREADS];
+	for (int i = 0; i < RACE_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race_thread, NULL), 0);
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(jlog_close(race_log), 0);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, RACE_THREADS * 5 * RACE_SITES);
+	for (size_t i = 0; i < n; i++) {
+		int line = atoi(json_string_value(json_object_get(lines[i], "message")) + 5);
+		ck_assert_int_eq(json_integer_value(json_object_get(lines[i], "line")), 200000 + line);
+		ck_assert_str_eq(json_string_value(json_object_get(lines[i], "file")), "race.c");
+	}
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -205,6 +251,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_closed_root_is_inert);
 	tcase_add_test(tc, test_closed_root_with_child);
 	tcase_add_test(tc, test_wrapper_call_site);
+	tcase_add_test(tc, test_callsite_intern_threads);
 	tcase_add_test(tc, test_callsite_intern_bounded);
 	suite_add_tcase(s, tc);
 	return s;
