@@ -254,8 +254,8 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * Returns 0, or -EINVAL if the logger (or its root) is closed, or the
  * first error (a negative errno such as -ENOSPC or -EPIPE) of a sink added
  * with catch_errors false since the previous jlog_flush()/jlog_close()
- * (each error is returned once). Thread-safe; must not be called from a signal
- * handler.
+ * (each error is returned once). Thread-safe; must not be called from a
+ * signal handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
 

@@ -560,8 +560,9 @@ static void entomb(jlog_logger *lg)
 	lg->nbound = 0;
 	lg->parent = NULL;
 	lg->core = &dead_core;
-	/* Relaxed: the gate guards no data (see jlog__enabled); close
-	 * already stored OFF, this keeps it so whatever happened since. */
+	/* Relaxed: the gate guards no data (see jlog__enabled). Close
+	 * stored OFF already; from here on nothing changes it (calls that
+	 * set levels see dead_core closed). */
 	__atomic_store_n(&lg->gate.level, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&tomb_lock);
 	lg->next_child = tombs;
