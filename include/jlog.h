@@ -28,6 +28,7 @@
 
 #ifdef __cplusplus
 #include <initializer_list>
+#include <type_traits>
 extern "C" {
 #endif
 
@@ -250,11 +251,11 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * @log: a logger (root or child; a child flushes its root), or NULL for the
  *       default logger.
  *
- * Returns 0, or -EINVAL if the logger is closed, or the first error (a
- * negative errno such as -ENOSPC or -EPIPE) of a sink added with
- * catch_errors false since the previous jlog_flush()/jlog_close() (each
- * error is returned once). Thread-safe; must not be called from a signal
- * handler.
+ * Returns 0, or -EINVAL if the logger (or its root) is closed, or the
+ * first error (a negative errno such as -ENOSPC or -EPIPE) of a sink added
+ * with catch_errors false since the previous jlog_flush()/jlog_close()
+ * (each error is returned once). Thread-safe; must not be called from a
+ * signal handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
 
@@ -273,9 +274,18 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  *
  * NULL is a no-op returning 0. Returns 0, or for a root, the first error
  * of a sink added with catch_errors false that jlog_flush() did not return
- * yet (the logger is closed all the same). The handle must not be used
- * again, and no other thread may be logging through this very handle
- * while it is closed. Not to be called from a signal handler.
+ * yet (the logger is closed all the same). No other thread may be logging
+ * through this very handle while it is closed. Not to be called from a
+ * signal handler.
+ *
+ * A closed root handle stays safe to use, as the children of a closed root
+ * are: it becomes an inert handle (about 80 bytes, kept until exit) whose
+ * level is JLOG_LEVEL_OFF. Log calls through it log nothing and evaluate
+ * no argument, jlog_flush(), jlog_add_sink(), jlog_remove_sink() and
+ * jlog_set_module_level() return -EINVAL, jlog_get_stats() reads zeros,
+ * JLOG_WITH()/jlog_named() give inert children (close them as usual), and
+ * jlog_close() on it again does nothing and returns 0. A closed child
+ * handle is freed: it must not be used again.
  */
 JLOG_EXPORT int jlog_close(jlog_logger *log);
 
@@ -805,6 +815,11 @@ JLOG__INLINE jlog_field jlog__field_json(const char *key, const struct json_t *j
  * character is escaped, so data can never start a new line. Keys longer
  * than 1024 bytes are cut.
  *
+ * Only these build fields: anything else where a macro takes a field
+ * (JLOG_INFO(log, "n=%d", n), or 42) fails to compile, and with C11 or
+ * C++ the error says "fields are built with JLOG_STR(), ..." (C11 checks
+ * a call's first 16 fields, C++ all).
+ *
  * No key appears twice in a line. The rule:
  *   - a field whose key is one of the line's own keys ("time", "level",
  *     "message", "logger", "file", "line", "function", "pid", "tid",
@@ -1041,6 +1056,62 @@ general:
 #define JLOG__FIRST(a, ...) a
 #define JLOG__REST(a, ...) __VA_ARGS__
 #define JLOG__END_FIELD jlog__field(NULL, JLOG__T_END)
+#define JLOG__CAT2(a, b) a##b
+#define JLOG__CAT(a, b) JLOG__CAT2(a, b)
+
+/*
+ * JLOG__CHECK_FIELDS(field, ...) - a compile-time check that every
+ * argument is a jlog_field, so that a misused macro (JLOG_INFO(log, "m",
+ * 42), or a printf argument given to JLOG_INFO) is reported with this
+ * message next to the compiler's own about the initializer. No code:
+ * nothing is evaluated. C11 checks the first 16 fields (_Generic, one
+ * _Static_assert each), C++ all of them (static_assert).
+ */
+#define JLOG__FIELD_MSG                                                       \
+	"jlog: fields are built with JLOG_STR(), JLOG_STRN(), JLOG_INT(), "  \
+	"JLOG_UINT(), JLOG_DOUBLE(), JLOG_BOOL(), JLOG_NULL() or JLOG_JSON(); " \
+	"for a printf-style message use JLOG_LOGF() or JLOG_INFOF() and friends"
+#if defined(__cplusplus)
+} /* extern "C" */
+template <class... T> struct jlog__all_fields {
+	static const bool value = true;
+};
+template <class H, class... T> struct jlog__all_fields<H, T...> {
+	static const bool value =
+		std::is_same<typename std::decay<H>::type, jlog_field>::value &&
+		jlog__all_fields<T...>::value;
+};
+template <class... T> struct jlog__fields_check {
+	static_assert(jlog__all_fields<T...>::value, JLOG__FIELD_MSG);
+	typedef int type;
+};
+/* Declared only: named in sizeof, never called. */
+template <class... T> typename jlog__fields_check<T...>::type jlog__check_fields(const T &...);
+#define JLOG__CHECK_FIELDS(...) ((void)sizeof(jlog__check_fields(__VA_ARGS__)))
+extern "C" {
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define JLOG__IS_FIELD(x) _Generic((x), jlog_field: 1, default: 0)
+#define JLOG__FIELD_OK(x) _Static_assert(JLOG__IS_FIELD(x), JLOG__FIELD_MSG);
+#define JLOG__CHECK16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, ...)   \
+	((void)sizeof(struct {                                                \
+		JLOG__FIELD_OK(a) JLOG__FIELD_OK(b) JLOG__FIELD_OK(c)         \
+		JLOG__FIELD_OK(d) JLOG__FIELD_OK(e) JLOG__FIELD_OK(f)         \
+		JLOG__FIELD_OK(g) JLOG__FIELD_OK(h) JLOG__FIELD_OK(i)         \
+		JLOG__FIELD_OK(j) JLOG__FIELD_OK(k) JLOG__FIELD_OK(l)         \
+		JLOG__FIELD_OK(m) JLOG__FIELD_OK(n) JLOG__FIELD_OK(o)         \
+		JLOG__FIELD_OK(p) char jlog__c_;                              \
+	}))
+#define JLOG__CHECK16_(...) JLOG__CHECK16(__VA_ARGS__)
+#define JLOG__CHECK_FIELDS(...)                                               \
+	JLOG__CHECK16_(__VA_ARGS__, JLOG__END_FIELD, JLOG__END_FIELD,         \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD, JLOG__END_FIELD,     \
+	               JLOG__END_FIELD, JLOG__END_FIELD)
+#else
+#define JLOG__CHECK_FIELDS(...) ((void)0)
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -1056,10 +1127,12 @@ static inline jlog_logger *jlog__with_il(jlog_logger *parent,
 	return jlog__with(parent, f.begin(), f.size() - 1);
 }
 #define JLOG__EMIT(lg, cs, lvl, ...)                                          \
-	jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),          \
-	             {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)})
+	(JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)),        \
+	 jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),         \
+	              {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)}))
 #define JLOG_WITH(parent, ...)                                                \
-	jlog__with_il((parent), {__VA_ARGS__, JLOG__END_FIELD})
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__with_il((parent), {__VA_ARGS__, JLOG__END_FIELD}))
 extern "C" {
 #else
 #define JLOG__FIELDS(...) ((const jlog_field[]){__VA_ARGS__})
@@ -1068,6 +1141,7 @@ extern "C" {
 	 sizeof(jlog_field))
 #define JLOG__EMIT(lg, cs, lvl, ...)                                          \
 	do {                                                                  \
+		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
 		jlog_field jlog__copy_[JLOG__NFIELDS(__VA_ARGS__)];           \
 		jlog__log_fields((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
 		                 JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
@@ -1087,9 +1161,10 @@ extern "C" {
  * Thread-safe.
  */
 #define JLOG_WITH(parent, ...)                                                \
-	jlog__with((parent), JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),         \
-	           sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /           \
-	                   sizeof(jlog_field) - 1)
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__with((parent), JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),        \
+	            sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /          \
+	                    sizeof(jlog_field) - 1))
 #endif
 
 /*
@@ -1161,6 +1236,58 @@ extern "C" {
 #define JLOG_CRITICALF(logger, ...) JLOG_LOGF(logger, JLOG_LEVEL_CRITICAL, __VA_ARGS__)
 
 /*
+ * jlog_log, jlog_logv - log a record for a logging layer of your own: the
+ * functions behind a wrapper such as
+ *
+ *     #define LOG_ERROR(...) \
+ *             app_log(JLOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+ *
+ *     void app_log(int level, const char *file, int line, const char *func,
+ *                  const char *fmt, ...)
+ *     {
+ *             va_list ap;
+ *             va_start(ap, fmt);
+ *             jlog_logv(app_logger, level, file, line, func, NULL, 0, fmt, ap);
+ *             va_end(ap);
+ *     }
+ *
+ * @log:     the logger (NULL: the default logger).
+ * @level:   the record's level, checked first: below the logger's level the
+ *           call returns at once and @fmt is not formatted. Clamped to
+ *           0..255 like JLOG_LOG's.
+ * @file, @line, @func: the call site the record shows as "file" (base
+ *           name), "line" and "function": the wrapper passes its own
+ *           caller's (__FILE__, __LINE__, __func__). jlog keeps the two
+ *           pointers, not copies: they must stay valid and unchanged for
+ *           the life of the process (string literals and __func__ do).
+ *           @file and @func both NULL: the record has no call site.
+ * @fields, @nfields: an array of fields built with JLOG_STR(), JLOG_INT(),
+ *           ... (jlog_field f[] = {JLOG_STR("user", u)}), copied during
+ *           the call; NULL and 0 for none.
+ * @fmt, @ap / ...: the message, formatted with printf rules (checked by
+ *           the compiler), as JLOG_LOGF's; NULL means "".
+ *
+ * Call sites: each distinct (file, line, func) triple of pointers is
+ * registered once, on its first call, and found again by a hash of the
+ * pointers (no lock, no allocation after the first call of the process,
+ * which allocates the table). The table holds 12288 triples and never
+ * grows: a triple beyond them is logged without file, line and function,
+ * said once on stderr. A wrapper with literal __FILE__ and __func__ uses
+ * one triple per call statement, like the macros.
+ *
+ * Records are the macros' (same keys, bound fields, context, truncation,
+ * overflow policy); the macros' inline fast path is not involved, so a
+ * call costs the formatting and the general path. Never fails, never
+ * returns an error. Thread-safe; not async-signal-safe (vsnprintf).
+ */
+JLOG_EXPORT void jlog_logv(jlog_logger *log, int level, const char *file, int line,
+                           const char *func, const jlog_field *fields, size_t nfields,
+                           const char *fmt, va_list ap) JLOG__PRINTF(8, 0);
+JLOG_EXPORT void jlog_log(jlog_logger *log, int level, const char *file, int line,
+                          const char *func, const jlog_field *fields, size_t nfields,
+                          const char *fmt, ...) JLOG__PRINTF(8, 9);
+
+/*
  * jlog_named - a child logger whose records carry "logger":"name". Names
  * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
  * Otherwise like JLOG_WITH (bound fields are inherited). @name NULL or ""
@@ -1201,13 +1328,16 @@ static inline int jlog__context_push_il(std::initializer_list<jlog_field> f)
 {
 	return jlog__context_push(f.begin(), f.size() - 1);
 }
-#define JLOG_CONTEXT_PUSH(...) jlog__context_push_il({__VA_ARGS__, JLOG__END_FIELD})
+#define JLOG_CONTEXT_PUSH(...)                                                \
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__context_push_il({__VA_ARGS__, JLOG__END_FIELD}))
 extern "C" {
 #else
 #define JLOG_CONTEXT_PUSH(...)                                                \
-	jlog__context_push(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),           \
-	                   sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /   \
-	                           sizeof(jlog_field) - 1)
+	(JLOG__CHECK_FIELDS(__VA_ARGS__),                                     \
+	 jlog__context_push(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD),          \
+	                    sizeof(JLOG__FIELDS(__VA_ARGS__, JLOG__END_FIELD)) /  \
+	                            sizeof(jlog_field) - 1))
 #endif
 
 /*
@@ -1218,13 +1348,44 @@ JLOG_EXPORT int jlog_context_pop(void);
 
 /*
  * JLOG_CONTEXT_SCOPE(field, ...) - push for the rest of the enclosing
- * block: the fields are popped when the block is left by any path (GCC
- * and Clang cleanup attribute; C only, where the compiler has it).
+ * block: the fields are popped when the block is left by any path. In C
+ * with GCC and Clang (cleanup attribute), and in C++, where it declares a
+ * jlog_context_scope guard (below). A push that failed (-E2BIG, -ENOMEM)
+ * pops nothing.
+ *
+ * C++: jlog_context_scope is the RAII form, for use without the macro:
+ *
+ *     jlog_context_scope scope{JLOG_STR("request_id", id)};
+ *     if (scope.result() < 0) ...        // 0, -E2BIG or -ENOMEM
+ *
+ * It pushes in its constructor and pops in its destructor (also when the
+ * scope is left by an exception); it can be neither copied nor moved, and
+ * belongs to the thread that made it (the context is per thread).
  */
 JLOG_EXPORT void jlog__context_scope_end(int *pushed);
-#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
-#define JLOG__CAT2(a, b) a##b
-#define JLOG__CAT(a, b) JLOG__CAT2(a, b)
+#ifdef __cplusplus
+} /* extern "C" */
+class jlog_context_scope {
+public:
+	jlog_context_scope(std::initializer_list<jlog_field> fields)
+		: rc_(jlog__context_push(fields.begin(), fields.size()))
+	{
+	}
+	~jlog_context_scope() { jlog__context_scope_end(&rc_); }
+	jlog_context_scope(const jlog_context_scope &) = delete;
+	jlog_context_scope &operator=(const jlog_context_scope &) = delete;
+	/* The push's result: 0, or -E2BIG / -ENOMEM (nothing pushed). */
+	int result() const { return rc_; }
+
+private:
+	int rc_;
+};
+#define JLOG_CONTEXT_SCOPE(...)                                               \
+	jlog_context_scope JLOG__CAT(jlog__scope_, __LINE__)(                 \
+		(JLOG__CHECK_FIELDS(__VA_ARGS__),                             \
+		 std::initializer_list<jlog_field>{__VA_ARGS__}))
+extern "C" {
+#elif defined(__GNUC__) || defined(__clang__)
 #define JLOG_CONTEXT_SCOPE(...)                                               \
 	int JLOG__CAT(jlog__scope_, __LINE__)                                 \
 		__attribute__((cleanup(jlog__context_scope_end), unused)) =   \

@@ -14,6 +14,7 @@
  */
 #include "jlog-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,4 +103,115 @@ const char *jlog__callsite_basename(uint32_t id)
 {
 	const struct entry *e = lookup(id);
 	return e ? e->basename : NULL;
+}
+
+/*
+ * Call sites given as (file, line, function) by jlog_log()/jlog_logv():
+ * each distinct triple gets one jlog_callsite here, registered once, so a
+ * wrapper's calls cost a hash and a probe instead of a registration each.
+ * Triples are keyed by the pointers (the strings must live as long as the
+ * process, as __FILE__ and __func__ do), in an open-addressing table of
+ * SITE_SLOTS entries allocated on first use and never freed or grown: at
+ * most SITE_MAX triples, so a caller that makes up triples cannot grow
+ * memory without bound; the ones after that are logged without a call
+ * site, said once on stderr.
+ *
+ * Lock-free, as jlog__callsite_register() is: a slot goes EMPTY -> FILLING
+ * (CAS, by the thread that fills it) -> READY (release store). A lookup
+ * skips a FILLING slot rather than waiting for it (its filler may be the
+ * code a signal handler interrupted), so two threads racing on a new
+ * triple may each fill a slot: a duplicate, harmless and bounded.
+ */
+#define SITE_BITS 14
+#define SITE_SLOTS (1u << SITE_BITS)
+#define SITE_MAX (SITE_SLOTS / 4 * 3) /* keeps probe sequences short */
+#define SITE_PROBES 256
+
+enum { SITE_EMPTY, SITE_FILLING, SITE_READY };
+
+struct site_slot {
+	_Atomic unsigned state;
+	jlog_callsite cs;
+};
+
+static _Atomic(struct site_slot *) sites;
+static _Atomic unsigned sites_used;
+static _Atomic bool sites_full_said;
+
+static struct site_slot *site_table(void)
+{
+	/* Acquire pairs with the release CAS below: the table is zeroed. */
+	struct site_slot *t = atomic_load_explicit(&sites, memory_order_acquire);
+	if (t)
+		return t;
+	struct site_slot *fresh = calloc(SITE_SLOTS, sizeof(*fresh));
+	if (!fresh)
+		return NULL;
+	if (atomic_compare_exchange_strong_explicit(&sites, &t, fresh, memory_order_acq_rel,
+	                                            memory_order_acquire))
+		return fresh;
+	free(fresh); /* another thread installed it first */
+	return t;
+}
+
+static uint32_t site_hash(const char *file, int line, const char *func)
+{
+	uint64_t h = (uint64_t)(uintptr_t)file * 0x9E3779B97F4A7C15u;
+	h ^= (uint64_t)(uintptr_t)func * 0xC2B2AE3D27D4EB4Fu;
+	h ^= (uint64_t)(unsigned)line * 0x165667B19E3779F9u;
+	h ^= h >> 29;
+	return (uint32_t)(h >> (64 - SITE_BITS));
+}
+
+static void say_sites_full(void)
+{
+	/* Relaxed: a once-only message; it guards no data. */
+	if (!atomic_exchange_explicit(&sites_full_said, true, memory_order_relaxed))
+		fprintf(stderr, "jlog: more than %u distinct call sites through "
+		                "jlog_log(); the others are logged without file, line "
+		                "and function\n", SITE_MAX);
+}
+
+jlog_callsite *jlog__callsite_intern(const char *file, int line, const char *func)
+{
+	struct site_slot *t = site_table();
+	if (!t)
+		return NULL;
+	uint32_t h = site_hash(file, line, func);
+	for (unsigned probe = 0; probe < SITE_PROBES; probe++) {
+		struct site_slot *s = &t[(h + probe) & (SITE_SLOTS - 1)];
+		/* Acquire pairs with the release store of READY below: the
+		 * key is seen whole. */
+		unsigned st = atomic_load_explicit(&s->state, memory_order_acquire);
+		if (st == SITE_READY) {
+			if (s->cs.file == file && s->cs.function == func && s->cs.line == line)
+				return &s->cs;
+			continue;
+		}
+		if (st == SITE_FILLING)
+			continue;
+		/* Relaxed: the count only bounds the table; slots are claimed
+		 * by the CAS that follows. */
+		if (atomic_fetch_add_explicit(&sites_used, 1, memory_order_relaxed) >= SITE_MAX) {
+			atomic_fetch_sub_explicit(&sites_used, 1, memory_order_relaxed);
+			break;
+		}
+		unsigned empty = SITE_EMPTY;
+		if (!atomic_compare_exchange_strong_explicit(&s->state, &empty, SITE_FILLING,
+		                                             memory_order_acquire,
+		                                             memory_order_acquire)) {
+			atomic_fetch_sub_explicit(&sites_used, 1, memory_order_relaxed);
+			/* Taken meanwhile: look at this slot again. */
+			probe--;
+			continue;
+		}
+		s->cs.file = file;
+		s->cs.function = func;
+		s->cs.line = line;
+		/* Release publishes the key; pairs with the acquire above. */
+		atomic_store_explicit(&s->state, SITE_READY, memory_order_release);
+		return &s->cs;
+	}
+	say_sites_full();
+	return NULL;
 }

@@ -525,11 +525,60 @@ static int take_sink_error(struct jlog_core *c)
 	return rc;
 }
 
+/*
+ * A closed root handle is not freed: it becomes a tombstone whose gate
+ * reads JLOG_LEVEL_OFF and whose core is dead_core, a core that is closed
+ * from the start and has no ring, writer or sink. A late log call through
+ * the handle then stops at the level check (the macros' fast path is
+ * unchanged), and every other call sees a closed logger and returns its
+ * error (jlog_flush: -EINVAL) instead of reading freed memory. dead_core's
+ * refs never reach 0 (children made from a tombstone come and go), so it
+ * is never freed. The tombstones stay listed in tombs (guarded by
+ * tomb_lock, a leaf lock), so leak checkers see them as reachable; each
+ * keeps sizeof(jlog_logger) bytes until exit.
+ */
+static struct jlog_core dead_core = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sinks_lock = PTHREAD_MUTEX_INITIALIZER,
+	.flushed = PTHREAD_COND_INITIALIZER,
+	.refs = 1,
+	.closed = true,
+	.root_level = JLOG_LEVEL_OFF,
+};
+static pthread_mutex_t tomb_lock = PTHREAD_MUTEX_INITIALIZER;
+static jlog_logger *tombs; /* guarded by tomb_lock, linked by next_child */
+
+/* Turn a closed root handle, detached from its core, into a tombstone. */
+static void entomb(jlog_logger *lg)
+{
+	free(lg->name);
+	free(lg->bound);
+	lg->name = NULL;
+	lg->name_len = 0;
+	lg->bound = NULL;
+	lg->bound_len = 0;
+	lg->nbound = 0;
+	lg->parent = NULL;
+	lg->core = &dead_core;
+	/* Relaxed: the gate guards no data (see jlog__enabled). Close
+	 * stored OFF already; from here on nothing changes it (calls that
+	 * set levels see dead_core closed). */
+	__atomic_store_n(&lg->gate.level, JLOG_LEVEL_OFF, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&tomb_lock);
+	lg->next_child = tombs;
+	tombs = lg;
+	pthread_mutex_unlock(&tomb_lock);
+}
+
 int jlog_close(jlog_logger *lg)
 {
 	if (!lg)
 		return 0;
 	struct jlog_core *c = lg->core;
+	/* A tombstone (a root closed before): nothing left to release.
+	 * Children made from a tombstone are released as any child. */
+	if (c == &dead_core && lg->is_root)
+		return 0;
 	if (c->is_default && lg->is_root)
 		return 0;
 
@@ -552,7 +601,10 @@ int jlog_close(jlog_logger *lg)
 	pthread_mutex_lock(&c->lock);
 	bool last = detach_locked(c, lg);
 	pthread_mutex_unlock(&c->lock);
-	logger_free(lg);
+	if (lg->is_root)
+		entomb(lg);
+	else
+		logger_free(lg);
 	if (last)
 		core_free(c);
 	return rc;
@@ -566,8 +618,10 @@ int jlog_flush(jlog_logger *lg)
 			return -ENOMEM;
 	}
 	struct jlog_core *c = lg->core;
-	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+	if (atomic_load_explicit(&c->closed, memory_order_acquire)) {
+		jlog__set_last_error("jlog_flush: the logger is closed");
 		return -EINVAL;
+	}
 	int rc = jlog__writer_flush(c);
 	if (rc < 0)
 		return rc;
@@ -863,6 +917,9 @@ int jlog_set_module_level(jlog_logger *lg, const char *prefix, int level)
 	if (!lg)
 		return -ENOMEM;
 	struct jlog_core *c = lg->core;
+	/* A tombstone's core is shared by every closed root: keep it bare. */
+	if (c == &dead_core)
+		return -EINVAL;
 	size_t len = strlen(prefix);
 	int rc = 0;
 	pthread_mutex_lock(&c->lock);
@@ -1431,36 +1488,71 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	end_record();
 }
 
-void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
+/*
+ * Format @fmt with @ap into the message of a record with @fields (shared by
+ * the JLOG_LOGF macros and jlog_logv()): on the stack when it fits, else
+ * whole on the heap (rare; the log call truncates it to the record limit).
+ * @ap is used once and copied for the second pass.
+ */
+static void log_vformat(jlog_logger *lg, jlog_callsite *cs, int level,
+                        const jlog_field *fields, size_t n, const char *fmt, va_list ap)
 {
 	char stack[1024];
 	if (!fmt) {
-		jlog__log(lg, cs, level, "", 0, NULL, 0);
+		jlog__log(lg, cs, level, "", 0, fields, n);
 		return;
 	}
+	va_list again;
+	va_copy(again, ap);
+	int len = vsnprintf(stack, sizeof(stack), fmt, ap);
+	if (len < 0) {
+		static const char bad[] = "(invalid format)";
+		jlog__log(lg, cs, level, bad, sizeof(bad) - 1, fields, n);
+	} else if ((size_t)len < sizeof(stack)) {
+		jlog__log(lg, cs, level, stack, (size_t)len, fields, n);
+	} else {
+		char *heap = malloc((size_t)len + 1);
+		if (heap) {
+			vsnprintf(heap, (size_t)len + 1, fmt, again);
+			jlog__log(lg, cs, level, heap, (size_t)len, fields, n);
+			free(heap);
+		} else {
+			jlog__log(lg, cs, level, stack, sizeof(stack) - 1, fields, n);
+		}
+	}
+	va_end(again);
+}
+
+void jlog__logf(jlog_logger *lg, jlog_callsite *cs, int level, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(stack, sizeof(stack), fmt, ap);
+	log_vformat(lg, cs, level, NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		static const char bad[] = "(invalid format)";
-		jlog__log(lg, cs, level, bad, sizeof(bad) - 1, NULL, 0);
+}
+
+/*
+ * The wrappers' entry (see jlog.h): the same gate as the macros, then the
+ * caller's (file, line, function) mapped to a callsite of its own
+ * (jlog__callsite_intern(): one per distinct triple, kept), then the
+ * macros' general path.
+ */
+void jlog_logv(jlog_logger *lg, int level, const char *file, int line, const char *func,
+               const jlog_field *fields, size_t nfields, const char *fmt, va_list ap)
+{
+	if (!jlog__enabled(lg, level))
 		return;
-	}
-	if ((size_t)n < sizeof(stack)) {
-		jlog__log(lg, cs, level, stack, (size_t)n, NULL, 0);
-		return;
-	}
-	/* A long message: format it whole on the heap (rare); the log call
-	 * truncates it to the record limit. */
-	char *heap = malloc((size_t)n + 1);
-	if (!heap) {
-		jlog__log(lg, cs, level, stack, sizeof(stack) - 1, NULL, 0);
-		return;
-	}
+	jlog_callsite *cs = file || func ? jlog__callsite_intern(file, line, func) : NULL;
+	if (!fields)
+		nfields = 0;
+	log_vformat(lg, cs, level, fields, nfields, fmt, ap);
+}
+
+void jlog_log(jlog_logger *lg, int level, const char *file, int line, const char *func,
+              const jlog_field *fields, size_t nfields, const char *fmt, ...)
+{
+	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(heap, (size_t)n + 1, fmt, ap);
+	jlog_logv(lg, level, file, line, func, fields, nfields, fmt, ap);
 	va_end(ap);
-	jlog__log(lg, cs, level, heap, (size_t)n, NULL, 0);
-	free(heap);
 }

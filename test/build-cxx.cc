@@ -4,7 +4,8 @@
  * lambdas, member functions, templates and namespaces. This program opens a
  * logger on a temporary file, logs through every macro with every field
  * type, closes it, and checks with jansson that the file holds exactly the
- * expected lines in order.
+ * expected lines in order. It also covers JLOG_CONTEXT_SCOPE and the
+ * jlog_context_scope guard, and jlog_log()/jlog_logv() behind a wrapper.
  *
  * Exit 0 on success, 1 on failure, 77 (skip) if no temporary file can be
  * created.
@@ -13,7 +14,9 @@
 
 #include <jansson.h>
 
+#include <cerrno>
 #include <cinttypes>
+#include <cstdarg>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +39,8 @@ struct Expected {
 	std::string message;
 	std::string logger; /* empty: no "logger" key */
 	std::string key;    /* a key the line must have; empty: none */
+	std::string no_key; /* a key the line must not have; empty: none */
+	long line;          /* the "line" the line must show; 0: any */
 };
 
 std::vector<Expected> expected;
@@ -48,9 +53,9 @@ void fail(const std::string &what)
 }
 
 void expect(const char *level, const std::string &message, const char *logger = "",
-            const char *key = "")
+            const char *key = "", const char *no_key = "", long line = 0)
 {
-	expected.push_back(Expected{level, message, logger, key});
+	expected.push_back(Expected{level, message, logger, key, no_key, line});
 }
 
 int evaluated;
@@ -151,6 +156,12 @@ void check_output(const std::string &path)
 				     e.logger + "\"");
 			if (!e.key.empty() && !json_object_get(o, e.key.c_str()))
 				fail(where + "no key \"" + e.key + "\"");
+			if (!e.no_key.empty() && json_object_get(o, e.no_key.c_str()))
+				fail(where + "unexpected key \"" + e.no_key + "\"");
+			if (e.line && json_integer_value(json_object_get(o, "line")) != e.line)
+				fail(where + "line " +
+				     std::to_string(json_integer_value(json_object_get(o, "line"))) +
+				     ", expected " + std::to_string(e.line));
 			if (e.message == "all types")
 				check_all_types(o);
 		}
@@ -184,6 +195,54 @@ public:
 private:
 	jlog_logger *log_;
 };
+
+/* An application's own printf-style layer over jlog_logv(), passing its
+ * caller's call site through. */
+jlog_logger *app_target;
+
+void app_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void app_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	jlog_logv(app_target, level, file, line, func, nullptr, 0, fmt, ap);
+	va_end(ap);
+}
+#define APP_WARNING(...) app_log(JLOG_LEVEL_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/* The scoped context the C++ way: the macro and the guard, left by the
+ * end of a block and by an exception. */
+void context_scopes(jlog_logger *log)
+{
+	{
+		JLOG_CONTEXT_SCOPE(JLOG_STR("request_id", "r-9"));
+		JLOG_INFO(log, "in scope");
+		expect("INFO", "in scope", "", "request_id");
+		{
+			jlog_context_scope inner{JLOG_INT("depth", 2)};
+			if (inner.result() != 0)
+				fail("jlog_context_scope: push failed");
+			JLOG_INFO(log, "inner scope");
+			expect("INFO", "inner scope", "", "depth");
+		}
+		JLOG_INFO(log, "after inner", JLOG_INT("n", 1));
+		expect("INFO", "after inner", "", "request_id", "depth");
+		try {
+			JLOG_CONTEXT_SCOPE(JLOG_STR("thrown", "x"), JLOG_BOOL("b", true));
+			JLOG_INFO(log, "before throw");
+			expect("INFO", "before throw", "", "thrown");
+			throw 1;
+		} catch (int) {
+		}
+		JLOG_INFO(log, "after throw");
+		expect("INFO", "after throw", "", "request_id", "thrown");
+	}
+	JLOG_INFO(log, "out of scope");
+	expect("INFO", "out of scope", "", "", "request_id");
+	if (jlog_context_pop() != -ENOENT)
+		fail("a scope left a context frame pushed");
+}
 
 } // namespace
 
@@ -336,6 +395,18 @@ int main()
 		expect("WARNING", "named", "api", "k");
 		expect("ERROR", "nested name", "api.db");
 	}
+
+	context_scopes(log);
+
+	/* A wrapper over jlog_logv() and jlog_log() with fields. */
+	app_target = log;
+	long app_line = __LINE__ + 1;
+	APP_WARNING("wrapped %d", 7);
+	expect("WARNING", "wrapped 7", "", "function", "", app_line);
+	jlog_field wf[] = {JLOG_STR("user", "bob"), JLOG_UINT("attempt", 3)};
+	long log_line = __LINE__ + 1;
+	jlog_log(log, JLOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, wf, 2, "jlog_log %s", "x");
+	expect("ERROR", "jlog_log x", "", "attempt", "", log_line);
 
 	if (jlog_flush(log) != 0)
 		fail("jlog_flush");

@@ -19,7 +19,7 @@ fi
 set -eu
 
 # Public functions that must be exported.
-EXPECTED="jlog_open jlog_close jlog_flush jlog_strerror"
+EXPECTED="jlog_open jlog_close jlog_flush jlog_strerror jlog_log jlog_logv"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 LIBJLOG.so" >&2

@@ -8,6 +8,15 @@
 #
 # Stages, each in its own build directory under the source root:
 #   build     buildtype debugoptimized, -Dwerror=true; all tests
+#   static, shared
+#             build-static, build-shared: -Ddefault_library=static/shared;
+#             only the programs that link the library itself and their
+#             tests (LIBMODE_TESTS below; the suites link the internal
+#             library, the same in every mode)
+#   subproject
+#             test/check-subproject.sh: a parent project with jlog as
+#             subprojects/jlog builds its consumer and none of jlog's
+#             tests, benchmarks or examples; counts as one test
 #   asan      build-asan, -Db_sanitize=address,undefined; all tests
 #   tsan      build-tsan, -Db_sanitize=thread; the threaded tests only
 #             (TSAN_TESTS below)
@@ -19,7 +28,8 @@
 #             A crashing input is kept as build-fuzz/fuzz-crash-*.
 #
 # Environment:
-#   JLOG_QUICK=1        stop after the plain build and its tests
+#   JLOG_QUICK=1        stop after the cheap stages (plain build and its
+#                       tests, static, shared, subproject)
 #   JLOG_BUILD_PREFIX   build directory prefix (default "build", giving
 #                       build, build-asan, build-tsan, build-fuzz); relative
 #                       to the source root, or absolute
@@ -32,7 +42,7 @@ set -euo pipefail
 
 # Tests run under ThreadSanitizer: the suites that exercise threads. Adding
 # one is adding its meson test name here.
-TSAN_TESTS=(ring logger fork stress sinks clock)
+TSAN_TESTS=(ring logger fork stress sinks clock api)
 
 # Sanitized code runs slower: the meson and Check (fork mode) timeouts are
 # stretched by these factors. (The valgrind setup has its own multiplier,
@@ -63,6 +73,12 @@ FUZZ_OPTS=(-Dbuildtype=debugoptimized -Dfuzz=true -Db_lundef=false -Dbench=false
 	-Dexamples=false)
 FUZZ_SECONDS=${JLOG_FUZZ_SECONDS:-60}
 
+# The static and shared stages: each of these tests (those the tree has) and
+# the programs they run.
+LIBMODE_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true -Dbench=false)
+LIBMODE_TESTS=(build-pedantic build-cxx check-exports compile-fail-c example-service
+	example-config)
+
 MESON_TEST=(meson test --print-errorlogs --num-processes 2)
 
 tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,6 +90,8 @@ build_plain=$prefix
 build_asan=$prefix-asan
 build_tsan=$prefix-tsan
 build_fuzz=$prefix-fuzz
+build_static=$prefix-static
+build_shared=$prefix-shared
 
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/jlog-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
@@ -197,6 +215,55 @@ run_fuzz() {
 	fi
 }
 
+# lib_mode NAME DIR MODE - configure DIR with default_library=MODE, build
+# only what LIBMODE_TESTS need, run those tests; records NAME-build (one
+# failure if the build fails) and NAME.
+lib_mode() {
+	local name=$1 dir=$2 mode=$3 start rc=0 listed selected=() targets=() t
+	banner "$name-build: $dir (default_library=$mode)"
+	start=$(now_ms)
+	if [[ -f $dir/build.ninja ]]; then
+		meson configure "$dir" "${LIBMODE_OPTS[@]}" "-Ddefault_library=$mode" || rc=$?
+	else
+		meson setup "$dir" "$root" "${LIBMODE_OPTS[@]}" "-Ddefault_library=$mode" || rc=$?
+	fi
+	if ((rc == 0)); then
+		listed=$(meson test -C "$dir" --no-rebuild --list 2>/dev/null || true)
+		for t in "${LIBMODE_TESTS[@]}"; do
+			grep -qx "$t" <<<"$listed" || continue
+			selected+=("$t")
+			case $t in
+			build-pedantic | build-cxx) targets+=("$t") ;;
+			example-service) targets+=(jlog-service) ;;
+			example-config) targets+=(config-demo) ;;
+			check-exports) targets+=(jlog) ;;
+			esac
+		done
+		meson compile -C "$dir" "${targets[@]}" || rc=$?
+	fi
+	if ((rc != 0)); then
+		record "$name-build" 0 1 0 "$start" "build failed (exit $rc)"
+		return 1
+	fi
+	record "$name-build" 0 0 0 "$start" "ok"
+	run_tests "$name" -- "${MESON_TEST[@]}" -C "$dir" --no-rebuild "${selected[@]}"
+}
+
+# run_script NAME COMMAND... - a check that is one test: exit 0 passes, 77
+# skips, anything else fails.
+run_script() {
+	local name=$1 start rc=0
+	shift
+	banner "$name: $*"
+	start=$(now_ms)
+	"$@" </dev/null || rc=$?
+	case $rc in
+	0) record "$name" 1 0 0 "$start" "ok" ;;
+	77) record "$name" 0 0 1 "$start" "skipped" ;;
+	*) record "$name" 0 1 0 "$start" "exit $rc" ;;
+	esac
+}
+
 total_start=$(now_ms)
 
 if [[ ${JLOG_SKIP_DEPS:-} != 1 ]]; then
@@ -214,6 +281,12 @@ if build build "$build_plain" "${PLAIN_OPTS[@]}"; then
 	plain_built=1
 	run_tests test -- "${MESON_TEST[@]}" -C "$build_plain"
 fi
+
+# Cheap stages: the library built static and shared, and jlog as a
+# subproject.
+lib_mode static "$build_static" static || true
+lib_mode shared "$build_shared" shared || true
+run_script subproject sh "$root/test/check-subproject.sh"
 
 if [[ ${JLOG_QUICK:-} != 1 ]]; then
 	if build build-asan "$build_asan" "${ASAN_OPTS[@]}"; then
