@@ -6,6 +6,12 @@
 #   tools/aggregator.sh start SERVER DIR     configure and start it in DIR;
 #                                            prints its endpoints, one per line
 #   tools/aggregator.sh stop SERVER DIR      stop it (SIGTERM, then SIGKILL)
+#   tools/aggregator.sh restart SERVER DIR   stop, then start on the same
+#                                            ports and sockets (a client's
+#                                            sink string stays valid)
+#
+# install swaps rsyslog and syslog-ng: they conflict in apt, so installing
+# one removes the other (run the cases of one server, then the other's).
 #
 # SERVER is rsyslog, syslog-ng or journald. `start` writes DIR/env, which a
 # test sources for its endpoints:
@@ -39,6 +45,14 @@ for _ in range(50):
         t.close(); u.close(); continue
     t.close(); u.close(); print(p); break
 PY
+}
+
+# old_port DIR NAME - the port NAME of a previous start in DIR (restart
+# keeps the endpoints), else a free one.
+old_port() {
+	local p=
+	[[ -f $1/env ]] && p=$(sed -n "s/^$2=//p" "$1/env")
+	[[ -n $p ]] && echo "$p" || free_port
 }
 
 # wait_for TIMEOUT_S CMD... - poll CMD every 10 ms until it succeeds.
@@ -80,8 +94,8 @@ package_of() {
 start_rsyslog() {
 	local dir=$1 tcp udp
 	command -v rsyslogd >/dev/null || skip "rsyslogd is not installed"
-	tcp=$(free_port)
-	udp=$(free_port)
+	tcp=$(old_port "$dir" TCP_PORT)
+	udp=$(old_port "$dir" UDP_PORT)
 	cat >"$dir/rsyslog.conf" <<CONF
 global(workDirectory="$dir" maxMessageSize="1m"
        parser.escapeControlCharactersOnReceive="off")
@@ -138,9 +152,9 @@ ENV
 start_syslog_ng() {
 	local dir=$1 tcp udp tcp5424
 	command -v syslog-ng >/dev/null || skip "syslog-ng is not installed"
-	tcp=$(free_port)
-	udp=$(free_port)
-	tcp5424=$(free_port)
+	tcp=$(old_port "$dir" TCP_PORT)
+	udp=$(old_port "$dir" UDP_PORT)
+	tcp5424=$(old_port "$dir" TCP5424_PORT)
 	# flags(no-parse): the whole line is the message, as sent. The syslog()
 	# source reads RFC 5424 frames with octet counting; its $MSG is the
 	# frame's MSG part.
@@ -236,6 +250,13 @@ start)
 stop)
 	(($# == 3)) || die "usage: $0 stop SERVER DIR"
 	stop_pidfile "$3"
+	;;
+restart)
+	(($# == 3)) || die "usage: $0 restart SERVER DIR"
+	stop_pidfile "$3"
+	dir=$(cd "$3" && pwd)
+	"start_${server//-/_}" "$dir"
+	cat "$dir/env"
 	;;
 *) die "unknown command '$cmd'" ;;
 esac
