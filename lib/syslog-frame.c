@@ -159,10 +159,10 @@ static int header3164(char *h, size_t cap, const struct jlog__frame_opts *o,
 	time_t s = (time_t)(v->time_ns / 1000000000u);
 	struct tm tm;
 	localtime_r(&s, &tm);
-	return snprintf(h, cap, "<%d>%s %2d %02d:%02d:%02d %s %s[%ld]: ",
+	return snprintf(h, cap, "<%d>%s %2d %02d:%02d:%02d %s%s%s[%ld]: ",
 	                o->facility * 8 + jlog__syslog_severity(v->level), mon[tm.tm_mon],
-	                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, o->hostname, o->app_name,
-	                (long)o->pid);
+	                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, o->local ? "" : o->hostname,
+	                o->local ? "" : " ", o->app_name, (long)o->pid);
 }
 
 /* The fixed parts of header5424 plus its strings: 5 (PRI) + 2 + 27 (time)

@@ -24,6 +24,8 @@ enum jlog__framing {
 struct jlog__frame_opts {
 	enum jlog__framing framing;
 	bool stream;      /* a stream transport: frames need delimiting */
+	bool local;       /* a unix: or unixgram: socket (rfc3164 then omits
+	                     HOSTNAME, as syslog(3) does on /dev/log) */
 	int facility;     /* 0..23 */
 	pid_t pid;
 	char hostname[256];
@@ -35,7 +37,8 @@ struct jlog__frame_opts {
  * jlog__frame_opts_init - defaults: "lines", facility user (1), the
  * process's pid, gethostname() (its first label for rfc3164 is the
  * caller's concern: the full name is kept), app_name the program's name
- * (program_invocation_short_name), msgid "-". @stream as the transport.
+ * (program_invocation_short_name), msgid "-". @stream as the transport;
+ * the transport sets o->local itself for unix: and unixgram: sinks.
  */
 void jlog__frame_opts_init(struct jlog__frame_opts *o, bool stream);
 
@@ -85,7 +88,9 @@ int jlog__syslog_severity(int level);
  * with HEADER = "<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID -",
  * TIMESTAMP "2026-12-02T09:41:51.123456Z" (UTC, microseconds), and
  * HEADER3164 = "<PRI>Mmm dd hh:mm:ss HOSTNAME APP-NAME[PID]: " in local
- * time (the syslog(3) convention the legacy readers expect). PRI is
+ * time (the syslog(3) convention the legacy readers expect), without
+ * "HOSTNAME " when o->local: /dev/log readers take the word after the
+ * time as the tag, since syslog(3) sends none. PRI is
  * facility * 8 + jlog__syslog_severity(level). A LINE holding a newline is
  * the formatter's business: the JSON formatter never writes one.
  * Writer thread only (uses localtime_r for rfc3164). On allocation failure
