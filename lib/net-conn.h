@@ -135,7 +135,8 @@ size_t jlog__net_max_frame(const struct jlog__net *n);
  * jlog__net_crash_write - the crash handler's write: one send() of @frame
  * with MSG_DONTWAIT|MSG_NOSIGNAL if the connection is up and no frame is
  * half-written on it (the crash frame would tear it); nothing else. The
- * queue is not touched (the writer may be using it). Async-signal-safe.
+ * queue is not touched (the writer may be using it), so the crash frame
+ * goes ahead of frames still queued there. Async-signal-safe.
  * Returns 0 if sent whole, -EAGAIN otherwise.
  */
 int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len);

@@ -472,6 +472,50 @@ START_TEST(ipv6_loopback)
 }
 END_TEST
 
+/* A forked child keeps none of the parent's frames and its own
+ * connection; the parent's stays up. The crash write goes out at once. */
+START_TEST(fork_and_crash_write)
+{
+	int port = free_tcp_port(), ls = listen_tcp(port, 0);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "tcp://127.0.0.1:%d", port);
+	struct reports r = {0};
+	struct jlog__net_opts o = {0};
+	struct jlog__net *n = open_net(sink, &o, &r);
+	ck_assert(jlog__net_connected(n));
+	ck_assert_int_eq(jlog__net_crash_write(n, "crash\n", 6), 0);
+	ck_assert_int_eq(jlog__net_write(n, "queued\n", 7), 0); /* kept, not sent */
+	ck_assert_uint_eq(jlog__net_queued(n), 7);
+	pid_t pid = fork();
+	if (pid == 0) {
+		jlog__net_after_fork(n);
+		int bad = jlog__net_queued(n) != 0 || jlog__net_stats(n).lost != 1;
+		jlog__net_write(n, "child\n", 6);
+		bad |= jlog__net_flush(n, 5000) != 0;
+		_exit(bad);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(jlog__net_write(n, "parent\n", 7), 0);
+	ck_assert_int_eq(jlog__net_flush(n, 5000), 0);
+	ck_assert_uint_eq(jlog__net_stats(n).connects, 1);
+	jlog__net_close(n);
+	int c1 = accept(ls, NULL, NULL), c2 = accept(ls, NULL, NULL);
+	size_t l1, l2;
+	char *d1 = read_all(c1, &l1), *d2 = read_all(c2, &l2);
+	ck_assert_uint_eq(l1, 20);
+	ck_assert(memcmp(d1, "crash\nqueued\nparent\n", 20) == 0);
+	ck_assert_uint_eq(l2, 6);
+	ck_assert(memcmp(d2, "child\n", 6) == 0);
+	free(d1);
+	free(d2);
+	close(c1);
+	close(c2);
+	close(ls);
+}
+END_TEST
+
 /* ---- real servers ------------------------------------------------------ */
 
 static const char *server;
@@ -788,6 +832,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, unreachable_reported);
 	tcase_add_test(tc, datagram_limit);
 	tcase_add_test(tc, ipv6_loopback);
+	tcase_add_test(tc, fork_and_crash_write);
 	suite_add_tcase(s, tc);
 	server = getenv("JLOG_TEST_SERVER");
 	if (server && *server) {
