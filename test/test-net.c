@@ -711,58 +711,38 @@ static void deliver(const char *transport, const char *framing, const char *file
 	}
 }
 
-START_TEST(deliver_tcp)
-{
-	deliver("tcp", "lines", "tcp.raw", 0);
-}
-END_TEST
+/* What each server receives: transport, framing, the server's file of
+ * it, pacing (1 ms every N frames for the datagrams, which have no or
+ * little flow control), and the server it applies to (NULL: both). RFC
+ * 5424 rides octet counting on the streams; rfc3164 goes to a /dev/log
+ * style reader (imuxsock), whose MSG follows "tag[pid]:". */
+static const struct {
+	const char *transport, *framing, *file;
+	int pace;
+	const char *only;
+} deliveries[] = {
+	{"tcp", "lines", "tcp.raw", 0, NULL},
+	{"unix", "lines", "unix.raw", 0, NULL},
+	{"udp", "lines", "udp.raw", 4, NULL},
+	{"unixgram", "lines", "unixgram.raw", 20, NULL},
+	{"tcp", "rfc5424", "tcp.msg", 0, "rsyslog"},
+	{"tcp5424", "rfc5424", "tcp5424.raw", 0, "syslog-ng"},
+	{"unix", "rfc5424", "unix.msg", 0, "rsyslog"},
+	{"unixgram", "rfc3164", "unixgram.msg", 20, "rsyslog"},
+};
 
-START_TEST(deliver_unix)
+START_TEST(deliver_each)
 {
-	deliver("unix", "lines", "unix.raw", 0);
-}
-END_TEST
-
-START_TEST(deliver_udp)
-{
-	deliver("udp", "lines", "udp.raw", 4);
-}
-END_TEST
-
-START_TEST(deliver_unixgram)
-{
-	deliver("unixgram", "lines", "unixgram.raw", 20);
-}
-END_TEST
-
-/* RFC 5424 with octet counting on a stream: the MSG arrives whole. */
-START_TEST(deliver_rfc5424)
-{
-	if (strcmp(server, "rsyslog") == 0)
-		deliver("tcp", "rfc5424", "tcp.msg", 0);
-	else
-		deliver("tcp5424", "rfc5424", "tcp5424.raw", 0);
-}
-END_TEST
-
-START_TEST(deliver_rfc5424_unix)
-{
-	if (strcmp(server, "rsyslog") == 0)
-		deliver("unix", "rfc5424", "unix.msg", 0);
+	if (deliveries[_i].only && strcmp(deliveries[_i].only, server) != 0)
+		return;
+	deliver(deliveries[_i].transport, deliveries[_i].framing, deliveries[_i].file,
+	        deliveries[_i].pace);
 }
 END_TEST
 
 /* Restart the server 5 times in the middle of a run: the engine
  * reconnects by itself; no torn frame, no duplicate; what plain TCP loses
  * (written before the listener closed, never acknowledged) is counted. */
-/* RFC 3164 to a /dev/log style reader (imuxsock): the MSG after "tag[pid]:". */
-START_TEST(deliver_rfc3164_unixgram)
-{
-	if (strcmp(server, "rsyslog") == 0)
-		deliver("unixgram", "rfc3164", "unixgram.msg", 20);
-}
-END_TEST
-
 START_TEST(restart_five_times)
 {
 	char *port = tc_server_env("TCP_PORT"), sink[64];
@@ -839,13 +819,8 @@ Suite *jlog_test_suite(void)
 		tc_server_start_or_skip(server);
 		TCase *ts = tcase_create("server");
 		tcase_set_timeout(ts, 120);
-		tcase_add_test(ts, deliver_tcp);
-		tcase_add_test(ts, deliver_unix);
-		tcase_add_test(ts, deliver_udp);
-		tcase_add_test(ts, deliver_unixgram);
-		tcase_add_test(ts, deliver_rfc5424);
-		tcase_add_test(ts, deliver_rfc5424_unix);
-		tcase_add_test(ts, deliver_rfc3164_unixgram);
+		tcase_add_loop_test(ts, deliver_each, 0,
+		                    (int)(sizeof(deliveries) / sizeof(deliveries[0])));
 		tcase_add_test(ts, restart_five_times);
 		suite_add_tcase(s, ts);
 	}
