@@ -403,6 +403,44 @@ START_TEST(unreachable_reported)
 }
 END_TEST
 
+/* A connect that hangs (a listener whose backlog is full drops the SYN)
+ * gives up after connect_timeout_ms, reported; the writer never waits. */
+START_TEST(connect_timeout)
+{
+	int port = free_tcp_port(), ls = listen_tcp(port, 0);
+	ck_assert_int_eq(listen(ls, 0), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fill[4];
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+	}
+	tc_sleep_ms(50);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "tcp://127.0.0.1:%d", port);
+	struct reports r = {0};
+	struct jlog__net_opts o = {.connect_timeout_ms = 300, .reconnect_max_ms = 5000};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct jlog__net *n = open_net(sink, &o, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Not a speed check: open returning before the timeout shows it did
+	 * not wait for the connect. */
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 300);
+	ck_assert_str_eq(jlog__net_describe(n) + strlen(sink), " (connecting)");
+	for (int i = 0; i < 300 && r.n == 0; i++) {
+		tc_sleep_ms(5);
+		jlog__net_tick(n);
+	}
+	ck_assert_msg(reported(&r, "timed out after 300 ms"), "%d %s", r.n, r.msg[0]);
+	jlog__net_close(n);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(ls);
+}
+END_TEST
+
 /* Datagrams: one frame per datagram; one above max_datagram is dropped
  * and counted, never split. */
 START_TEST(datagram_limit)
@@ -810,6 +848,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, outage_buffer);
 	tcase_add_test(tc, torn_frame_resent_whole);
 	tcase_add_test(tc, unreachable_reported);
+	tcase_add_test(tc, connect_timeout);
 	tcase_add_test(tc, datagram_limit);
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, fork_and_crash_write);
