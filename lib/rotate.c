@@ -496,34 +496,67 @@ static void unlock_if_same(struct jlog__rotate *rf, int fd, bool locked)
 		lock_fd(fd, LOCK_UN);
 }
 
+/*
+ * How much of @p (n bytes of whole lines) goes to the active file now:
+ * all of it when it fits under the bound (or after a failed rotation in
+ * this call), else the whole lines that fit, or a single line longer
+ * than the bound into an empty file. 0: rotate first.
+ */
+static size_t chunk(const struct jlog__rotate *rf, const char *p, size_t n, bool no_rotate)
+{
+	if (rf->size + n <= rf->limit || no_rotate)
+		return n;
+	size_t k = fit_lines(p, n, rf->size < rf->limit ? rf->limit - rf->size : 0);
+	if (k == 0 && rf->size == 0)
+		k = (size_t)((const char *)memchr(p, '\n', n) - p) + 1;
+	return k;
+}
+
+/* Whether a time-driven rotation is due; *now is read (when 0) only if
+ * one is configured. An empty file is not rotated: its instant moves
+ * on. */
+static bool time_due(struct jlog__rotate *rf, uint64_t *now)
+{
+	if (rf->next_ns == UINT64_MAX)
+		return false;
+	if (!*now)
+		*now = now_of(rf);
+	if (*now < rf->next_ns)
+		return false;
+	if (rf->size > 0)
+		return true;
+	rf->next_ns = next_instant(rf, *now);
+	return false;
+}
+
+/* Shared mode: lock the active file and check that the path still names
+ * it; the size then comes from that stat (the other processes' lines
+ * included). *locked tells whether the lock is held. */
+static bool lock_and_check(struct jlog__rotate *rf, int fd, bool *locked)
+{
+	*locked = lock_fd(fd, LOCK_EX) == 0;
+	struct stat st;
+	if (*locked && stat(rf->path, &st) == 0 && st.st_ino == rf->ino && st.st_dev == rf->dev) {
+		rf->size = (uint64_t)st.st_size;
+		return true;
+	}
+	return false;
+}
+
 /* Single process: the counters decide. */
 static int write_private(struct jlog__rotate *rf, const char *buf, size_t len,
                          size_t *written)
 {
 	bool rotate_failed = false; /* then the rest of the batch goes here */
-	if (rf->next_ns != UINT64_MAX) {
-		uint64_t now = now_of(rf);
-		if (now >= rf->next_ns) {
-			if (rf->size > 0)
-				rotate_failed = !rotate(rf, now);
-			else
-				rf->next_ns = next_instant(rf, now);
-		}
-	}
+	uint64_t now = 0;
+	if (time_due(rf, &now))
+		rotate_failed = !rotate(rf, now);
 	size_t done = 0;
 	while (done < len) {
-		size_t n = len - done;
-		if (rf->size + n > rf->limit && !rotate_failed) {
-			n = fit_lines(buf + done, n, rf->limit - (rf->size < rf->limit ? rf->size : rf->limit));
-			if (n == 0) {
-				if (rf->size > 0) {
-					rotate_failed = !rotate(rf, now_of(rf));
-					continue;
-				}
-				/* A line longer than the bound goes alone. */
-				n = (size_t)((const char *)memchr(buf + done, '\n', len - done) -
-				             (buf + done)) + 1;
-			}
+		size_t n = chunk(rf, buf + done, len - done, rotate_failed);
+		if (n == 0) {
+			rotate_failed = !rotate(rf, now_of(rf));
+			continue;
 		}
 		size_t w;
 		int rc = put(rf, buf + done, n, &w);
@@ -551,11 +584,8 @@ static int write_shared(struct jlog__rotate *rf, const char *buf, size_t len,
 	bool rotate_failed = false;
 	while (done < len) {
 		int fd = atomic_load_explicit(&rf->fd, memory_order_relaxed); /* owner's own store */
-		bool locked = lock_fd(fd, LOCK_EX) == 0;
-		struct stat st;
-		if (locked && stat(rf->path, &st) == 0 && st.st_ino == rf->ino && st.st_dev == rf->dev) {
-			rf->size = (uint64_t)st.st_size;
-		} else if (chases++ < 1000) {
+		bool locked;
+		if (!lock_and_check(rf, fd, &locked) && chases++ < 1000) {
 			/* The path is another file, or gone: someone rotated.
 			 * Follow it. */
 			unlock_if_same(rf, fd, locked);
@@ -565,26 +595,12 @@ static int write_shared(struct jlog__rotate *rf, const char *buf, size_t len,
 		}
 		/* Now: the path is ours, or we could not follow it (then
 		 * the lines go here rather than nowhere). */
-		size_t n = len - done;
-		if (!rotate_failed && rf->next_ns != UINT64_MAX && rf->size > 0) {
-			uint64_t now = now_of(rf);
-			if (now >= rf->next_ns) {
-				rotate_failed = !rotate(rf, now);
-				unlock_if_same(rf, fd, locked);
-				continue;
-			}
-		}
-		if (rf->size + n > rf->limit && !rotate_failed) {
-			n = fit_lines(buf + done, n, rf->limit - (rf->size < rf->limit ? rf->size : rf->limit));
-			if (n == 0) {
-				if (rf->size > 0) {
-					rotate_failed = !rotate(rf, now_of(rf));
-					unlock_if_same(rf, fd, locked);
-					continue;
-				}
-				n = (size_t)((const char *)memchr(buf + done, '\n', len - done) -
-				             (buf + done)) + 1;
-			}
+		uint64_t now = 0;
+		size_t n = chunk(rf, buf + done, len - done, rotate_failed);
+		if (!rotate_failed && (n == 0 || time_due(rf, &now))) {
+			rotate_failed = !rotate(rf, now ? now : now_of(rf));
+			unlock_if_same(rf, fd, locked);
+			continue;
 		}
 		size_t w;
 		rc = put(rf, buf + done, n, &w);
@@ -613,29 +629,18 @@ void jlog__rotate_tick(struct jlog__rotate *rf, uint64_t now)
 	if (!now)
 		now = now_of(rf);
 	take_reopen(rf, now);
-	if (now >= rf->next_ns) {
-		if (rf->pol.shared) {
-			/* Rotate under the lock after the identity check, as
-			 * a write does. */
-			int fd = atomic_load_explicit(&rf->fd, memory_order_relaxed); /* own store */
-			bool locked = lock_fd(fd, LOCK_EX) == 0;
-			struct stat st;
-			if (locked && stat(rf->path, &st) == 0 && st.st_ino == rf->ino &&
-			    st.st_dev == rf->dev) {
-				rf->size = (uint64_t)st.st_size;
-				if (rf->size > 0)
-					rotate(rf, now);
-				else
-					rf->next_ns = next_instant(rf, now);
-			} else {
-				rf->checked_ns = 0; /* someone rotated: follow below */
-			}
-			unlock_if_same(rf, fd, locked);
-		} else if (rf->size > 0) {
+	if (rf->pol.shared && now >= rf->next_ns) {
+		/* Rotate under the lock after the identity check, as a
+		 * write does. */
+		int fd = atomic_load_explicit(&rf->fd, memory_order_relaxed); /* own store */
+		bool locked;
+		if (!lock_and_check(rf, fd, &locked))
+			rf->checked_ns = 0; /* someone rotated: follow below */
+		else if (time_due(rf, &now))
 			rotate(rf, now);
-		} else {
-			rf->next_ns = next_instant(rf, now);
-		}
+		unlock_if_same(rf, fd, locked);
+	} else if (!rf->pol.shared && time_due(rf, &now)) {
+		rotate(rf, now);
 	}
 	/* At most about once a second, as tail -F: is the path still our
 	 * file, and did it shrink (copytruncate)? */
