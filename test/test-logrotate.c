@@ -139,9 +139,9 @@ END_TEST
 START_TEST(logrotate_copytruncate)
 {
 	char *path = tc_tmppath("app.log");
-	/* About 4 KB a hundred lines: a bound the old size counter would
-	 * cross after the truncation. */
-	struct jlog__rotate_policy p = {.size = 6000};
+	/* A hundred lines are about 3 KB: a bound the old size counter
+	 * would cross after the truncation, the new one not. */
+	struct jlog__rotate_policy p = {.size = 4000};
 	struct jlog__rotate *rf = NULL;
 	ck_assert_int_eq(jlog__rotate_open(&rf, path, 0644, false, &p), 0);
 	uint64_t t = 5000 * NS;
