@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1128,6 +1130,54 @@ START_TEST(rotation_eacces_reported_once)
 }
 END_TEST
 
+/* A write cut short (EFBIG past RLIMIT_FSIZE, as ENOSPC would): the
+ * lines before the cut count as written, the cut line is taken back. */
+static int efbig_scenario(const char *path)
+{
+	struct jlog__rotate_policy p = {.size = 1 << 20};
+	struct jlog__rotate *rf = NULL;
+	if (jlog__rotate_open(&rf, path, 0644, false, &p))
+		return 1;
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit rl = {1000, 1000};
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 2;
+	char batch[2048];
+	size_t len = 0;
+	for (unsigned long i = 0; i < 15; i++)
+		len += make_line(batch + len, sizeof(batch) - len, i, 90);
+	size_t w = 12345;
+	int rc = jlog__rotate_write(rf, batch, len, &w);
+	if (rc != -EFBIG)
+		return 3;
+	if (w != 990)
+		return 4;
+	struct stat st;
+	if (stat(path, &st) || st.st_size != 990)
+		return 5;
+	jlog__rotate_close(rf);
+	return 0;
+}
+
+START_TEST(short_write_takes_back_cut_line)
+{
+	char *path = tc_tmppath("app.log");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(efbig_scenario(path));
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "step %d failed",
+	              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 11);
+	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
 /* ---- External changes: reopen, inode check, copytruncate ---- */
 
 START_TEST(reopen_request)
@@ -1367,6 +1417,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, time_rotation_interval_hourly_weekly);
 	tcase_add_test(tc, time_or_size);
 	tcase_add_test(tc, rotation_eacces_reported_once);
+	tcase_add_test(tc, short_write_takes_back_cut_line);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retention");
