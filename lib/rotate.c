@@ -334,13 +334,16 @@ static void clean_up_at_open(struct jlog__rotate *rf, uint64_t now)
 		fail(rf, JLOG__ROTATE_ERR_RETENTION, rc, "clean-up in %s: listing", rf->nm.dir);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
+	/* Temporaries first: a queued original whose dead temporary is
+	 * still there would be taken for one another process compresses
+	 * (its O_EXCL create fails) and skipped. */
+	for (size_t i = 0; i < n; i++)
 		if (v[i].kind == JLOG__ROTATED_TMP)
 			remove_stale_tmp(v[i].path);
-		else if (v[i].kind == JLOG__ROTATED_PLAIN && rf->comp &&
-		         jlog__compressor_push(rf->comp, v[i].path) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == JLOG__ROTATED_PLAIN && rf->comp &&
+		    jlog__compressor_push(rf->comp, v[i].path) < 0)
 			fail(rf, JLOG__ROTATE_ERR_COMPRESS, -ENOMEM, "queueing %s", v[i].path);
-	}
 	jlog__rotated_free(v, n);
 	apply_retention(rf, now);
 }
