@@ -725,12 +725,16 @@ int jlog__rotate_describe(const struct jlog__rotate *rf, char *buf, size_t n)
 	case JLOG__ROTATE_HOURLY: snprintf(when, sizeof(when), "hourly"); break;
 	case JLOG__ROTATE_DAILY:
 	case JLOG__ROTATE_WEEKLY:
-	case JLOG__ROTATE_MONTHLY:
-		snprintf(when, sizeof(when), "%s%s%02u:%02u",
-		         p->when == JLOG__ROTATE_MONTHLY ? "monthly " : "",
-		         p->when == JLOG__ROTATE_WEEKLY ? "weekday " : "", p->at_sec / 3600,
-		         p->at_sec / 60 % 60);
+	case JLOG__ROTATE_MONTHLY: {
+		static const char *const days[] = {"sunday", "monday", "tuesday", "wednesday",
+		                                   "thursday", "friday", "saturday"};
+		const char *on = p->when == JLOG__ROTATE_MONTHLY ? "the 1st"
+		                 : p->when == JLOG__ROTATE_WEEKLY ? days[(unsigned)p->weekday % 7]
+		                                                   : "daily";
+		snprintf(when, sizeof(when), "%s at %02u:%02u:%02u", on, p->at_sec / 3600,
+		         p->at_sec / 60 % 60, p->at_sec % 60);
 		break;
+	}
 	}
 	if (p->keep_count)
 		snprintf(keep, sizeof(keep), ", retention %u files", p->keep_count);

@@ -1293,6 +1293,13 @@ START_TEST(crash_write_and_describe)
 	jlog__rotate_describe(rf, d, sizeof(d));
 	ck_assert_msg(strstr(d, path) && strstr(d, "10 MiB") && strstr(d, "5 files"), "%s", d);
 	jlog__rotate_close(rf);
+	struct jlog__rotate_policy w = {0};
+	ck_assert_int_eq(jlog__rotate_parse_rotation(&w, "1 GB or monday at 12:30"), 0);
+	w.compression = JLOG__COMPRESS_NONE;
+	rf = open_ok(path, &w);
+	jlog__rotate_describe(rf, d, sizeof(d));
+	ck_assert_msg(strstr(d, "monday at 12:30:00") && strstr(d, " or "), "%s", d);
+	jlog__rotate_close(rf);
 	size_t n;
 	json_t **l = tc_parse_file(path, &n);
 	ck_assert_uint_eq(n, 1);
