@@ -163,7 +163,8 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 	int sfd = -1, tfd = -1, rc;
 	bool tmp_ours = false, enc_live = false;
 	struct encoder e;
-	const char *what = "open";
+	/* What failed, on which file, for the message. */
+	const char *what = "open", *whom = src;
 
 	if (asprintf(&dst, "%s%s", src, jlog__compression_suffix(c)) < 0) {
 		dst = NULL;
@@ -192,6 +193,7 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 		goto out;
 	}
 	what = "create";
+	whom = tmp;
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0666);
 	if (tfd < 0) {
 		rc = -errno;
@@ -224,6 +226,7 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 				continue;
 			rc = -errno;
 			what = "read";
+			whom = src;
 			goto out;
 		}
 		rc = enc_step(&e, in, (size_t)n, n == 0, tfd, out);
@@ -245,6 +248,7 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 		goto out;
 	}
 	what = "rename to";
+	whom = dst;
 	if (rename(tmp, dst) < 0) {
 		rc = -errno;
 		goto out;
@@ -252,6 +256,7 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 	tmp_ours = false;
 	(void)fsync_dir_of(dst);
 	what = "remove";
+	whom = src;
 	if (unlink(src) < 0 && errno != ENOENT) {
 		rc = -errno;
 		goto out;
@@ -259,11 +264,7 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 	rc = 0;
 out:
 	if (rc && rc != -ECANCELED && msg)
-		snprintf(msg, msg_len, "compression of %s: %s %s: %s", src, what,
-		         strcmp(what, "read") == 0 || strcmp(what, "open") == 0 ||
-		                         strcmp(what, "remove") == 0
-		                 ? src
-		                 : strcmp(what, "rename to") == 0 ? dst : tmp,
+		snprintf(msg, msg_len, "compression of %s: %s %s: %s", src, what, whom,
 		         jlog_strerror(rc));
 	if (tmp_ours)
 		unlink(tmp);
