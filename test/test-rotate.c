@@ -552,37 +552,50 @@ static uint64_t tick_at(struct jlog__rotate *rf, uint64_t t)
 	return rotations(rf);
 }
 
+/* One step of a rotation schedule: tick at t, then the rotations so far. */
+struct step {
+	uint64_t t;
+	uint64_t rotations;
+};
+
+/* Open @path with rotation @spec at @start on the injected clock, then
+ * tick at each step and check the count. The file is never empty (a line
+ * after each tick), so every instant that passes rotates. */
+static void check_schedule(const char *path, const char *spec, uint64_t start,
+                           const struct step *steps, size_t n)
+{
+	struct jlog__rotate_policy p = {.now_ns = fake_clock};
+	ck_assert_int_eq(jlog__rotate_parse_rotation(&p, spec), 0);
+	fake_now = start;
+	struct jlog__rotate *rf = open_ok(path, &p);
+	write_seq(rf, 0, 60);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(tick_at(rf, steps[i].t) == steps[i].rotations,
+		              "\"%s\" step %zu: %llu rotations, want %llu", spec, i,
+		              (unsigned long long)rotations(rf),
+		              (unsigned long long)steps[i].rotations);
+	jlog__rotate_close(rf);
+}
+
+#define STEPS(...) (const struct step[]){__VA_ARGS__}, \
+	sizeof((const struct step[]){__VA_ARGS__}) / sizeof(struct step)
+
 START_TEST(time_rotation_dst)
 {
 	set_tz(PARIS);
 	char *path = tc_tmppath("app.log");
-	struct jlog__rotate_policy p = {.now_ns = fake_clock};
-	ck_assert_int_eq(jlog__rotate_parse_rotation(&p, "02:30"), 0);
 	/* Spring: 02:30 does not exist on 2026-03-29; rotate at 03:00 CEST
-	 * = 01:00 UTC, the first instant after it. */
-	fake_now = utc(2026, 3, 28, 12, 0, 0);
-	struct jlog__rotate *rf = open_ok(path, &p);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 3, 29, 0, 59, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 3, 29, 1, 0, 0)), 1);
-	/* The next day, 02:30 CEST = 00:30 UTC. */
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 3, 30, 0, 29, 59)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 3, 30, 0, 30, 0)), 2);
-	jlog__rotate_close(rf);
-
+	 * = 01:00 UTC, the first instant after it. The next day, 02:30
+	 * CEST = 00:30 UTC. */
+	check_schedule(path, "02:30", utc(2026, 3, 28, 12, 0, 0),
+	               STEPS({utc(2026, 3, 29, 0, 59, 59), 0}, {utc(2026, 3, 29, 1, 0, 0), 1},
+	                     {utc(2026, 3, 30, 0, 29, 59), 1}, {utc(2026, 3, 30, 0, 30, 0), 2}));
 	/* Autumn: 02:30 happens twice on 2026-10-25 (00:30 and 01:30 UTC):
-	 * rotate once, at the first. */
-	fake_now = utc(2026, 10, 24, 12, 0, 0);
-	rf = open_ok(path, &p);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 25, 0, 29, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 25, 0, 30, 0)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 25, 1, 30, 0)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 25, 1, 31, 0)), 1);
-	/* The next day, 02:30 CET = 01:30 UTC. */
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 26, 1, 29, 59)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 10, 26, 1, 30, 0)), 2);
-	jlog__rotate_close(rf);
+	 * rotate once, at the first. The next day, 02:30 CET = 01:30 UTC. */
+	check_schedule(path, "02:30", utc(2026, 10, 24, 12, 0, 0),
+	               STEPS({utc(2026, 10, 25, 0, 29, 59), 0}, {utc(2026, 10, 25, 0, 30, 0), 1},
+	                     {utc(2026, 10, 25, 1, 30, 0), 1}, {utc(2026, 10, 25, 1, 31, 0), 1},
+	                     {utc(2026, 10, 26, 1, 29, 59), 1}, {utc(2026, 10, 26, 1, 30, 0), 2}));
 	set_tz("UTC");
 	free(path);
 }
@@ -592,48 +605,19 @@ START_TEST(time_rotation_interval_hourly_weekly)
 {
 	set_tz("UTC");
 	char *path = tc_tmppath("app.log");
-	struct jlog__rotate_policy p = {.now_ns = fake_clock};
-	ck_assert_int_eq(jlog__rotate_parse_rotation(&p, "90 min"), 0);
-	fake_now = utc(2026, 12, 2, 10, 17, 0);
-	struct jlog__rotate *rf = open_ok(path, &p);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 11, 46, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 11, 47, 0)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 13, 16, 59)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 13, 17, 0)), 2);
-	jlog__rotate_close(rf);
-
-	struct jlog__rotate_policy h = {.now_ns = fake_clock};
-	ck_assert_int_eq(jlog__rotate_parse_rotation(&h, "hourly"), 0);
-	fake_now = utc(2026, 12, 2, 10, 17, 0);
-	rf = open_ok(path, &h);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 10, 59, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 11, 0, 0)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 2, 23, 59, 59)), 2);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 3, 0, 0, 0)), 3);
-	jlog__rotate_close(rf);
-
+	/* An interval counts from the open, then from each rotation. */
+	check_schedule(path, "90 min", utc(2026, 12, 2, 10, 17, 0),
+	               STEPS({utc(2026, 12, 2, 11, 46, 59), 0}, {utc(2026, 12, 2, 11, 47, 0), 1},
+	                     {utc(2026, 12, 2, 13, 16, 59), 1}, {utc(2026, 12, 2, 13, 17, 0), 2}));
+	check_schedule(path, "hourly", utc(2026, 12, 2, 10, 17, 0),
+	               STEPS({utc(2026, 12, 2, 10, 59, 59), 0}, {utc(2026, 12, 2, 11, 0, 0), 1},
+	                     {utc(2026, 12, 2, 23, 59, 59), 2}, {utc(2026, 12, 3, 0, 0, 0), 3}));
 	/* 2026-12-02 is a Wednesday; "monday at 08:00" is 2026-12-07. */
-	struct jlog__rotate_policy w = {.now_ns = fake_clock};
-	ck_assert_int_eq(jlog__rotate_parse_rotation(&w, "monday at 08:00"), 0);
-	fake_now = utc(2026, 12, 2, 10, 0, 0);
-	rf = open_ok(path, &w);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 7, 7, 59, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 7, 8, 0, 0)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 14, 7, 59, 59)), 1);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 14, 8, 0, 0)), 2);
-	jlog__rotate_close(rf);
-
-	struct jlog__rotate_policy m = {.now_ns = fake_clock};
-	ck_assert_int_eq(jlog__rotate_parse_rotation(&m, "monthly"), 0);
-	fake_now = utc(2026, 12, 2, 10, 0, 0);
-	rf = open_ok(path, &m);
-	write_seq(rf, 0, 60);
-	ck_assert_uint_eq(tick_at(rf, utc(2026, 12, 31, 23, 59, 59)), 0);
-	ck_assert_uint_eq(tick_at(rf, utc(2027, 1, 1, 0, 0, 0)), 1);
-	jlog__rotate_close(rf);
+	check_schedule(path, "monday at 08:00", utc(2026, 12, 2, 10, 0, 0),
+	               STEPS({utc(2026, 12, 7, 7, 59, 59), 0}, {utc(2026, 12, 7, 8, 0, 0), 1},
+	                     {utc(2026, 12, 14, 7, 59, 59), 1}, {utc(2026, 12, 14, 8, 0, 0), 2}));
+	check_schedule(path, "monthly", utc(2026, 12, 2, 10, 0, 0),
+	               STEPS({utc(2026, 12, 31, 23, 59, 59), 0}, {utc(2027, 1, 1, 0, 0, 0), 1}));
 	free(path);
 }
 END_TEST
