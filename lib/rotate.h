@@ -301,7 +301,7 @@ int jlog__rotate_fd(const struct jlog__rotate *rf);
  */
 void jlog__rotate_close(struct jlog__rotate *rf);
 
-/* ---- Parts shared by rotate.c, rotate-files.c and compress.c ---- */
+/* ---- Parts shared by rotate.c, rotate-files.c, rotate-time.c and compress.c ---- */
 
 /* A rotated name's pieces for @path: dir ("." if none), base name up to
  * the extension, the extension (with its '.', or ""). */
@@ -356,6 +356,10 @@ void jlog__compressor_counts(struct jlog__compressor *c, uint64_t *compressed,
                              uint64_t *errors);
 void jlog__compressor_after_fork(struct jlog__compressor *c);
 void jlog__compressor_destroy(struct jlog__compressor *c);
+
+/* The next time-driven rotation instant after @now (ns since the epoch),
+ * UINT64_MAX for none (rotate-time.c). An interval counts from @now. */
+uint64_t jlog__rotate_next_instant(const struct jlog__rotate_policy *p, uint64_t now);
 
 /* Rotated files of @nm in its directory (rotate-files.c). */
 struct jlog__rotated {
