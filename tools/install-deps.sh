@@ -19,6 +19,9 @@ PACKAGES=(
 	pkg-config
 	libjansson-dev     # config, JSON fields, the test oracle
 	check              # unit test framework
+	zlib1g-dev         # gz compression of rotated log files (meson feature zlib)
+	libzstd-dev        # zst compression of rotated log files (meson feature zstd)
+	logrotate          # test-logrotate runs the real command
 	valgrind           # meson test --setup valgrind
 	clang              # fuzzing (libFuzzer) and sanitizers
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes
