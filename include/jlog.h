@@ -203,7 +203,9 @@ typedef struct jlog_logger jlog_logger;
  *        copied.
  *
  * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
- * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
+ * max_record_size or flush_interval_ms out of range, overflow or
+ * file_mode not one of theirs; jlog_last_error() names the option, the
+ * value and the range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
  * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
  * path that is a symbolic link while allow_symlink is false). On failure
@@ -320,7 +322,8 @@ JLOG_EXPORT void jlog_set_level(jlog_logger *log, int level);
  * entry for @prefix.
  *
  * @log: any handle of the root (NULL: the default logger).
- * Returns 0, -EINVAL (prefix NULL, level out of range) or -ENOMEM.
+ * Returns 0, -EINVAL (prefix NULL, level out of range -1..JLOG_LEVEL_OFF)
+ * or -ENOMEM, with the reason in jlog_last_error().
  * Thread-safe at any time: levels are resolved here into each handle's
  * gate, so the disabled check stays one load and one compare.
  */
@@ -401,8 +404,8 @@ typedef struct jlog_stats {
 /*
  * jlog_get_stats - read the counters of @log's root (NULL: the default
  * logger) into *stats. Each counter is read atomically; together they are a
- * snapshot only when no thread is logging. Returns 0 or -EINVAL (stats
- * NULL). Thread-safe.
+ * snapshot only when no thread is logging. Returns 0, -EINVAL (stats
+ * NULL) or -ENOMEM (no default logger). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
 
@@ -593,8 +596,8 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
 JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JLOG__WUR;
 
 /* jlog_open_config_err - as jlog_open_config(), with the message of a
- * failure written into @err (@errlen bytes, always NUL-terminated) instead
- * of stderr. @err may be NULL. */
+ * failure written into @err (@errlen bytes, always NUL-terminated) and
+ * jlog_last_error() instead of stderr. @err may be NULL. */
 JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
                                      size_t errlen) JLOG__WUR;
 

@@ -402,9 +402,11 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t errlen)
 {
 	jlog_logger *lg;
+	unsigned seq = jlog__last_error_seq();
 	int rc = jlog__open(&lg, &p->opts, p->nsinks > 0);
 	if (rc < 0)
-		return fail(err, errlen, "", "cannot open the logger: %s", jlog_strerror(rc));
+		return fail(err, errlen, "", "cannot open the logger: %s",
+		            jlog__last_error_seq() != seq ? jlog_last_error() : jlog_strerror(rc));
 	for (size_t i = 0; i < p->nmodules; i++) {
 		rc = jlog_set_module_level(lg, p->modules[i].prefix, p->modules[i].level);
 		if (rc < 0)
@@ -466,8 +468,10 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errlen)
 {
 	struct parsed *p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		fail(err, errlen, "", "out of memory");
 		return -ENOMEM;
+	}
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
@@ -475,13 +479,11 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 	return rc;
 }
 
-int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
+static int open_config(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
 {
 	if (!out)
-		return -EINVAL;
+		return fail(err, errlen, "", "out is NULL");
 	*out = NULL;
-	if (err && errlen)
-		err[0] = '\0';
 	if (!path_or_json)
 		return fail(err, errlen, "", "no configuration given");
 	int rc = 0;
@@ -493,14 +495,24 @@ int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
 	return rc;
 }
 
+int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
+{
+	/* The message goes to @err and to jlog_last_error() both, so that no
+	 * failure leaves an older one there. */
+	char why[512] = "";
+	int rc = open_config(out, path_or_json, why, sizeof(why));
+	if (rc < 0)
+		jlog__set_last_error("%s", *why ? why : jlog_strerror(rc));
+	if (err && errlen)
+		snprintf(err, errlen, "%s", why);
+	return rc;
+}
+
 int jlog_open_config(jlog_logger **out, const char *path_or_json)
 {
-	char err[512];
-	int rc = jlog_open_config_err(out, path_or_json, err, sizeof(err));
-	if (rc < 0) {
-		jlog__set_last_error("%s", err);
-		fprintf(stderr, "jlog: configuration: %s\n", err);
-	}
+	int rc = jlog_open_config_err(out, path_or_json, NULL, 0);
+	if (rc < 0)
+		fprintf(stderr, "jlog: configuration: %s\n", jlog_last_error());
 	return rc;
 }
 

@@ -901,6 +901,17 @@ int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
 /* Keep a message for jlog_last_error() on this thread. */
 void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* jlog__set_last_error(), then return @rc: `return jlog__fail(-EINVAL, ...)`. */
+int jlog__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A public call's failure always explains itself (jlog_last_error() is
+ * never an older call's message): take jlog__last_error_seq() on entry and
+ * pass it with the result to jlog__explain(), which sets "@call: <what
+ * jlog_strerror says>" when @rc is an error and nothing set a message since.
+ * Returns @rc.
+ */
+unsigned jlog__last_error_seq(void);
+int jlog__explain(int rc, unsigned seq, const char *call);
 
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);

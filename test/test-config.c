@@ -1045,6 +1045,24 @@ START_TEST(test_open_config_err_buffer)
 }
 END_TEST
 
+/* jlog_last_error() holds the failure of jlog_open_config_err() too, and
+ * never an older message. */
+START_TEST(test_open_config_sets_last_error)
+{
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	jlog_logger *lg;
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"queue_size\": 5}", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), err);
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_int_eq(jlog_open_config_err(&lg, "/nonexistent-dir/c.json", NULL, 0), -ENOENT);
+	ck_assert_str_eq(jlog_last_error(), "/nonexistent-dir/c.json: no such file or directory");
+	ck_assert_int_eq(jlog_open_config_err(NULL, "{}", NULL, 0), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), "out is NULL");
+}
+END_TEST
+
 /* ---- the default logger's environment ------------------------------------ */
 
 static void log_default(void)
@@ -1347,6 +1365,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_errors_of_sinks);
 	tcase_add_test(errors, test_error_leaves_nothing);
 	tcase_add_test(errors, test_open_config_err_buffer);
+	tcase_add_test(errors, test_open_config_sets_last_error);
 	suite_add_tcase(s, errors);
 
 	TCase *env = tcase_create("environment");

@@ -846,6 +846,75 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* Every refused option of jlog_open() says which, the value and the range,
+ * and a failure never shows an older call's message. */
+START_TEST(test_open_errors_explained)
+{
+	static const struct {
+		const char *option;
+		const char *words[2]; /* the value and the range */
+	} want[] = {
+		{"level", {"-1", "0..256"}},
+		{"queue_size", {"10", "65536..1073741824"}},
+		{"flush_interval_ms", {"0", "1..10000"}},
+		{"max_record_size", {"100", "4096"}},
+		{"overflow", {"7", "JLOG_OVERFLOW_DROP"}},
+		{"file_mode", {"010000", "07777"}},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		jlog_options o;
+		jlog_options_init(&o);
+		switch (i) {
+		case 0: o.level = -1; break;
+		case 1: o.queue_size = 10; break;
+		case 2: o.flush_interval_ms = 0; break;
+		case 3: o.max_record_size = 100; break;
+		case 4: o.overflow = (jlog_overflow)7; break;
+		default: o.file_mode = 010000; break;
+		}
+		jlog_logger *lg = (jlog_logger *)0x1;
+		ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+		ck_assert_ptr_null(lg);
+		const char *e = jlog_last_error();
+		ck_assert_msg(strstr(e, want[i].option) && strstr(e, want[i].words[0]) &&
+		              strstr(e, want[i].words[1]), "%s: \"%s\"", want[i].option, e);
+	}
+	ck_assert_int_eq(jlog_open(NULL, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "out"));
+
+	/* A failure of its own (the file) replaces an older, unrelated message. */
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "bad name"));
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/nonexistent-dir/sub/log.jsonl";
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), -ENOENT);
+	ck_assert_str_ne(jlog_last_error(), "");
+	ck_assert_msg(!strstr(jlog_last_error(), "bad name"), "stale: %s", jlog_last_error());
+}
+END_TEST
+
+/* Other calls' failures explain themselves too, replacing an older message. */
+START_TEST(test_failures_explained)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	static const char *const want[] = {"prefix is NULL", "level 300 is out of range -1..256",
+	                                   "stats is NULL"};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL); /* stale */
+		int rc = i == 0   ? jlog_set_module_level(lg, NULL, 10)
+		         : i == 1 ? jlog_set_module_level(lg, "db", 300)
+		                  : jlog_get_stats(lg, NULL);
+		ck_assert_int_eq(rc, -EINVAL);
+		ck_assert_msg(strstr(jlog_last_error(), want[i]), "%s", jlog_last_error());
+	}
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_file_mode)
 {
 	char *path;
@@ -914,6 +983,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_open_errors_explained);
+	tcase_add_test(tc, test_failures_explained);
 	tcase_add_test(tc, test_file_mode);
 	suite_add_tcase(s, tc);
 
