@@ -99,20 +99,33 @@ struct json_t;
  *   -ENOENT, -EACCES, -EISDIR, ...   opening a file sink failed (from open(2))
  *   -EAGAIN   a thread could not be started
  *   -EIO      a sink reported a write error (only where documented)
+ *   -ESRCH    jlog_remove_sink(): no sink has that id ("no such sink")
+ *   -ENODATA  jlog_context_pop(): nothing is pushed on this thread
+ * A call that fails also leaves a message naming what is wrong (the option,
+ * the value, the range) for jlog_last_error().
  */
 
 /*
  * jlog_strerror - describe an error code returned by jlog.
  *
  * Accepts a negative errno value (or a positive one). Returns a static,
- * immutable string; never NULL. Thread-safe.
+ * immutable string; never NULL. -ESRCH and -ENODATA are described in
+ * jlog's terms ("no such sink", "no context pushed on this thread"), the
+ * others as the C library does. Thread-safe.
  */
 JLOG_EXPORT const char *jlog_strerror(int err);
 
 /*
- * jlog_last_error - the message of the last failure on this thread of a
- * call that explains its errors (jlog_level_add), or "" if there was none. Thread-local; valid
- * until the next such call on this thread.
+ * jlog_last_error - the message of the last failure of a jlog call on this
+ * thread, or "" if there was none: "jlog_open: queue_size: 10 is out of
+ * range 65536..1073741824", "sinks[1].preset: unknown preset \"elk\"".
+ * Each failure of jlog_open(), jlog_add_sink(), jlog_remove_sink(),
+ * jlog_set_module_level(), jlog_get_stats(), the level calls, the
+ * configuration calls and the context calls (a NULL from
+ * jlog_context_capture() too) sets it, so after one of those it never
+ * shows an older call's message; read it right after the failing call. A
+ * call that succeeds may leave it unchanged. Thread-local; the string
+ * stays valid until the next failing call on this thread.
  */
 JLOG_EXPORT const char *jlog_last_error(void);
 
@@ -547,8 +560,9 @@ JLOG_EXPORT int jlog_add_sink(jlog_logger *log, const jlog_sink_options *opts);
 /*
  * jlog_remove_sink - write what was committed before the call to sink @id
  * (and the others), then remove the sink and close it. Returns 0, or
- * -ENOENT (no such sink), -EINVAL (the logger is closed), -EDEADLK (called
- * from a sink's callback or filter). Thread-safe, also while other threads
+ * -ESRCH (no sink has that id; jlog_last_error() lists the ids there are),
+ * -EINVAL (the logger is closed), -EDEADLK (called from a sink's callback
+ * or filter), -ENOMEM. Thread-safe, also while other threads
  * log; not from a signal handler. Removing every sink is allowed (sink 0
  * too, like loguru's logger.remove()): records are then consumed and
  * written nowhere.
@@ -1192,8 +1206,8 @@ JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
  * of context; a context longer than half a record's max_record_size is
  * left out of that logger's records (which then say "truncated":true).
  *
- * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM; on failure nothing is
- * pushed. Thread-local: affects only the calling thread. Allocates (on the
+ * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM, with the reason in
+ * jlog_last_error(); on failure nothing is pushed. Thread-local: affects only the calling thread. Allocates (on the
  * first push of a thread and when the context grows), so not for signal
  * handlers. At least one field is required.
  */
@@ -1215,7 +1229,8 @@ extern "C" {
 
 /*
  * jlog_context_pop - remove the fields of this thread's latest push (or
- * adopted context). Returns 0, or -ENOENT when nothing is pushed.
+ * adopted context). Returns 0, or -ENODATA when nothing is pushed (with
+ * a message for jlog_last_error()).
  */
 JLOG_EXPORT int jlog_context_pop(void);
 

@@ -42,6 +42,10 @@ const char *jlog_strerror(int err)
 	case ETIMEDOUT: return "timed out";
 	case EBUSY: return "device or resource busy";
 	case ERANGE: return "result out of range";
+	/* Two codes jlog gives its own meaning, so that neither reads as a
+	 * missing file (jlog_remove_sink and jlog_context_pop). */
+	case ESRCH: return "no such sink";
+	case ENODATA: return "no context pushed on this thread";
 	default: {
 		/* glibc's description table: static strings, thread-safe. */
 		const char *d = strerrordesc_np(err);

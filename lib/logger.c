@@ -698,12 +698,12 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 {
 	lg = resolve(lg);
 	if (!lg)
-		return -ENOENT;
+		return jlog__fail(-ENOMEM, "jlog_remove_sink: no default logger");
 	struct jlog_core *c = lg->core;
 	if (atomic_load_explicit(&c->closed, memory_order_acquire))
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_remove_sink: the logger is closed");
 	if (on_writer(c))
-		return -EDEADLK;
+		return jlog__fail(-EDEADLK, "jlog_remove_sink() from a sink callback or filter");
 	/* What was committed before the call reaches every sink first. */
 	(void)jlog__writer_flush(c);
 	pthread_mutex_lock(&c->sinks_lock);
@@ -713,13 +713,19 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 		if (old->s[i]->id == id)
 			at = i;
 	if (at == n) {
+		/* Name the ids there are: a stale id is the usual mistake. */
+		char ids[96] = "";
+		for (unsigned i = 0, k = 0; i < n && k + 12 < sizeof(ids); i++)
+			k += (unsigned)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? ", " : "",
+			                        old->s[i]->id);
 		pthread_mutex_unlock(&c->sinks_lock);
-		return -ENOENT;
+		return jlog__fail(-ESRCH, "jlog_remove_sink: no sink with id %d (the logger's "
+		                  "sinks: %s)", id, n ? ids : "none");
 	}
 	struct jlog__sink_set *set = set_new(n - 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_remove_sink: out of memory");
 	}
 	for (unsigned i = 0, j = 0; i < n; i++)
 		if (i != at)

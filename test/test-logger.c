@@ -895,6 +895,22 @@ START_TEST(test_open_errors_explained)
 }
 END_TEST
 
+/* An unknown sink id has its own code and message, not a missing file's. */
+START_TEST(test_remove_unknown_sink)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	int rc = jlog_remove_sink(lg, 42);
+	ck_assert_int_eq(rc, -ESRCH);
+	ck_assert_str_eq(jlog_strerror(rc), "no such sink");
+	ck_assert_str_ne(jlog_strerror(rc), jlog_strerror(-ENOENT));
+	ck_assert_str_eq(jlog_last_error(),
+	                 "jlog_remove_sink: no sink with id 42 (the logger's sinks: 0)");
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
 /* Other calls' failures explain themselves too, replacing an older message. */
 START_TEST(test_failures_explained)
 {
@@ -984,6 +1000,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_open_errors_explained);
+	tcase_add_test(tc, test_remove_unknown_sink);
 	tcase_add_test(tc, test_failures_explained);
 	tcase_add_test(tc, test_file_mode);
 	suite_add_tcase(s, tc);
