@@ -364,8 +364,12 @@ JLOG_EXPORT const char *jlog_level_name(int level);
 /*
  * jlog_level_from_name - parse a level: a name in any case ("warning",
  * "Info", a custom level's name), the aliases "warn", "fatal"/"crit" and
- * "off"/"none" (JLOG_LEVEL_OFF), or a decimal number 0..255. Returns the
- * level, or -EINVAL. Thread-safe. jlog_level_parse is the same function.
+ * "off"/"none" (JLOG_LEVEL_OFF), or a decimal number 0..255 (digits only);
+ * blanks around it are ignored. Returns the level, or -EINVAL with
+ * 'unknown level "loud" ...' in jlog_last_error(). Thread-safe.
+ * jlog_level_parse is the same function, and it is the one parser of
+ * level names: JLOG_LEVEL and the configuration's "level" keys accept
+ * exactly these words.
  */
 JLOG_EXPORT int jlog_level_from_name(const char *text);
 JLOG_EXPORT int jlog_level_parse(const char *text);
@@ -375,13 +379,17 @@ JLOG_EXPORT int jlog_level_parse(const char *text);
  * no=22, color="<yellow>"): records at @no then print "NOTICE" in JSON and
  * text, and the name parses back with jlog_level_from_name(). @name:
  * letters, digits, '_' and '-', at most 31, not starting with a digit;
- * stored in upper case. @color: markup for the text format's <level> tag
- * (e.g. "<magenta><bold>"), or NULL. Adding the same name and number again
- * only changes the color.
+ * stored in upper case; it must not already mean a level ("warn", "off").
+ * @color: markup for the text format's <level> tag, or NULL or "" for
+ * none: opening tags the text format knows, blanks between them allowed
+ * ("<magenta><bold>", "<fg #ff8000>", "<fg 208><u>"); anything else
+ * ("<purple>", "<red", "</red>", text) is refused. Adding the same name
+ * and number again only changes the color.
  *
  * Returns 0, or -EINVAL (bad name, number or color), -EEXIST (the name
  * means another level, or the number already has another name, which
- * includes loguru's seven levels), -ENOMEM. Process-wide, for every
+ * includes loguru's seven levels), -ENOMEM; jlog_last_error() says which
+ * ('level "NOTICE" (22): color "<purple>": unknown tag <purple>'). Process-wide, for every
  * logger; thread-safe, also while other threads log. Names cannot be
  * removed.
  */

@@ -74,14 +74,16 @@ static int get_level(const json_t *v, const char *path, int *out, char *err, siz
 	if (json_is_integer(v)) {
 		json_int_t n = json_integer_value(v);
 		if (n < 0 || n > 255)
-			return fail(err, errlen, path, "level %lld is out of range 0..255", (long long)n);
+			return fail(err, errlen, path, "level %lld is out of range 0..255 (\"off\" "
+			            "logs nothing)", (long long)n);
 		*out = (int)n;
 		return 0;
 	}
 	if (json_is_string(v)) {
+		/* jlog_level_from_name() is the one parser. */
 		int l = jlog_level_from_name(json_string_value(v));
 		if (l < 0)
-			return fail(err, errlen, path, "unknown level \"%s\"", json_string_value(v));
+			return fail(err, errlen, path, "%s", jlog_last_error());
 		*out = l;
 		return 0;
 	}
@@ -536,9 +538,10 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	}
 	const char *lv = getenv("JLOG_LEVEL");
 	if (lv && *lv) {
-		int level = jlog_level_from_name(lv);
-		if (level >= 0)
-			json_object_set_new(doc, "level", json_integer(level));
+		/* As text, for the document's parser: "off" is a level there
+		 * (the number 256 is not). */
+		if (jlog_level_from_name(lv) >= 0)
+			json_object_set_new(doc, "level", json_string(lv));
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);
 	}

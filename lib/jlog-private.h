@@ -893,6 +893,9 @@ extern _Thread_local struct jlog__context_tls jlog__ctx
 const char *jlog__level_custom_name(int level);
 /* Text-format markup of a level's color ("<red><bold>"), "" if none. */
 const char *jlog__level_color(int level);
+/* What jlog_level_add() would refuse, without adding: 0, or -EINVAL or
+ * -EEXIST with the reason in jlog_last_error(). */
+int jlog__level_check(const char *name, int no, const char *color);
 /* jlog_open, without creating the options' sink when @no_sink. */
 int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
 /* Open a root logger from a parsed configuration document. */
@@ -947,5 +950,11 @@ void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
                        bool color);
 /* loguru's default format, usable as a template. */
 extern const char jlog__default_text_format[];
+/*
+ * Whether @markup (NULL or "" for none) is a level color the text format
+ * can show: opening tags it knows, as "<magenta><bold>". If not, why it
+ * is not goes to @why ("unknown tag <purple>"). Thread-safe.
+ */
+bool jlog__color_check(const char *markup, char *why, size_t whylen);
 
 #endif /* JLOG_PRIVATE_H */

@@ -17,6 +17,10 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* The tails of the level parser's errors (level.c, config.c). */
+#define NOT_A_LEVEL " (a level's name, \"off\" or 0..255)"
+#define OFF_HINT " (\"off\" logs nothing)"
+
 /* printf into a new string; free() it. */
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -200,9 +204,9 @@ START_TEST(test_level_forms)
 		              jlog_get_level(lg));
 		jlog_close(lg);
 	}
-	expect_error("{\"level\":256}", "level: level 256 is out of range 0..255");
-	expect_error("{\"level\":-1}", "level: level -1 is out of range 0..255");
-	expect_error("{\"level\":\"notice\"}", "level: unknown level \"notice\"");
+	expect_error("{\"level\":256}", "level: level 256 is out of range 0..255" OFF_HINT);
+	expect_error("{\"level\":-1}", "level: level -1 is out of range 0..255" OFF_HINT);
+	expect_error("{\"level\":\"notice\"}", "level: unknown level \"notice\"" NOT_A_LEVEL);
 
 	/* Custom levels, once added, are names like the others. */
 	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<yellow>"), 0);
@@ -445,7 +449,8 @@ START_TEST(test_modules)
 	expect_error("{\"modules\":[]}", "modules: expected an object, got an array");
 	expect_error("{\"modules\":{\"db\":true}}",
 	             "modules.db: expected a level name or number, got a boolean");
-	expect_error("{\"modules\":{\"db.pool\":\"LOUD\"}}", "modules.db.pool: unknown level \"LOUD\"");
+	expect_error("{\"modules\":{\"db.pool\":\"LOUD\"}}",
+	             "modules.db.pool: unknown level \"LOUD\"" NOT_A_LEVEL);
 }
 END_TEST
 
@@ -486,7 +491,8 @@ START_TEST(test_sink_targets)
 
 	expect_error("{\"sinks\":[{\"sink\":3}]}", "sinks[0].sink: expected a string, got an integer");
 	expect_error("{\"sinks\":[{\"sink\":\"\"}]}", "sinks[0].sink: must not be empty");
-	expect_error("{\"sinks\":[{\"level\":\"LOUD\"}]}", "sinks[0].level: unknown level \"LOUD\"");
+	expect_error("{\"sinks\":[{\"level\":\"LOUD\"}]}",
+	             "sinks[0].level: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"sinks\":[{\"level\":[]}]}",
 	             "sinks[0].level: expected a level name or number, got an array");
 	free(child_cfg);
@@ -855,7 +861,7 @@ START_TEST(test_errors_name_the_key)
 {
 	expect_error("{\"sinks\":[{\"sink\":\"stderr\"},{\"sink\":\"stderr\",\"preset\":\"elk\"}]}",
 	             "sinks[1].preset: unknown preset \"elk\" (default, ecs, gcp, otel, loguru)");
-	expect_error("{\"level\":\"LOUD\"}", "level: unknown level \"LOUD\"");
+	expect_error("{\"level\":\"LOUD\"}", "level: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"level\":true}", "level: expected a level name or number, got a boolean");
 	expect_error("{\"level\":1.5}", "level: expected a level name or number, got a number");
 	expect_error("{\"queue_size\":\"big\"}", "queue_size: expected an integer, got a string");
@@ -870,7 +876,7 @@ START_TEST(test_errors_name_the_key)
 	expect_error("{\"sinks\":{}}", "sinks: expected an array, got an object");
 	expect_error("{\"sinks\":[\"stderr\"]}", "sinks[0]: expected an object, got a string");
 	expect_error("{\"sinks\":[{},null]}", "sinks[1]: expected an object, got null");
-	expect_error("{\"modules\":{\"db\":\"LOUD\"}}", "modules.db: unknown level \"LOUD\"");
+	expect_error("{\"modules\":{\"db\":\"LOUD\"}}", "modules.db: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"level\":", NULL);
 	expect_error("{\"level\":\"INFO\",}", NULL);
 	expect_error_rc("", -ENOENT, "no such file or directory"); /* a path: "" */
@@ -906,7 +912,7 @@ START_TEST(test_errors_name_the_key)
 	close(null);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_ptr_null(lg);
-	ck_assert_str_eq(jlog_last_error(), "level: unknown level \"LOUD\"");
+	ck_assert_str_eq(jlog_last_error(), "level: unknown level \"LOUD\"" NOT_A_LEVEL);
 }
 END_TEST
 
@@ -1105,6 +1111,24 @@ START_TEST(test_env_config)
 	free(doc);
 	free(cfg);
 	free(path);
+	free(err);
+}
+END_TEST
+
+/* JLOG_LEVEL=off (or none) turns the default logger off, silently. */
+START_TEST(test_env_level_off)
+{
+	char *out = tc_tmppath("stdout");
+	char *err = tc_tmppath("stderr");
+	const char *env[] = {"JLOG_LEVEL=off", NULL};
+	run_child(log_default, out, err, env);
+	tc_assert_file_text(err, "");
+	tc_assert_file_text(out, "");
+	const char *env2[] = {"JLOG_LEVEL= None ", NULL};
+	run_child(log_default, out, err, env2);
+	tc_assert_file_text(err, "");
+
+	free(out);
 	free(err);
 }
 END_TEST
@@ -1371,6 +1395,7 @@ Suite *jlog_test_suite(void)
 	TCase *env = tcase_create("environment");
 	tcase_add_test(env, test_env_config);
 	tcase_add_test(env, test_env_level);
+	tcase_add_test(env, test_env_level_off);
 	tcase_add_test(env, test_env_sink);
 	tcase_add_test(env, test_env_format_serialize_colorize);
 	tcase_add_test(env, test_env_bad_config);

@@ -169,6 +169,8 @@ START_TEST(test_levels_and_names)
 	ck_assert_int_eq(jlog_level_parse("22"), 22);
 	ck_assert_int_eq(jlog_level_parse("256"), -EINVAL);
 	ck_assert_int_eq(jlog_level_parse("loud"), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), "unknown level \"loud\" (a level's name, \"off\" or "
+	                 "0..255)");
 	ck_assert_str_eq(jlog_level_name(JLOG_LEVEL_SUCCESS), "SUCCESS");
 	ck_assert_ptr_null(jlog_level_name(22));
 }
@@ -377,6 +379,62 @@ START_TEST(test_custom_levels)
 	ck_assert_str_eq(json_string_value(json_object_get(l[2], "level")), "33");
 	tc_free_lines(l, n);
 	free(path);
+}
+END_TEST
+
+/* A color is markup the text format knows, or the level is refused with
+ * -EINVAL and a message naming the color; a good one is taken. */
+START_TEST(test_level_add_checks_color)
+{
+	static const char *const bad[] = {"<purple>", "not markup at all", "<red", "</red>",
+	                                  "<red>x", "<level>", "<fg nocolor>"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(jlog_level_add("NOTICE", 22, bad[i]) == -EINVAL, "%s taken", bad[i]);
+		char *want = NULL;
+		ck_assert_int_ge(asprintf(&want, "color \"%s\"", bad[i]), 0);
+		ck_assert_msg(strstr(jlog_last_error(), want), "%s: \"%s\"", bad[i],
+		              jlog_last_error());
+		free(want);
+		ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL); /* not added */
+	}
+	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<fg nocolor>"), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(),
+	                 "level \"NOTICE\" (22): color \"<fg nocolor>\": unknown tag <fg nocolor>");
+	static const char *const good[] = {"<fg #ff8000><bold>", " <red> <bold> ", "<LIGHT-BLUE>",
+	                                   "", NULL};
+	for (int i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "GOOD%d", i);
+		ck_assert_msg(jlog_level_add(name, 60 + i, good[i]) == 0, "%s: %s",
+		              good[i] ? good[i] : "NULL", jlog_last_error());
+	}
+}
+END_TEST
+
+/* One parser: "off"/"none", blanks around a name, and the same words
+ * through jlog_level_parse(), jlog_level_from_name() and the configuration. */
+START_TEST(test_level_off_everywhere)
+{
+	static const char *const off[] = {"off", "OFF", "none", " Off ", "none\t"};
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		ck_assert_int_eq(jlog_level_from_name(off[i]), JLOG_LEVEL_OFF);
+		ck_assert_int_eq(jlog_level_parse(off[i]), JLOG_LEVEL_OFF);
+	}
+	ck_assert_int_eq(jlog_level_from_name(" warning "), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_level_from_name(" 22 "), 22);
+	ck_assert_int_eq(jlog_level_from_name("+22"), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name("2 2"), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name(""), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name(NULL), -EINVAL);
+
+	jlog_logger *lg;
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"level\": \" none \", \"modules\": "
+	                 "{\"db\": \"off\"}, \"sinks\": [{\"sink\": \"/dev/null\", "
+	                 "\"level\": \"Off\"}]}", err, sizeof(err)), 0);
+	ck_assert_int_eq(jlog_get_level(lg), JLOG_LEVEL_OFF);
+	ck_assert_int_eq(jlog_get_level(jlog_named(lg, "db")), JLOG_LEVEL_OFF);
+	jlog_close(lg);
 }
 END_TEST
 
@@ -996,6 +1054,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_reserved_key_collisions);
 	tcase_add_test(tc, test_module_levels);
 	tcase_add_test(tc, test_custom_levels);
+	tcase_add_test(tc, test_level_add_checks_color);
+	tcase_add_test(tc, test_level_off_everywhere);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_open_errors);
