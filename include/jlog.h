@@ -588,6 +588,7 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *
  *   {"level": "INFO", "queue_size": 4194304, "overflow": "block",
  *    "flush_interval_ms": 50, "max_record_size": 65536, "name": "api",
+ *    "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}],
  *    "modules": {"db": "DEBUG"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
@@ -597,8 +598,13 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *               "keys": {"time": "ts"}, "filter": "db",
  *               "file_mode": "0640", "allow_symlink": false}]}
  *
- * Every key is optional. Levels are names (any case, custom ones too) or
- * numbers. "colorize" is true, false or "auto". A sink with a "format" and
+ * Every key is optional. Levels are what jlog_level_from_name() accepts
+ * ("off" included), a custom level of the document's own "levels", or a
+ * number 0..255. "levels" defines custom levels as jlog_level_add() does
+ * ("name" and "no" required, "color" optional): they can be used as
+ * "level" anywhere in the same document (top level, sinks[].level,
+ * "modules"), and are added, process-wide, only once the whole document
+ * has opened, so a refused document adds none. "colorize" is true, false or "auto". A sink with a "format" and
  * no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets

@@ -38,6 +38,7 @@ struct parsed {
 		int level;
 	} modules[256];
 	size_t nmodules;
+	const json_t *levels; /* the document's "levels", checked; or NULL */
 };
 
 /* An error: "path: message" into err. Returns -EINVAL. */
@@ -69,6 +70,33 @@ static const char *type_name(const json_t *v)
 	}
 }
 
+/*
+ * The document's own "levels" (an array checked by parse_levels()) while
+ * this thread parses it, so that "level": "NOTICE" works in the document
+ * that defines NOTICE, before jlog_level_add() makes it known to all.
+ * Thread-local: documents may be parsed on several threads at once.
+ */
+static _Thread_local const json_t *doc_levels;
+
+/* The number of the level @name in @levels (a "levels" array, any case,
+ * blanks around @name ignored), or -1. */
+static int doc_level(const json_t *levels, const char *name)
+{
+	name += strspn(name, " \t");
+	size_t n = strcspn(name, " \t");
+	if (name[n + strspn(name + n, " \t")])
+		return -1; /* a blank inside: not a name */
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)levels, i, l) {
+		const char *ln = json_string_value(json_object_get(l, "name"));
+		const json_t *no = json_object_get(l, "no");
+		if (ln && json_is_integer(no) && strlen(ln) == n && strncasecmp(ln, name, n) == 0)
+			return (int)json_integer_value(no);
+	}
+	return -1;
+}
+
 static int get_level(const json_t *v, const char *path, int *out, char *err, size_t errlen)
 {
 	if (json_is_integer(v)) {
@@ -80,8 +108,11 @@ static int get_level(const json_t *v, const char *path, int *out, char *err, siz
 		return 0;
 	}
 	if (json_is_string(v)) {
-		/* jlog_level_from_name() is the one parser. */
-		int l = jlog_level_from_name(json_string_value(v));
+		/* jlog_level_from_name() is the one parser; the document's own
+		 * levels come first only because they are not added yet. */
+		int l = doc_levels ? doc_level(doc_levels, json_string_value(v)) : -1;
+		if (l < 0)
+			l = jlog_level_from_name(json_string_value(v));
 		if (l < 0)
 			return fail(err, errlen, path, "%s", jlog_last_error());
 		*out = l;
@@ -291,11 +322,75 @@ static int check_sink(const jlog_sink_options *so, size_t index, char *err, size
 	return 0;
 }
 
-static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+/*
+ * "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}, ...]:
+ * custom levels, checked here against each other and against the levels
+ * that exist (jlog__level_check, which says what jlog_level_add() would
+ * refuse), and added by open_parsed() once everything else has opened.
+ */
+static int parse_levels(const json_t *v, char *err, size_t errlen)
+{
+	if (!json_is_array(v))
+		return fail(err, errlen, "levels", "expected an array, got %s", type_name(v));
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)v, i, l) {
+		char base[32], path[96];
+		snprintf(base, sizeof(base), "levels[%zu]", i);
+		if (!json_is_object(l))
+			return fail(err, errlen, base, "expected an object, got %s", type_name(l));
+		const char *name = NULL, *color = NULL, *key;
+		long long no = -1;
+		json_t *f;
+		json_object_foreach((json_t *)l, key, f) {
+			snprintf(path, sizeof(path), "%s.%.60s", base, key);
+			int rc = strcmp(key, "name") == 0    ? get_string(f, path, &name, err, errlen)
+			         : strcmp(key, "no") == 0    ? get_int(f, path, 0, 255, &no, err, errlen)
+			         : strcmp(key, "color") == 0 ? get_string(f, path, &color, err, errlen)
+			                                     : fail(err, errlen, path,
+			                                            "unknown key (name, no, color)");
+			if (rc < 0)
+				return rc;
+		}
+		if (!name || no < 0)
+			return fail(err, errlen, base, "a level needs \"name\" and \"no\"");
+		char why[160];
+		if (!jlog__color_check(color, why, sizeof(why))) {
+			snprintf(path, sizeof(path), "%s.color", base);
+			return fail(err, errlen, path, "%s", why);
+		}
+		for (size_t j = 0; j < i; j++) {
+			const json_t *e = json_array_get(v, j);
+			const char *en = json_string_value(json_object_get(e, "name"));
+			json_int_t eno = json_integer_value(json_object_get(e, "no"));
+			bool same_name = strcasecmp(en, name) == 0;
+			snprintf(path, sizeof(path), "%s.%s", base, same_name ? "name" : "no");
+			if (same_name)
+				return fail(err, errlen, path, "\"%s\" is already levels[%zu]", name, j);
+			if (eno == no)
+				return fail(err, errlen, path, "%lld is already levels[%zu] (\"%s\")", no, j,
+				            en);
+		}
+		if (jlog__level_check(name, (int)no, color) < 0)
+			return fail(err, errlen, base, "%s", jlog_last_error());
+	}
+	return 0;
+}
+
+static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 {
 	if (!json_is_object(doc))
 		return fail(err, errlen, "", "the configuration must be a JSON object, got %s",
 		            type_name(doc));
+	/* The levels first: the other keys may name them. */
+	const json_t *levels = json_object_get(doc, "levels");
+	if (levels) {
+		int rc = parse_levels(levels, err, errlen);
+		if (rc < 0)
+			return rc;
+		doc_levels = levels;
+	}
+	p->levels = levels;
 	jlog_options_init(&p->opts);
 	p->nsinks = 0;
 	p->nmodules = 0;
@@ -350,6 +445,8 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 					return rc;
 				p->nmodules++;
 			}
+		} else if (strcmp(key, "levels") == 0) {
+			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
 			if (!json_is_array(v))
 				return fail(err, errlen, key, "expected an array, got %s", type_name(v));
@@ -399,6 +496,13 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+{
+	int rc = parse_doc(doc, p, err, errlen);
+	doc_levels = NULL;
+	return rc;
+}
+
 /* Open a logger from a parsed document: the root without a sink, then its
  * modules and sinks; on any failure everything is closed again. */
 static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t errlen)
@@ -424,6 +528,23 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 			snprintf(path, sizeof(path), "sinks[%zu]", i);
 			const char *why = jlog_last_error();
 			fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+			jlog_close(lg);
+			return rc;
+		}
+	}
+	/* The document's levels last, when nothing can fail but them (and
+	 * they can only if another thread took a name or number since the
+	 * check), so that a refused document adds none. */
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)p->levels, i, l) {
+		rc = jlog_level_add(json_string_value(json_object_get(l, "name")),
+		                    (int)json_integer_value(json_object_get(l, "no")),
+		                    json_string_value(json_object_get(l, "color")));
+		if (rc < 0) {
+			char path[32];
+			snprintf(path, sizeof(path), "levels[%zu]", i);
+			fail(err, errlen, path, "%s", jlog_last_error());
 			jlog_close(lg);
 			return rc;
 		}
@@ -538,9 +659,10 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	}
 	const char *lv = getenv("JLOG_LEVEL");
 	if (lv && *lv) {
-		/* As text, for the document's parser: "off" is a level there
-		 * (the number 256 is not). */
-		if (jlog_level_from_name(lv) >= 0)
+		/* As text, for the document's parser: "off" is a level there, and
+		 * so is a level the document's "levels" define. */
+		const json_t *levels = json_object_get(doc, "levels");
+		if (jlog_level_from_name(lv) >= 0 || (json_is_array(levels) && doc_level(levels, lv) >= 0))
 			json_object_set_new(doc, "level", json_string(lv));
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);

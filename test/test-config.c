@@ -1051,6 +1051,87 @@ START_TEST(test_open_config_err_buffer)
 }
 END_TEST
 
+/* ---- custom levels ("levels") -------------------------------------------- */
+
+/* A document's levels name records and work as "level" in the same
+ * document: the logger's, a sink's and a module's. */
+START_TEST(test_doc_levels)
+{
+	char *notice = tc_tmppath("notice.jsonl");
+	char *audit = tc_tmppath("audit.jsonl");
+	char *doc = fmt("{\"level\": \"Notice\", \"modules\": {\"db\": \"AUDIT\"},"
+	                " \"levels\": [{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<yellow>\"},"
+	                " {\"name\": \"audit\", \"no\": 45}],"
+	                " \"sinks\": [{\"sink\": \"%s\"}, {\"sink\": \"%s\", \"level\": \"audit\"}]}",
+	                notice, audit);
+	jlog_logger *lg = open_ok(doc);
+	ck_assert_int_eq(jlog_get_level(lg), 22);
+	ck_assert_int_eq(jlog_get_level(jlog_named(lg, "db")), 45);
+	ck_assert_int_eq(jlog_level_from_name("notice"), 22);
+	ck_assert_str_eq(jlog__level_color(22), "<yellow>");
+	JLOG_INFO(lg, "info"); /* below NOTICE */
+	JLOG_LOG(lg, 22, "a notice");
+	JLOG_LOG(lg, 45, "an audit");
+	jlog_close(lg);
+	json_t **l = tc_file_lines(notice, 2);
+	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
+	ck_assert_str_eq(str_at(l[1], "level"), "AUDIT");
+	tc_free_lines(l, 2);
+	l = tc_file_lines(audit, 1);
+	ck_assert_str_eq(str_at(l[0], "message"), "an audit");
+	tc_free_lines(l, 1);
+	/* The same document again (a redefinition) is fine. */
+	jlog_close(open_ok(doc));
+	free(doc);
+	free(notice);
+	free(audit);
+}
+END_TEST
+
+/* Errors name the key path; a refused document adds no level. */
+START_TEST(test_doc_levels_errors)
+{
+#define L1(body) "{\"levels\": [" body "]}"
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<purple>\"}"),
+	             "levels[0].color: unknown tag <purple>");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<red\"}"),
+	             "levels[0].color: tag <red has no closing '>'");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 256}"),
+	             "levels[0].no: 256 is out of range 0..255");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 20}"),
+	             "levels[0]: level \"NOTICE\" (20): the number is loguru's INFO");
+	expect_error(L1("{\"name\": \"warn\", \"no\": 21}"),
+	             "levels[0]: level \"warn\" (21): the name is already level 30");
+	expect_error(L1("{\"name\": \"9x\", \"no\": 21}"),
+	             "levels[0]: level \"9x\" (21): a name is 1 to 31 letters, digits, '_' or '-',"
+	             " not starting with a digit");
+	expect_error(L1("{\"name\": \"NOTICE\"}"), "levels[0]: a level needs \"name\" and \"no\"");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"colour\": \"<red>\"}"),
+	             "levels[0].colour: unknown key (name, no, color)");
+	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"a\", \"no\": 23}"),
+	             "levels[1].name: \"a\" is already levels[0]");
+	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"B\", \"no\": 22}"),
+	             "levels[1].no: 22 is already levels[0] (\"A\")");
+	expect_error(L1("7"), "levels[0]: expected an object, got an integer");
+	expect_error("{\"levels\": {}}", "levels: expected an array, got an object");
+	/* Only the document's own levels: NOTICE is not defined here. */
+	expect_error("{\"level\": \"NOTICE\"}", "level: unknown level \"NOTICE\"" NOT_A_LEVEL);
+	/* A later error: nothing is added, so another number is still free. */
+	expect_error_rc("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"sinks\":"
+	                " [{\"sink\": \"/nonexistent-dir/x.log\", \"level\": \"NOTICE\"}]}",
+	                -ENOENT, NULL);
+	expect_error("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"bogus\": 1}",
+	             "bogus: unknown key");
+	ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL);
+	jlog_close(open_ok(L1("{\"name\": \"NOTICE\", \"no\": 24}")));
+	ck_assert_int_eq(jlog_level_from_name("NOTICE"), 24);
+	/* Taken since: the document cannot give it another number. */
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22}"),
+	             "levels[0]: level \"NOTICE\" (22): the name is already level 24");
+#undef L1
+}
+END_TEST
+
 /* jlog_last_error() holds the failure of jlog_open_config_err() too, and
  * never an older message. */
 START_TEST(test_open_config_sets_last_error)
@@ -1115,8 +1196,15 @@ START_TEST(test_env_config)
 }
 END_TEST
 
-/* JLOG_LEVEL=off (or none) turns the default logger off, silently. */
-START_TEST(test_env_level_off)
+/* JLOG_LEVEL=off (or none) turns the default logger off, silently; a
+ * level JLOG_CONFIG's document defines is a level too. */
+static void log_default_notice(void)
+{
+	JLOG_INFO(NULL, "info");
+	JLOG_LOG(NULL, jlog_level_from_name("notice"), "notice");
+}
+
+START_TEST(test_env_level_off_and_custom)
 {
 	char *out = tc_tmppath("stdout");
 	char *err = tc_tmppath("stderr");
@@ -1128,6 +1216,16 @@ START_TEST(test_env_level_off)
 	run_child(log_default, out, err, env2);
 	tc_assert_file_text(err, "");
 
+	char *cfg = tc_tmppath("levels.json");
+	write_file(cfg, "{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}]}");
+	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
+	const char *env3[] = {env_cfg, "JLOG_LEVEL=notice", NULL};
+	run_child(log_default_notice, out, err, env3);
+	json_t **l = tc_file_lines(err, 1);
+	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
+	tc_free_lines(l, 1);
+	free(env_cfg);
+	free(cfg);
 	free(out);
 	free(err);
 }
@@ -1392,10 +1490,15 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_open_config_sets_last_error);
 	suite_add_tcase(s, errors);
 
+	TCase *levels = tcase_create("levels");
+	tcase_add_test(levels, test_doc_levels);
+	tcase_add_test(levels, test_doc_levels_errors);
+	suite_add_tcase(s, levels);
+
 	TCase *env = tcase_create("environment");
 	tcase_add_test(env, test_env_config);
 	tcase_add_test(env, test_env_level);
-	tcase_add_test(env, test_env_level_off);
+	tcase_add_test(env, test_env_level_off_and_custom);
 	tcase_add_test(env, test_env_sink);
 	tcase_add_test(env, test_env_format_serialize_colorize);
 	tcase_add_test(env, test_env_bad_config);
