@@ -133,25 +133,15 @@ static int check_free(const char *name, int no)
 	return 0;
 }
 
-int jlog__level_check(const char *name, int no, const char *color)
+/* jlog_level_add(), or only its checks when !@add (jlog__level_check). */
+static int add_level(const char *name, int no, const char *color, bool add)
 {
 	int rc = check_args(name, no, color);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&custom_lock);
 	rc = check_free(name, no);
-	pthread_mutex_unlock(&custom_lock);
-	return rc;
-}
-
-int jlog_level_add(const char *name, int no, const char *color)
-{
-	int rc = check_args(name, no, color);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&custom_lock);
-	rc = check_free(name, no);
-	struct custom *c = rc == 0 ? calloc(1, sizeof(*c)) : NULL;
+	struct custom *c = rc == 0 && add ? calloc(1, sizeof(*c)) : NULL;
 	if (c) {
 		for (size_t i = 0; name[i]; i++)
 			c->name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
@@ -164,11 +154,21 @@ int jlog_level_add(const char *name, int no, const char *color)
 		/* Release pairs with the acquire loads of
 		 * jlog__level_custom_name() and jlog__level_color(). */
 		atomic_store_explicit(&custom[no], c, memory_order_release);
-	} else if (rc == 0) {
+	} else if (rc == 0 && add) {
 		rc = jlog__fail(-ENOMEM, "level \"%s\" (%d): out of memory", name, no);
 	}
 	pthread_mutex_unlock(&custom_lock);
 	return rc;
+}
+
+int jlog__level_check(const char *name, int no, const char *color)
+{
+	return add_level(name, no, color, false);
+}
+
+int jlog_level_add(const char *name, int no, const char *color)
+{
+	return add_level(name, no, color, true);
 }
 
 /*
