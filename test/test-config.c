@@ -1066,7 +1066,9 @@ START_TEST(test_doc_levels)
 	                notice, audit);
 	jlog_logger *lg = open_ok(doc);
 	ck_assert_int_eq(jlog_get_level(lg), 22);
-	ck_assert_int_eq(jlog_get_level(jlog_named(lg, "db")), 45);
+	jlog_logger *db = jlog_named(lg, "db");
+	ck_assert_int_eq(jlog_get_level(db), 45);
+	jlog_close(db);
 	ck_assert_int_eq(jlog_level_from_name("notice"), 22);
 	ck_assert_str_eq(jlog__level_color(22), "<yellow>");
 	JLOG_INFO(lg, "info"); /* below NOTICE */

@@ -433,7 +433,9 @@ START_TEST(test_level_off_everywhere)
 	                 "{\"db\": \"off\"}, \"sinks\": [{\"sink\": \"/dev/null\", "
 	                 "\"level\": \"Off\"}]}", err, sizeof(err)), 0);
 	ck_assert_int_eq(jlog_get_level(lg), JLOG_LEVEL_OFF);
-	ck_assert_int_eq(jlog_get_level(jlog_named(lg, "db")), JLOG_LEVEL_OFF);
+	jlog_logger *db = jlog_named(lg, "db");
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_OFF);
+	jlog_close(db);
 	jlog_close(lg);
 }
 END_TEST
