@@ -604,8 +604,8 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * ("name" and "no" required, "color" optional): they can be used as
  * "level" anywhere in the same document (top level, sinks[].level,
  * "modules"), and are added, process-wide, only once the whole document
- * has opened, so a refused document adds none. "colorize" is true, false or "auto". A sink with a "format" and
- * no "serialize" writes text. Without "sinks" the logger writes JSON to
+ * has opened, so a refused document adds none. "colorize" is true, false
+ * or "auto". A sink with a "format" and no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets
  * DEBUG records), a sink without a "level" counting as INFO (and getting
@@ -1221,9 +1221,9 @@ JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
  * left out of that logger's records (which then say "truncated":true).
  *
  * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM, with the reason in
- * jlog_last_error(); on failure nothing is pushed. Thread-local: affects only the calling thread. Allocates (on the
- * first push of a thread and when the context grows), so not for signal
- * handlers. At least one field is required.
+ * jlog_last_error(); on failure nothing is pushed. Thread-local: affects
+ * only the calling thread. Allocates (on the first push of a thread and
+ * when the context grows), so not for signal handlers. At least one field is required.
  */
 JLOG_EXPORT int jlog__context_push(const jlog_field *fields, size_t nfields);
 #ifdef __cplusplus

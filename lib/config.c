@@ -662,7 +662,8 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		/* As text, for the document's parser: "off" is a level there, and
 		 * so is a level the document's "levels" define. */
 		const json_t *levels = json_object_get(doc, "levels");
-		if (jlog_level_from_name(lv) >= 0 || (json_is_array(levels) && doc_level(levels, lv) >= 0))
+		if (jlog_level_from_name(lv) >= 0 ||
+		    (json_is_array(levels) && doc_level(levels, lv) >= 0))
 			json_object_set_new(doc, "level", json_string(lv));
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);
