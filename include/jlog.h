@@ -100,20 +100,33 @@ struct json_t;
  *   -ENOENT, -EACCES, -EISDIR, ...   opening a file sink failed (from open(2))
  *   -EAGAIN   a thread could not be started
  *   -EIO      a sink reported a write error (only where documented)
+ *   -ESRCH    jlog_remove_sink(): no sink has that id ("no such sink")
+ *   -ENODATA  jlog_context_pop(): nothing is pushed on this thread
+ * A call that fails also leaves a message naming what is wrong (the option,
+ * the value, the range) for jlog_last_error().
  */
 
 /*
  * jlog_strerror - describe an error code returned by jlog.
  *
  * Accepts a negative errno value (or a positive one). Returns a static,
- * immutable string; never NULL. Thread-safe.
+ * immutable string; never NULL. -ESRCH and -ENODATA are described in
+ * jlog's terms ("no such sink", "no context pushed on this thread"), the
+ * others as the C library does. Thread-safe.
  */
 JLOG_EXPORT const char *jlog_strerror(int err);
 
 /*
- * jlog_last_error - the message of the last failure on this thread of a
- * call that explains its errors (jlog_level_add), or "" if there was none. Thread-local; valid
- * until the next such call on this thread.
+ * jlog_last_error - the message of the last failure of a jlog call on this
+ * thread, or "" if there was none: "jlog_open: queue_size: 10 is out of
+ * range 65536..1073741824", "sinks[1].preset: unknown preset \"elk\"".
+ * Each failure of jlog_open(), jlog_add_sink(), jlog_remove_sink(),
+ * jlog_set_module_level(), jlog_get_stats(), the level calls, the
+ * configuration calls and the context calls (a NULL from
+ * jlog_context_capture() too) sets it, so after one of those it never
+ * shows an older call's message; read it right after the failing call. A
+ * call that succeeds may leave it unchanged. Thread-local; the string
+ * stays valid until the next failing call on this thread.
  */
 JLOG_EXPORT const char *jlog_last_error(void);
 
@@ -204,7 +217,9 @@ typedef struct jlog_logger jlog_logger;
  *        copied.
  *
  * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
- * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
+ * max_record_size or flush_interval_ms out of range, overflow or
+ * file_mode not one of theirs; jlog_last_error() names the option, the
+ * value and the range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
  * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
  * path that is a symbolic link while allow_symlink is false). On failure
@@ -330,7 +345,8 @@ JLOG_EXPORT void jlog_set_level(jlog_logger *log, int level);
  * entry for @prefix.
  *
  * @log: any handle of the root (NULL: the default logger).
- * Returns 0, -EINVAL (prefix NULL, level out of range) or -ENOMEM.
+ * Returns 0, -EINVAL (prefix NULL, level out of range -1..JLOG_LEVEL_OFF)
+ * or -ENOMEM, with the reason in jlog_last_error().
  * Thread-safe at any time: levels are resolved here into each handle's
  * gate, so the disabled check stays one load and one compare.
  */
@@ -358,8 +374,12 @@ JLOG_EXPORT const char *jlog_level_name(int level);
 /*
  * jlog_level_from_name - parse a level: a name in any case ("warning",
  * "Info", a custom level's name), the aliases "warn", "fatal"/"crit" and
- * "off"/"none" (JLOG_LEVEL_OFF), or a decimal number 0..255. Returns the
- * level, or -EINVAL. Thread-safe. jlog_level_parse is the same function.
+ * "off"/"none" (JLOG_LEVEL_OFF), or a decimal number 0..255 (digits only);
+ * blanks around it are ignored. Returns the level, or -EINVAL with
+ * 'unknown level "loud" ...' in jlog_last_error(). Thread-safe.
+ * jlog_level_parse is the same function, and it is the one parser of
+ * level names: JLOG_LEVEL and the configuration's "level" keys accept
+ * exactly these words.
  */
 JLOG_EXPORT int jlog_level_from_name(const char *text);
 JLOG_EXPORT int jlog_level_parse(const char *text);
@@ -369,13 +389,17 @@ JLOG_EXPORT int jlog_level_parse(const char *text);
  * no=22, color="<yellow>"): records at @no then print "NOTICE" in JSON and
  * text, and the name parses back with jlog_level_from_name(). @name:
  * letters, digits, '_' and '-', at most 31, not starting with a digit;
- * stored in upper case. @color: markup for the text format's <level> tag
- * (e.g. "<magenta><bold>"), or NULL. Adding the same name and number again
- * only changes the color.
+ * stored in upper case; it must not already mean a level ("warn", "off").
+ * @color: markup for the text format's <level> tag, or NULL or "" for
+ * none: opening tags the text format knows, blanks between them allowed
+ * ("<magenta><bold>", "<fg #ff8000>", "<fg 208><u>"); anything else
+ * ("<purple>", "<red", "</red>", text) is refused. Adding the same name
+ * and number again only changes the color.
  *
  * Returns 0, or -EINVAL (bad name, number or color), -EEXIST (the name
  * means another level, or the number already has another name, which
- * includes loguru's seven levels), -ENOMEM. Process-wide, for every
+ * includes loguru's seven levels), -ENOMEM; jlog_last_error() says which
+ * ('level "NOTICE" (22): color "<purple>": unknown tag <purple>'). Process-wide, for every
  * logger; thread-safe, also while other threads log. Names cannot be
  * removed.
  */
@@ -411,8 +435,8 @@ typedef struct jlog_stats {
 /*
  * jlog_get_stats - read the counters of @log's root (NULL: the default
  * logger) into *stats. Each counter is read atomically; together they are a
- * snapshot only when no thread is logging. Returns 0 or -EINVAL (stats
- * NULL). Thread-safe.
+ * snapshot only when no thread is logging. Returns 0, -EINVAL (stats
+ * NULL) or -ENOMEM (no default logger). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
 
@@ -554,8 +578,9 @@ JLOG_EXPORT int jlog_add_sink(jlog_logger *log, const jlog_sink_options *opts);
 /*
  * jlog_remove_sink - write what was committed before the call to sink @id
  * (and the others), then remove the sink and close it. Returns 0, or
- * -ENOENT (no such sink), -EINVAL (the logger is closed), -EDEADLK (called
- * from a sink's callback or filter). Thread-safe, also while other threads
+ * -ESRCH (no sink has that id; jlog_last_error() lists the ids there are),
+ * -EINVAL (the logger is closed), -EDEADLK (called from a sink's callback
+ * or filter), -ENOMEM. Thread-safe, also while other threads
  * log; not from a signal handler. Removing every sink is allowed (sink 0
  * too, like loguru's logger.remove()): records are then consumed and
  * written nowhere.
@@ -573,6 +598,7 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *
  *   {"level": "INFO", "queue_size": 4194304, "overflow": "block",
  *    "flush_interval_ms": 50, "max_record_size": 65536, "name": "api",
+ *    "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}],
  *    "modules": {"db": "DEBUG"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
@@ -582,9 +608,14 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *               "keys": {"time": "ts"}, "filter": "db",
  *               "file_mode": "0640", "allow_symlink": false}]}
  *
- * Every key is optional. Levels are names (any case, custom ones too) or
- * numbers. "colorize" is true, false or "auto". A sink with a "format" and
- * no "serialize" writes text. Without "sinks" the logger writes JSON to
+ * Every key is optional. Levels are what jlog_level_from_name() accepts
+ * ("off" included), a custom level of the document's own "levels", or a
+ * number 0..255. "levels" defines custom levels as jlog_level_add() does
+ * ("name" and "no" required, "color" optional): they can be used as
+ * "level" anywhere in the same document (top level, sinks[].level,
+ * "modules"), and are added, process-wide, only once the whole document
+ * has opened, so a refused document adds none. "colorize" is true, false
+ * or "auto". A sink with a "format" and no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets
  * DEBUG records), a sink without a "level" counting as INFO (and getting
@@ -603,8 +634,8 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
 JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JLOG__WUR;
 
 /* jlog_open_config_err - as jlog_open_config(), with the message of a
- * failure written into @err (@errlen bytes, always NUL-terminated) instead
- * of stderr. @err may be NULL. */
+ * failure written into @err (@errlen bytes, always NUL-terminated) and
+ * jlog_last_error() instead of stderr. @err may be NULL. */
 JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
                                      size_t errlen) JLOG__WUR;
 
@@ -1316,10 +1347,10 @@ JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
  * of context; a context longer than half a record's max_record_size is
  * left out of that logger's records (which then say "truncated":true).
  *
- * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM; on failure nothing is
- * pushed. Thread-local: affects only the calling thread. Allocates (on the
- * first push of a thread and when the context grows), so not for signal
- * handlers. At least one field is required.
+ * Returns 0, -E2BIG (over 16 KiB) or -ENOMEM, with the reason in
+ * jlog_last_error(); on failure nothing is pushed. Thread-local: affects
+ * only the calling thread. Allocates (on the first push of a thread and
+ * when the context grows), so not for signal handlers. At least one field is required.
  */
 JLOG_EXPORT int jlog__context_push(const jlog_field *fields, size_t nfields);
 #ifdef __cplusplus
@@ -1342,7 +1373,8 @@ extern "C" {
 
 /*
  * jlog_context_pop - remove the fields of this thread's latest push (or
- * adopted context). Returns 0, or -ENOENT when nothing is pushed.
+ * adopted context). Returns 0, or -ENODATA when nothing is pushed (with
+ * a message for jlog_last_error()).
  */
 JLOG_EXPORT int jlog_context_pop(void);
 

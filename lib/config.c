@@ -38,6 +38,7 @@ struct parsed {
 		int level;
 	} modules[256];
 	size_t nmodules;
+	const json_t *levels; /* the document's "levels", checked; or NULL */
 };
 
 /* An error: "path: message" into err. Returns -EINVAL. */
@@ -69,19 +70,51 @@ static const char *type_name(const json_t *v)
 	}
 }
 
+/*
+ * The document's own "levels" (an array checked by parse_levels()) while
+ * this thread parses it, so that "level": "NOTICE" works in the document
+ * that defines NOTICE, before jlog_level_add() makes it known to all.
+ * Thread-local: documents may be parsed on several threads at once.
+ */
+static _Thread_local const json_t *doc_levels;
+
+/* The number of the level @name in @levels (a "levels" array, any case,
+ * blanks around @name ignored), or -1. */
+static int doc_level(const json_t *levels, const char *name)
+{
+	name += strspn(name, " \t");
+	size_t n = strcspn(name, " \t");
+	if (name[n + strspn(name + n, " \t")])
+		return -1; /* a blank inside: not a name */
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)levels, i, l) {
+		const char *ln = json_string_value(json_object_get(l, "name"));
+		const json_t *no = json_object_get(l, "no");
+		if (ln && json_is_integer(no) && strlen(ln) == n && strncasecmp(ln, name, n) == 0)
+			return (int)json_integer_value(no);
+	}
+	return -1;
+}
+
 static int get_level(const json_t *v, const char *path, int *out, char *err, size_t errlen)
 {
 	if (json_is_integer(v)) {
 		json_int_t n = json_integer_value(v);
 		if (n < 0 || n > 255)
-			return fail(err, errlen, path, "level %lld is out of range 0..255", (long long)n);
+			return fail(err, errlen, path, "level %lld is out of range 0..255 (\"off\" "
+			            "logs nothing)", (long long)n);
 		*out = (int)n;
 		return 0;
 	}
 	if (json_is_string(v)) {
-		int l = jlog_level_from_name(json_string_value(v));
+		/* jlog_level_from_name() is the one parser; the document's own
+		 * levels come first only because they are not added yet. */
+		int l = doc_levels ? doc_level(doc_levels, json_string_value(v)) : -1;
 		if (l < 0)
-			return fail(err, errlen, path, "unknown level \"%s\"", json_string_value(v));
+			l = jlog_level_from_name(json_string_value(v));
+		if (l < 0)
+			return fail(err, errlen, path, "%s", jlog_last_error());
 		*out = l;
 		return 0;
 	}
@@ -289,11 +322,75 @@ static int check_sink(const jlog_sink_options *so, size_t index, char *err, size
 	return 0;
 }
 
-static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+/*
+ * "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}, ...]:
+ * custom levels, checked here against each other and against the levels
+ * that exist (jlog__level_check, which says what jlog_level_add() would
+ * refuse), and added by open_parsed() once everything else has opened.
+ */
+static int parse_levels(const json_t *v, char *err, size_t errlen)
+{
+	if (!json_is_array(v))
+		return fail(err, errlen, "levels", "expected an array, got %s", type_name(v));
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)v, i, l) {
+		char base[32], path[96];
+		snprintf(base, sizeof(base), "levels[%zu]", i);
+		if (!json_is_object(l))
+			return fail(err, errlen, base, "expected an object, got %s", type_name(l));
+		const char *name = NULL, *color = NULL, *key;
+		long long no = -1;
+		json_t *f;
+		json_object_foreach((json_t *)l, key, f) {
+			snprintf(path, sizeof(path), "%s.%.60s", base, key);
+			int rc = strcmp(key, "name") == 0    ? get_string(f, path, &name, err, errlen)
+			         : strcmp(key, "no") == 0    ? get_int(f, path, 0, 255, &no, err, errlen)
+			         : strcmp(key, "color") == 0 ? get_string(f, path, &color, err, errlen)
+			                                     : fail(err, errlen, path,
+			                                            "unknown key (name, no, color)");
+			if (rc < 0)
+				return rc;
+		}
+		if (!name || no < 0)
+			return fail(err, errlen, base, "a level needs \"name\" and \"no\"");
+		char why[160];
+		if (!jlog__color_check(color, why, sizeof(why))) {
+			snprintf(path, sizeof(path), "%s.color", base);
+			return fail(err, errlen, path, "%s", why);
+		}
+		for (size_t j = 0; j < i; j++) {
+			const json_t *e = json_array_get(v, j);
+			const char *en = json_string_value(json_object_get(e, "name"));
+			json_int_t eno = json_integer_value(json_object_get(e, "no"));
+			bool same_name = strcasecmp(en, name) == 0;
+			snprintf(path, sizeof(path), "%s.%s", base, same_name ? "name" : "no");
+			if (same_name)
+				return fail(err, errlen, path, "\"%s\" is already levels[%zu]", name, j);
+			if (eno == no)
+				return fail(err, errlen, path, "%lld is already levels[%zu] (\"%s\")", no, j,
+				            en);
+		}
+		if (jlog__level_check(name, (int)no, color) < 0)
+			return fail(err, errlen, base, "%s", jlog_last_error());
+	}
+	return 0;
+}
+
+static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 {
 	if (!json_is_object(doc))
 		return fail(err, errlen, "", "the configuration must be a JSON object, got %s",
 		            type_name(doc));
+	/* The levels first: the other keys may name them. */
+	const json_t *levels = json_object_get(doc, "levels");
+	if (levels) {
+		int rc = parse_levels(levels, err, errlen);
+		if (rc < 0)
+			return rc;
+		doc_levels = levels;
+	}
+	p->levels = levels;
 	jlog_options_init(&p->opts);
 	p->nsinks = 0;
 	p->nmodules = 0;
@@ -348,6 +445,8 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 					return rc;
 				p->nmodules++;
 			}
+		} else if (strcmp(key, "levels") == 0) {
+			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
 			if (!json_is_array(v))
 				return fail(err, errlen, key, "expected an array, got %s", type_name(v));
@@ -397,14 +496,23 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+{
+	int rc = parse_doc(doc, p, err, errlen);
+	doc_levels = NULL;
+	return rc;
+}
+
 /* Open a logger from a parsed document: the root without a sink, then its
  * modules and sinks; on any failure everything is closed again. */
 static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t errlen)
 {
 	jlog_logger *lg;
+	unsigned seq = jlog__last_error_seq();
 	int rc = jlog__open(&lg, &p->opts, p->nsinks > 0);
 	if (rc < 0)
-		return fail(err, errlen, "", "cannot open the logger: %s", jlog_strerror(rc));
+		return fail(err, errlen, "", "cannot open the logger: %s",
+		            jlog__last_error_seq() != seq ? jlog_last_error() : jlog_strerror(rc));
 	for (size_t i = 0; i < p->nmodules; i++) {
 		rc = jlog_set_module_level(lg, p->modules[i].prefix, p->modules[i].level);
 		if (rc < 0)
@@ -420,6 +528,23 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 			snprintf(path, sizeof(path), "sinks[%zu]", i);
 			const char *why = jlog_last_error();
 			fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+			jlog_close(lg);
+			return rc;
+		}
+	}
+	/* The document's levels last, when nothing can fail but them (and
+	 * they can only if another thread took a name or number since the
+	 * check), so that a refused document adds none. */
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)p->levels, i, l) {
+		rc = jlog_level_add(json_string_value(json_object_get(l, "name")),
+		                    (int)json_integer_value(json_object_get(l, "no")),
+		                    json_string_value(json_object_get(l, "color")));
+		if (rc < 0) {
+			char path[32];
+			snprintf(path, sizeof(path), "levels[%zu]", i);
+			fail(err, errlen, path, "%s", jlog_last_error());
 			jlog_close(lg);
 			return rc;
 		}
@@ -466,8 +591,10 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errlen)
 {
 	struct parsed *p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		fail(err, errlen, "", "out of memory");
 		return -ENOMEM;
+	}
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
@@ -475,13 +602,11 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 	return rc;
 }
 
-int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
+static int open_config(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
 {
 	if (!out)
-		return -EINVAL;
+		return fail(err, errlen, "", "out is NULL");
 	*out = NULL;
-	if (err && errlen)
-		err[0] = '\0';
 	if (!path_or_json)
 		return fail(err, errlen, "", "no configuration given");
 	int rc = 0;
@@ -493,14 +618,24 @@ int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
 	return rc;
 }
 
+int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
+{
+	/* The message goes to @err and to jlog_last_error() both, so that no
+	 * failure leaves an older one there. */
+	char why[512] = "";
+	int rc = open_config(out, path_or_json, why, sizeof(why));
+	if (rc < 0)
+		jlog__set_last_error("%s", *why ? why : jlog_strerror(rc));
+	if (err && errlen)
+		snprintf(err, errlen, "%s", why);
+	return rc;
+}
+
 int jlog_open_config(jlog_logger **out, const char *path_or_json)
 {
-	char err[512];
-	int rc = jlog_open_config_err(out, path_or_json, err, sizeof(err));
-	if (rc < 0) {
-		jlog__set_last_error("%s", err);
-		fprintf(stderr, "jlog: configuration: %s\n", err);
-	}
+	int rc = jlog_open_config_err(out, path_or_json, NULL, 0);
+	if (rc < 0)
+		fprintf(stderr, "jlog: configuration: %s\n", jlog_last_error());
 	return rc;
 }
 
@@ -524,9 +659,12 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	}
 	const char *lv = getenv("JLOG_LEVEL");
 	if (lv && *lv) {
-		int level = jlog_level_from_name(lv);
-		if (level >= 0)
-			json_object_set_new(doc, "level", json_integer(level));
+		/* As text, for the document's parser: "off" is a level there, and
+		 * so is a level the document's "levels" define. */
+		const json_t *levels = json_object_get(doc, "levels");
+		if (jlog_level_from_name(lv) >= 0 ||
+		    (json_is_array(levels) && doc_level(levels, lv) >= 0))
+			json_object_set_new(doc, "level", json_string(lv));
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);
 	}

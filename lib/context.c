@@ -95,12 +95,21 @@ static int reserve(size_t extra)
 	return 0;
 }
 
+/* reserve()'s failure, explained for jlog_last_error(). */
+static int why_not(int rc, size_t size)
+{
+	if (rc == -E2BIG)
+		return jlog__fail(rc, "context: %zu more bytes would exceed the %zu bytes a thread "
+		                  "may hold (%zu held)", size, MAX_CONTEXT, jlog__ctx.len);
+	return jlog__fail(rc, "context: out of memory");
+}
+
 /* Append @len bytes of @nfields encoded fields as a new frame. */
 static int push_bytes(const uint8_t *bytes, size_t len, uint32_t nfields)
 {
 	int rc = reserve(len);
 	if (rc < 0)
-		return rc;
+		return why_not(rc, len);
 	stack.frames[stack.nframes++] = (struct frame){jlog__ctx.len, jlog__ctx.nfields};
 	memcpy(jlog__ctx.buf + jlog__ctx.len, bytes, len);
 	/* Bytes first, then the length that makes them visible to a log
@@ -116,11 +125,9 @@ int jlog__context_push(const jlog_field *fields, size_t n)
 	size_t size = 0;
 	for (size_t i = 0; i < n; i++)
 		size += jlog__field_size(&fields[i]);
-	if (size > MAX_CONTEXT)
-		return -E2BIG;
-	int rc = reserve(size);
+	int rc = size > MAX_CONTEXT ? -E2BIG : reserve(size);
 	if (rc < 0)
-		return rc;
+		return why_not(rc, size);
 	/* Encode in place past the published length, then publish. */
 	uint8_t *dst = jlog__ctx.buf + jlog__ctx.len;
 	size_t k = 0;
@@ -136,7 +143,7 @@ int jlog__context_push(const jlog_field *fields, size_t n)
 int jlog_context_pop(void)
 {
 	if (stack.nframes == 0)
-		return -ENOENT;
+		return jlog__fail(-ENODATA, "jlog_context_pop: nothing pushed on this thread");
 	struct frame f = stack.frames[--stack.nframes];
 	jlog__ctx.len = f.len;
 	jlog__ctx.nfields = f.nfields;
@@ -152,8 +159,10 @@ void jlog__context_scope_end(int *pushed)
 jlog_context *jlog_context_capture(void)
 {
 	jlog_context *c = malloc(sizeof(*c) + jlog__ctx.len);
-	if (!c)
+	if (!c) {
+		jlog__set_last_error("jlog_context_capture: out of memory");
 		return NULL;
+	}
 	c->len = jlog__ctx.len;
 	c->nfields = jlog__ctx.nfields;
 	if (c->len)
@@ -164,7 +173,7 @@ jlog_context *jlog_context_capture(void)
 int jlog_context_adopt(const jlog_context *c)
 {
 	if (!c)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_context_adopt: no context (NULL)");
 	return push_bytes(c->bytes, c->len, c->nfields);
 }
 

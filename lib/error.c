@@ -42,6 +42,10 @@ const char *jlog_strerror(int err)
 	case ETIMEDOUT: return "timed out";
 	case EBUSY: return "device or resource busy";
 	case ERANGE: return "result out of range";
+	/* Two codes jlog gives its own meaning, so that neither reads as a
+	 * missing file (jlog_remove_sink and jlog_context_pop). */
+	case ESRCH: return "no such sink";
+	case ENODATA: return "no context pushed on this thread";
 	default: {
 		/* glibc's description table: static strings, thread-safe. */
 		const char *d = strerrordesc_np(err);
@@ -51,13 +55,43 @@ const char *jlog_strerror(int err)
 }
 
 static _Thread_local char last_error[512];
+/* Counts the messages set on this thread, so that jlog__explain() can tell
+ * whether a failing call explained itself. */
+static _Thread_local unsigned last_error_seq;
+
+static void set_v(const char *fmt, va_list ap)
+{
+	last_error_seq++;
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+}
 
 void jlog__set_last_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	set_v(fmt, ap);
 	va_end(ap);
+}
+
+int jlog__fail(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_v(fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+unsigned jlog__last_error_seq(void)
+{
+	return last_error_seq;
+}
+
+int jlog__explain(int rc, unsigned seq, const char *call)
+{
+	if (rc < 0 && last_error_seq == seq)
+		jlog__set_last_error("%s: %s", call, jlog_strerror(rc));
+	return rc;
 }
 
 const char *jlog_last_error(void)

@@ -524,9 +524,53 @@ static const char *level_sgr(int level)
 
 static bool tag_sgr(const char *p, size_t n, char *out, size_t cap);
 
+/*
+ * Level color markup (jlog_level_add): opening tags only, blanks around
+ * them allowed ("<magenta><bold>", "<fg #ff8000>"), each one a tag that
+ * tag_sgr() knows, as in a template. Appends their SGR codes to @b unless
+ * it is NULL. Returns NULL when the whole markup is good, else where it
+ * goes wrong, with *bad_len the length of that part (to its '>', or the
+ * rest). jlog__color_check() and put_level_sgr() are its two callers.
+ */
+static const char *color_walk(const char *m, struct jlog__buf *b, size_t *bad_len)
+{
+	for (const char *p = m;; ) {
+		p += strspn(p, " \t");
+		if (!*p)
+			return NULL;
+		const char *end = *p == '<' ? strchr(p, '>') : NULL;
+		*bad_len = end ? (size_t)(end + 1 - p) : strlen(p);
+		char code[64];
+		if (!end || !tag_sgr(p + 1, (size_t)(end - p - 1), code, sizeof(code)))
+			return p;
+		if (b)
+			put_str(b, code);
+		p = end + 1;
+	}
+}
+
+bool jlog__color_check(const char *markup, char *why, size_t whylen)
+{
+	size_t n = 0;
+	const char *bad = markup ? color_walk(markup, NULL, &n) : NULL;
+	if (!bad)
+		return true;
+	if (*bad != '<')
+		snprintf(why, whylen, "\"%.*s\" is not a tag such as <red> or <bold>", (int)n,
+		         bad);
+	else if (bad[n - 1] != '>')
+		snprintf(why, whylen, "tag %.*s has no closing '>'", (int)n, bad);
+	else if (bad[1] == '/')
+		snprintf(why, whylen, "closing tag %.*s (a level color is opening tags only)",
+		         (int)n, bad);
+	else
+		snprintf(why, whylen, "unknown tag %.*s", (int)n, bad);
+	return false;
+}
+
 /* The SGR codes of a level's color: loguru's for its seven levels, the
- * markup given to jlog_level_add() ("<magenta><bold>") for a custom one.
- * Returns whether anything was written. */
+ * markup given to jlog_level_add() ("<magenta><bold>") for a custom one,
+ * which it checked. Returns whether anything was written. */
 static bool put_level_sgr(struct jlog__buf *b, int level)
 {
 	const char *sgr = level_sgr(level);
@@ -534,19 +578,9 @@ static bool put_level_sgr(struct jlog__buf *b, int level)
 		put_str(b, sgr);
 		return true;
 	}
-	bool any = false;
-	for (const char *p = jlog__level_color(level); (p = strchr(p, '<')) != NULL;) {
-		const char *end = strchr(p, '>');
-		if (!end)
-			break;
-		char code[64];
-		if (p[1] != '/' && tag_sgr(p + 1, (size_t)(end - p - 1), code, sizeof(code))) {
-			put_str(b, code);
-			any = true;
-		}
-		p = end + 1;
-	}
-	return any;
+	size_t len = b->len, bad_len;
+	(void)color_walk(jlog__level_color(level), b, &bad_len);
+	return b->len != len;
 }
 
 static const char *level_icon(int level)

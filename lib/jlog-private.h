@@ -897,6 +897,9 @@ extern _Thread_local struct jlog__context_tls jlog__ctx
 const char *jlog__level_custom_name(int level);
 /* Text-format markup of a level's color ("<red><bold>"), "" if none. */
 const char *jlog__level_color(int level);
+/* What jlog_level_add() would refuse, without adding: 0, or -EINVAL or
+ * -EEXIST with the reason in jlog_last_error(). */
+int jlog__level_check(const char *name, int no, const char *color);
 /* jlog_open, without creating the options' sink when @no_sink. */
 int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
 /* Open a root logger from a parsed configuration document. */
@@ -905,6 +908,17 @@ int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
 /* Keep a message for jlog_last_error() on this thread. */
 void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* jlog__set_last_error(), then return @rc: `return jlog__fail(-EINVAL, ...)`. */
+int jlog__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A public call's failure always explains itself (jlog_last_error() is
+ * never an older call's message): take jlog__last_error_seq() on entry and
+ * pass it with the result to jlog__explain(), which sets "@call: <what
+ * jlog_strerror says>" when @rc is an error and nothing set a message since.
+ * Returns @rc.
+ */
+unsigned jlog__last_error_seq(void);
+int jlog__explain(int rc, unsigned seq, const char *call);
 
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
@@ -940,5 +954,11 @@ void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
                        bool color);
 /* loguru's default format, usable as a template. */
 extern const char jlog__default_text_format[];
+/*
+ * Whether @markup (NULL or "" for none) is a level color the text format
+ * can show: opening tags it knows, as "<magenta><bold>". If not, why it
+ * is not goes to @why ("unknown tag <purple>"). Thread-safe.
+ */
+bool jlog__color_check(const char *markup, char *why, size_t whylen);
 
 #endif /* JLOG_PRIVATE_H */

@@ -9,6 +9,7 @@
 #include "jlog-private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -90,80 +91,134 @@ static bool valid_name(const char *name)
 	return !(name[0] >= '0' && name[0] <= '9');
 }
 
-int jlog_level_add(const char *name, int no, const char *color)
+/* Why @name, @no and @color cannot be a custom level (the arguments alone,
+ * not what is taken), into jlog_last_error(); 0 or -EINVAL. */
+static int check_args(const char *name, int no, const char *color)
 {
-	if (!name || !valid_name(name) || no < 0 || no > 255) {
-		jlog__set_last_error("level \"%s\" (%d): a name is 1 to 31 letters, digits, "
-		                     "'_' or '-', not starting with a digit; a number 0..255",
-		                     name ? name : "(null)", no);
-		return -EINVAL;
-	}
-	if (color && strlen(color) >= sizeof(((struct custom *)0)->color)) {
-		jlog__set_last_error("level \"%s\": color markup longer than 63 bytes", name);
-		return -EINVAL;
-	}
-	int rc = 0;
-	pthread_mutex_lock(&custom_lock);
-	int existing = jlog_level_from_name(name);
+	if (!name || !valid_name(name))
+		return jlog__fail(-EINVAL, "level \"%.64s\" (%d): a name is 1 to 31 letters, "
+		                  "digits, '_' or '-', not starting with a digit",
+		                  name ? name : "(null)", no);
+	if (no < 0 || no > 255)
+		return jlog__fail(-EINVAL, "level \"%s\" (%d): the number is out of range 0..255",
+		                  name, no);
+	if (color && strlen(color) >= sizeof(((struct custom *)0)->color))
+		return jlog__fail(-EINVAL, "level \"%s\" (%d): color markup longer than 63 bytes",
+		                  name, no);
+	char why[160];
+	if (!jlog__color_check(color, why, sizeof(why)))
+		return jlog__fail(-EINVAL, "level \"%s\" (%d): color \"%s\": %s", name, no, color,
+		                  why);
+	return 0;
+}
+
+static int lookup(const char *text);
+
+/* Whether @name and @no can become a custom level next to those that
+ * exist: 0, or -EEXIST with the reason. Called with custom_lock held, or
+ * by jlog__level_check() for a look ahead. */
+static int check_free(const char *name, int no)
+{
+	int existing = lookup(name);
 	const char *at_no = jlog_level_name(no);
-	if (existing >= 0 && existing != no) {
-		rc = -EEXIST; /* the name means another level */
-	} else if (named_index(no) >= 0) {
-		rc = -EEXIST; /* loguru's levels keep their names */
-	} else if (at_no && strcasecmp(at_no, name) != 0) {
-		rc = -EEXIST; /* the number has another name */
-	} else {
-		struct custom *c = calloc(1, sizeof(*c));
-		if (!c) {
-			rc = -ENOMEM;
-		} else {
-			for (size_t i = 0; name[i]; i++)
-				c->name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
-			if (color)
-				strcpy(c->color, color);
-			/* A redefinition (same name and number: a new color)
-			 * replaces the slot; the old one is kept alive, since
-			 * the writer may be reading it. */
-			c->replaced = atomic_load_explicit(&custom[no], memory_order_relaxed);
-			atomic_store_explicit(&custom[no], c, memory_order_release);
-		}
+	if (named_index(no) >= 0) /* loguru's levels keep their names */
+		return jlog__fail(-EEXIST, "level \"%s\" (%d): the number is loguru's %s", name, no,
+		                  named_levels[named_index(no)].name);
+	if (existing >= 0 && existing != no)
+		return jlog__fail(-EEXIST, "level \"%s\" (%d): the name is already level %d",
+		                  name, no, existing);
+	if (at_no && strcasecmp(at_no, name) != 0)
+		return jlog__fail(-EEXIST, "level \"%s\" (%d): the number is already named %s",
+		                  name, no, at_no);
+	return 0;
+}
+
+/* jlog_level_add(), or only its checks when !@add (jlog__level_check). */
+static int add_level(const char *name, int no, const char *color, bool add)
+{
+	int rc = check_args(name, no, color);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&custom_lock);
+	rc = check_free(name, no);
+	struct custom *c = rc == 0 && add ? calloc(1, sizeof(*c)) : NULL;
+	if (c) {
+		for (size_t i = 0; name[i]; i++)
+			c->name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+		if (color)
+			strcpy(c->color, color);
+		/* A redefinition (same name and number: a new color) replaces
+		 * the slot; the old one is kept alive, since the writer may be
+		 * reading it. */
+		c->replaced = atomic_load_explicit(&custom[no], memory_order_relaxed);
+		/* Release pairs with the acquire loads of
+		 * jlog__level_custom_name() and jlog__level_color(). */
+		atomic_store_explicit(&custom[no], c, memory_order_release);
+	} else if (rc == 0 && add) {
+		rc = jlog__fail(-ENOMEM, "level \"%s\" (%d): out of memory", name, no);
 	}
 	pthread_mutex_unlock(&custom_lock);
-	if (rc == -EEXIST)
-		jlog__set_last_error("level \"%s\" (%d): the name or the number is already taken",
-		                     name, no);
 	return rc;
+}
+
+int jlog__level_check(const char *name, int no, const char *color)
+{
+	return add_level(name, no, color, false);
+}
+
+int jlog_level_add(const char *name, int no, const char *color)
+{
+	return add_level(name, no, color, true);
+}
+
+/*
+ * The one level parser: jlog_level_from_name(), and through it the
+ * environment, the configuration and jlog_level_parse(). Blanks around the
+ * text are ignored. -EINVAL, without a message, for what is not a level.
+ */
+static int lookup(const char *text)
+{
+	if (!text)
+		return -EINVAL;
+	text += strspn(text, " \t");
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+		n--;
+	char s[32]; /* longer than any name or number */
+	if (n == 0 || n >= sizeof(s))
+		return -EINVAL;
+	memcpy(s, text, n);
+	s[n] = '\0';
+	for (size_t i = 0; i < NNAMED; i++)
+		if (strcasecmp(s, named_levels[i].name) == 0)
+			return named_levels[i].level;
+	/* Common aliases, as other loggers spell them. */
+	if (strcasecmp(s, "warn") == 0)
+		return JLOG_LEVEL_WARNING;
+	if (strcasecmp(s, "fatal") == 0 || strcasecmp(s, "crit") == 0)
+		return JLOG_LEVEL_CRITICAL;
+	if (strcasecmp(s, "off") == 0 || strcasecmp(s, "none") == 0)
+		return JLOG_LEVEL_OFF;
+	for (int no = 0; no < 256; no++) {
+		const char *c = jlog__level_custom_name(no);
+		if (c && strcasecmp(s, c) == 0)
+			return no;
+	}
+	/* Digits only: strtol would also take a sign or "0x". */
+	if (strspn(s, "0123456789") != n || n > 3)
+		return -EINVAL;
+	int v = atoi(s);
+	return v <= 255 ? v : -EINVAL;
 }
 
 int jlog_level_from_name(const char *text)
 {
-	if (!text)
-		return -EINVAL;
-	while (*text == ' ' || *text == '\t')
-		text++;
-	for (size_t i = 0; i < NNAMED; i++)
-		if (strcasecmp(text, named_levels[i].name) == 0)
-			return named_levels[i].level;
-	/* Common aliases, as other loggers spell them. */
-	if (strcasecmp(text, "warn") == 0)
-		return JLOG_LEVEL_WARNING;
-	if (strcasecmp(text, "fatal") == 0 || strcasecmp(text, "crit") == 0)
-		return JLOG_LEVEL_CRITICAL;
-	if (strcasecmp(text, "off") == 0 || strcasecmp(text, "none") == 0)
-		return JLOG_LEVEL_OFF;
-	for (int no = 0; no < 256; no++) {
-		const char *c = jlog__level_custom_name(no);
-		if (c && strcasecmp(text, c) == 0)
-			return no;
-	}
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || errno || v < 0 || v > 255)
-		return -EINVAL;
-	while (*end == ' ' || *end == '\t')
-		end++;
-	return *end ? -EINVAL : (int)v;
+	int level = lookup(text);
+	if (level < 0)
+		return jlog__fail(-EINVAL, "unknown level \"%.64s\" (a level's name, \"off\" "
+		                  "or 0..255)",
+		                  text ? text : "(null)");
+	return level;
 }
 
 int jlog_level_parse(const char *text)

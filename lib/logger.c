@@ -303,20 +303,28 @@ static int clamp_level(int level)
 	return level < 0 ? 0 : level > JLOG_LEVEL_OFF ? JLOG_LEVEL_OFF : level;
 }
 
+/* Each refusal names the option, the value and the range, in the words of
+ * the configuration's errors (config.c) and jlog_add_sink's. */
 static int check_options(const jlog_options *o)
 {
 	if (o->level < 0 || o->level > JLOG_LEVEL_OFF)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: level: %d is out of range 0..%d", o->level,
+		                  JLOG_LEVEL_OFF);
 	if (o->queue_size < MIN_QUEUE_SIZE || o->queue_size > MAX_QUEUE_SIZE)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: queue_size: %zu is out of range %zu..%zu",
+		                  o->queue_size, MIN_QUEUE_SIZE, MAX_QUEUE_SIZE);
 	if (o->overflow != JLOG_OVERFLOW_BLOCK && o->overflow != JLOG_OVERFLOW_DROP)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: overflow: %d is not JLOG_OVERFLOW_BLOCK (0) "
+		                  "or JLOG_OVERFLOW_DROP (1)", (int)o->overflow);
 	if (o->flush_interval_ms < 1 || o->flush_interval_ms > 10000)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: flush_interval_ms: %d is out of range 1..10000",
+		                  o->flush_interval_ms);
 	if (o->max_record_size < MIN_MAX_RECORD)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: max_record_size: %zu is below the minimum %zu",
+		                  o->max_record_size, MIN_MAX_RECORD);
 	if (o->file_mode > 07777)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: file_mode: %#o is not a file mode (0..07777)",
+		                  o->file_mode);
 	return 0;
 }
 
@@ -377,13 +385,16 @@ static struct jlog__sink_set *set_new(unsigned n)
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)
 {
-	return jlog__open(out, opts, false);
+	/* A failure that set no message (out of memory, no thread) still
+	 * explains itself. */
+	unsigned seq = jlog__last_error_seq();
+	return jlog__explain(jlog__open(out, opts, false), seq, "jlog_open");
 }
 
 int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 {
 	if (!out)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_open: out is NULL");
 	*out = NULL;
 	jlog_options defaults;
 	if (!opts) {
@@ -702,9 +713,10 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 		return -EDEADLK;
 	}
 	struct jlog_sink *s;
+	unsigned seq = jlog__last_error_seq();
 	int rc = jlog__sink_create_opts(&s, opts);
 	if (rc < 0)
-		return rc;
+		return jlog__explain(rc, seq, "jlog_add_sink"); /* -ENOMEM sets none */
 	if (s->backtrace) {
 		/* glibc loads its unwinder on the first backtrace() of the
 		 * process (dlopen, malloc): do it here, not in a log call that
@@ -725,7 +737,7 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
 		jlog__sink_destroy(s);
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_add_sink: out of memory");
 	}
 	for (unsigned i = 0; i < n; i++)
 		set->s[i] = old->s[i];
@@ -740,12 +752,12 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 {
 	lg = resolve(lg);
 	if (!lg)
-		return -ENOENT;
+		return jlog__fail(-ENOMEM, "jlog_remove_sink: no default logger");
 	struct jlog_core *c = lg->core;
 	if (atomic_load_explicit(&c->closed, memory_order_acquire))
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_remove_sink: the logger is closed");
 	if (on_writer(c))
-		return -EDEADLK;
+		return jlog__fail(-EDEADLK, "jlog_remove_sink() from a sink callback or filter");
 	/* What was committed before the call reaches every sink first. */
 	(void)jlog__writer_flush(c);
 	pthread_mutex_lock(&c->sinks_lock);
@@ -755,13 +767,19 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 		if (old->s[i]->id == id)
 			at = i;
 	if (at == n) {
+		/* Name the ids there are: a stale id is the usual mistake. */
+		char ids[96] = "";
+		for (unsigned i = 0, k = 0; i < n && k + 12 < sizeof(ids); i++)
+			k += (unsigned)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? ", " : "",
+			                        old->s[i]->id);
 		pthread_mutex_unlock(&c->sinks_lock);
-		return -ENOENT;
+		return jlog__fail(-ESRCH, "jlog_remove_sink: no sink with id %d (the logger's "
+		                  "sinks: %s)", id, n ? ids : "none");
 	}
 	struct jlog__sink_set *set = set_new(n - 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_remove_sink: out of memory");
 	}
 	for (unsigned i = 0, j = 0; i < n; i++)
 		if (i != at)
@@ -911,11 +929,14 @@ void jlog_set_level(jlog_logger *lg, int level)
 
 int jlog_set_module_level(jlog_logger *lg, const char *prefix, int level)
 {
-	if (!prefix || level < -1 || level > JLOG_LEVEL_OFF)
-		return -EINVAL;
+	if (!prefix)
+		return jlog__fail(-EINVAL, "jlog_set_module_level: prefix is NULL");
+	if (level < -1 || level > JLOG_LEVEL_OFF)
+		return jlog__fail(-EINVAL, "jlog_set_module_level: level %d is out of range -1..%d",
+		                  level, JLOG_LEVEL_OFF);
 	lg = resolve(lg);
 	if (!lg)
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_set_module_level: no default logger");
 	struct jlog_core *c = lg->core;
 	/* A tombstone's core is shared by every closed root: keep it bare. */
 	if (c == &dead_core)
@@ -948,6 +969,8 @@ int jlog_set_module_level(jlog_logger *lg, const char *prefix, int level)
 	if (rc == 0)
 		update_gates_locked(c);
 	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		jlog__set_last_error("jlog_set_module_level: out of memory");
 	return rc;
 }
 
@@ -968,10 +991,10 @@ bool jlog_enabled(const jlog_logger *lg, int level)
 int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 {
 	if (!st)
-		return -EINVAL;
+		return jlog__fail(-EINVAL, "jlog_get_stats: stats is NULL");
 	lg = resolve(lg);
 	if (!lg)
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_get_stats: no default logger");
 	struct jlog_core *c = lg->core;
 	memset(st, 0, sizeof(*st));
 	/* Relaxed: counters only; see the header for what a snapshot means. */

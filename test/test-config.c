@@ -17,6 +17,10 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* The tails of the level parser's errors (level.c, config.c). */
+#define NOT_A_LEVEL " (a level's name, \"off\" or 0..255)"
+#define OFF_HINT " (\"off\" logs nothing)"
+
 /* printf into a new string; free() it. */
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -200,9 +204,9 @@ START_TEST(test_level_forms)
 		              jlog_get_level(lg));
 		jlog_close(lg);
 	}
-	expect_error("{\"level\":256}", "level: level 256 is out of range 0..255");
-	expect_error("{\"level\":-1}", "level: level -1 is out of range 0..255");
-	expect_error("{\"level\":\"notice\"}", "level: unknown level \"notice\"");
+	expect_error("{\"level\":256}", "level: level 256 is out of range 0..255" OFF_HINT);
+	expect_error("{\"level\":-1}", "level: level -1 is out of range 0..255" OFF_HINT);
+	expect_error("{\"level\":\"notice\"}", "level: unknown level \"notice\"" NOT_A_LEVEL);
 
 	/* Custom levels, once added, are names like the others. */
 	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<yellow>"), 0);
@@ -445,7 +449,8 @@ START_TEST(test_modules)
 	expect_error("{\"modules\":[]}", "modules: expected an object, got an array");
 	expect_error("{\"modules\":{\"db\":true}}",
 	             "modules.db: expected a level name or number, got a boolean");
-	expect_error("{\"modules\":{\"db.pool\":\"LOUD\"}}", "modules.db.pool: unknown level \"LOUD\"");
+	expect_error("{\"modules\":{\"db.pool\":\"LOUD\"}}",
+	             "modules.db.pool: unknown level \"LOUD\"" NOT_A_LEVEL);
 }
 END_TEST
 
@@ -486,7 +491,8 @@ START_TEST(test_sink_targets)
 
 	expect_error("{\"sinks\":[{\"sink\":3}]}", "sinks[0].sink: expected a string, got an integer");
 	expect_error("{\"sinks\":[{\"sink\":\"\"}]}", "sinks[0].sink: must not be empty");
-	expect_error("{\"sinks\":[{\"level\":\"LOUD\"}]}", "sinks[0].level: unknown level \"LOUD\"");
+	expect_error("{\"sinks\":[{\"level\":\"LOUD\"}]}",
+	             "sinks[0].level: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"sinks\":[{\"level\":[]}]}",
 	             "sinks[0].level: expected a level name or number, got an array");
 	free(child_cfg);
@@ -855,7 +861,7 @@ START_TEST(test_errors_name_the_key)
 {
 	expect_error("{\"sinks\":[{\"sink\":\"stderr\"},{\"sink\":\"stderr\",\"preset\":\"elk\"}]}",
 	             "sinks[1].preset: unknown preset \"elk\" (default, ecs, gcp, otel, loguru)");
-	expect_error("{\"level\":\"LOUD\"}", "level: unknown level \"LOUD\"");
+	expect_error("{\"level\":\"LOUD\"}", "level: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"level\":true}", "level: expected a level name or number, got a boolean");
 	expect_error("{\"level\":1.5}", "level: expected a level name or number, got a number");
 	expect_error("{\"queue_size\":\"big\"}", "queue_size: expected an integer, got a string");
@@ -870,7 +876,7 @@ START_TEST(test_errors_name_the_key)
 	expect_error("{\"sinks\":{}}", "sinks: expected an array, got an object");
 	expect_error("{\"sinks\":[\"stderr\"]}", "sinks[0]: expected an object, got a string");
 	expect_error("{\"sinks\":[{},null]}", "sinks[1]: expected an object, got null");
-	expect_error("{\"modules\":{\"db\":\"LOUD\"}}", "modules.db: unknown level \"LOUD\"");
+	expect_error("{\"modules\":{\"db\":\"LOUD\"}}", "modules.db: unknown level \"LOUD\"" NOT_A_LEVEL);
 	expect_error("{\"level\":", NULL);
 	expect_error("{\"level\":\"INFO\",}", NULL);
 	expect_error_rc("", -ENOENT, "no such file or directory"); /* a path: "" */
@@ -906,7 +912,7 @@ START_TEST(test_errors_name_the_key)
 	close(null);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_ptr_null(lg);
-	ck_assert_str_eq(jlog_last_error(), "level: unknown level \"LOUD\"");
+	ck_assert_str_eq(jlog_last_error(), "level: unknown level \"LOUD\"" NOT_A_LEVEL);
 }
 END_TEST
 
@@ -1045,6 +1051,107 @@ START_TEST(test_open_config_err_buffer)
 }
 END_TEST
 
+/* ---- custom levels ("levels") -------------------------------------------- */
+
+/* A document's levels name records and work as "level" in the same
+ * document: the logger's, a sink's and a module's. */
+START_TEST(test_doc_levels)
+{
+	char *notice = tc_tmppath("notice.jsonl");
+	char *audit = tc_tmppath("audit.jsonl");
+	char *doc = fmt("{\"level\": \"Notice\", \"modules\": {\"db\": \"AUDIT\"},"
+	                " \"levels\": [{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<yellow>\"},"
+	                " {\"name\": \"audit\", \"no\": 45}],"
+	                " \"sinks\": [{\"sink\": \"%s\"}, {\"sink\": \"%s\", \"level\": \"audit\"}]}",
+	                notice, audit);
+	jlog_logger *lg = open_ok(doc);
+	ck_assert_int_eq(jlog_get_level(lg), 22);
+	jlog_logger *db = jlog_named(lg, "db");
+	ck_assert_int_eq(jlog_get_level(db), 45);
+	jlog_close(db);
+	ck_assert_int_eq(jlog_level_from_name("notice"), 22);
+	ck_assert_str_eq(jlog__level_color(22), "<yellow>");
+	JLOG_INFO(lg, "info"); /* below NOTICE */
+	JLOG_LOG(lg, 22, "a notice");
+	JLOG_LOG(lg, 45, "an audit");
+	jlog_close(lg);
+	json_t **l = tc_file_lines(notice, 2);
+	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
+	ck_assert_str_eq(str_at(l[1], "level"), "AUDIT");
+	tc_free_lines(l, 2);
+	l = tc_file_lines(audit, 1);
+	ck_assert_str_eq(str_at(l[0], "message"), "an audit");
+	tc_free_lines(l, 1);
+	/* The same document again (a redefinition) is fine. */
+	jlog_close(open_ok(doc));
+	free(doc);
+	free(notice);
+	free(audit);
+}
+END_TEST
+
+/* Errors name the key path; a refused document adds no level. */
+START_TEST(test_doc_levels_errors)
+{
+#define L1(body) "{\"levels\": [" body "]}"
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<purple>\"}"),
+	             "levels[0].color: unknown tag <purple>");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<red\"}"),
+	             "levels[0].color: tag <red has no closing '>'");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 256}"),
+	             "levels[0].no: 256 is out of range 0..255");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 20}"),
+	             "levels[0]: level \"NOTICE\" (20): the number is loguru's INFO");
+	expect_error(L1("{\"name\": \"warn\", \"no\": 21}"),
+	             "levels[0]: level \"warn\" (21): the name is already level 30");
+	expect_error(L1("{\"name\": \"9x\", \"no\": 21}"),
+	             "levels[0]: level \"9x\" (21): a name is 1 to 31 letters, digits, '_' or '-',"
+	             " not starting with a digit");
+	expect_error(L1("{\"name\": \"NOTICE\"}"), "levels[0]: a level needs \"name\" and \"no\"");
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"colour\": \"<red>\"}"),
+	             "levels[0].colour: unknown key (name, no, color)");
+	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"a\", \"no\": 23}"),
+	             "levels[1].name: \"a\" is already levels[0]");
+	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"B\", \"no\": 22}"),
+	             "levels[1].no: 22 is already levels[0] (\"A\")");
+	expect_error(L1("7"), "levels[0]: expected an object, got an integer");
+	expect_error("{\"levels\": {}}", "levels: expected an array, got an object");
+	/* Only the document's own levels: NOTICE is not defined here. */
+	expect_error("{\"level\": \"NOTICE\"}", "level: unknown level \"NOTICE\"" NOT_A_LEVEL);
+	/* A later error: nothing is added, so another number is still free. */
+	expect_error_rc("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"sinks\":"
+	                " [{\"sink\": \"/nonexistent-dir/x.log\", \"level\": \"NOTICE\"}]}",
+	                -ENOENT, NULL);
+	expect_error("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"bogus\": 1}",
+	             "bogus: unknown key");
+	ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL);
+	jlog_close(open_ok(L1("{\"name\": \"NOTICE\", \"no\": 24}")));
+	ck_assert_int_eq(jlog_level_from_name("NOTICE"), 24);
+	/* Taken since: the document cannot give it another number. */
+	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22}"),
+	             "levels[0]: level \"NOTICE\" (22): the name is already level 24");
+#undef L1
+}
+END_TEST
+
+/* jlog_last_error() holds the failure of jlog_open_config_err() too, and
+ * never an older message. */
+START_TEST(test_open_config_sets_last_error)
+{
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	jlog_logger *lg;
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"queue_size\": 5}", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), err);
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_int_eq(jlog_open_config_err(&lg, "/nonexistent-dir/c.json", NULL, 0), -ENOENT);
+	ck_assert_str_eq(jlog_last_error(), "/nonexistent-dir/c.json: no such file or directory");
+	ck_assert_int_eq(jlog_open_config_err(NULL, "{}", NULL, 0), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), "out is NULL");
+}
+END_TEST
+
 /* ---- the default logger's environment ------------------------------------ */
 
 static void log_default(void)
@@ -1087,6 +1194,41 @@ START_TEST(test_env_config)
 	free(doc);
 	free(cfg);
 	free(path);
+	free(err);
+}
+END_TEST
+
+/* JLOG_LEVEL=off (or none) turns the default logger off, silently; a
+ * level JLOG_CONFIG's document defines is a level too. */
+static void log_default_notice(void)
+{
+	JLOG_INFO(NULL, "info");
+	JLOG_LOG(NULL, jlog_level_from_name("notice"), "notice");
+}
+
+START_TEST(test_env_level_off_and_custom)
+{
+	char *out = tc_tmppath("stdout");
+	char *err = tc_tmppath("stderr");
+	const char *env[] = {"JLOG_LEVEL=off", NULL};
+	run_child(log_default, out, err, env);
+	tc_assert_file_text(err, "");
+	tc_assert_file_text(out, "");
+	const char *env2[] = {"JLOG_LEVEL= None ", NULL};
+	run_child(log_default, out, err, env2);
+	tc_assert_file_text(err, "");
+
+	char *cfg = tc_tmppath("levels.json");
+	write_file(cfg, "{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}]}");
+	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
+	const char *env3[] = {env_cfg, "JLOG_LEVEL=notice", NULL};
+	run_child(log_default_notice, out, err, env3);
+	json_t **l = tc_file_lines(err, 1);
+	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
+	tc_free_lines(l, 1);
+	free(env_cfg);
+	free(cfg);
+	free(out);
 	free(err);
 }
 END_TEST
@@ -1347,11 +1489,18 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_errors_of_sinks);
 	tcase_add_test(errors, test_error_leaves_nothing);
 	tcase_add_test(errors, test_open_config_err_buffer);
+	tcase_add_test(errors, test_open_config_sets_last_error);
 	suite_add_tcase(s, errors);
+
+	TCase *levels = tcase_create("levels");
+	tcase_add_test(levels, test_doc_levels);
+	tcase_add_test(levels, test_doc_levels_errors);
+	suite_add_tcase(s, levels);
 
 	TCase *env = tcase_create("environment");
 	tcase_add_test(env, test_env_config);
 	tcase_add_test(env, test_env_level);
+	tcase_add_test(env, test_env_level_off_and_custom);
 	tcase_add_test(env, test_env_sink);
 	tcase_add_test(env, test_env_format_serialize_colorize);
 	tcase_add_test(env, test_env_bad_config);

@@ -39,7 +39,7 @@ START_TEST(test_push_pop_nesting)
 	ck_assert_int_eq(jlog_context_pop(), 0);
 	JLOG_INFO(lg, "one again");
 	ck_assert_int_eq(jlog_context_pop(), 0);
-	ck_assert_int_eq(jlog_context_pop(), -ENOENT);
+	ck_assert_int_eq(jlog_context_pop(), -ENODATA);
 	JLOG_INFO(lg, "none again");
 	jlog_close(lg);
 
@@ -95,7 +95,7 @@ START_TEST(test_scope)
 	jlog_logger *lg = open_file(&path);
 	scoped(lg);
 	JLOG_INFO(lg, "outside");
-	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* the scope popped */
+	ck_assert_int_eq(jlog_context_pop(), -ENODATA); /* the scope popped */
 	jlog_close(lg);
 	size_t n;
 	json_t **l = tc_parse_file(path, &n);
@@ -159,12 +159,31 @@ START_TEST(test_capture_adopt)
 }
 END_TEST
 
+/* A pop with nothing pushed, and a push over the limit, say so: neither
+ * reads as a missing file. */
+START_TEST(test_errors_explained)
+{
+	int rc = jlog_context_pop();
+	ck_assert_int_eq(rc, -ENODATA);
+	ck_assert_str_eq(jlog_strerror(rc), "no context pushed on this thread");
+	ck_assert_str_ne(jlog_strerror(rc), jlog_strerror(-ENOENT));
+	ck_assert_str_eq(jlog_last_error(), "jlog_context_pop: nothing pushed on this thread");
+
+	static char big[20000];
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("big", big)), -E2BIG);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "16384 bytes"));
+	ck_assert_int_eq(jlog_context_adopt(NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "jlog_context_adopt"));
+}
+END_TEST
+
 START_TEST(test_limit)
 {
 	static char big[20000];
 	memset(big, 'x', sizeof(big) - 1);
 	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("big", big)), -E2BIG);
-	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* nothing was pushed */
+	ck_assert_int_eq(jlog_context_pop(), -ENODATA); /* nothing was pushed */
 
 	/* A context too large for a logger's records is left out of them. */
 	char *path = tc_tmppath("small.jsonl");
@@ -203,7 +222,7 @@ START_TEST(test_thread_exit_frees)
 	pthread_t t;
 	pthread_create(&t, NULL, push_and_exit, NULL);
 	pthread_join(t, NULL);
-	ck_assert_int_eq(jlog_context_pop(), -ENOENT); /* not this thread's */
+	ck_assert_int_eq(jlog_context_pop(), -ENODATA); /* not this thread's */
 }
 END_TEST
 
@@ -216,6 +235,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_scope);
 	tcase_add_test(tc, test_capture_adopt);
 	tcase_add_test(tc, test_limit);
+	tcase_add_test(tc, test_errors_explained);
 	tcase_add_test(tc, test_thread_exit_frees);
 	suite_add_tcase(s, tc);
 	return s;

@@ -169,6 +169,8 @@ START_TEST(test_levels_and_names)
 	ck_assert_int_eq(jlog_level_parse("22"), 22);
 	ck_assert_int_eq(jlog_level_parse("256"), -EINVAL);
 	ck_assert_int_eq(jlog_level_parse("loud"), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(), "unknown level \"loud\" (a level's name, \"off\" or "
+	                 "0..255)");
 	ck_assert_str_eq(jlog_level_name(JLOG_LEVEL_SUCCESS), "SUCCESS");
 	ck_assert_ptr_null(jlog_level_name(22));
 }
@@ -377,6 +379,64 @@ START_TEST(test_custom_levels)
 	ck_assert_str_eq(json_string_value(json_object_get(l[2], "level")), "33");
 	tc_free_lines(l, n);
 	free(path);
+}
+END_TEST
+
+/* A color is markup the text format knows, or the level is refused with
+ * -EINVAL and a message naming the color; a good one is taken. */
+START_TEST(test_level_add_checks_color)
+{
+	static const char *const bad[] = {"<purple>", "not markup at all", "<red", "</red>",
+	                                  "<red>x", "<level>", "<fg nocolor>"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(jlog_level_add("NOTICE", 22, bad[i]) == -EINVAL, "%s taken", bad[i]);
+		char *want = NULL;
+		ck_assert_int_ge(asprintf(&want, "color \"%s\"", bad[i]), 0);
+		ck_assert_msg(strstr(jlog_last_error(), want), "%s: \"%s\"", bad[i],
+		              jlog_last_error());
+		free(want);
+		ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL); /* not added */
+	}
+	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<fg nocolor>"), -EINVAL);
+	ck_assert_str_eq(jlog_last_error(),
+	                 "level \"NOTICE\" (22): color \"<fg nocolor>\": unknown tag <fg nocolor>");
+	static const char *const good[] = {"<fg #ff8000><bold>", " <red> <bold> ", "<LIGHT-BLUE>",
+	                                   "", NULL};
+	for (int i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "GOOD%d", i);
+		ck_assert_msg(jlog_level_add(name, 60 + i, good[i]) == 0, "%s: %s",
+		              good[i] ? good[i] : "NULL", jlog_last_error());
+	}
+}
+END_TEST
+
+/* One parser: "off"/"none", blanks around a name, and the same words
+ * through jlog_level_parse(), jlog_level_from_name() and the configuration. */
+START_TEST(test_level_off_everywhere)
+{
+	static const char *const off[] = {"off", "OFF", "none", " Off ", "none\t"};
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		ck_assert_int_eq(jlog_level_from_name(off[i]), JLOG_LEVEL_OFF);
+		ck_assert_int_eq(jlog_level_parse(off[i]), JLOG_LEVEL_OFF);
+	}
+	ck_assert_int_eq(jlog_level_from_name(" warning "), JLOG_LEVEL_WARNING);
+	ck_assert_int_eq(jlog_level_from_name(" 22 "), 22);
+	ck_assert_int_eq(jlog_level_from_name("+22"), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name("2 2"), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name(""), -EINVAL);
+	ck_assert_int_eq(jlog_level_from_name(NULL), -EINVAL);
+
+	jlog_logger *lg;
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"level\": \" none \", \"modules\": "
+	                 "{\"db\": \"off\"}, \"sinks\": [{\"sink\": \"/dev/null\", "
+	                 "\"level\": \"Off\"}]}", err, sizeof(err)), 0);
+	ck_assert_int_eq(jlog_get_level(lg), JLOG_LEVEL_OFF);
+	jlog_logger *db = jlog_named(lg, "db");
+	ck_assert_int_eq(jlog_get_level(db), JLOG_LEVEL_OFF);
+	jlog_close(db);
+	jlog_close(lg);
 }
 END_TEST
 
@@ -846,6 +906,91 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* Every refused option of jlog_open() says which, the value and the range,
+ * and a failure never shows an older call's message. */
+START_TEST(test_open_errors_explained)
+{
+	static const struct {
+		const char *option;
+		const char *words[2]; /* the value and the range */
+	} want[] = {
+		{"level", {"-1", "0..256"}},
+		{"queue_size", {"10", "65536..1073741824"}},
+		{"flush_interval_ms", {"0", "1..10000"}},
+		{"max_record_size", {"100", "4096"}},
+		{"overflow", {"7", "JLOG_OVERFLOW_DROP"}},
+		{"file_mode", {"010000", "07777"}},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		jlog_options o;
+		jlog_options_init(&o);
+		switch (i) {
+		case 0: o.level = -1; break;
+		case 1: o.queue_size = 10; break;
+		case 2: o.flush_interval_ms = 0; break;
+		case 3: o.max_record_size = 100; break;
+		case 4: o.overflow = (jlog_overflow)7; break;
+		default: o.file_mode = 010000; break;
+		}
+		jlog_logger *lg = (jlog_logger *)0x1;
+		ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+		ck_assert_ptr_null(lg);
+		const char *e = jlog_last_error();
+		ck_assert_msg(strstr(e, want[i].option) && strstr(e, want[i].words[0]) &&
+		              strstr(e, want[i].words[1]), "%s: \"%s\"", want[i].option, e);
+	}
+	ck_assert_int_eq(jlog_open(NULL, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "out"));
+
+	/* A failure of its own (the file) replaces an older, unrelated message. */
+	ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "bad name"));
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/nonexistent-dir/sub/log.jsonl";
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), -ENOENT);
+	ck_assert_str_ne(jlog_last_error(), "");
+	ck_assert_msg(!strstr(jlog_last_error(), "bad name"), "stale: %s", jlog_last_error());
+}
+END_TEST
+
+/* An unknown sink id has its own code and message, not a missing file's. */
+START_TEST(test_remove_unknown_sink)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	int rc = jlog_remove_sink(lg, 42);
+	ck_assert_int_eq(rc, -ESRCH);
+	ck_assert_str_eq(jlog_strerror(rc), "no such sink");
+	ck_assert_str_ne(jlog_strerror(rc), jlog_strerror(-ENOENT));
+	ck_assert_str_eq(jlog_last_error(),
+	                 "jlog_remove_sink: no sink with id 42 (the logger's sinks: 0)");
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
+/* Other calls' failures explain themselves too, replacing an older message. */
+START_TEST(test_failures_explained)
+{
+	char *path;
+	jlog_logger *lg = open_file_logger(&path, NULL);
+	static const char *const want[] = {"prefix is NULL", "level 300 is out of range -1..256",
+	                                   "stats is NULL"};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(jlog_level_add("bad name", 60, NULL), -EINVAL); /* stale */
+		int rc = i == 0   ? jlog_set_module_level(lg, NULL, 10)
+		         : i == 1 ? jlog_set_module_level(lg, "db", 300)
+		                  : jlog_get_stats(lg, NULL);
+		ck_assert_int_eq(rc, -EINVAL);
+		ck_assert_msg(strstr(jlog_last_error(), want[i]), "%s", jlog_last_error());
+	}
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_file_mode)
 {
 	char *path;
@@ -911,9 +1056,14 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_reserved_key_collisions);
 	tcase_add_test(tc, test_module_levels);
 	tcase_add_test(tc, test_custom_levels);
+	tcase_add_test(tc, test_level_add_checks_color);
+	tcase_add_test(tc, test_level_off_everywhere);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_open_errors_explained);
+	tcase_add_test(tc, test_remove_unknown_sink);
+	tcase_add_test(tc, test_failures_explained);
 	tcase_add_test(tc, test_file_mode);
 	suite_add_tcase(s, tc);
 
