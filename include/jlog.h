@@ -206,7 +206,8 @@ typedef struct jlog_logger jlog_logger;
  * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
  * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
- * path that is a symbolic link while allow_symlink is false). On failure
+ * path that is a symbolic link while allow_symlink is false), with
+ * jlog_last_error() naming the path. On failure
  * nothing is left allocated and no thread runs. Thread-safe.
  *
  * Every open logger is flushed by an exit handler, so records committed
@@ -487,7 +488,8 @@ typedef struct jlog_sink_options {
 	/* Renames of the default preset's keys. */
 	jlog_sink_keys keys;
 	/* Mode and symbolic-link policy of a file sink, as in jlog_options;
-	 * default 0640 and false. */
+	 * default 0640 and false (the "file_mode" and "allow_symlink" keys of
+	 * options override them). */
 	unsigned file_mode;
 	bool allow_symlink;
 	/* Records at ERROR and above carry a "stack" array of the caller's
@@ -509,6 +511,15 @@ typedef struct jlog_sink_options {
 	 * error of this sink since the previous such call (a negative errno,
 	 * e.g. -ENOSPC, -EPIPE). */
 	bool catch_errors;
+	/* Options of the sink's transport (the kind of output the sink
+	 * string names) as the text of a JSON object, with the keys and
+	 * values a sink of jlog_open_config() takes for it, e.g.
+	 * "{\"file_mode\":\"0600\",\"allow_symlink\":true}" for a file.
+	 * They override file_mode and allow_symlink above. A key of another
+	 * kind of output is checked and ignored; an unknown key or a bad
+	 * value is -EINVAL with the key named ("options.file_mode: ...").
+	 * NULL (the default) for none. Read by jlog_add_sink() only. */
+	const char *options;
 } jlog_sink_options;
 
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
@@ -531,7 +542,8 @@ JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
  * or -EINVAL (a bad option, an unknown preset or time format, colliding
  * key renames, a template that does not compile: the reason, where and
  * why, is kept for jlog_last_error(), e.g. "format: unknown field {foo} at
- * column 12"), -ENOMEM, the negative errno of opening the file, or
+ * column 12"), -ENOMEM, the negative errno of opening the file (with
+ * jlog_last_error() naming the path), or
  * -EDEADLK when called from a sink's callback or filter (the writer
  * thread). Thread-safe, also while other threads log; it waits for the
  * writer to finish the batch it is writing. Not from a signal handler.
@@ -573,7 +585,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *               "file_mode": "0640", "allow_symlink": false}]}
  *
  * Every key is optional. Levels are names (any case, custom ones too) or
- * numbers. "colorize" is true, false or "auto". A sink with a "format" and
+ * numbers. "colorize" is true, false or "auto". "preset" and
+ * "time_format" take any case, as in jlog_add_sink(). A key of another kind
+ * of sink ("file_mode" on "stderr") is checked and ignored, so that
+ * JLOG_SINK can turn a file sink into a stream. A sink with a "format" and
  * no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets

@@ -723,6 +723,18 @@ START_TEST(test_preset_time_keys)
 	expect_error("{\"sinks\":[{\"preset\":\"elk\"}]}",
 	             "sinks[0].preset: unknown preset \"elk\" (default, ecs, gcp, otel, loguru)");
 	expect_error("{\"sinks\":[{\"preset\":null}]}", "sinks[0].preset: expected a string, got null");
+
+	/* Names in any case, as jlog_add_sink() takes them (one check). */
+	sink = fmt("{\"sink\":\"%s\",\"preset\":\"ECS\"}", path);
+	line = line_of(sink, path);
+	ck_assert_str_eq(str_at(line, "log.level"), "info");
+	json_decref(line);
+	free(sink);
+	sink = fmt("{\"sink\":\"%s\",\"time_format\":\"EPOCH_NS\"}", path);
+	line = line_of(sink, path);
+	ck_assert(json_is_integer(json_object_get(line, "time")));
+	json_decref(line);
+	free(sink);
 	expect_error("{\"sinks\":[{\"time_format\":\"iso\"}]}",
 	             "sinks[0].time_format: unknown time format \"iso\"");
 	expect_error("{\"sinks\":[{\"time_format\":1.5}]}",

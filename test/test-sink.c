@@ -19,6 +19,7 @@
  */
 #include "jlog-private.h"
 #include "test-common.h"
+#include "transport.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -238,6 +239,73 @@ START_TEST(test_missing_directory)
 	jlog_logger *lg = (jlog_logger *)0x1;
 	ck_assert_int_eq(jlog_open(&lg, &o), -ENOENT);
 	ck_assert_ptr_null(lg);
+	/* The message names the path, from jlog_open() as from
+	 * jlog_add_sink(). */
+	ck_assert_msg(strstr(jlog_last_error(), path) != NULL, "\"%s\"", jlog_last_error());
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "no such file or directory"));
+	o.sink = "/dev/null";
+	o.allow_symlink = true;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = path;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -ENOENT);
+	ck_assert_msg(strstr(jlog_last_error(), path) != NULL, "\"%s\"", jlog_last_error());
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
+/* jlog_sink_options.options: the transport's keys as JSON text, the same
+ * keys and checks as a sink of jlog_open_config(). */
+START_TEST(test_transport_options)
+{
+	mode_t old = umask(0);
+	char *path = tc_tmppath("options.jsonl");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	o.allow_symlink = true;
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = path;
+	so.file_mode = 0644;
+	so.options = "{\"file_mode\":\"600\"}"; /* overrides file_mode */
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+
+	static const struct {
+		const char *options, *error;
+	} bad[] = {
+		{"{\"file_mode\":\"0999\"}", "options.file_mode: \"0999\" is not an octal mode"},
+		{"{\"allow_symlink\":1}",
+		 "options.allow_symlink: expected true or false, got an integer"},
+		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink)"},
+		{"[1]", "options: expected an object, got an array"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *p2 = tc_tmppath("never.jsonl");
+		so.sink = p2;
+		so.options = bad[i].options;
+		ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+		ck_assert_str_eq(jlog_last_error(), bad[i].error);
+		ck_assert_int_ne(access(p2, F_OK), 0); /* nothing created */
+		free(p2);
+	}
+	so.sink = path;
+	so.options = "{\"file_mode";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "options: invalid JSON"));
+	/* A file key on a stream is checked and ignored. */
+	so.sink = "stderr";
+	so.options = "{\"file_mode\":\"0600\"}";
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	jlog_close(lg);
+	umask(old);
 	free(path);
 }
 END_TEST
@@ -288,7 +356,7 @@ START_TEST(test_cloexec_append)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = jlog__first_sink(lg->core)->fd;
+	int fd = tc_fd_of(path);
 	ck_assert_int_ge(fd, 0);
 	int fdflags = fcntl(fd, F_GETFD);
 	ck_assert_int_ge(fdflags, 0);
@@ -483,7 +551,7 @@ START_TEST(test_dev_full)
 	char *err;
 	int status = run_child(devfull_child, NULL, &err);
 	if (child_passed(status, err, "/dev/full")) {
-		ck_assert_msg(count_substr(err, REPORT "/dev/full failed: no space left on device") == 1,
+		ck_assert_msg(count_substr(err, REPORT "file /dev/full failed: no space left on device") == 1,
 		              "expected one report: %s", err);
 		ck_assert_uint_eq(count_substr(err, REPORT), 1);
 	}
@@ -845,7 +913,7 @@ static void slow_fifo(bool nonblock)
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
 	if (nonblock) {
-		int fd = jlog__first_sink(lg->core)->fd;
+		int fd = tc_fd_of(path);
 		ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	}
 	pthread_t th;
@@ -890,7 +958,7 @@ START_TEST(test_slow_reader_stats)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = jlog__first_sink(lg->core)->fd;
+	int fd = tc_fd_of(path);
 	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, slow_reader, &r), 0);
@@ -953,7 +1021,11 @@ START_TEST(test_eintr_and_short_writes)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_ge(fcntl(p[0], F_SETPIPE_SZ, 4096), 4096);
 	struct jlog_sink *s;
-	ck_assert_int_eq(jlog__sink_fd_create(&s, p[1], false), 0);
+	struct jlog_transport *tp;
+	ck_assert_int_eq(jlog__transport_stream_fd(&tp, p[1]), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	ck_assert_int_eq(jlog__sink_create_on(&s, &so, tp), 0);
 	unsigned long n = tc_scale(20000, 1000);
 	char line[1024];
 	for (unsigned long i = 0; i < n; i++) {
@@ -1006,6 +1078,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_missing_directory);
 	tcase_add_test(tc, test_cloexec_append);
 	tcase_add_test(tc, test_symlink);
+	tcase_add_test(tc, test_transport_options);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");

@@ -1,0 +1,144 @@
+/* Option tables and the typed readers of configuration values (opt.h). */
+#include "opt.h"
+
+#include "jlog.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int jlog__cfg_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err && errlen)
+		snprintf(err, errlen, "%s%s%s", path, *path ? ": " : "", msg);
+	return -EINVAL;
+}
+
+const char *jlog__cfg_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+int jlog__cfg_level(const json_t *v, const char *path, int *out, char *err, size_t errlen)
+{
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+		if (n < 0 || n > 255)
+			return jlog__cfg_fail(err, errlen, path, "level %lld is out of range 0..255",
+			                      (long long)n);
+		*out = (int)n;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		int l = jlog_level_from_name(json_string_value(v));
+		if (l < 0)
+			return jlog__cfg_fail(err, errlen, path, "unknown level \"%s\"",
+			                      json_string_value(v));
+		*out = l;
+		return 0;
+	}
+	return jlog__cfg_fail(err, errlen, path, "expected a level name or number, got %s",
+	                      jlog__cfg_type_name(v));
+}
+
+int jlog__cfg_int(const json_t *v, const char *path, long long lo, long long hi, long long *out,
+                  char *err, size_t errlen)
+{
+	if (!json_is_integer(v))
+		return jlog__cfg_fail(err, errlen, path, "expected an integer, got %s",
+		                      jlog__cfg_type_name(v));
+	long long n = json_integer_value(v);
+	if (n < lo || n > hi)
+		return jlog__cfg_fail(err, errlen, path, "%lld is out of range %lld..%lld", n, lo, hi);
+	*out = n;
+	return 0;
+}
+
+int jlog__cfg_string(const json_t *v, const char *path, const char **out, char *err,
+                     size_t errlen)
+{
+	if (!json_is_string(v))
+		return jlog__cfg_fail(err, errlen, path, "expected a string, got %s",
+		                      jlog__cfg_type_name(v));
+	*out = json_string_value(v);
+	return 0;
+}
+
+int jlog__cfg_bool(const json_t *v, const char *path, bool *out, char *err, size_t errlen)
+{
+	if (!json_is_boolean(v))
+		return jlog__cfg_fail(err, errlen, path, "expected true or false, got %s",
+		                      jlog__cfg_type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A file mode: an integer, or an octal string like "0640". */
+int jlog__cfg_mode(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen)
+{
+	if (json_is_string(v)) {
+		/* Digits only: strtoul alone would take "" as 0 and accept
+		 * blanks and a sign. */
+		const char *s = json_string_value(v);
+		char *end;
+		unsigned long m = strtoul(s, &end, 8);
+		if (!*s || strspn(s, "01234567") != strlen(s) || *end || m > 07777)
+			return jlog__cfg_fail(err, errlen, path, "\"%s\" is not an octal mode", s);
+		*out = (unsigned)m;
+		return 0;
+	}
+	long long n = 0;
+	int rc = jlog__cfg_int(v, path, 0, 07777, &n, err, errlen);
+	if (rc == 0)
+		*out = (unsigned)n;
+	return rc;
+}
+
+const struct jlog__opt *jlog__opt_find(const struct jlog__opt *table, const char *name)
+{
+	for (const struct jlog__opt *o = table; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+int jlog__opt_set(const struct jlog__opt *o, void *base, const json_t *v, const char *path,
+                  char *err, size_t errlen)
+{
+	void *field = (char *)base + o->offset;
+	switch (o->type) {
+	case JLOG__OPT_BOOL:
+		return jlog__cfg_bool(v, path, field, err, errlen);
+	case JLOG__OPT_STRING:
+		return jlog__cfg_string(v, path, field, err, errlen);
+	case JLOG__OPT_NONEMPTY: {
+		int rc = jlog__cfg_string(v, path, field, err, errlen);
+		if (rc == 0 && !**(const char **)field)
+			rc = jlog__cfg_fail(err, errlen, path, "must not be empty");
+		return rc;
+	}
+	case JLOG__OPT_LEVEL:
+		return jlog__cfg_level(v, path, field, err, errlen);
+	case JLOG__OPT_MODE:
+		return jlog__cfg_mode(v, path, field, err, errlen);
+	case JLOG__OPT_CUSTOM:
+		return o->set(base, v, path, err, errlen);
+	}
+	return jlog__cfg_fail(err, errlen, path, "unknown key");
+}
