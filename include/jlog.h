@@ -586,7 +586,9 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *
  * Every key is optional. Levels are names (any case, custom ones too) or
  * numbers. "colorize" is true, false or "auto". "preset" and
- * "time_format" take any case, as in jlog_add_sink(). A key of another kind
+ * "time_format" take any case, as in jlog_add_sink(). "file_mode" is an
+ * octal string ("0640" or "640"): JSON has no octal, so a number is
+ * refused (640 read as decimal would be mode 01200). A key of another kind
  * of sink ("file_mode" on "stderr") is checked and ignored, so that
  * JLOG_SINK can turn a file sink into a stream. A sink with a "format" and
  * no "serialize" writes text. Without "sinks" the logger writes JSON to

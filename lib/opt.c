@@ -89,25 +89,40 @@ int jlog__cfg_bool(const json_t *v, const char *path, bool *out, char *err, size
 	return 0;
 }
 
-/* A file mode: an integer, or an octal string like "0640". */
+/*
+ * A file mode: an octal string, "0640" or "640". JSON has no octal, so a
+ * number is refused rather than read: 640 read as decimal is 01200 (sticky
+ * bit, owner write only), and read as octal it would differ from what
+ * every other JSON reader makes of the same document.
+ */
 int jlog__cfg_mode(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen)
 {
-	if (json_is_string(v)) {
-		/* Digits only: strtoul alone would take "" as 0 and accept
-		 * blanks and a sign. */
-		const char *s = json_string_value(v);
-		char *end;
-		unsigned long m = strtoul(s, &end, 8);
-		if (!*s || strspn(s, "01234567") != strlen(s) || *end || m > 07777)
-			return jlog__cfg_fail(err, errlen, path, "\"%s\" is not an octal mode", s);
-		*out = (unsigned)m;
-		return 0;
+	if (json_is_integer(v)) {
+		long long n = json_integer_value(v);
+		char digits[32];
+		snprintf(digits, sizeof(digits), "%lld", n);
+		bool octal = n >= 0 && n <= 7777 && strspn(digits, "01234567") == strlen(digits);
+		if (octal)
+			return jlog__cfg_fail(err, errlen, path,
+			                      "%lld is a number, and JSON numbers are decimal: write "
+			                      "the mode as a string, \"0%lld\"", n, n);
+		return jlog__cfg_fail(err, errlen, path,
+		                      "%lld is a number, and JSON numbers are decimal: write the "
+		                      "mode as an octal string such as \"0640\"", n);
 	}
-	long long n = 0;
-	int rc = jlog__cfg_int(v, path, 0, 07777, &n, err, errlen);
-	if (rc == 0)
-		*out = (unsigned)n;
-	return rc;
+	if (!json_is_string(v))
+		return jlog__cfg_fail(err, errlen, path,
+		                      "expected an octal mode string such as \"0640\", got %s",
+		                      jlog__cfg_type_name(v));
+	/* Digits only: strtoul alone would take "" as 0 and accept blanks
+	 * and a sign. */
+	const char *s = json_string_value(v);
+	char *end;
+	unsigned long m = strtoul(s, &end, 8);
+	if (!*s || strspn(s, "01234567") != strlen(s) || *end || m > 07777)
+		return jlog__cfg_fail(err, errlen, path, "\"%s\" is not an octal mode", s);
+	*out = (unsigned)m;
+	return 0;
 }
 
 const struct jlog__opt *jlog__opt_find(const struct jlog__opt *table, const char *name)

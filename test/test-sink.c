@@ -281,6 +281,8 @@ START_TEST(test_transport_options)
 	static const struct {
 		const char *options, *error;
 	} bad[] = {
+		{"{\"file_mode\":600}", "options.file_mode: 600 is a number, and JSON numbers are "
+		                        "decimal: write the mode as a string, \"0600\""},
 		{"{\"file_mode\":\"0999\"}", "options.file_mode: \"0999\" is not an octal mode"},
 		{"{\"allow_symlink\":1}",
 		 "options.allow_symlink: expected true or false, got an integer"},
