@@ -473,9 +473,11 @@ typedef struct jlog_sink_options {
 	/* Text template in loguru's syntax (README, "Text format"), used when
 	 * serialize is false; NULL: loguru's default format. */
 	const char *format;
-	/* Colors of the text format: -1 auto (the default: on when the sink is
-	 * a terminal; off when NO_COLOR is set and not empty; on when
-	 * FORCE_COLOR is set and not empty), 0 never, 1 always. */
+	/* Colors of the text format: -1 auto (the default), 0 never, 1 always.
+	 * Auto concerns "stderr" and "stdout" only: off when NO_COLOR is set
+	 * and not empty, else on when FORCE_COLOR is set and not empty, else
+	 * on when the stream is a terminal. A file or a callback gets colors
+	 * only with 1 (FORCE_COLOR never puts escape codes into a file). */
 	int colorize;
 	/* JSON key schema: "default", "ecs", "gcp", "otel", "loguru"; NULL
 	 * means "default". */

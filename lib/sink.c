@@ -62,12 +62,17 @@ static bool env_set(const char *name)
 	return v && *v;
 }
 
-/* colorize -1: loguru's rule. NO_COLOR first, then FORCE_COLOR, then
- * whether the output is a terminal. */
+/* colorize -1: loguru's rule, on a stream that may be a terminal (stdout,
+ * stderr): NO_COLOR first, then FORCE_COLOR, then whether it is one.
+ * Anything else (a file, a callback) gets colors only when asked with 1:
+ * FORCE_COLOR is meant for terminals that isatty() does not recognise,
+ * never for log files. */
 static bool want_color(int colorize, const struct jlog_transport *tp)
 {
 	if (colorize >= 0)
 		return colorize > 0;
+	if (!(tp->flags & JLOG__TP_STREAM))
+		return false;
 	if (env_set("NO_COLOR"))
 		return false;
 	if (env_set("FORCE_COLOR"))

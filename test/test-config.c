@@ -643,11 +643,19 @@ START_TEST(test_format_serialize_colorize)
 		free(sink);
 	}
 
-	/* "auto" is not "false": FORCE_COLOR turns it on. */
+	/* FORCE_COLOR is for terminals: "auto" on a file stays without
+	 * escape codes (stdout with FORCE_COLOR: the JLOG_COLORIZE test),
+	 * and true still colors a file. */
 	setenv("FORCE_COLOR", "1", 1);
 	char *sink = fmt("{\"sink\":\"%s\",\"format\":\"<green>{message}</green>\","
 	                 "\"colorize\":\"auto\"}", path);
 	char *text = text_of(sink, path);
+	ck_assert_str_eq(text, "hi n=1\n");
+	free(text);
+	free(sink);
+	sink = fmt("{\"sink\":\"%s\",\"format\":\"<green>{message}</green>\","
+	           "\"colorize\":true}", path);
+	text = text_of(sink, path);
 	ck_assert_str_eq(text, "\x1b[32mhi\x1b[0m n=1\n");
 	free(text);
 	free(sink);
