@@ -206,7 +206,8 @@ typedef struct jlog_logger jlog_logger;
  * max_record_size or flush_interval_ms out of range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
  * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
- * path that is a symbolic link while allow_symlink is false), with
+ * path that is a symbolic link while allow_symlink is false, -ENXIO for a
+ * FIFO without a reader: jlog_open() never waits for one), with
  * jlog_last_error() naming the path. On failure
  * nothing is left allocated and no thread runs. Thread-safe.
  *
@@ -451,8 +452,9 @@ typedef struct jlog_sink_keys {
  */
 typedef struct jlog_sink_options {
 	/* "stderr", "stdout" or a file path (opened for append, created with
-	 * file_mode; a symbolic link is refused unless allow_symlink). Ignored
-	 * when write is set. Default "stderr". */
+	 * file_mode; a symbolic link is refused unless allow_symlink; a FIFO
+	 * without a reader is refused with -ENXIO rather than waited on).
+	 * Ignored when write is set. Default "stderr". */
 	const char *sink;
 	/* Instead of sink: a callback given each line and user. */
 	jlog_write_fn write;
@@ -545,7 +547,8 @@ JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
  * key renames, a template that does not compile: the reason, where and
  * why, is kept for jlog_last_error(), e.g. "format: unknown field {foo} at
  * column 12"), -ENOMEM, the negative errno of opening the file (with
- * jlog_last_error() naming the path), or
+ * jlog_last_error() naming the path; -ENXIO for a FIFO that has no reader:
+ * the call never waits for one), or
  * -EDEADLK when called from a sink's callback or filter (the writer
  * thread). Thread-safe, also while other threads log; it waits for the
  * writer to finish the batch it is writing. Not from a signal handler.

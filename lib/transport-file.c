@@ -2,6 +2,12 @@
  * The file transport: a path, opened for append. Its keys (file_mode,
  * allow_symlink) are its option table below; writes and the crash write
  * go through transport-fd.c.
+ *
+ * Opening never blocks: O_NONBLOCK makes open(2) of a FIFO without a
+ * reader fail with ENXIO at once (without it, jlog_open() and
+ * jlog_add_sink() would wait for a reader forever), and is cleared again
+ * after the open, so a FIFO with a reader is written as before (a full
+ * one is waited on, jlog__write_some()).
  */
 #include "transport.h"
 
@@ -50,7 +56,7 @@ static int open_path(const char *path, const struct file_opts *o)
 	 * dangling one planted in a shared directory, say, pointing at a file
 	 * the service may write) is refused with ELOOP unless the caller
 	 * allowed it. It concerns the last component only. */
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK;
 	if (!o->allow_symlink)
 		flags |= O_NOFOLLOW;
 	int fd;
@@ -59,6 +65,12 @@ static int open_path(const char *path, const struct file_opts *o)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
 	return fd;
 }
 
@@ -76,6 +88,12 @@ static int file_open(struct jlog_transport **out, const char *path, const void *
 		return -EINVAL;
 	}
 	int fd = open_path(path, o);
+	if (fd == -ENXIO) {
+		jlog__set_last_error("sink \"%.200s\": a FIFO with no reader (opening it for "
+		                     "writing would wait for one): start the reader first",
+		                     path);
+		return fd;
+	}
 	if (fd < 0) {
 		jlog__set_last_error("sink \"%.200s\": %s", path, jlog_strerror(fd));
 		return fd;

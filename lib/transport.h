@@ -68,7 +68,8 @@ struct jlog__transport_ops {
 	 * predate the tables (file_mode, allow_symlink). May be NULL. */
 	void (*opts_init)(void *opts, const jlog_sink_options *so);
 	/* Open @target (the sink string; NULL for a callback) with @opts.
-	 * 0, or a negative errno with jlog_last_error() naming the target. */
+	 * 0, or a negative errno with jlog_last_error() naming the target.
+	 * Never blocks (a FIFO without a reader is an error, not a wait). */
 	int (*open)(struct jlog_transport **out, const char *target, const void *opts,
 	            const jlog_sink_options *so);
 	/* Write all @len bytes (whole lines): 0, or a negative errno with

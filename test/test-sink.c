@@ -256,6 +256,65 @@ START_TEST(test_missing_directory)
 }
 END_TEST
 
+/* A FIFO without a reader: jlog_open() and jlog_add_sink() fail at once
+ * with -ENXIO and say why (they used to wait for a reader forever: the
+ * child's alarm catches that). With a reader, lines arrive. */
+static int fifo_child(void *arg)
+{
+	const char *fifo = arg;
+	alarm(10);
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = fifo;
+	jlog_logger *lg = (jlog_logger *)0x1;
+	int rc = jlog_open(&lg, &o);
+	CHILD_CHECK(rc == -ENXIO && lg == NULL, "jlog_open: %d", rc);
+	CHILD_CHECK(strstr(jlog_last_error(), fifo) && strstr(jlog_last_error(), "no reader"),
+	            "message \"%s\"", jlog_last_error());
+	lg = child_open("stderr");
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = fifo;
+	rc = jlog_add_sink(lg, &so);
+	CHILD_CHECK(rc == -ENXIO, "jlog_add_sink: %d", rc);
+	CHILD_CHECK(strstr(jlog_last_error(), fifo) != NULL, "message \"%s\"", jlog_last_error());
+
+	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	CHILD_CHECK(rfd >= 0, "open reader: %s", strerror(errno));
+	rc = jlog_add_sink(lg, &so);
+	CHILD_CHECK(rc >= 0, "jlog_add_sink with a reader: %d %s", rc, jlog_last_error());
+	JLOG_INFO(lg, "through the fifo", JLOG_INT("n", 7));
+	CHILD_CHECK(jlog_flush(lg) == 0, "flush");
+	char buf[4096];
+	ssize_t n = read(rfd, buf, sizeof(buf) - 1);
+	CHILD_CHECK(n > 0, "read: %zd", n);
+	buf[n] = '\0';
+	json_error_t je;
+	json_t *line = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	CHILD_CHECK(line != NULL, "not JSON: %s", buf);
+	CHILD_CHECK(strcmp(json_string_value(json_object_get(line, "message")),
+	                   "through the fifo") == 0 &&
+	                    json_integer_value(json_object_get(line, "n")) == 7,
+	            "line %s", buf);
+	json_decref(line);
+	jlog_close(lg);
+	close(rfd);
+	return 0;
+}
+
+START_TEST(test_fifo_without_reader)
+{
+	char *fifo = tc_tmppath("log.fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	char *err;
+	int status = run_child(fifo_child, fifo, &err);
+	child_passed(status, err, "fifo");
+	free(err);
+	unlink(fifo);
+	free(fifo);
+}
+END_TEST
+
 /* jlog_sink_options.options: the transport's keys as JSON text, the same
  * keys and checks as a sink of jlog_open_config(). */
 START_TEST(test_transport_options)
@@ -1080,6 +1139,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_missing_directory);
 	tcase_add_test(tc, test_cloexec_append);
 	tcase_add_test(tc, test_symlink);
+	tcase_add_test(tc, test_fifo_without_reader);
 	tcase_add_test(tc, test_transport_options);
 	suite_add_tcase(s, tc);
 
