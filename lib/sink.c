@@ -288,8 +288,9 @@ bool jlog__sink_on_stderr(const struct jlog_sink *s)
 	return s->tp->flags & JLOG__TP_STDERR;
 }
 
-/* Say once on stderr that a sink fails; say again only after it recovered
- * and failed anew. Never on the sink itself if that is stderr. */
+/* Say once on stderr that a sink fails, naming it (id and target: two
+ * failing sinks are told apart); say again only after it recovered and
+ * failed anew. Never on the sink itself if that is stderr. */
 static void report_error(struct jlog_sink *s, int err)
 {
 	if (s->error_reported)
@@ -299,9 +300,9 @@ static void report_error(struct jlog_sink *s, int err)
 		return;
 	char msg[512];
 	int n = snprintf(msg, sizeof(msg),
-	                 "jlog: writing to %s failed: %s; lines are dropped and "
+	                 "jlog: sink %d (%s): writing failed: %s; lines are dropped and "
 	                 "counted until it works again\n",
-	                 s->desc, jlog_strerror(err));
+	                 s->id, s->desc, jlog_strerror(err));
 	if (n > 0)
 		(void)jlog__write_all(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }

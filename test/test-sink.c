@@ -199,8 +199,9 @@ static jlog_logger *child_open(const char *sink)
 	return lg;
 }
 
-/* Reports of a failing sink on stderr. */
-#define REPORT "jlog: writing to "
+/* Reports of a failing sink on stderr: "jlog: sink ID (TARGET): writing
+ * failed: ...". */
+#define REPORT "jlog: sink "
 
 /* ---- files ---------------------------------------------------------------- */
 
@@ -507,6 +508,47 @@ END_TEST
 
 /* ---- faults --------------------------------------------------------------- */
 
+/* Two failing sinks: each report says which one, by id and target. */
+static int two_failing_child(void *arg)
+{
+	(void)arg;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/full";
+	o.allow_symlink = true;
+	jlog_logger *lg = NULL;
+	CHILD_CHECK(jlog_open(&lg, &o) == 0, "open");
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = "/dev/full";
+	so.serialize = false;
+	CHILD_CHECK(jlog_add_sink(lg, &so) == 1, "add");
+	JLOG_INFO(lg, "lost twice");
+	jlog_flush(lg);
+	jlog_close(lg);
+	return 0;
+}
+
+START_TEST(test_two_failing_sinks)
+{
+	struct stat sb;
+	if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+		fprintf(stderr, "sink: no /dev/full, skipped\n");
+		return;
+	}
+	char *err;
+	int status = run_child(two_failing_child, NULL, &err);
+	if (child_passed(status, err, "two failing sinks")) {
+		ck_assert_msg(count_substr(err, REPORT "0 (file /dev/full): writing failed: no space "
+		                                "left on device") == 1, "%s", err);
+		ck_assert_msg(count_substr(err, REPORT "1 (file /dev/full): writing failed: no space "
+		                                "left on device") == 1, "%s", err);
+		ck_assert_uint_eq(count_substr(err, REPORT), 2);
+	}
+	free(err);
+}
+END_TEST
+
 /* `prog | head -1`: the reader prints one line and goes away. The host
  * is not killed by SIGPIPE (default disposition), the failure is reported
  * once, logging goes on, and every line is written or counted lost. */
@@ -572,7 +614,7 @@ START_TEST(test_head_closes_pipe)
 	char *err;
 	int status = run_child(head_child, NULL, &err);
 	if (child_passed(status, err, "head -1")) {
-		ck_assert_msg(count_substr(err, REPORT "stdout failed: broken pipe") == 1,
+		ck_assert_msg(count_substr(err, REPORT "0 (stdout): writing failed: broken pipe") == 1,
 		              "expected one report: %s", err);
 		ck_assert_uint_eq(count_substr(err, REPORT), 1);
 	}
@@ -612,7 +654,7 @@ START_TEST(test_dev_full)
 	char *err;
 	int status = run_child(devfull_child, NULL, &err);
 	if (child_passed(status, err, "/dev/full")) {
-		ck_assert_msg(count_substr(err, REPORT "file /dev/full failed: no space left on device") == 1,
+		ck_assert_msg(count_substr(err, REPORT "0 (file /dev/full): writing failed: no space left on device") == 1,
 		              "expected one report: %s", err);
 		ck_assert_uint_eq(count_substr(err, REPORT), 1);
 	}
@@ -1147,6 +1189,7 @@ Suite *jlog_test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_head_closes_pipe);
 	tcase_add_test(tc, test_dev_full);
+	tcase_add_test(tc, test_two_failing_sinks);
 	tcase_add_test(tc, test_fsize_limit_file);
 	tcase_add_test(tc, test_fsize_limit_stdout);
 	tcase_add_test(tc, test_tmpfs_full);
