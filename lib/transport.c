@@ -1,8 +1,9 @@
 /*
  * The transport registry: which kind writes a sink string, and the
  * options of each kind (its option table, filled from its defaults and
- * then from jlog_sink_options.options). A new kind is its file and one
- * line in registry[].
+ * then from jlog_sink_options.options). A new kind is its file (listed in
+ * lib/meson.build) and one line in registry[], after its declaration
+ * below.
  */
 #include "transport.h"
 
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Next, one line each: extern const struct jlog__transport_ops
+ * jlog__transport_tcp; (and udp, unix, unixgram, journald). */
 
 static const struct {
 	const char *scheme;
@@ -32,14 +36,26 @@ static const struct {
 /* Anything the registry does not claim is a path. */
 #define PATH_KIND (&jlog__transport_file)
 
-/* Every kind once, for the keys of other kinds. */
-static const struct jlog__transport_ops *const kinds[] = {
-	&jlog__transport_stream,
-	&jlog__transport_file,
-	&jlog__transport_callback,
-};
-
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The @i-th kind, each once: the path kind, the callback, then the
+ * registry's (for the keys of other kinds); NULL past the last. */
+static const struct jlog__transport_ops *kind_at(size_t i)
+{
+	if (i == 0)
+		return PATH_KIND;
+	if (i == 1)
+		return &jlog__transport_callback;
+	for (size_t r = 0; r < LEN(registry); r++) {
+		const struct jlog__transport_ops *k = registry[r].ops;
+		bool seen = k == PATH_KIND || k == &jlog__transport_callback;
+		for (size_t q = 0; q < r && !seen; q++)
+			seen = registry[q].ops == k;
+		if (!seen && --i == 1)
+			return k;
+	}
+	return NULL;
+}
 
 const struct jlog__transport_ops *jlog__transport_find(const jlog_sink_options *so)
 {
@@ -61,9 +77,9 @@ const struct jlog__opt *jlog__transport_opt(const struct jlog__transport_ops *ki
 {
 	const struct jlog__opt *o = jlog__opt_find(kind->opts, name);
 	*owner = kind;
-	for (size_t i = 0; !o && i < LEN(kinds); i++) {
-		o = jlog__opt_find(kinds[i]->opts, name);
-		*owner = kinds[i];
+	for (size_t i = 0; !o && kind_at(i); i++) {
+		*owner = kind_at(i);
+		o = jlog__opt_find((*owner)->opts, name);
 	}
 	return o;
 }
@@ -72,8 +88,8 @@ void jlog__transport_opt_names(char *buf, size_t len)
 {
 	size_t at = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < LEN(kinds); i++)
-		for (const struct jlog__opt *o = kinds[i]->opts; o && o->name; o++) {
+	for (size_t i = 0; kind_at(i); i++)
+		for (const struct jlog__opt *o = kind_at(i)->opts; o && o->name; o++) {
 			int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", o->name);
 			if (n < 0 || (size_t)n >= len - at)
 				return;
