@@ -681,6 +681,17 @@ static __attribute__((noreturn)) void boom_run(jlog_logger *lg, const struct wcr
 		pause();
 }
 
+/* What a log shows after the writer crashed on "boom" with @records
+ * records (boom_run()). */
+static void expect_writer_crash(struct expect *e, long records)
+{
+	expect_init(e, SIGSEGV, "SIGSEGV");
+	e->fault = true;
+	e->address = "0x0";
+	e->thread_name = "jlog-writer";
+	e->exact[0] = records;
+}
+
 static void writer_crash_child(void *arg)
 {
 	struct wcrash *w = arg;
@@ -697,11 +708,7 @@ START_TEST(test_writer_crash)
 	                   (long)tc_scale(1000, 100)};
 	assert_killed_by(run_child(writer_crash_child, &w), SIGSEGV);
 	struct expect e;
-	expect_init(&e, SIGSEGV, "SIGSEGV");
-	e.fault = true;
-	e.address = "0x0";
-	e.thread_name = "jlog-writer";
-	e.exact[0] = w.k + w.m;
+	expect_writer_crash(&e, w.k + w.m);
 	json_decref(check_log(w.path, &e));
 	free(w.path);
 }
@@ -754,11 +761,7 @@ START_TEST(test_writer_crash_three_sinks)
 	                     tc_tmppath("log2.jsonl"), tc_tmppath("log.txt")};
 	assert_killed_by(run_child(writer_crash_sinks_child, &w3), SIGSEGV);
 	struct expect e;
-	expect_init(&e, SIGSEGV, "SIGSEGV");
-	e.fault = true;
-	e.address = "0x0";
-	e.thread_name = "jlog-writer";
-	e.exact[0] = w3.w.k + w3.w.m;
+	expect_writer_crash(&e, w3.w.k + w3.w.m);
 	json_decref(check_log(w3.w.path, &e));
 	json_decref(check_log(w3.json2, &e));
 
@@ -827,11 +830,7 @@ START_TEST(test_writer_crash_callback_sink)
 	                       tc_tmppath("stderr.txt")};
 	assert_killed_by(run_child(writer_crash_callback_child, &wc), SIGSEGV);
 	struct expect e;
-	expect_init(&e, SIGSEGV, "SIGSEGV");
-	e.fault = true;
-	e.address = "0x0";
-	e.thread_name = "jlog-writer";
-	e.exact[0] = wc.w.k + wc.w.m;
+	expect_writer_crash(&e, wc.w.k + wc.w.m);
 	json_decref(check_log(wc.w.path, &e));
 	char *err = tc_slurp(wc.err, NULL);
 	ck_assert_msg(strstr(err, "jlog: crash: sink 1 (callback) cannot be written from a "
