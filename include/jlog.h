@@ -222,7 +222,9 @@ typedef struct jlog_logger jlog_logger;
  * value and the range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
  * file sink (e.g. -ENOENT for a missing directory, -EACCES, -ELOOP for a
- * path that is a symbolic link while allow_symlink is false). On failure
+ * path that is a symbolic link while allow_symlink is false, -ENXIO for a
+ * FIFO without a reader: jlog_open() never waits for one), with
+ * jlog_last_error() naming the path. On failure
  * nothing is left allocated and no thread runs. Thread-safe.
  *
  * Every open logger is flushed by an exit handler, so records committed
@@ -484,8 +486,9 @@ typedef struct jlog_sink_keys {
  */
 typedef struct jlog_sink_options {
 	/* "stderr", "stdout" or a file path (opened for append, created with
-	 * file_mode; a symbolic link is refused unless allow_symlink). Ignored
-	 * when write is set. Default "stderr". */
+	 * file_mode; a symbolic link is refused unless allow_symlink; a FIFO
+	 * without a reader is refused with -ENXIO rather than waited on).
+	 * Ignored when write is set. Default "stderr". */
 	const char *sink;
 	/* Instead of sink: a callback given each line and user. */
 	jlog_write_fn write;
@@ -506,9 +509,11 @@ typedef struct jlog_sink_options {
 	/* Text template in loguru's syntax (README, "Text format"), used when
 	 * serialize is false; NULL: loguru's default format. */
 	const char *format;
-	/* Colors of the text format: -1 auto (the default: on when the sink is
-	 * a terminal; off when NO_COLOR is set and not empty; on when
-	 * FORCE_COLOR is set and not empty), 0 never, 1 always. */
+	/* Colors of the text format: -1 auto (the default), 0 never, 1 always.
+	 * Auto concerns "stderr" and "stdout" only: off when NO_COLOR is set
+	 * and not empty, else on when FORCE_COLOR is set and not empty, else
+	 * on when the stream is a terminal. A file or a callback gets colors
+	 * only with 1 (FORCE_COLOR never puts escape codes into a file). */
 	int colorize;
 	/* JSON key schema: "default", "ecs", "gcp", "otel", "loguru"; NULL
 	 * means "default". */
@@ -521,7 +526,8 @@ typedef struct jlog_sink_options {
 	/* Renames of the default preset's keys. */
 	jlog_sink_keys keys;
 	/* Mode and symbolic-link policy of a file sink, as in jlog_options;
-	 * default 0640 and false. */
+	 * default 0640 and false (the "file_mode" and "allow_symlink" keys of
+	 * options override them). */
 	unsigned file_mode;
 	bool allow_symlink;
 	/* Records at ERROR and above carry a "stack" array of the caller's
@@ -543,6 +549,15 @@ typedef struct jlog_sink_options {
 	 * error of this sink since the previous such call (a negative errno,
 	 * e.g. -ENOSPC, -EPIPE). */
 	bool catch_errors;
+	/* Options of the sink's transport (the kind of output the sink
+	 * string names) as the text of a JSON object, with the keys and
+	 * values a sink of jlog_open_config() takes for it, e.g.
+	 * "{\"file_mode\":\"0600\",\"allow_symlink\":true}" for a file.
+	 * They override file_mode and allow_symlink above. A key of another
+	 * kind of output is checked and ignored; an unknown key or a bad
+	 * value is -EINVAL with the key named ("options.file_mode: ...").
+	 * NULL (the default) for none. Read by jlog_add_sink() only. */
+	const char *options;
 } jlog_sink_options;
 
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
@@ -565,7 +580,9 @@ JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
  * or -EINVAL (a bad option, an unknown preset or time format, colliding
  * key renames, a template that does not compile: the reason, where and
  * why, is kept for jlog_last_error(), e.g. "format: unknown field {foo} at
- * column 12"), -ENOMEM, the negative errno of opening the file, or
+ * column 12"), -ENOMEM, the negative errno of opening the file (with
+ * jlog_last_error() naming the path; -ENXIO for a FIFO that has no reader:
+ * the call never waits for one), or
  * -EDEADLK when called from a sink's callback or filter (the writer
  * thread). Thread-safe, also while other threads log; it waits for the
  * writer to finish the batch it is writing. Not from a signal handler.
@@ -615,7 +632,13 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * "level" anywhere in the same document (top level, sinks[].level,
  * "modules"), and are added, process-wide, only once the whole document
  * has opened, so a refused document adds none. "colorize" is true, false
- * or "auto". A sink with a "format" and no "serialize" writes text. Without "sinks" the logger writes JSON to
+ * or "auto". "preset" and "time_format" take any case, as in
+ * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON
+ * has no octal, so a number is refused (640 read as decimal would be mode
+ * 01200). A key of another kind of sink ("file_mode" on "stderr") is
+ * checked and ignored, so that JLOG_SINK can turn a file sink into a
+ * stream. A sink with a "format" and no "serialize" writes text. Without
+ * "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets
  * DEBUG records), a sink without a "level" counting as INFO (and getting

@@ -11,6 +11,9 @@
  */
 #include "jlog-private.h"
 
+#include "opt.h"
+#include "transport.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -21,16 +24,11 @@
 
 #define MAX_SINKS 64
 
-/* The keys a sink set itself, so that the document's defaults (the
- * top-level file_mode and allow_symlink, the level rule) fill the rest. */
-struct sink_given {
-	bool level, file_mode, allow_symlink;
-};
-
 struct parsed {
 	jlog_options opts;
 	jlog_sink_options sinks[MAX_SINKS];
-	struct sink_given given[MAX_SINKS]; /* what each sink sets itself */
+	bool level_given[MAX_SINKS]; /* the sink set its own level */
+	char *options[MAX_SINKS];    /* its transport keys (sinks[i].options) */
 	size_t nsinks;
 	bool file_mode_given, allow_symlink_given; /* at the top level */
 	struct {
@@ -41,254 +39,77 @@ struct parsed {
 	const json_t *levels; /* the document's "levels", checked; or NULL */
 };
 
-/* An error: "path: message" into err. Returns -EINVAL. */
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+/* Check @v as key @o of a transport (@owner's) and, when @owner is the
+ * sink's own transport, keep it in @mine for jlog_sink_options.options. */
+static int transport_key(const struct jlog__opt *o, const struct jlog__transport_ops *owner,
+                         const struct jlog__transport_ops *kind, json_t *mine, const char *key,
+                         json_t *v, const char *path, char *err, size_t errlen)
 {
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (err && errlen)
-		snprintf(err, errlen, "%s%s%s", path, *path ? ": " : "", msg);
-	return -EINVAL;
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-/*
- * The document's own "levels" (an array checked by parse_levels()) while
- * this thread parses it, so that "level": "NOTICE" works in the document
- * that defines NOTICE, before jlog_level_add() makes it known to all.
- * Thread-local: documents may be parsed on several threads at once.
- */
-static _Thread_local const json_t *doc_levels;
-
-/* The number of the level @name in @levels (a "levels" array, any case,
- * blanks around @name ignored), or -1. */
-static int doc_level(const json_t *levels, const char *name)
-{
-	name += strspn(name, " \t");
-	size_t n = strcspn(name, " \t");
-	if (name[n + strspn(name + n, " \t")])
-		return -1; /* a blank inside: not a name */
-	size_t i;
-	const json_t *l;
-	json_array_foreach((json_t *)levels, i, l) {
-		const char *ln = json_string_value(json_object_get(l, "name"));
-		const json_t *no = json_object_get(l, "no");
-		if (ln && json_is_integer(no) && strlen(ln) == n && strncasecmp(ln, name, n) == 0)
-			return (int)json_integer_value(no);
-	}
-	return -1;
-}
-
-static int get_level(const json_t *v, const char *path, int *out, char *err, size_t errlen)
-{
-	if (json_is_integer(v)) {
-		json_int_t n = json_integer_value(v);
-		if (n < 0 || n > 255)
-			return fail(err, errlen, path, "level %lld is out of range 0..255 (\"off\" "
-			            "logs nothing)", (long long)n);
-		*out = (int)n;
-		return 0;
-	}
-	if (json_is_string(v)) {
-		/* jlog_level_from_name() is the one parser; the document's own
-		 * levels come first only because they are not added yet. */
-		int l = doc_levels ? doc_level(doc_levels, json_string_value(v)) : -1;
-		if (l < 0)
-			l = jlog_level_from_name(json_string_value(v));
-		if (l < 0)
-			return fail(err, errlen, path, "%s", jlog_last_error());
-		*out = l;
-		return 0;
-	}
-	return fail(err, errlen, path, "expected a level name or number, got %s", type_name(v));
-}
-
-static int get_int(const json_t *v, const char *path, long long lo, long long hi, long long *out,
-                   char *err, size_t errlen)
-{
-	if (!json_is_integer(v))
-		return fail(err, errlen, path, "expected an integer, got %s", type_name(v));
-	long long n = json_integer_value(v);
-	if (n < lo || n > hi)
-		return fail(err, errlen, path, "%lld is out of range %lld..%lld", n, lo, hi);
-	*out = n;
-	return 0;
-}
-
-static int get_string(const json_t *v, const char *path, const char **out, char *err,
-                      size_t errlen)
-{
-	if (!json_is_string(v))
-		return fail(err, errlen, path, "expected a string, got %s", type_name(v));
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int get_bool(const json_t *v, const char *path, bool *out, char *err, size_t errlen)
-{
-	if (!json_is_boolean(v))
-		return fail(err, errlen, path, "expected true or false, got %s", type_name(v));
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* file_mode: an integer, or an octal string like "0640". */
-static int get_mode(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen)
-{
-	if (json_is_string(v)) {
-		/* Digits only: strtoul alone would take "" as 0 and accept
-		 * blanks and a sign. */
-		const char *s = json_string_value(v);
-		char *end;
-		unsigned long m = strtoul(s, &end, 8);
-		if (!*s || strspn(s, "01234567") != strlen(s) || *end || m > 07777)
-			return fail(err, errlen, path, "\"%s\" is not an octal mode", json_string_value(v));
-		*out = (unsigned)m;
-		return 0;
-	}
-	long long n = 0;
-	int rc = get_int(v, path, 0, 07777, &n, err, errlen);
-	if (rc == 0)
-		*out = (unsigned)n;
+	void *check = calloc(1, owner->opts_size);
+	if (!check)
+		return -ENOMEM;
+	int rc = jlog__opt_set(o, check, v, path, err, errlen);
+	free(check);
+	if (rc == 0 && owner == kind && json_object_set(mine, key, v) < 0)
+		rc = -ENOMEM;
 	return rc;
 }
 
-static const char *const presets[] = {"default", "ecs", "gcp", "otel", "loguru"};
-static const char *const time_formats[] = {"rfc3339", "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
-                                           "epoch", "epoch_s", "epoch_ms", "epoch_ns"};
-
-static bool one_of(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-/* "keys": {"time": "ts", ...}: renames of the default schema's keys. */
-static int parse_keys(const json_t *obj, const char *base, jlog_sink_keys *k, char *err,
-                      size_t errlen)
-{
-	if (!json_is_object(obj))
-		return fail(err, errlen, base, "expected an object, got %s", type_name(obj));
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		char path[192];
-		snprintf(path, sizeof(path), "%.64s.%.60s", base, key);
-		const char **slot = !strcmp(key, "time")       ? &k->time
-		                    : !strcmp(key, "level")    ? &k->level
-		                    : !strcmp(key, "message")  ? &k->message
-		                    : !strcmp(key, "logger")   ? &k->logger
-		                    : !strcmp(key, "file")     ? &k->file
-		                    : !strcmp(key, "line")     ? &k->line
-		                    : !strcmp(key, "function") ? &k->function
-		                    : !strcmp(key, "pid")      ? &k->pid
-		                    : !strcmp(key, "tid")      ? &k->tid
-		                                               : NULL;
-		if (!slot)
-			return fail(err, errlen, path, "unknown key (time, level, message, logger, "
-			            "file, line, function, pid, tid)");
-		int rc = get_string(v, path, slot, err, errlen);
-		if (rc < 0)
-			return rc;
-		if (!**slot)
-			return fail(err, errlen, path, "must not be empty");
-	}
-	return 0;
-}
-
-static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so,
-                      struct sink_given *given, char *err, size_t errlen)
+/*
+ * One sink: its own keys from sink.c's table, its transport's keys from
+ * the transport's table (the transport follows from "sink", read first),
+ * collected into so->options for jlog_add_sink(). A key of another kind
+ * of transport is checked and ignored: the document stays valid when
+ * JLOG_SINK turns a file sink into a stream.
+ */
+static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bool *level_given,
+                      char **options, char *err, size_t errlen)
 {
 	char path[128], base[32];
 	snprintf(base, sizeof(base), "sinks[%zu]", index);
 	if (!json_is_object(obj))
-		return fail(err, errlen, base, "expected an object, got %s", type_name(obj));
+		return jlog__cfg_fail(err, errlen, base, "expected an object, got %s", jlog__cfg_type_name(obj));
 	jlog_sink_options_init(so);
-	bool format_given = false, serialize_given = false;
+	json_t *target = json_object_get(obj, "sink");
+	if (target) {
+		snprintf(path, sizeof(path), "%s.sink", base);
+		int rc = jlog__opt_set(jlog__opt_find(jlog__sink_keys, "sink"), so, target, path, err,
+		                       errlen);
+		if (rc < 0)
+			return rc;
+	}
+	const struct jlog__transport_ops *kind = jlog__transport_find(so);
+	json_t *mine = json_object();
+	if (!mine)
+		return -ENOMEM;
+	int rc = 0;
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)obj, key, v) {
 		snprintf(path, sizeof(path), "%s.%.60s", base, key);
-		int rc = 0;
-		if (strcmp(key, "sink") == 0) {
-			rc = get_string(v, path, &so->sink, err, errlen);
-			if (rc == 0 && !*so->sink)
-				rc = fail(err, errlen, path, "must not be empty");
-		} else if (strcmp(key, "level") == 0) {
-			rc = get_level(v, path, &so->level, err, errlen);
-			given->level = true;
-		} else if (strcmp(key, "format") == 0) {
-			rc = get_string(v, path, &so->format, err, errlen);
-			format_given = true;
-		} else if (strcmp(key, "serialize") == 0) {
-			rc = get_bool(v, path, &so->serialize, err, errlen);
-			serialize_given = true;
-		} else if (strcmp(key, "colorize") == 0) {
-			if (json_is_boolean(v))
-				so->colorize = json_is_true(v) ? 1 : 0;
-			else if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0)
-				so->colorize = -1;
-			else
-				rc = fail(err, errlen, path, "expected true, false or \"auto\", got %s",
-				          type_name(v));
-		} else if (strcmp(key, "preset") == 0) {
-			rc = get_string(v, path, &so->preset, err, errlen);
-			if (rc == 0 && !one_of(so->preset, presets, sizeof(presets) / sizeof(*presets)))
-				rc = fail(err, errlen, path, "unknown preset \"%s\" (default, ecs, gcp, otel, loguru)",
-				          so->preset);
-		} else if (strcmp(key, "time_format") == 0) {
-			rc = get_string(v, path, &so->time_format, err, errlen);
-			if (rc == 0 && !one_of(so->time_format, time_formats,
-			                       sizeof(time_formats) / sizeof(*time_formats)))
-				rc = fail(err, errlen, path, "unknown time format \"%s\"", so->time_format);
-		} else if (strcmp(key, "filter") == 0) {
-			rc = get_string(v, path, &so->filter, err, errlen);
-		} else if (strcmp(key, "keys") == 0) {
-			rc = parse_keys(v, path, &so->keys, err, errlen);
-		} else if (strcmp(key, "file_mode") == 0) {
-			rc = get_mode(v, path, &so->file_mode, err, errlen);
-			given->file_mode = true;
-		} else if (strcmp(key, "allow_symlink") == 0) {
-			rc = get_bool(v, path, &so->allow_symlink, err, errlen);
-			given->allow_symlink = true;
-		} else if (strcmp(key, "backtrace") == 0 || strcmp(key, "diagnose") == 0 ||
-		           strcmp(key, "catch") == 0) {
-			bool b = false;
-			rc = get_bool(v, path, &b, err, errlen);
-			if (rc == 0 && strcmp(key, "backtrace") == 0)
-				so->backtrace = b;
-			else if (rc == 0 && strcmp(key, "diagnose") == 0)
-				so->diagnose = b;
-			else if (rc == 0)
-				so->catch_errors = b;
-		} else {
-			rc = fail(err, errlen, path, "unknown key");
-		}
+		const struct jlog__opt *o = jlog__opt_find(jlog__sink_keys, key);
+		const struct jlog__transport_ops *owner;
+		if (o)
+			rc = jlog__opt_set(o, so, v, path, err, errlen);
+		else if ((o = jlog__transport_opt(kind, key, &owner)) != NULL)
+			rc = transport_key(o, owner, kind, mine, key, v, path, err, errlen);
+		else
+			rc = jlog__cfg_fail(err, errlen, path, "unknown key");
 		if (rc < 0)
-			return rc;
+			break;
 	}
+	if (rc == 0 && json_object_size(mine) > 0) {
+		*options = json_dumps(mine, JSON_COMPACT);
+		so->options = *options;
+		if (!*options)
+			rc = -ENOMEM;
+	}
+	json_decref(mine);
+	if (rc < 0)
+		return rc;
+	*level_given = json_object_get(obj, "level") != NULL;
 	/* loguru: a format means text unless serialize says otherwise. */
-	if (format_given && !serialize_given)
+	if (json_object_get(obj, "format") && !json_object_get(obj, "serialize"))
 		so->serialize = false;
 	return 0;
 }
@@ -315,7 +136,7 @@ static int check_sink(const jlog_sink_options *so, size_t index, char *err, size
 		char path[32];
 		snprintf(path, sizeof(path), "sinks[%zu]", index);
 		const char *why = jlog_last_error();
-		fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+		jlog__cfg_fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
 		return rc;
 	}
 	jlog__sink_destroy(s);
@@ -331,33 +152,33 @@ static int check_sink(const jlog_sink_options *so, size_t index, char *err, size
 static int parse_levels(const json_t *v, char *err, size_t errlen)
 {
 	if (!json_is_array(v))
-		return fail(err, errlen, "levels", "expected an array, got %s", type_name(v));
+		return jlog__cfg_fail(err, errlen, "levels", "expected an array, got %s", jlog__cfg_type_name(v));
 	size_t i;
 	const json_t *l;
 	json_array_foreach((json_t *)v, i, l) {
 		char base[32], path[96];
 		snprintf(base, sizeof(base), "levels[%zu]", i);
 		if (!json_is_object(l))
-			return fail(err, errlen, base, "expected an object, got %s", type_name(l));
+			return jlog__cfg_fail(err, errlen, base, "expected an object, got %s", jlog__cfg_type_name(l));
 		const char *name = NULL, *color = NULL, *key;
 		long long no = -1;
 		json_t *f;
 		json_object_foreach((json_t *)l, key, f) {
 			snprintf(path, sizeof(path), "%s.%.60s", base, key);
-			int rc = strcmp(key, "name") == 0    ? get_string(f, path, &name, err, errlen)
-			         : strcmp(key, "no") == 0    ? get_int(f, path, 0, 255, &no, err, errlen)
-			         : strcmp(key, "color") == 0 ? get_string(f, path, &color, err, errlen)
-			                                     : fail(err, errlen, path,
+			int rc = strcmp(key, "name") == 0    ? jlog__cfg_string(f, path, &name, err, errlen)
+			         : strcmp(key, "no") == 0    ? jlog__cfg_int(f, path, 0, 255, &no, err, errlen)
+			         : strcmp(key, "color") == 0 ? jlog__cfg_string(f, path, &color, err, errlen)
+			                                     : jlog__cfg_fail(err, errlen, path,
 			                                            "unknown key (name, no, color)");
 			if (rc < 0)
 				return rc;
 		}
 		if (!name || no < 0)
-			return fail(err, errlen, base, "a level needs \"name\" and \"no\"");
+			return jlog__cfg_fail(err, errlen, base, "a level needs \"name\" and \"no\"");
 		char why[160];
 		if (!jlog__color_check(color, why, sizeof(why))) {
 			snprintf(path, sizeof(path), "%s.color", base);
-			return fail(err, errlen, path, "%s", why);
+			return jlog__cfg_fail(err, errlen, path, "%s", why);
 		}
 		for (size_t j = 0; j < i; j++) {
 			const json_t *e = json_array_get(v, j);
@@ -366,13 +187,13 @@ static int parse_levels(const json_t *v, char *err, size_t errlen)
 			bool same_name = strcasecmp(en, name) == 0;
 			snprintf(path, sizeof(path), "%s.%s", base, same_name ? "name" : "no");
 			if (same_name)
-				return fail(err, errlen, path, "\"%s\" is already levels[%zu]", name, j);
+				return jlog__cfg_fail(err, errlen, path, "\"%s\" is already levels[%zu]", name, j);
 			if (eno == no)
-				return fail(err, errlen, path, "%lld is already levels[%zu] (\"%s\")", no, j,
+				return jlog__cfg_fail(err, errlen, path, "%lld is already levels[%zu] (\"%s\")", no, j,
 				            en);
 		}
 		if (jlog__level_check(name, (int)no, color) < 0)
-			return fail(err, errlen, base, "%s", jlog_last_error());
+			return jlog__cfg_fail(err, errlen, base, "%s", jlog_last_error());
 	}
 	return 0;
 }
@@ -380,15 +201,15 @@ static int parse_levels(const json_t *v, char *err, size_t errlen)
 static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 {
 	if (!json_is_object(doc))
-		return fail(err, errlen, "", "the configuration must be a JSON object, got %s",
-		            type_name(doc));
+		return jlog__cfg_fail(err, errlen, "", "the configuration must be a JSON object, got %s",
+		            jlog__cfg_type_name(doc));
 	/* The levels first: the other keys may name them. */
 	const json_t *levels = json_object_get(doc, "levels");
 	if (levels) {
 		int rc = parse_levels(levels, err, errlen);
 		if (rc < 0)
 			return rc;
-		doc_levels = levels;
+		jlog__cfg_doc_levels(levels);
 	}
 	p->levels = levels;
 	jlog_options_init(&p->opts);
@@ -401,46 +222,46 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 		int rc = 0;
 		long long n = 0;
 		if (strcmp(key, "level") == 0) {
-			rc = get_level(v, key, &p->opts.level, err, errlen);
+			rc = jlog__cfg_level(v, key, &p->opts.level, err, errlen);
 			level_given = true;
 		} else if (strcmp(key, "queue_size") == 0) {
-			rc = get_int(v, key, 64 << 10, 1 << 30, &n, err, errlen);
+			rc = jlog__cfg_int(v, key, 64 << 10, 1 << 30, &n, err, errlen);
 			p->opts.queue_size = (size_t)n;
 		} else if (strcmp(key, "max_record_size") == 0) {
-			rc = get_int(v, key, 4 << 10, 1 << 28, &n, err, errlen);
+			rc = jlog__cfg_int(v, key, 4 << 10, 1 << 28, &n, err, errlen);
 			p->opts.max_record_size = (size_t)n;
 		} else if (strcmp(key, "flush_interval_ms") == 0) {
-			rc = get_int(v, key, 1, 10000, &n, err, errlen);
+			rc = jlog__cfg_int(v, key, 1, 10000, &n, err, errlen);
 			p->opts.flush_interval_ms = (int)n;
 		} else if (strcmp(key, "overflow") == 0) {
 			const char *s = NULL;
-			rc = get_string(v, key, &s, err, errlen);
+			rc = jlog__cfg_string(v, key, &s, err, errlen);
 			if (rc == 0 && strcasecmp(s, "block") == 0)
 				p->opts.overflow = JLOG_OVERFLOW_BLOCK;
 			else if (rc == 0 && strcasecmp(s, "drop") == 0)
 				p->opts.overflow = JLOG_OVERFLOW_DROP;
 			else if (rc == 0)
-				rc = fail(err, errlen, key, "expected \"block\" or \"drop\", got \"%s\"", s);
+				rc = jlog__cfg_fail(err, errlen, key, "expected \"block\" or \"drop\", got \"%s\"", s);
 		} else if (strcmp(key, "name") == 0) {
-			rc = get_string(v, key, &p->opts.name, err, errlen);
+			rc = jlog__cfg_string(v, key, &p->opts.name, err, errlen);
 		} else if (strcmp(key, "file_mode") == 0) {
-			rc = get_mode(v, key, &p->opts.file_mode, err, errlen);
+			rc = jlog__cfg_mode(v, key, &p->opts.file_mode, err, errlen);
 			p->file_mode_given = true;
 		} else if (strcmp(key, "allow_symlink") == 0) {
-			rc = get_bool(v, key, &p->opts.allow_symlink, err, errlen);
+			rc = jlog__cfg_bool(v, key, &p->opts.allow_symlink, err, errlen);
 			p->allow_symlink_given = true;
 		} else if (strcmp(key, "modules") == 0) {
 			if (!json_is_object(v))
-				return fail(err, errlen, key, "expected an object, got %s", type_name(v));
+				return jlog__cfg_fail(err, errlen, key, "expected an object, got %s", jlog__cfg_type_name(v));
 			const char *mod;
 			json_t *lv;
 			json_object_foreach(v, mod, lv) {
 				char path[300];
 				snprintf(path, sizeof(path), "modules.%s", mod);
 				if (p->nmodules == sizeof(p->modules) / sizeof(p->modules[0]))
-					return fail(err, errlen, path, "too many modules");
+					return jlog__cfg_fail(err, errlen, path, "too many modules");
 				p->modules[p->nmodules].prefix = mod;
-				rc = get_level(lv, path, &p->modules[p->nmodules].level, err, errlen);
+				rc = jlog__cfg_level(lv, path, &p->modules[p->nmodules].level, err, errlen);
 				if (rc < 0)
 					return rc;
 				p->nmodules++;
@@ -449,29 +270,31 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
 			if (!json_is_array(v))
-				return fail(err, errlen, key, "expected an array, got %s", type_name(v));
+				return jlog__cfg_fail(err, errlen, key, "expected an array, got %s", jlog__cfg_type_name(v));
 			if (json_array_size(v) > MAX_SINKS)
-				return fail(err, errlen, key, "more than %d sinks", MAX_SINKS);
+				return jlog__cfg_fail(err, errlen, key, "more than %d sinks", MAX_SINKS);
 			size_t i;
 			json_t *so;
 			json_array_foreach(v, i, so) {
-				rc = parse_sink(so, i, &p->sinks[i], &p->given[i], err, errlen);
+				rc = parse_sink(so, i, &p->sinks[i], &p->level_given[i], &p->options[i],
+				                err, errlen);
 				if (rc < 0)
 					return rc;
 			}
 			p->nsinks = json_array_size(v);
 		} else {
-			rc = fail(err, errlen, key, "unknown key");
+			rc = jlog__cfg_fail(err, errlen, key, "unknown key");
 		}
 		if (rc < 0)
 			return rc;
 	}
 	/* The top-level file_mode and allow_symlink are the defaults of the
-	 * file sinks (the logger itself has no file sink here). */
+	 * file sinks (the logger itself has no file sink here); a sink's own
+	 * keys, in its options, override them. */
 	for (size_t i = 0; i < p->nsinks; i++) {
-		if (p->file_mode_given && !p->given[i].file_mode)
+		if (p->file_mode_given)
 			p->sinks[i].file_mode = p->opts.file_mode;
-		if (p->allow_symlink_given && !p->given[i].allow_symlink)
+		if (p->allow_symlink_given)
 			p->sinks[i].allow_symlink = p->opts.allow_symlink;
 	}
 	/* No logger level: loguru has none, each sink filters; the logger
@@ -481,7 +304,7 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 	if (!level_given && p->nsinks > 0) {
 		int lowest = JLOG_LEVEL_OFF;
 		for (size_t i = 0; i < p->nsinks; i++) {
-			if (!p->given[i].level)
+			if (!p->level_given[i])
 				p->sinks[i].level = p->opts.level;
 			if (p->sinks[i].level < lowest)
 				lowest = p->sinks[i].level;
@@ -499,7 +322,7 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 {
 	int rc = parse_doc(doc, p, err, errlen);
-	doc_levels = NULL;
+	jlog__cfg_doc_levels(NULL);
 	return rc;
 }
 
@@ -511,8 +334,8 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 	unsigned seq = jlog__last_error_seq();
 	int rc = jlog__open(&lg, &p->opts, p->nsinks > 0);
 	if (rc < 0)
-		return fail(err, errlen, "", "cannot open the logger: %s",
-		            jlog__last_error_seq() != seq ? jlog_last_error() : jlog_strerror(rc));
+		return jlog__cfg_fail(err, errlen, "", "cannot open the logger: %s",
+		                      jlog__last_error_seq() != seq ? jlog_last_error() : jlog_strerror(rc));
 	for (size_t i = 0; i < p->nmodules; i++) {
 		rc = jlog_set_module_level(lg, p->modules[i].prefix, p->modules[i].level);
 		if (rc < 0)
@@ -527,7 +350,7 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 			char path[32];
 			snprintf(path, sizeof(path), "sinks[%zu]", i);
 			const char *why = jlog_last_error();
-			fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+			jlog__cfg_fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
 			jlog_close(lg);
 			return rc;
 		}
@@ -544,7 +367,7 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 		if (rc < 0) {
 			char path[32];
 			snprintf(path, sizeof(path), "levels[%zu]", i);
-			fail(err, errlen, path, "%s", jlog_last_error());
+			jlog__cfg_fail(err, errlen, path, "%s", jlog_last_error());
 			jlog_close(lg);
 			return rc;
 		}
@@ -552,7 +375,7 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 	*out = lg;
 	return 0;
 fail_close:
-	fail(err, errlen, "", "%s", jlog_strerror(rc));
+	jlog__cfg_fail(err, errlen, "", "%s", jlog_strerror(rc));
 	jlog_close(lg);
 	return rc;
 }
@@ -568,7 +391,7 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 	if (*t == '{') {
 		doc = json_loads(t, JSON_REJECT_DUPLICATES, &je);
 		if (!doc) {
-			*rc = fail(err, errlen, "", "invalid JSON at line %d, column %d: %s", je.line,
+			*rc = jlog__cfg_fail(err, errlen, "", "invalid JSON at line %d, column %d: %s", je.line,
 			           je.column, je.text);
 			return NULL;
 		}
@@ -577,13 +400,13 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 	FILE *f = fopen(text, "re");
 	if (!f) {
 		*rc = -errno;
-		fail(err, errlen, text, "%s", jlog_strerror(*rc));
+		jlog__cfg_fail(err, errlen, text, "%s", jlog_strerror(*rc));
 		return NULL;
 	}
 	doc = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	fclose(f);
 	if (!doc)
-		*rc = fail(err, errlen, text, "invalid JSON at line %d, column %d: %s", je.line,
+		*rc = jlog__cfg_fail(err, errlen, text, "invalid JSON at line %d, column %d: %s", je.line,
 		           je.column, je.text);
 	return doc;
 }
@@ -592,12 +415,14 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 {
 	struct parsed *p = calloc(1, sizeof(*p));
 	if (!p) {
-		fail(err, errlen, "", "out of memory");
+		jlog__cfg_fail(err, errlen, "", "out of memory");
 		return -ENOMEM;
 	}
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
+	for (size_t i = 0; i < MAX_SINKS; i++)
+		free(p->options[i]);
 	free(p);
 	return rc;
 }
@@ -605,10 +430,10 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 static int open_config(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
 {
 	if (!out)
-		return fail(err, errlen, "", "out is NULL");
+		return jlog__cfg_fail(err, errlen, "", "out is NULL");
 	*out = NULL;
 	if (!path_or_json)
-		return fail(err, errlen, "", "no configuration given");
+		return jlog__cfg_fail(err, errlen, "", "no configuration given");
 	int rc = 0;
 	json_t *doc = load(path_or_json, &rc, err, errlen);
 	if (!doc)
@@ -654,7 +479,7 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		return NULL;
 	if (!json_is_object(doc)) {
 		json_decref(doc);
-		*rc = fail(err, errlen, "JLOG_CONFIG", "must hold a JSON object");
+		*rc = jlog__cfg_fail(err, errlen, "JLOG_CONFIG", "must hold a JSON object");
 		return NULL;
 	}
 	const char *lv = getenv("JLOG_LEVEL");
@@ -663,7 +488,7 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		 * so is a level the document's "levels" define. */
 		const json_t *levels = json_object_get(doc, "levels");
 		if (jlog_level_from_name(lv) >= 0 ||
-		    (json_is_array(levels) && doc_level(levels, lv) >= 0))
+		    (json_is_array(levels) && jlog__cfg_doc_level(levels, lv) >= 0))
 			json_object_set_new(doc, "level", json_string(lv));
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_LEVEL=\"%s\": not a level\n", lv);

@@ -24,10 +24,11 @@
  *      writer, the process has none (a forked child whose writer could not
  *      start), or it stopped making progress -- the handler drains the
  *      ring itself from crash.sink_pos, the last position the writer
- *      handed to the sinks. For each sink that writes to a descriptor, it
- *      formats with the sink's formatter into a buffer reserved at install
- *      time that never grows, and writes to the descriptor with write(2),
- *      polling with a deadline so that a stuck pipe cannot hold it.
+ *      handed to the sinks. For each sink whose transport has a crash
+ *      write (transport.h), it formats with the sink's formatter into a
+ *      buffer reserved at install time that never grows, and hands it to
+ *      that write, which polls with a deadline so that a stuck pipe cannot
+ *      hold it; a sink without one (a callback) is skipped, said on stderr.
  *   5. It restores the dispositions found at install time and lets the
  *      signal go on. A fault the kernel reported returns to the faulting
  *      instruction, which faults again into the restored disposition, with
@@ -65,6 +66,8 @@
  * crash.
  */
 #include "jlog-private.h"
+
+#include "transport.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -108,8 +111,6 @@ static const int crash_signals[NCRASH] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGAB
 /* Wait this long for a record reserved before the crash to be committed
  * (its thread may be the crashed one, inside a log call). */
 #define STALL_MS 200
-/* Give up on a descriptor that takes no byte for this long. */
-#define WRITE_WAIT_MS 2000
 /* The whole handler; then the process dies of the signal, default action. */
 #define WATCHDOG_S 10
 /* A second crashing thread waits this long for the first to finish. */
@@ -228,38 +229,27 @@ static size_t fmt_hex(char *out, uintptr_t v)
 	return n + 2;
 }
 
-/* Write all of @p to @fd, or give up: on an error, or when the descriptor
- * takes nothing for WRITE_WAIT_MS. A pipe or socket is polled first and
- * written at most PIPE_BUF bytes at a time, which a writable pipe takes
- * without blocking, so a reader that stopped reading cannot hold the
- * handler. */
-static void crash_write(int fd, const char *p, size_t n)
+/* "123" into @out (at least 11 bytes); returns the length. */
+static size_t fmt_dec(char *out, unsigned v)
 {
-	struct stat st;
-	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	while (n > 0) {
-		if (!regular) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-			int r = poll(&pfd, 1, WRITE_WAIT_MS);
-			if (r == 0 || (r < 0 && errno != EINTR) ||
-			    (r > 0 && (pfd.revents & (POLLERR | POLLNVAL))))
-				return;
-			if (r < 0)
-				continue;
-		}
-		size_t chunk = regular || n < PIPE_BUF ? n : PIPE_BUF;
-		ssize_t w = write(fd, p, chunk);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno == EINTR) {
-			continue;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			regular = false; /* poll from now on */
-		} else {
-			return;
-		}
-	}
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* @n bytes of @src at *at in @dst (@cap bytes), as far as they fit. */
+static void put_text(char *dst, size_t cap, size_t *at, const char *src, size_t n)
+{
+	if (n > cap - *at)
+		n = cap - *at;
+	memcpy(dst + *at, src, n);
+	*at += n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -686,17 +676,17 @@ static void build_record(int sig, const siginfo_t *info, void *uctx, uint32_t ti
 /* Draining on the crashing thread (step 4)                                 */
 /* ------------------------------------------------------------------------ */
 
-static void fb_flush(int fd)
+static void fb_flush(struct jlog_sink *s)
 {
 	if (fb.out.len)
-		crash_write(fd, fb.out.p, fb.out.len);
+		jlog__sink_crash_write(s, fb.out.p, fb.out.len);
 	fb.out.len = 0;
 	fb.line_start = 0;
 }
 
 /* Format one line into fb.out; when it does not fit, write what is there
  * and try once more in the empty buffer. */
-static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v, int fd)
+static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v)
 {
 	if (!jlog__sink_accepts(s, v))
 		return;
@@ -705,7 +695,7 @@ static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v, int fd)
 	if (fb.out.failed && fb.line_start > 0) {
 		fb.out.len = fb.line_start;
 		fb.out.failed = false;
-		fb_flush(fd);
+		fb_flush(s);
 		jlog__sink_format(s, &fb.out, v, &fb.c->ctx);
 	}
 	if (fb.out.failed) {
@@ -713,11 +703,11 @@ static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v, int fd)
 		fb.out.failed = false;
 	}
 	if (fb.out.len >= OUT_HIGH_WATER)
-		fb_flush(fd);
+		fb_flush(s);
 }
 
 /* One record from fb.pos. Returns false when there is no more to do. */
-static bool fb_step(struct jlog_sink *s, int fd)
+static bool fb_step(struct jlog_sink *s)
 {
 	struct jlog_core *c = fb.c;
 	if ((int64_t)(fb.pos - c->crash.target) >= 0)
@@ -739,22 +729,45 @@ static bool fb_step(struct jlog_sink *s, int fd)
 	fb.next = p;
 	struct jlog__rec_view v;
 	if (jlog__record_decode(rec, len, &v))
-		fb_line(s, &v, fd);
+		fb_line(s, &v);
 	fb.pos = p;
 	return true;
 }
 
+/* Say on stderr that sink @s has no signal-safe write, so that what it
+ * misses is not a mystery: "jlog: crash: sink 1 (callback) ...". */
+static void say_skipped(const struct jlog_sink *s)
+{
+	static const char a[] = "jlog: crash: sink ";
+	static const char b[] = " cannot be written from a signal handler; "
+	                        "its lines since the last write are not written\n";
+	char msg[sizeof(a) + 12 + sizeof(s->desc) + 3 + sizeof(b)];
+	char num[12];
+	size_t at = 0;
+	put_text(msg, sizeof(msg), &at, a, sizeof(a) - 1);
+	put_text(msg, sizeof(msg), &at, num, fmt_dec(num, (unsigned)s->id));
+	put_text(msg, sizeof(msg), &at, " (", 2);
+	put_text(msg, sizeof(msg), &at, s->desc, strnlen(s->desc, sizeof(s->desc)));
+	put_text(msg, sizeof(msg), &at, ")", 1);
+	put_text(msg, sizeof(msg), &at, b, sizeof(b) - 1);
+	jlog__fd_crash_write(STDERR_FILENO, msg, at);
+}
+
 /*
  * Write what @c's writer could not: the records from crash.sink_pos up to
- * the target, then the crash record, to the sink's descriptor. Read-only
- * on the ring: nothing is released, so a writer that comes back to life
- * finds the ring as it left it.
+ * the target, then the crash record, with the transport's crash write (a
+ * transport without one is skipped: said on stderr). Read-only on the
+ * ring: nothing is released, so a writer that comes back to life finds
+ * the ring as it left it.
  */
 static void fallback_drain_sink(struct jlog_core *c, struct jlog_sink *s)
 {
-	if (!s || !s->format || s->fd < 0 || !out_mem)
+	if (!s || !s->format || !out_mem)
 		return;
-	int fd = s->fd;
+	if (!jlog__sink_has_crash_write(s)) {
+		say_skipped(s);
+		return;
+	}
 	fb.c = c;
 	/* Acquire pairs with the release store in the writer's write_out():
 	 * the lines before this position were handed to the sink. */
@@ -781,19 +794,18 @@ static void fallback_drain_sink(struct jlog_core *c, struct jlog_sink *s)
 	guard_armed = 1;
 	if (!fb.records_done) {
 		fb.next = fb.pos;
-		while (fb_step(s, fd))
+		while (fb_step(s))
 			fb.next = fb.pos;
 		fb.records_done = true;
 	}
-	fb_line(s, &crash_view, fd);
+	fb_line(s, &crash_view);
 out:
 	guard_armed = 0;
-	fb_flush(fd);
+	fb_flush(s);
 }
 
-/* Every sink of @c that writes to a descriptor, one after another from
- * the same position (callback sinks are not called from a signal
- * handler). */
+/* Every sink of @c, one after another from the same position (a
+ * transport without a signal-safe write, such as a callback, is skipped). */
 static void fallback_drain(struct jlog_core *c)
 {
 	/* Acquire pairs with the release store of jlog_add_sink(). */

@@ -605,27 +605,11 @@ int jlog__otel_severity(int level);
 extern uint64_t jlog__start_ns;
 
 /* ------------------------------------------------------------------------ */
-/* Sinks (sink.c, sink-fd.c, sink-file.c)                                   */
+/* Sinks (sink.c; their transports: transport.h)                           */
 /* ------------------------------------------------------------------------ */
 
 struct jlog_sink;
-
-/* Every sink implements this interface; all calls come from the writer
- * thread (or from jlog_open/jlog_close with the writer stopped). */
-struct jlog_sink_ops {
-	/* Write all @len bytes (whole lines); return 0 or a negative errno.
-	 * Handles EINTR, partial writes and EAGAIN itself. On failure, sets
-	 * s->kept_bytes to the length of the prefix of @p that reached the
-	 * output as whole lines, and removes a line cut short by the failure
-	 * where it can (a regular file). */
-	int (*write)(struct jlog_sink *s, const char *p, size_t len);
-	/* Flush anything the sink buffers below write(); may be NULL. */
-	int (*flush)(struct jlog_sink *s);
-	/* Release the sink. */
-	void (*destroy)(struct jlog_sink *s);
-};
-
-struct jlog_sink;
+struct jlog_transport;
 
 /* A formatter appends one line for a record to the sink's buffer (or to
  * @b, the crash handler's); sets b->failed when out of memory. */
@@ -633,21 +617,19 @@ typedef void (*jlog__format_fn)(const struct jlog_sink *s, struct jlog__buf *b,
                                 const struct jlog__rec_view *v,
                                 const struct jlog__line_ctx *ctx);
 
+/* A sink: what the writer does for every output (level, filters,
+ * formatter, buffer, counters, error reports), around a transport that
+ * takes the bytes. Written by the writer thread only, once added. */
 struct jlog_sink {
-	const struct jlog_sink_ops *ops;
+	struct jlog_transport *tp;
 	jlog__format_fn format;
 	int id;             /* jlog_add_sink()'s id */
 	int level;          /* records below it are not written to this sink */
-	int fd;             /* -1 when not fd-based */
-	bool owns_fd;
-	char *path;         /* file sinks */
 	/* Output options (jlog_sink_options), fixed once added. */
 	char *filter;       /* logger-name prefix, NULL for all */
 	size_t filter_len;
 	jlog_filter_fn filter_fn;
 	void *filter_user;
-	jlog_write_fn write_cb; /* callback sinks */
-	void *user;
 	struct jlog__template *tmpl; /* text sinks (serialize false) */
 	bool color;
 	struct jlog__json_opts json; /* JSON sinks */
@@ -656,6 +638,9 @@ struct jlog_sink {
 	bool diagnose;      /* show "errno", "errno_text", "thread" */
 	bool catch_errors;
 	_Atomic int pending_error; /* !catch_errors: first error to return */
+	/* The transport's describe(), taken at creation, for messages (the
+	 * crash handler's too, which cannot format). */
+	char desc[160];
 
 	struct jlog__buf out; /* pending output (writer thread) */
 	uint64_t pend_lines;  /* lines in out */
@@ -678,9 +663,14 @@ struct jlog__sink_set {
 	struct jlog_sink *s[];
 };
 
-/* Create a sink from options (checked here: -EINVAL with a message for
- * jlog_last_error()), or the negative errno of opening the file. */
+/* Create a sink and open its transport from options (checked here:
+ * -EINVAL with a message for jlog_last_error()), or the negative errno of
+ * opening the transport, with a message naming it. */
 int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o);
+/* The same around an open transport @tp, which the sink then owns (also
+ * on failure). */
+int jlog__sink_create_on(struct jlog_sink **out, const jlog_sink_options *o,
+                         struct jlog_transport *tp);
 /* Whether @s takes the record: level, logger-name prefix, predicate. */
 bool jlog__sink_accepts(const struct jlog_sink *s, const struct jlog__rec_view *v);
 /* Append @s's line for @v to @b (the sink's formatter). */
@@ -696,24 +686,32 @@ void jlog__sink_format_plain(const struct jlog_sink *s, struct jlog__buf *b,
                              const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx);
 void jlog__sink_format_json(const struct jlog_sink *s, struct jlog__buf *b,
                             const struct jlog__rec_view *v, const struct jlog__line_ctx *ctx);
-/* Create a sink from a jlog_options "sink" string; a file path that is a
- * symbolic link gives -ELOOP unless @allow_symlink. */
-int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode,
-                      bool allow_symlink);
 void jlog__sink_destroy(struct jlog_sink *s);
 /* Write the sink's pending buffer. Returns bytes written or a negative
  * errno (counted in s->write_errors; the buffer is emptied either way: the
  * lines past s->kept_lines are dropped, never retried). */
 ssize_t jlog__sink_drain(struct jlog_sink *s);
-int jlog__sink_fd_create(struct jlog_sink **out, int fd, bool owns_fd);
-int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mode,
-                           bool allow_symlink);
-/* One write(2) that makes progress: retries EINTR, and polls while a
- * non-blocking @fd is full (EAGAIN). Returns bytes written (> 0, possibly
- * fewer than @len) or a negative errno. */
-ssize_t jlog__write_some(int fd, const char *p, size_t len);
-/* Write all of @p to @fd, retrying on EINTR, EAGAIN and partial writes. */
-int jlog__write_all(int fd, const char *p, size_t len);
+/* Which of the writer's hooks @s's transport has (JLOG__SINK_HOOK_*), so
+ * that the writer calls none for a set whose sinks have none. */
+#define JLOG__SINK_HOOK_FLUSH 1u
+#define JLOG__SINK_HOOK_TICK 2u
+unsigned jlog__sink_hooks(const struct jlog_sink *s);
+/* The transport's flush (0 or a negative errno, counted and reported as a
+ * write error) and tick; only for sinks whose hooks say so. */
+int jlog__sink_flush(struct jlog_sink *s);
+void jlog__sink_tick(struct jlog_sink *s, uint64_t now_ns);
+/* In the child of fork(): an empty buffer (the parent's lines are the
+ * parent's to write), then the transport's after_fork. */
+void jlog__sink_after_fork(struct jlog_sink *s);
+/* The crash handler's write (async-signal-safe), for a sink whose
+ * transport has one. */
+bool jlog__sink_has_crash_write(const struct jlog_sink *s);
+void jlog__sink_crash_write(struct jlog_sink *s, const char *p, size_t len);
+/* jlog's own messages about sink @s go to stderr unless @s writes there. */
+bool jlog__sink_on_stderr(const struct jlog_sink *s);
+/* A forked child's copy of a buffer the parent's writer may have been
+ * reallocating: never freed nor touched (writer.c). */
+void jlog__fork_keep(void *p);
 
 /* ------------------------------------------------------------------------ */
 /* Crash handler (crash.c)                                                  */

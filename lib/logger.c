@@ -427,8 +427,13 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	atomic_init(&c->sinks, set);
 	atomic_init(&c->sinks_seen, NULL);
 	if (!no_sink) {
-		rc = jlog__sink_create(&set->s[0], opts->sink, opts->file_mode,
-		                       opts->allow_symlink);
+		/* Sink 0: JSON lines, level 0, catch_errors (the defaults). */
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.sink = opts->sink;
+		so.file_mode = opts->file_mode;
+		so.allow_symlink = opts->allow_symlink;
+		rc = jlog__sink_create_opts(&set->s[0], &so);
 		if (rc < 0) {
 			set->n = 0;
 			goto err_sink;

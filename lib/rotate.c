@@ -33,6 +33,7 @@
  */
 #include "jlog-private.h"
 #include "rotate.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <fcntl.h>

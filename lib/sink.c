@@ -1,74 +1,31 @@
 /*
- * Sinks: the common part. A sink owns an output buffer filled by its
- * formatter on the writer thread; jlog__sink_drain() hands the buffer to
- * the sink's write() in one call. Write errors are counted and reported
- * once on stderr; they never reach the application.
+ * Sinks: the part that is the same for every output. A sink owns an output
+ * buffer filled by its formatter on the writer thread; jlog__sink_drain()
+ * hands the buffer to the sink's transport (transport.h) in one call.
+ * Write errors are counted and reported once on stderr, naming the sink
+ * ("sink 2 (file /var/log/app.log)"); they never reach the application.
  *
  * The buffer always holds whole lines, and a failed write never leaves a
- * cut line behind in a regular file (see fd_write() in sink-fd.c): the
- * lines that could not be written whole are dropped, and the writer counts
- * them in jlog_stats.lost.
+ * cut line behind in a regular file (jlog__fd_write_lines() in
+ * transport-fd.c): the lines that could not be written whole are dropped,
+ * and the writer counts them in jlog_stats.lost.
+ *
+ * The keys of a sink in the configuration document are sink_keys[] below
+ * (read by config.c); the keys of its transport are the transport's.
  */
 #include "jlog-private.h"
 
+#include "opt.h"
+#include "transport.h"
+
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-ssize_t jlog__write_some(int fd, const char *p, size_t len)
-{
-	for (;;) {
-		ssize_t n = write(fd, p, len);
-		if (n > 0)
-			return n;
-		if (n == 0)
-			return -EIO; /* no progress on a non-empty write */
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		/* A non-blocking descriptor (a pipe or socket the application
-		 * made non-blocking) is full: wait until it takes more, as a
-		 * blocking one would, rather than lose bytes. A reader that
-		 * goes away wakes poll() (POLLERR), and the write then fails
-		 * with EPIPE. */
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
-			/* ENOMEM: transient; do not spin on it. */
-			struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
-			nanosleep(&ts, NULL);
-		}
-	}
-}
-
-int jlog__write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = jlog__write_some(fd, p, len);
-		if (n < 0)
-			return (int)n;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int jlog__sink_create(struct jlog_sink **out, const char *spec, unsigned mode,
-                      bool allow_symlink)
-{
-	if (!spec || strcmp(spec, "stderr") == 0)
-		return jlog__sink_fd_create(out, STDERR_FILENO, false);
-	if (strcmp(spec, "stdout") == 0)
-		return jlog__sink_fd_create(out, STDOUT_FILENO, false);
-	if (*spec == '\0')
-		return -EINVAL;
-	return jlog__sink_file_create(out, spec, mode, allow_symlink);
-}
 
 void jlog__sink_destroy(struct jlog_sink *s)
 {
@@ -78,7 +35,9 @@ void jlog__sink_destroy(struct jlog_sink *s)
 	jlog__template_free(s->tmpl);
 	free(s->filter);
 	free(s->json_keys);
-	s->ops->destroy(s);
+	if (s->tp)
+		s->tp->ops->close(s->tp);
+	free(s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -97,48 +56,28 @@ void jlog_sink_options_init(jlog_sink_options *o)
 	o->catch_errors = true;
 }
 
-/* The callback sink: each line of the buffer to the application's
- * function. It cannot fail. */
-static int cb_write(struct jlog_sink *s, const char *p, size_t len)
-{
-	const char *end = p + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		s->write_cb(p, n, s->user);
-		p += n;
-	}
-	return 0;
-}
-
-static void cb_destroy(struct jlog_sink *s)
-{
-	free(s);
-}
-
-static const struct jlog_sink_ops cb_ops = {
-	.write = cb_write,
-	.flush = NULL,
-	.destroy = cb_destroy,
-};
-
 static bool env_set(const char *name)
 {
 	const char *v = getenv(name);
 	return v && *v;
 }
 
-/* colorize -1: loguru's rule. NO_COLOR first, then FORCE_COLOR, then
- * whether the output is a terminal. */
-static bool want_color(int colorize, int fd)
+/* colorize -1: loguru's rule, on a stream that may be a terminal (stdout,
+ * stderr): NO_COLOR first, then FORCE_COLOR, then whether it is one.
+ * Anything else (a file, a callback) gets colors only when asked with 1:
+ * FORCE_COLOR is meant for terminals that isatty() does not recognise,
+ * never for log files. */
+static bool want_color(int colorize, const struct jlog_transport *tp)
 {
 	if (colorize >= 0)
 		return colorize > 0;
+	if (!(tp->flags & JLOG__TP_STREAM))
+		return false;
 	if (env_set("NO_COLOR"))
 		return false;
 	if (env_set("FORCE_COLOR"))
 		return true;
-	return fd >= 0 && isatty(fd);
+	return tp->flags & JLOG__TP_TTY;
 }
 
 void jlog__sink_format_plain(const struct jlog_sink *s, struct jlog__buf *b,
@@ -222,41 +161,43 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 	return rc;
 }
 
-int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
+/* A sink from @o around @tp, or, when @tp is NULL, around the transport @o
+ * names, opened only once everything else passed: a bad option creates no
+ * file. @tp is closed on failure. */
+static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlog_transport *tp)
 {
 	*out = NULL;
+	int rc = -EINVAL;
 	if (!o) {
 		jlog__set_last_error("sink: no options");
-		return -EINVAL;
+		goto fail_tp;
 	}
 	if (o->level < 0 || o->level > JLOG_LEVEL_OFF) {
 		jlog__set_last_error("level: %d is out of range 0..%d", o->level, JLOG_LEVEL_OFF);
-		return -EINVAL;
+		goto fail_tp;
 	}
 	if (o->colorize < -1) {
 		jlog__set_last_error("colorize: %d is not -1 (auto), 0 or 1", o->colorize);
-		return -EINVAL;
+		goto fail_tp;
 	}
 	if (o->file_mode > 07777) {
 		jlog__set_last_error("file_mode: %o is not a file mode", o->file_mode);
-		return -EINVAL;
-	}
-	if (!o->write && o->sink && !*o->sink) {
-		jlog__set_last_error("sink: an empty path");
-		return -EINVAL;
+		goto fail_tp;
 	}
 
-	/* Everything that can be refused is checked before the file is
-	 * opened, so a bad option creates no file. */
-	struct jlog_sink tmp;
-	memset(&tmp, 0, sizeof(tmp));
-	int rc = json_options(&tmp, o);
+	struct jlog_sink *s = calloc(1, sizeof(*s));
+	if (!s) {
+		rc = -ENOMEM;
+		goto fail_tp;
+	}
+	jlog__buf_init(&s->out);
+	rc = json_options(s, o);
 	if (rc < 0)
 		goto fail;
 	if (!o->serialize) {
 		char err[256];
 		rc = jlog__template_compile(o->format ? o->format : jlog__default_text_format,
-		                            &tmp.tmpl, err, sizeof(err));
+		                            &s->tmpl, err, sizeof(err));
 		if (rc < 0) {
 			if (rc == -EINVAL)
 				jlog__set_last_error("%s", err);
@@ -264,43 +205,24 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 		}
 	}
 	if (o->filter && *o->filter) {
-		tmp.filter_len = strlen(o->filter);
-		tmp.filter = strdup(o->filter);
-		if (!tmp.filter) {
+		s->filter_len = strlen(o->filter);
+		s->filter = strdup(o->filter);
+		if (!s->filter) {
 			rc = -ENOMEM;
 			goto fail;
 		}
 	}
-
-	struct jlog_sink *s;
-	if (o->write) {
-		s = calloc(1, sizeof(*s));
-		if (!s) {
-			rc = -ENOMEM;
+	if (!tp) {
+		rc = jlog__transport_open(&tp, o);
+		if (rc < 0)
 			goto fail;
-		}
-		s->ops = &cb_ops;
-		s->fd = -1;
-		s->write_cb = o->write;
-		s->user = o->user;
-		jlog__buf_init(&s->out);
-	} else {
-		rc = jlog__sink_create(&s, o->sink, o->file_mode, o->allow_symlink);
-		if (rc < 0) {
-			jlog__set_last_error("sink \"%.200s\": %s", o->sink ? o->sink : "stderr",
-			                     jlog_strerror(rc));
-			goto fail;
-		}
 	}
+	s->tp = tp;
+	tp->ops->describe(tp, s->desc, sizeof(s->desc));
 	s->level = o->level;
-	s->filter = tmp.filter;
-	s->filter_len = tmp.filter_len;
 	s->filter_fn = o->filter_fn;
 	s->filter_user = o->filter_user;
-	s->json = tmp.json;
-	s->json_keys = tmp.json_keys;
-	s->tmpl = tmp.tmpl;
-	s->color = !o->serialize && want_color(o->colorize, s->fd);
+	s->color = !o->serialize && want_color(o->colorize, tp);
 	s->backtrace = o->backtrace;
 	s->diagnose = o->diagnose;
 	s->catch_errors = o->catch_errors;
@@ -314,10 +236,22 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 	return 0;
 
 fail:
-	jlog__template_free(tmp.tmpl);
-	free(tmp.filter);
-	free(tmp.json_keys);
+	jlog__sink_destroy(s);
+fail_tp:
+	if (tp)
+		tp->ops->close(tp);
 	return rc;
+}
+
+int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
+{
+	return create(out, o, NULL);
+}
+
+int jlog__sink_create_on(struct jlog_sink **out, const jlog_sink_options *o,
+                         struct jlog_transport *tp)
+{
+	return create(out, o, tp);
 }
 
 bool jlog__sink_accepts(const struct jlog_sink *s, const struct jlog__rec_view *v)
@@ -349,20 +283,27 @@ bool jlog__sink_accepts(const struct jlog_sink *s, const struct jlog__rec_view *
 	return true;
 }
 
-/* Say once on stderr that a sink fails; say again only after it recovered
- * and failed anew. Never on the sink itself if that is stderr. */
+bool jlog__sink_on_stderr(const struct jlog_sink *s)
+{
+	return s->tp->flags & JLOG__TP_STDERR;
+}
+
+/* Say once on stderr that a sink fails, naming it (id and target: two
+ * failing sinks are told apart); say again only after it recovered and
+ * failed anew. Never on the sink itself if that is stderr. */
 static void report_error(struct jlog_sink *s, int err)
 {
 	if (s->error_reported)
 		return;
 	s->error_reported = true;
+	if (jlog__sink_on_stderr(s))
+		return;
 	char msg[512];
 	int n = snprintf(msg, sizeof(msg),
-	                 "jlog: writing to %s failed: %s; lines are dropped and "
+	                 "jlog: sink %d (%s): writing failed: %s; lines are dropped and "
 	                 "counted until it works again\n",
-	                 s->path ? s->path : (s->fd == STDOUT_FILENO ? "stdout" : "stderr"),
-	                 jlog_strerror(err));
-	if (n > 0 && s->fd != STDERR_FILENO)
+	                 s->id, s->desc, jlog_strerror(err));
+	if (n > 0)
 		(void)jlog__write_all(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
@@ -377,6 +318,20 @@ static size_t count_lines(const char *p, size_t len)
 	return n;
 }
 
+/* A failure of the transport: counted, kept for jlog_flush() when the
+ * sink does not catch errors, reported. */
+static void note_error(struct jlog_sink *s, int rc)
+{
+	s->write_errors++;
+	s->last_error = -rc;
+	if (!s->catch_errors) {
+		/* Kept for jlog_flush()/jlog_close(): the first one. */
+		int none = 0;
+		atomic_compare_exchange_strong(&s->pending_error, &none, rc);
+	}
+	report_error(s, -rc);
+}
+
 ssize_t jlog__sink_drain(struct jlog_sink *s)
 {
 	size_t len = s->out.len;
@@ -384,21 +339,15 @@ ssize_t jlog__sink_drain(struct jlog_sink *s)
 	s->kept_lines = 0;
 	if (len == 0)
 		return 0;
-	int rc = s->ops->write(s, s->out.p, len);
+	struct jlog__write_result r = {0, 0};
+	int rc = s->tp->ops->write(s->tp, s->out.p, len, &r);
+	s->cuts_removed += r.cuts_removed;
 	if (rc < 0) {
-		/* A sink that does not say how far it got kept nothing. */
-		if (s->kept_bytes > len)
-			s->kept_bytes = 0;
+		/* A transport that does not say how far it got kept nothing. */
+		s->kept_bytes = r.kept <= len ? r.kept : 0;
 		s->kept_lines = count_lines(s->out.p, s->kept_bytes);
 		s->out.len = 0;
-		s->write_errors++;
-		s->last_error = -rc;
-		if (!s->catch_errors) {
-			/* Kept for jlog_flush()/jlog_close(): the first one. */
-			int none = 0;
-			atomic_compare_exchange_strong(&s->pending_error, &none, rc);
-		}
-		report_error(s, -rc);
+		note_error(s, rc);
 		return rc;
 	}
 	s->out.len = 0;
@@ -407,3 +356,134 @@ ssize_t jlog__sink_drain(struct jlog_sink *s)
 	s->error_reported = false;
 	return (ssize_t)len;
 }
+
+unsigned jlog__sink_hooks(const struct jlog_sink *s)
+{
+	return (s->tp->ops->flush ? JLOG__SINK_HOOK_FLUSH : 0) |
+	       (s->tp->ops->tick ? JLOG__SINK_HOOK_TICK : 0);
+}
+
+int jlog__sink_flush(struct jlog_sink *s)
+{
+	int rc = s->tp->ops->flush(s->tp);
+	if (rc < 0)
+		note_error(s, rc);
+	return rc;
+}
+
+void jlog__sink_tick(struct jlog_sink *s, uint64_t now_ns)
+{
+	s->tp->ops->tick(s->tp, now_ns);
+}
+
+void jlog__sink_after_fork(struct jlog_sink *s)
+{
+	if (s->out.p)
+		jlog__fork_keep(s->out.p);
+	jlog__buf_init(&s->out);
+	s->pend_lines = 0;
+	if (s->tp->ops->after_fork)
+		s->tp->ops->after_fork(s->tp);
+}
+
+bool jlog__sink_has_crash_write(const struct jlog_sink *s)
+{
+	return s->tp->ops->crash_write != NULL;
+}
+
+void jlog__sink_crash_write(struct jlog_sink *s, const char *p, size_t len)
+{
+	s->tp->ops->crash_write(s->tp, p, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The keys of a sink in a configuration document                           */
+/* ------------------------------------------------------------------------ */
+
+static int set_colorize(void *base, const json_t *v, const char *path, char *err, size_t errlen)
+{
+	jlog_sink_options *so = base;
+	if (json_is_boolean(v))
+		so->colorize = json_is_true(v) ? 1 : 0;
+	else if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0)
+		so->colorize = -1;
+	else
+		return jlog__cfg_fail(err, errlen, path, "expected true, false or \"auto\", got %s",
+		                      jlog__cfg_type_name(v));
+	return 0;
+}
+
+/* The same check as json_options() (jlog__preset_parse(), any case), so
+ * that a document and jlog_add_sink() accept the same names. */
+static int set_preset(void *base, const json_t *v, const char *path, char *err, size_t errlen)
+{
+	jlog_sink_options *so = base;
+	int rc = jlog__cfg_string(v, path, &so->preset, err, errlen);
+	if (rc == 0 && jlog__preset_parse(so->preset) < 0)
+		rc = jlog__cfg_fail(err, errlen, path,
+		                    "unknown preset \"%s\" (default, ecs, gcp, otel, loguru)", so->preset);
+	return rc;
+}
+
+static int set_time_format(void *base, const json_t *v, const char *path, char *err,
+                           size_t errlen)
+{
+	jlog_sink_options *so = base;
+	int rc = jlog__cfg_string(v, path, &so->time_format, err, errlen);
+	if (rc == 0 && jlog__time_format_parse(so->time_format) < 0)
+		rc = jlog__cfg_fail(err, errlen, path, "unknown time format \"%s\"", so->time_format);
+	return rc;
+}
+
+/* "keys": {"time": "ts", ...}: renames of the default schema's keys. */
+static int set_keys(void *base, const json_t *obj, const char *at, char *err, size_t errlen)
+{
+	jlog_sink_keys *k = &((jlog_sink_options *)base)->keys;
+	if (!json_is_object(obj))
+		return jlog__cfg_fail(err, errlen, at, "expected an object, got %s",
+		                      jlog__cfg_type_name(obj));
+	static const struct jlog__opt names[] = {
+		{"time", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, time), NULL, NULL},
+		{"level", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, level), NULL, NULL},
+		{"message", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, message), NULL, NULL},
+		{"logger", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, logger), NULL, NULL},
+		{"file", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, file), NULL, NULL},
+		{"line", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, line), NULL, NULL},
+		{"function", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, function), NULL, NULL},
+		{"pid", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, pid), NULL, NULL},
+		{"tid", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, tid), NULL, NULL},
+		{NULL, 0, 0, NULL, NULL},
+	};
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		char path[192];
+		snprintf(path, sizeof(path), "%.64s.%.60s", at, key);
+		const struct jlog__opt *o = jlog__opt_find(names, key);
+		if (!o)
+			return jlog__cfg_fail(err, errlen, path, "unknown key (time, level, message, "
+			                      "logger, file, line, function, pid, tid)");
+		int rc = jlog__opt_set(o, k, v, path, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+#define SO(f) offsetof(jlog_sink_options, f)
+const struct jlog__opt jlog__sink_keys[] = {
+	{"sink", JLOG__OPT_NONEMPTY, SO(sink), NULL, "\"stderr\", \"stdout\" or a path"},
+	{"level", JLOG__OPT_LEVEL, SO(level), NULL, "records below it are not written"},
+	{"format", JLOG__OPT_STRING, SO(format), NULL, "text template; implies serialize false"},
+	{"serialize", JLOG__OPT_BOOL, SO(serialize), NULL, "JSON lines (true) or text"},
+	{"colorize", JLOG__OPT_CUSTOM, 0, set_colorize, "true, false or \"auto\""},
+	{"preset", JLOG__OPT_CUSTOM, 0, set_preset, "JSON key schema"},
+	{"time_format", JLOG__OPT_CUSTOM, 0, set_time_format, "time format of JSON lines"},
+	{"filter", JLOG__OPT_STRING, SO(filter), NULL, "logger-name prefix"},
+	{"keys", JLOG__OPT_CUSTOM, 0, set_keys, "renames of the default schema's keys"},
+	{"backtrace", JLOG__OPT_BOOL, SO(backtrace), NULL, "\"stack\" at ERROR and above"},
+	{"diagnose", JLOG__OPT_BOOL, SO(diagnose), NULL, "errno and thread at ERROR and above"},
+	{"catch", JLOG__OPT_BOOL, SO(catch_errors), NULL, "errors stay inside jlog"},
+	{NULL, 0, 0, NULL, NULL},
+};
+#undef SO

@@ -48,7 +48,30 @@
 struct pending {
 	struct jlog__sink_set *set;
 	uint64_t pos; /* ring position past the last record formatted */
+	unsigned hooks; /* JLOG__SINK_HOOK_* of any sink of set */
+	uint64_t last_tick_ms;
 };
+
+/* A new sink set: which of the transports' hooks the batches call. */
+static void use_set(struct pending *pend, struct jlog__sink_set *set)
+{
+	pend->set = set;
+	pend->hooks = 0;
+	for (unsigned i = 0; set && i < set->n; i++)
+		pend->hooks |= jlog__sink_hooks(set->s[i]);
+}
+
+/* The transports' flush, at the end of a batch (before written_pos says
+ * the batch is out, so that jlog_flush() covers it). */
+static void flush_sinks(struct jlog_core *c, struct pending *pend)
+{
+	struct jlog__sink_set *set = pend->set;
+	for (unsigned i = 0; set && i < set->n; i++)
+		if ((jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_FLUSH) &&
+		    jlog__sink_flush(set->s[i]) < 0)
+			/* Relaxed: a statistics counter. */
+			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+}
 
 /*
  * Hand the buffered lines to the sink. When the sink fails (EPIPE, ENOSPC,
@@ -187,6 +210,8 @@ static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend
 {
 	report_drops(c, pend);
 	write_out(c, pend);
+	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
+		flush_sinks(c, pend);
 	jlog__ring_release(&c->ring, pos);
 	/* Release pairs with the acquire load in jlog__writer_flush(): a
 	 * flusher that sees this position sees the writes done. */
@@ -199,6 +224,21 @@ static uint64_t ms_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The transports' time-driven work: at least every flush interval, since
+ * the idle writer wakes that often; at most every millisecond. */
+static void tick_sinks(struct pending *pend)
+{
+	uint64_t now = ms_now();
+	if (now == pend->last_tick_ms)
+		return;
+	pend->last_tick_ms = now;
+	uint64_t real = jlog__now_ns();
+	struct jlog__sink_set *set = pend->set;
+	for (unsigned i = 0; set && i < set->n; i++)
+		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK)
+			jlog__sink_tick(set->s[i], real);
 }
 
 /*
@@ -229,6 +269,8 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	if (c->crash.record)
 		emit(c, c->crash.record, pend);
 	write_out(c, pend);
+	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
+		flush_sinks(c, pend);
 	jlog__crash_writer_park(c);
 }
 
@@ -255,7 +297,7 @@ static void *writer_main(void *arg)
 	jlog__crash_thread_init();
 
 	struct pending pend = {0};
-	pend.set = atomic_load_explicit(&c->sinks, memory_order_acquire);
+	use_set(&pend, atomic_load_explicit(&c->sinks, memory_order_acquire));
 	atomic_store_explicit(&c->sinks_seen, pend.set, memory_order_release);
 	/* Relaxed: nothing has been consumed yet; only this thread writes it. */
 	uint64_t pos = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
@@ -271,10 +313,12 @@ static void *writer_main(void *arg)
 		 * the old set is no longer used. */
 		struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_acquire);
 		if (JLOG__UNLIKELY(set != pend.set)) {
-			pend.set = set;
+			use_set(&pend, set);
 			atomic_store_explicit(&c->sinks_seen, set, memory_order_release);
 			notify_flushers(c);
 		}
+		if (JLOG__UNLIKELY(pend.hooks & JLOG__SINK_HOOK_TICK))
+			tick_sinks(&pend);
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
 		/* Read after seq: a crash handler sets req, then kicks, so
 		 * either we see req here or the wait below returns at once.
@@ -390,11 +434,18 @@ void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c,
  * of sink->out.p may point to freed memory: the child never writes to it
  * nor frees it. Keeping it referenced here only stops leak checkers from
  * reporting it in the child; its pages stay shared copy-on-write with the
- * parent and are never touched. Written only in atfork child handlers.
+ * parent and are never touched. Written only in atfork child handlers
+ * (jlog__sink_after_fork() and jlog__writer_fork_child()).
  */
 #define STALE_OUT_MAX 32
 static void *volatile stale_out[STALE_OUT_MAX]; /* volatile: never read */
 static unsigned stale_out_count;
+
+void jlog__fork_keep(void *p)
+{
+	if (p && stale_out_count < STALE_OUT_MAX)
+		stale_out[stale_out_count++] = p;
+}
 
 int jlog__writer_fork_child(struct jlog_core *c)
 {
@@ -402,18 +453,11 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	 * buffer held is the parent's to write (or was being written when
 	 * fork() came): the child starts with an empty one. */
 	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
-	for (unsigned i = 0; set && i < set->n; i++) {
-		struct jlog_sink *s = set->s[i];
-		if (s->out.p && stale_out_count < STALE_OUT_MAX)
-			stale_out[stale_out_count++] = s->out.p;
-		jlog__buf_init(&s->out);
-		s->pend_lines = 0;
-	}
-	if (c->diag_out.p && stale_out_count < STALE_OUT_MAX)
-		stale_out[stale_out_count++] = c->diag_out.p;
+	for (unsigned i = 0; set && i < set->n; i++)
+		jlog__sink_after_fork(set->s[i]);
+	jlog__fork_keep(c->diag_out.p);
 	jlog__buf_init(&c->diag_out);
-	if (c->diag_stack.p && stale_out_count < STALE_OUT_MAX)
-		stale_out[stale_out_count++] = c->diag_stack.p;
+	jlog__fork_keep(c->diag_stack.p);
 	jlog__buf_init(&c->diag_stack);
 	c->diag_key = NULL;
 	atomic_store_explicit(&c->sinks_seen, set, memory_order_relaxed);

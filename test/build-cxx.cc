@@ -240,7 +240,7 @@ void context_scopes(jlog_logger *log)
 	}
 	JLOG_INFO(log, "out of scope");
 	expect("INFO", "out of scope", "", "", "request_id");
-	if (jlog_context_pop() != -ENOENT)
+	if (jlog_context_pop() != -ENODATA)
 		fail("a scope left a context frame pushed");
 }
 

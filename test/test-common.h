@@ -5,7 +5,9 @@
 #include "jlog.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -192,6 +194,33 @@ static inline void tc_children_close(struct tc_children *c)
 	jlog_close(c->pool);
 	jlog_close(c->db);
 	jlog_close(c->dbx);
+}
+
+/* The descriptor this process has open for writing on @path (a file
+ * sink's, say), or -1: found in /proc/self/fd, since a transport keeps its
+ * descriptor to itself. */
+static inline int tc_fd_of(const char *path)
+{
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	int found = -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char link[64], target[4096];
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		int fl = fcntl(fd, F_GETFL);
+		if (strcmp(target, path) == 0 && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY)
+			found = fd;
+	}
+	closedir(d);
+	return found;
 }
 
 #endif

@@ -324,15 +324,16 @@ static unsigned mode_of(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* file_mode, octal string or integer, at the top level (the default of
- * every file sink) and per sink. */
+/* file_mode, an octal string ("0640" or "640"), at the top level (the
+ * default of every file sink) and per sink. A JSON number is refused: JSON
+ * has no octal, and 640 read as decimal used to create mode 01200. */
 START_TEST(test_file_mode)
 {
 	mode_t old = umask(0);
 	char *a = tc_tmppath("a.log"), *b = tc_tmppath("b.log"), *c = tc_tmppath("c.log");
 	char *d = tc_tmppath("d.log");
 	char *doc = fmt("{\"file_mode\":\"0604\",\"sinks\":[{\"sink\":\"%s\"},"
-	                "{\"sink\":\"%s\",\"file_mode\":384},"
+	                "{\"sink\":\"%s\",\"file_mode\":\"600\"},"
 	                "{\"sink\":\"%s\",\"file_mode\":\"0660\"}]}", a, b, c);
 	jlog_logger *lg = open_ok(doc);
 	jlog_close(lg);
@@ -340,9 +341,9 @@ START_TEST(test_file_mode)
 	ck_assert_uint_eq(mode_of(b), 0600);
 	ck_assert_uint_eq(mode_of(c), 0660);
 	free(doc);
-	/* The top level as an integer; and the default. */
+	/* The top level without the leading 0; and the default. */
 	char *e = tc_tmppath("e.log");
-	doc = fmt("{\"file_mode\":416,\"sinks\":[{\"sink\":\"%s\"}]}", d);
+	doc = fmt("{\"file_mode\":\"640\",\"sinks\":[{\"sink\":\"%s\"}]}", d);
 	jlog_close(open_ok(doc));
 	free(doc);
 	doc = fmt("{\"sinks\":[{\"sink\":\"%s\"}]}", e);
@@ -357,8 +358,22 @@ START_TEST(test_file_mode)
 	expect_error("{\"file_mode\":\" 640\"}", "file_mode: \" 640\" is not an octal mode");
 	expect_error("{\"file_mode\":\"-1\"}", "file_mode: \"-1\" is not an octal mode");
 	expect_error("{\"file_mode\":\"10000\"}", "file_mode: \"10000\" is not an octal mode");
-	expect_error("{\"file_mode\":4096}", "file_mode: 4096 is out of range 0..4095");
-	expect_error("{\"file_mode\":true}", "file_mode: expected an integer, got a boolean");
+	expect_error("{\"file_mode\":640}", "file_mode: 640 is a number, and JSON numbers are "
+	             "decimal: write the mode as a string, \"0640\"");
+	expect_error("{\"file_mode\":416}", "file_mode: 416 is a number, and JSON numbers are "
+	             "decimal: write the mode as a string, \"0416\"");
+	expect_error("{\"file_mode\":4096}", "file_mode: 4096 is a number, and JSON numbers are "
+	             "decimal: write the mode as an octal string such as \"0640\"");
+	expect_error("{\"file_mode\":true}",
+	             "file_mode: expected an octal mode string such as \"0640\", got a boolean");
+	/* Per sink too, and nothing is created. */
+	char *f = tc_tmppath("f.log");
+	doc = fmt("{\"sinks\":[{\"sink\":\"%s\",\"file_mode\":640}]}", f);
+	expect_error(doc, "sinks[0].file_mode: 640 is a number, and JSON numbers are decimal: "
+	             "write the mode as a string, \"0640\"");
+	ck_assert_int_ne(access(f, F_OK), 0);
+	free(doc);
+	free(f);
 	expect_error("{\"sinks\":[{\"file_mode\":\"rw\"}]}",
 	             "sinks[0].file_mode: \"rw\" is not an octal mode");
 	free(a);
@@ -634,11 +649,19 @@ START_TEST(test_format_serialize_colorize)
 		free(sink);
 	}
 
-	/* "auto" is not "false": FORCE_COLOR turns it on. */
+	/* FORCE_COLOR is for terminals: "auto" on a file stays without
+	 * escape codes (stdout with FORCE_COLOR: the JLOG_COLORIZE test),
+	 * and true still colors a file. */
 	setenv("FORCE_COLOR", "1", 1);
 	char *sink = fmt("{\"sink\":\"%s\",\"format\":\"<green>{message}</green>\","
 	                 "\"colorize\":\"auto\"}", path);
 	char *text = text_of(sink, path);
+	ck_assert_str_eq(text, "hi n=1\n");
+	free(text);
+	free(sink);
+	sink = fmt("{\"sink\":\"%s\",\"format\":\"<green>{message}</green>\","
+	           "\"colorize\":true}", path);
+	text = text_of(sink, path);
 	ck_assert_str_eq(text, "\x1b[32mhi\x1b[0m n=1\n");
 	free(text);
 	free(sink);
@@ -729,6 +752,18 @@ START_TEST(test_preset_time_keys)
 	expect_error("{\"sinks\":[{\"preset\":\"elk\"}]}",
 	             "sinks[0].preset: unknown preset \"elk\" (default, ecs, gcp, otel, loguru)");
 	expect_error("{\"sinks\":[{\"preset\":null}]}", "sinks[0].preset: expected a string, got null");
+
+	/* Names in any case, as jlog_add_sink() takes them (one check). */
+	sink = fmt("{\"sink\":\"%s\",\"preset\":\"ECS\"}", path);
+	line = line_of(sink, path);
+	ck_assert_str_eq(str_at(line, "log.level"), "info");
+	json_decref(line);
+	free(sink);
+	sink = fmt("{\"sink\":\"%s\",\"time_format\":\"EPOCH_NS\"}", path);
+	line = line_of(sink, path);
+	ck_assert(json_is_integer(json_object_get(line, "time")));
+	json_decref(line);
+	free(sink);
 	expect_error("{\"sinks\":[{\"time_format\":\"iso\"}]}",
 	             "sinks[0].time_format: unknown time format \"iso\"");
 	expect_error("{\"sinks\":[{\"time_format\":1.5}]}",

@@ -681,6 +681,17 @@ static __attribute__((noreturn)) void boom_run(jlog_logger *lg, const struct wcr
 		pause();
 }
 
+/* What a log shows after the writer crashed on "boom" with @records
+ * records (boom_run()). */
+static void expect_writer_crash(struct expect *e, long records)
+{
+	expect_init(e, SIGSEGV, "SIGSEGV");
+	e->fault = true;
+	e->address = "0x0";
+	e->thread_name = "jlog-writer";
+	e->exact[0] = records;
+}
+
 static void writer_crash_child(void *arg)
 {
 	struct wcrash *w = arg;
@@ -697,11 +708,7 @@ START_TEST(test_writer_crash)
 	                   (long)tc_scale(1000, 100)};
 	assert_killed_by(run_child(writer_crash_child, &w), SIGSEGV);
 	struct expect e;
-	expect_init(&e, SIGSEGV, "SIGSEGV");
-	e.fault = true;
-	e.address = "0x0";
-	e.thread_name = "jlog-writer";
-	e.exact[0] = w.k + w.m;
+	expect_writer_crash(&e, w.k + w.m);
 	json_decref(check_log(w.path, &e));
 	free(w.path);
 }
@@ -754,11 +761,7 @@ START_TEST(test_writer_crash_three_sinks)
 	                     tc_tmppath("log2.jsonl"), tc_tmppath("log.txt")};
 	assert_killed_by(run_child(writer_crash_sinks_child, &w3), SIGSEGV);
 	struct expect e;
-	expect_init(&e, SIGSEGV, "SIGSEGV");
-	e.fault = true;
-	e.address = "0x0";
-	e.thread_name = "jlog-writer";
-	e.exact[0] = w3.w.k + w3.w.m;
+	expect_writer_crash(&e, w3.w.k + w3.w.m);
 	json_decref(check_log(w3.w.path, &e));
 	json_decref(check_log(w3.json2, &e));
 
@@ -781,6 +784,60 @@ START_TEST(test_writer_crash_three_sinks)
 	free(w3.w.path);
 	free(w3.json2);
 	free(w3.text);
+}
+END_TEST
+
+/*
+ * A callback sink next to a file: the handler, on the crashed writer,
+ * cannot call the application's function from a signal handler. The file
+ * still gets every record and the crash; stderr says the callback was
+ * skipped, naming it.
+ */
+static void discard(const char *line, size_t len, void *user)
+{
+	(void)line;
+	(void)len;
+	(void)user;
+}
+
+struct wcrash_cb {
+	struct wcrash w;
+	char *err;
+};
+
+static void writer_crash_callback_child(void *arg)
+{
+	struct wcrash_cb *wc = arg;
+	child_setup("crash-main");
+	int fd = open(wc->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		_exit(84);
+	jlog_logger *lg = child_open(wc->w.path, NULL, 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.write = discard;
+	if (jlog_add_sink(lg, &so) != 1)
+		_exit(85);
+	boom_run(lg, &wc->w);
+}
+
+START_TEST(test_writer_crash_callback_sink)
+{
+	SKIP_UNDER_VALGRIND();
+	SKIP_UNDER_TSAN();
+	struct wcrash_cb wc = {{tc_tmppath("log.jsonl"), (long)tc_scale(300, 30),
+	                        (long)tc_scale(100, 10)},
+	                       tc_tmppath("stderr.txt")};
+	assert_killed_by(run_child(writer_crash_callback_child, &wc), SIGSEGV);
+	struct expect e;
+	expect_writer_crash(&e, wc.w.k + wc.w.m);
+	json_decref(check_log(wc.w.path, &e));
+	char *err = tc_slurp(wc.err, NULL);
+	ck_assert_msg(strstr(err, "jlog: crash: sink 1 (callback) cannot be written from a "
+	                          "signal handler") != NULL, "stderr: %s", err);
+	free(err);
+	free(wc.w.path);
+	free(wc.err);
 }
 END_TEST
 
@@ -1199,6 +1256,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_writer_busy);
 	tcase_add_test(tc, test_writer_crash);
 	tcase_add_test(tc, test_writer_crash_three_sinks);
+	tcase_add_test(tc, test_writer_crash_callback_sink);
 	tcase_add_test(tc, test_watchdog);
 	tcase_add_test(tc, test_writer_unresponsive);
 	tcase_add_test(tc, test_two_threads_crash);

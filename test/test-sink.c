@@ -19,6 +19,7 @@
  */
 #include "jlog-private.h"
 #include "test-common.h"
+#include "transport.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -198,8 +199,9 @@ static jlog_logger *child_open(const char *sink)
 	return lg;
 }
 
-/* Reports of a failing sink on stderr. */
-#define REPORT "jlog: writing to "
+/* Reports of a failing sink on stderr: "jlog: sink ID (TARGET): writing
+ * failed: ...". */
+#define REPORT "jlog: sink "
 
 /* ---- files ---------------------------------------------------------------- */
 
@@ -238,6 +240,134 @@ START_TEST(test_missing_directory)
 	jlog_logger *lg = (jlog_logger *)0x1;
 	ck_assert_int_eq(jlog_open(&lg, &o), -ENOENT);
 	ck_assert_ptr_null(lg);
+	/* The message names the path, from jlog_open() as from
+	 * jlog_add_sink(). */
+	ck_assert_msg(strstr(jlog_last_error(), path) != NULL, "\"%s\"", jlog_last_error());
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "no such file or directory"));
+	o.sink = "/dev/null";
+	o.allow_symlink = true;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = path;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -ENOENT);
+	ck_assert_msg(strstr(jlog_last_error(), path) != NULL, "\"%s\"", jlog_last_error());
+	jlog_close(lg);
+	free(path);
+}
+END_TEST
+
+/* A FIFO without a reader: jlog_open() and jlog_add_sink() fail at once
+ * with -ENXIO and say why (they used to wait for a reader forever: the
+ * child's alarm catches that). With a reader, lines arrive. */
+static int fifo_child(void *arg)
+{
+	const char *fifo = arg;
+	alarm(10);
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = fifo;
+	jlog_logger *lg = (jlog_logger *)0x1;
+	int rc = jlog_open(&lg, &o);
+	CHILD_CHECK(rc == -ENXIO && lg == NULL, "jlog_open: %d", rc);
+	CHILD_CHECK(strstr(jlog_last_error(), fifo) && strstr(jlog_last_error(), "no reader"),
+	            "message \"%s\"", jlog_last_error());
+	lg = child_open("stderr");
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = fifo;
+	rc = jlog_add_sink(lg, &so);
+	CHILD_CHECK(rc == -ENXIO, "jlog_add_sink: %d", rc);
+	CHILD_CHECK(strstr(jlog_last_error(), fifo) != NULL, "message \"%s\"", jlog_last_error());
+
+	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	CHILD_CHECK(rfd >= 0, "open reader: %s", strerror(errno));
+	rc = jlog_add_sink(lg, &so);
+	CHILD_CHECK(rc >= 0, "jlog_add_sink with a reader: %d %s", rc, jlog_last_error());
+	JLOG_INFO(lg, "through the fifo", JLOG_INT("n", 7));
+	CHILD_CHECK(jlog_flush(lg) == 0, "flush");
+	char buf[4096];
+	ssize_t n = read(rfd, buf, sizeof(buf) - 1);
+	CHILD_CHECK(n > 0, "read: %zd", n);
+	buf[n] = '\0';
+	json_error_t je;
+	json_t *line = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	CHILD_CHECK(line != NULL, "not JSON: %s", buf);
+	CHILD_CHECK(strcmp(json_string_value(json_object_get(line, "message")),
+	                   "through the fifo") == 0 &&
+	                    json_integer_value(json_object_get(line, "n")) == 7,
+	            "line %s", buf);
+	json_decref(line);
+	jlog_close(lg);
+	close(rfd);
+	return 0;
+}
+
+START_TEST(test_fifo_without_reader)
+{
+	char *fifo = tc_tmppath("log.fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	char *err;
+	int status = run_child(fifo_child, fifo, &err);
+	child_passed(status, err, "fifo");
+	free(err);
+	unlink(fifo);
+	free(fifo);
+}
+END_TEST
+
+/* jlog_sink_options.options: the transport's keys as JSON text, the same
+ * keys and checks as a sink of jlog_open_config(). */
+START_TEST(test_transport_options)
+{
+	mode_t old = umask(0);
+	char *path = tc_tmppath("options.jsonl");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	o.allow_symlink = true;
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = path;
+	so.file_mode = 0644;
+	so.options = "{\"file_mode\":\"600\"}"; /* overrides file_mode */
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+
+	static const struct {
+		const char *options, *error;
+	} bad[] = {
+		{"{\"file_mode\":600}", "options.file_mode: 600 is a number, and JSON numbers are "
+		                        "decimal: write the mode as a string, \"0600\""},
+		{"{\"file_mode\":\"0999\"}", "options.file_mode: \"0999\" is not an octal mode"},
+		{"{\"allow_symlink\":1}",
+		 "options.allow_symlink: expected true or false, got an integer"},
+		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink)"},
+		{"[1]", "options: expected an object, got an array"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *p2 = tc_tmppath("never.jsonl");
+		so.sink = p2;
+		so.options = bad[i].options;
+		ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+		ck_assert_str_eq(jlog_last_error(), bad[i].error);
+		ck_assert_int_ne(access(p2, F_OK), 0); /* nothing created */
+		free(p2);
+	}
+	so.sink = path;
+	so.options = "{\"file_mode";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "options: invalid JSON"));
+	/* A file key on a stream is checked and ignored. */
+	so.sink = "stderr";
+	so.options = "{\"file_mode\":\"0600\"}";
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	jlog_close(lg);
+	umask(old);
 	free(path);
 }
 END_TEST
@@ -288,7 +418,7 @@ START_TEST(test_cloexec_append)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = jlog__first_sink(lg->core)->fd;
+	int fd = tc_fd_of(path);
 	ck_assert_int_ge(fd, 0);
 	int fdflags = fcntl(fd, F_GETFD);
 	ck_assert_int_ge(fdflags, 0);
@@ -378,6 +508,47 @@ END_TEST
 
 /* ---- faults --------------------------------------------------------------- */
 
+/* Two failing sinks: each report says which one, by id and target. */
+static int two_failing_child(void *arg)
+{
+	(void)arg;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/full";
+	o.allow_symlink = true;
+	jlog_logger *lg = NULL;
+	CHILD_CHECK(jlog_open(&lg, &o) == 0, "open");
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = "/dev/full";
+	so.serialize = false;
+	CHILD_CHECK(jlog_add_sink(lg, &so) == 1, "add");
+	JLOG_INFO(lg, "lost twice");
+	jlog_flush(lg);
+	jlog_close(lg);
+	return 0;
+}
+
+START_TEST(test_two_failing_sinks)
+{
+	struct stat sb;
+	if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+		fprintf(stderr, "sink: no /dev/full, skipped\n");
+		return;
+	}
+	char *err;
+	int status = run_child(two_failing_child, NULL, &err);
+	if (child_passed(status, err, "two failing sinks")) {
+		ck_assert_msg(count_substr(err, REPORT "0 (file /dev/full): writing failed: no space "
+		                                "left on device") == 1, "%s", err);
+		ck_assert_msg(count_substr(err, REPORT "1 (file /dev/full): writing failed: no space "
+		                                "left on device") == 1, "%s", err);
+		ck_assert_uint_eq(count_substr(err, REPORT), 2);
+	}
+	free(err);
+}
+END_TEST
+
 /* `prog | head -1`: the reader prints one line and goes away. The host
  * is not killed by SIGPIPE (default disposition), the failure is reported
  * once, logging goes on, and every line is written or counted lost. */
@@ -443,7 +614,7 @@ START_TEST(test_head_closes_pipe)
 	char *err;
 	int status = run_child(head_child, NULL, &err);
 	if (child_passed(status, err, "head -1")) {
-		ck_assert_msg(count_substr(err, REPORT "stdout failed: broken pipe") == 1,
+		ck_assert_msg(count_substr(err, REPORT "0 (stdout): writing failed: broken pipe") == 1,
 		              "expected one report: %s", err);
 		ck_assert_uint_eq(count_substr(err, REPORT), 1);
 	}
@@ -483,7 +654,7 @@ START_TEST(test_dev_full)
 	char *err;
 	int status = run_child(devfull_child, NULL, &err);
 	if (child_passed(status, err, "/dev/full")) {
-		ck_assert_msg(count_substr(err, REPORT "/dev/full failed: no space left on device") == 1,
+		ck_assert_msg(count_substr(err, REPORT "0 (file /dev/full): writing failed: no space left on device") == 1,
 		              "expected one report: %s", err);
 		ck_assert_uint_eq(count_substr(err, REPORT), 1);
 	}
@@ -845,7 +1016,7 @@ static void slow_fifo(bool nonblock)
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
 	if (nonblock) {
-		int fd = jlog__first_sink(lg->core)->fd;
+		int fd = tc_fd_of(path);
 		ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	}
 	pthread_t th;
@@ -890,7 +1061,7 @@ START_TEST(test_slow_reader_stats)
 	o.sink = path;
 	jlog_logger *lg;
 	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	int fd = jlog__first_sink(lg->core)->fd;
+	int fd = tc_fd_of(path);
 	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, slow_reader, &r), 0);
@@ -953,7 +1124,11 @@ START_TEST(test_eintr_and_short_writes)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_ge(fcntl(p[0], F_SETPIPE_SZ, 4096), 4096);
 	struct jlog_sink *s;
-	ck_assert_int_eq(jlog__sink_fd_create(&s, p[1], false), 0);
+	struct jlog_transport *tp;
+	ck_assert_int_eq(jlog__transport_stream_fd(&tp, p[1]), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	ck_assert_int_eq(jlog__sink_create_on(&s, &so, tp), 0);
 	unsigned long n = tc_scale(20000, 1000);
 	char line[1024];
 	for (unsigned long i = 0; i < n; i++) {
@@ -1006,12 +1181,15 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_missing_directory);
 	tcase_add_test(tc, test_cloexec_append);
 	tcase_add_test(tc, test_symlink);
+	tcase_add_test(tc, test_fifo_without_reader);
+	tcase_add_test(tc, test_transport_options);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_head_closes_pipe);
 	tcase_add_test(tc, test_dev_full);
+	tcase_add_test(tc, test_two_failing_sinks);
 	tcase_add_test(tc, test_fsize_limit_file);
 	tcase_add_test(tc, test_fsize_limit_stdout);
 	tcase_add_test(tc, test_tmpfs_full);
