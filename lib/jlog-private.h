@@ -278,8 +278,9 @@ size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap);
 /* ------------------------------------------------------------------------ */
 
 /* Append a JSON string literal (with quotes): escapes '"', '\\', every
- * control character (as \n \r \t \b \f or \u00XX), U+2028 and U+2029 (as
- * \u2028, \u2029), DEL as \u007f, and replaces each maximal invalid UTF-8
+ * C0 control character (as \n \r \t \b \f or \u00XX), DEL and the C1
+ * controls U+0080..U+009F (as \u007f..\u009f), U+2028 and U+2029 (as
+ * \u2028, \u2029), and replaces each maximal invalid UTF-8
  * subsequence with U+FFFD (the WHATWG/Unicode "substitution of maximal
  * subparts" rule). Overlongs, surrogates and code points above U+10FFFF are
  * invalid. */
