@@ -892,30 +892,6 @@ static void line_otel(struct jlog__buf *b, const struct jlog__rec_view *v,
 
 static const struct span loguru_extra_keys[] = {SPAN("truncated"), SPAN("dropped")};
 
-/* loguru's default icons (loguru/_defaults.py); " " for other levels, as
- * loguru gives a level logged by number. */
-static const char *loguru_icon(int level)
-{
-	switch (level) {
-	case JLOG_LEVEL_TRACE:
-		return "\xe2\x9c\x8f\xef\xb8\x8f"; /* U+270F U+FE0F pencil */
-	case JLOG_LEVEL_DEBUG:
-		return "\xf0\x9f\x90\x9e"; /* U+1F41E lady beetle */
-	case JLOG_LEVEL_INFO:
-		return "\xe2\x84\xb9\xef\xb8\x8f"; /* U+2139 U+FE0F information */
-	case JLOG_LEVEL_SUCCESS:
-		return "\xe2\x9c\x85"; /* U+2705 check mark */
-	case JLOG_LEVEL_WARNING:
-		return "\xe2\x9a\xa0\xef\xb8\x8f"; /* U+26A0 U+FE0F warning */
-	case JLOG_LEVEL_ERROR:
-		return "\xe2\x9d\x8c"; /* U+274C cross mark */
-	case JLOG_LEVEL_CRITICAL:
-		return "\xe2\x98\xa0\xef\xb8\x8f"; /* U+2620 U+FE0F skull */
-	default:
-		return " ";
-	}
-}
-
 /* What Python's logging module writes when the caller is unknown. */
 #define UNKNOWN_FILE "(unknown file)"
 #define UNKNOWN_FUNCTION "(unknown function)"
@@ -1057,7 +1033,7 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 	jlog__buf_lit(b, "},\"function\":");
 	put_cstr(b, function);
 	jlog__buf_lit(b, ",\"level\":{\"icon\":");
-	put_cstr(b, loguru_icon(v->level));
+	put_cstr(b, jlog__level_icon(v->level));
 	jlog__buf_lit(b, ",\"name\":");
 	put_cstr(b, level);
 	jlog__buf_lit(b, ",\"no\":");

@@ -549,16 +549,16 @@ static bool put_level_sgr(struct jlog__buf *b, int level)
 	return any;
 }
 
-static const char *level_icon(int level)
+const char *jlog__level_icon(int level)
 {
 	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* ✏️ */
-	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* 🐞 */
-	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* ℹ️ */
-	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x85";               /* ✅ */
-	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* ⚠️ */
-	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* ❌ */
-	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* ☠️ */
+	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* U+270F U+FE0F pencil */
+	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* U+1F41E lady beetle */
+	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* U+2139 U+FE0F information */
+	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x94\xef\xb8\x8f";   /* U+2714 U+FE0F heavy check mark */
+	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* U+26A0 U+FE0F warning */
+	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* U+274C cross mark */
+	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* U+2620 U+FE0F skull */
 	default: return " ";
 	}
 }
@@ -797,7 +797,7 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 		jlog__json_int(o, v->level);
 		return;
 	case F_LEVEL_ICON:
-		str = level_icon(v->level);
+		str = jlog__level_icon(v->level);
 		len = strlen(str);
 		break;
 	case F_NAME:

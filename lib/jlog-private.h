@@ -935,6 +935,10 @@ void jlog__template_free(struct jlog__template *t);
 void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
                        const struct jlog__line_ctx *ctx, const struct jlog__template *t,
                        bool color);
+/* loguru's default icon of a level (loguru/_defaults.py), shared by
+ * {level.icon} and the loguru preset's record.level.icon; " " for other
+ * levels, as loguru gives a level logged by number. */
+const char *jlog__level_icon(int level);
 /* loguru's default format, usable as a template. */
 extern const char jlog__default_text_format[];
 
