@@ -501,7 +501,12 @@ typedef struct jlog_sink_options {
 	/* loguru's diagnose, the C way (C has no variables to show): records
 	 * at ERROR and above carry the caller's errno as it was when the call
 	 * began ("errno", a number, and "errno_text", its description) and
-	 * the calling thread's name ("thread"). Default false. */
+	 * the calling thread's name ("thread"). Default false.
+	 * In a line that shows them, "stack" (backtrace) and "errno",
+	 * "errno_text", "thread" (diagnose) are reserved keys, in every
+	 * preset and in text: a field of the call, JLOG_WITH or the scoped
+	 * context with one of these keys is written as "fields.<key>", as
+	 * a field named like a key of the schema is. */
 	bool diagnose;
 	/* loguru's catch: true (the default): errors of this sink never reach
 	 * the caller (they are counted in jlog_stats and reported once on
