@@ -160,7 +160,10 @@ typedef struct jlog_options {
 	 * by "…" (U+2026), a cut JSON value becomes a string of its first
 	 * bytes, fields that cannot fit at all are left out, and the line
 	 * carries "truncated":true. Bound fields (JLOG_WITH) take at most a
-	 * quarter of it. */
+	 * quarter of it: their values are cut to share that room when the
+	 * child is made, fields that still do not fit are left out, and
+	 * then every record of the child and of its children carries
+	 * "truncated":true (and counts in jlog_stats.truncated). */
 	size_t max_record_size;
 	/* Mode for a file sink created by jlog_open(); default 0640. */
 	unsigned file_mode;

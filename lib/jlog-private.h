@@ -826,6 +826,14 @@ struct jlog_logger {
 	uint8_t *bound; /* encoded bound fields */
 	size_t bound_len;
 	uint32_t nbound;
+	/* JLOG__REC_TRUNCATED when a bound field of this handle or of an
+	 * ancestor was cut or left out (child_create()), else 0: ORed into
+	 * the flags of each of its records by log_general(), which then say
+	 * so. */
+	uint8_t bound_flags;
+	/* The largest record begin_record() takes: the core's fast_max, or 0
+	 * with bound_flags so that every record takes log_general(). */
+	size_t fast_max;
 };
 
 struct jlog__module_level {
