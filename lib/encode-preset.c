@@ -945,8 +945,9 @@ static size_t timedelta_repr(char *out, size_t cap, uint64_t us)
  *     else the module;
  *   - an unknown callsite gives Python logging's "(unknown file)", line 0
  *     and "(unknown function)";
- *   - process.name: the program's short name; thread.name: "MainThread"
- *     for the thread whose id is the pid, "Thread-<tid>" otherwise;
+ *   - process.name: the program's short name; thread.name: the name of
+ *     the thread that logged (thread-name.c; the main thread's is the
+ *     program's), or its id as a string when none is known;
  *   - level: loguru's name, number and icon; a level without a name is
  *     "Level 22" with icon " ", as loguru names a level given by number;
  *   - extra: the fields, after "truncated" and "dropped" when set.
@@ -1053,10 +1054,15 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 	put_cstr(b, prog && *prog ? prog : "MainProcess");
 	jlog__buf_lit(b, "},\"thread\":{\"id\":");
 	jlog__json_uint(b, v->tid);
-	if (v->tid == (uint32_t)ctx->pid) {
-		jlog__buf_lit(b, ",\"name\":\"MainThread\"}");
+	char tname[16];
+	size_t tlen = jlog__thread_name(v->tid, tname);
+	if (tlen) {
+		jlog__buf_lit(b, ",\"name\":");
+		jlog__json_str(b, tname, tlen);
+		jlog__buf_putc(b, '}');
 	} else {
-		jlog__buf_lit(b, ",\"name\":\"Thread-");
+		/* No name known: the id, as a string (loguru's type). */
+		jlog__buf_lit(b, ",\"name\":\"");
 		jlog__json_uint(b, v->tid);
 		jlog__buf_lit(b, "\"}");
 	}

@@ -27,7 +27,10 @@
  *     "(unknown file)" and "(unknown function)", and line 0, as the
  *     loguru JSON preset (encode-preset.c) has.
  *   - {thread} and {process} (and their .id) are the kernel tid and the
- *     pid; .name, which C has no equivalent for, prints the same number.
+ *     pid. {thread.name} is the name of the thread that logged, noted at
+ *     its first log call (thread-name.c; the main thread's is the
+ *     program's), or the tid when none is known; {process.name} prints
+ *     the pid.
  *     {exception} is accepted and prints nothing.
  *   - {level} and {level.name} print the name, or the number for a level
  *     without one; {level.icon} is loguru's emoji, or " " (loguru's icon
@@ -89,7 +92,7 @@ enum field {
 	F_FUNCTION,
 	F_LINE,
 	F_THREAD,      /* number, as an integer */
-	F_THREAD_NAME, /* number, as a string */
+	F_THREAD_NAME, /* the thread's name (thread-name.c), else its number */
 	F_PROCESS,
 	F_PROCESS_NAME,
 	F_MESSAGE,
@@ -780,6 +783,7 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 	const char *str = NULL;
 	size_t len = 0;
 	bool cut;
+	char name[16];
 
 	switch (op->field) {
 	case F_TIME:
@@ -823,9 +827,16 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 		jlog__json_int(o, v->line > 0 ? v->line : 0);
 		return;
 	case F_THREAD:
-	case F_THREAD_NAME:
 		jlog__json_uint(o, v->tid);
 		return;
+	case F_THREAD_NAME:
+		len = jlog__thread_name(v->tid, name);
+		if (len == 0) {
+			jlog__json_uint(o, v->tid);
+			return;
+		}
+		str = name;
+		break;
 	case F_PROCESS:
 	case F_PROCESS_NAME:
 		jlog__json_int(o, x->ctx ? x->ctx->pid : 0);

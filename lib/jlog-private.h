@@ -914,6 +914,13 @@ void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1,
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
 
+/* Thread names (thread-name.c). Note the calling thread's name under
+ * @tid (its first log call). */
+void jlog__thread_name_register(uint32_t tid);
+/* The name of thread @tid into @out (NUL-terminated); returns its length,
+ * 0 when unknown or empty. Writer thread (any thread). */
+size_t jlog__thread_name(uint32_t tid, char out[16]);
+
 /* ------------------------------------------------------------------------ */
 /* Text formatter (format.c)                                                */
 /* ------------------------------------------------------------------------ */

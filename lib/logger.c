@@ -186,8 +186,10 @@ uint32_t jlog__gettid(void)
 	if (JLOG__UNLIKELY(tls.tid == 0)) {
 		tls.tid = (uint32_t)syscall(SYS_gettid);
 		/* The thread's first log call: time for the crash handler's
-		 * alternate stack, if it is installed. */
+		 * alternate stack, if it is installed, and to note the
+		 * thread's name for the formatters. */
 		jlog__crash_thread_init();
+		jlog__thread_name_register(tls.tid);
 	}
 	return tls.tid;
 }

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 
 /* Check logs every passing assertion; CHECK reports only failures, for
  * the loops. */
@@ -50,6 +51,7 @@ struct spec {
 	uint64_t time_ns;
 	jlog_callsite *cs; /* NULL: no callsite */
 	size_t val_cap;
+	uint32_t tid; /* 0: 4243 */
 };
 
 static struct spec base(void)
@@ -74,7 +76,7 @@ static uint8_t *make_record(const struct spec *sp, const jlog_field *fields, siz
 	memset(&h, 0, sizeof(h));
 	h.time_ns = sp->time_ns;
 	h.callsite = sp->cs ? jlog__callsite_id(sp->cs) : 0;
-	h.tid = 4243;
+	h.tid = sp->tid ? sp->tid : 4243;
 	h.msg_len = (uint32_t)sp->msg_len;
 	h.nfields = (uint32_t)n;
 	h.name_len = (uint16_t)name_len;
@@ -230,9 +232,20 @@ START_TEST(test_fields)
 	expect("{level}|{level.name}|{level.no}|{level.icon}|{name}|{module}|{file}|"
 	       "{file.name}|{function}|{line}",
 	       false, "INFO|INFO|20|\xe2\x84\xb9\xef\xb8\x8f|server|server|server.c|server.c|handle|42\n");
+	/* {thread.name} is the name of the thread that logged, noted at its
+	 * first log call: note one for the records' thread id. */
+	char saved[16] = "";
+	prctl(PR_GET_NAME, (unsigned long)saved, 0, 0, 0);
+	prctl(PR_SET_NAME, (unsigned long)"fmt-worker", 0, 0, 0);
+	jlog__thread_name_register(4243);
+	prctl(PR_SET_NAME, (unsigned long)saved, 0, 0, 0);
 	expect("{thread}|{thread.id}|{thread.name}|{process}|{process.id}|{process.name}|"
 	       "{message}|{exception}|{extra}",
-	       false, "4243|4243|4243|4242|4242|4242|hello||{}\n");
+	       false, "4243|4243|fmt-worker|4242|4242|4242|hello||{}\n");
+	/* A thread whose name is not known (no such thread): its id. */
+	struct spec nt = base();
+	nt.tid = 0x7fff0000u;
+	expect_spec("{thread.name}", &nt, NULL, 0, false, "2147418112\n");
 	expect("", false, "\n");
 	expect("plain text", true, "plain text\n");
 
