@@ -517,6 +517,17 @@ typedef struct jlog_sink_options {
 	 * error of this sink since the previous such call (a negative errno,
 	 * e.g. -ENOSPC, -EPIPE). */
 	bool catch_errors;
+	/* Time zone of the dates this sink writes: 1 UTC; 0 local time, with
+	 * its offset ("2026-11-26T05:02:03.123456+01:00" in JSON; {time}'s
+	 * tokens in text, ZZ "+0100", Z "+01:00", zz "CET"); -1 (the
+	 * default) UTC for JSON and local time for text, as loguru prints
+	 * it. Epoch times (time_format "epoch*", X, x, OTel's Timestamp,
+	 * loguru's record.time.timestamp) are the same either way; a text
+	 * field "{time:...!UTC}" is always UTC. The zone is the process's
+	 * (TZ, /etc/localtime); its offset is looked up on the writer thread
+	 * once per minute of records, so a DST change shows from the minute
+	 * it happens. Config key "utc" (true or false). */
+	int utc;
 } jlog_sink_options;
 
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
@@ -574,14 +585,15 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *    "modules": {"db": "DEBUG"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
- *               "diagnose": false, "catch": true},
+ *               "diagnose": false, "catch": true, "utc": false},
  *              {"sink": "/var/log/app.jsonl", "serialize": true,
  *               "preset": "ecs", "time_format": "rfc3339_ms",
  *               "keys": {"time": "ts"}, "filter": "db",
  *               "file_mode": "0640", "allow_symlink": false}]}
  *
  * Every key is optional. Levels are names (any case, custom ones too) or
- * numbers. "colorize" is true, false or "auto". A sink with a "format" and
+ * numbers. "colorize" is true, false or "auto"; "utc" true or false (absent:
+ * jlog_sink_options.utc -1). A sink with a "format" and
  * no "serialize" writes text. Without "sinks" the logger writes JSON to
  * stderr. Without a top-level "level", the logger's level is the lowest
  * of its sinks' levels (loguru has no logger level: a DEBUG sink gets

@@ -238,6 +238,10 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so,
 		} else if (strcmp(key, "allow_symlink") == 0) {
 			rc = get_bool(v, path, &so->allow_symlink, err, errlen);
 			given->allow_symlink = true;
+		} else if (strcmp(key, "utc") == 0) {
+			bool b = false;
+			rc = get_bool(v, path, &b, err, errlen);
+			so->utc = b ? 1 : 0;
 		} else if (strcmp(key, "backtrace") == 0 || strcmp(key, "diagnose") == 0 ||
 		           strcmp(key, "catch") == 0) {
 			bool b = false;

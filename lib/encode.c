@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* Output buffer                                                            */
@@ -950,6 +951,82 @@ void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
 	o[27] = 'Z';
 	o[28] = '"';
 	jlog__buf_put(b, o, sizeof(o));
+}
+
+/*
+ * Local time. The zone's offset changes only at a transition (DST, a
+ * change of the zone's rules), and every zone's transitions fall on a
+ * whole minute, so one localtime_r() per minute of records gives the
+ * exact offset of each: the answer is kept for the minute it was asked
+ * for, per thread (the writer's; the text formatter's tests run on
+ * others). A record of another minute, a transition included, asks
+ * again.
+ */
+static _Thread_local struct jlog__zone zone_cache __attribute__((tls_model("initial-exec"))) = {
+	UINT64_MAX, 0, ""};
+
+const struct jlog__zone *jlog__local_zone(uint64_t sec)
+{
+	struct jlog__zone *z = &zone_cache;
+	uint64_t minute = sec / 60;
+	if (z->minute == minute)
+		return z;
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (localtime_r(&t, &tm)) {
+		z->off = (int32_t)tm.tm_gmtoff;
+		snprintf(z->abbr, sizeof(z->abbr), "%s", tm.tm_zone ? tm.tm_zone : "");
+	} else {
+		z->off = 0;
+		snprintf(z->abbr, sizeof(z->abbr), "UTC");
+	}
+	z->minute = minute;
+	return z;
+}
+
+uint64_t jlog__local_ns(uint64_t time_ns, int32_t off)
+{
+	int64_t d = (int64_t)off * 1000000000;
+	if (d < 0 && time_ns < (uint64_t)-d)
+		return 0;
+	return time_ns + (uint64_t)d;
+}
+
+size_t jlog__fmt_offset(char *o, int32_t off, bool colon)
+{
+	unsigned a = (unsigned)(off < 0 ? -off : off) / 60;
+	size_t k = 0;
+	o[k++] = off < 0 ? '-' : '+';
+	put2(o + k, a / 60 % 100);
+	k += 2;
+	if (colon)
+		o[k++] = ':';
+	put2(o + k, a % 60);
+	return k + 2;
+}
+
+void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local)
+{
+	if (!local) {
+		jlog__json_time(b, time_ns);
+		return;
+	}
+	int32_t off = jlog__local_zone(time_ns / 1000000000u)->off;
+	size_t pos = b->len;
+	jlog__json_time(b, jlog__local_ns(time_ns, off));
+	jlog__json_zone_suffix(b, pos, off);
+}
+
+void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off)
+{
+	/* Out of memory the line is dropped anyway. */
+	if (b->len < pos + 2 || b->p[b->len - 2] != 'Z')
+		return;
+	char o[8];
+	size_t n = jlog__fmt_offset(o, off, true);
+	o[n++] = '"';
+	b->len -= 2;
+	jlog__buf_put(b, o, n);
 }
 
 /* ------------------------------------------------------------------------ */

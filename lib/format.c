@@ -11,9 +11,11 @@
  *
  * Where loguru (Python) does not map to C, the choices are:
  *
- *   - Time is UTC: {time} is the record's CLOCK_REALTIME in UTC, so Z is
- *     "+00:00", ZZ "+0000" and zz "UTC". A suffix "!UTC" is accepted and
- *     changes nothing. {time} without a spec is loguru's default
+ *   - Time is local, as loguru's, or UTC (the sink's utc option,
+ *     jlog__template_set_local()): Z is the offset "+01:00", ZZ "+0100",
+ *     zz the zone's abbreviation ("CET"; "UTC" in UTC). The offset is
+ *     looked up once per minute (jlog__local_zone()). A suffix "!UTC"
+ *     gives that field in UTC. {time} without a spec is loguru's default
  *     "%Y-%m-%dT%H:%M:%S.%f%z" (2026-11-26T04:02:03.123456+0000). X is the
  *     Unix time in seconds, x in microseconds. A spec containing '%' is a
  *     strftime format (the common directives, English names); otherwise
@@ -142,6 +144,7 @@ struct op {
 	uint8_t vkind; /* K_* */
 	uint8_t align; /* 0 (the kind's default), '<', '>', '^' */
 	uint8_t reset; /* OP_SGR: this is the reset, "\e[0m" */
+	uint8_t utc;   /* F_TIME: "!UTC", UTC whatever the template's zone */
 	uint8_t fill_len;
 	char fill[4];
 	uint32_t width; /* 0: none */
@@ -179,6 +182,7 @@ struct jlog__template {
 	size_t nkeys, keys_cap;
 	struct jlog__buf pool;
 	bool has_extra; /* {extra}: every field is shown; no pairs */
+	bool local_time; /* {time} in local time (jlog__template_set_local) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -454,8 +458,14 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 {
 	uint64_t sec = time_ns / 1000000000u;
 	unsigned us = (unsigned)(time_ns % 1000000000u / 1000u);
-	const struct civil *c = civil_of(sec);
+	/* Local time: the calendar of the time moved by the zone's offset
+	 * (X and x stay Unix time). */
+	const struct jlog__zone *z = NULL;
+	if (t->local_time && !op->utc)
+		z = jlog__local_zone(sec);
+	const struct civil *c = civil_of(z ? jlog__local_ns(time_ns, z->off) / 1000000000u : sec);
 	unsigned h12 = (c->hour + 11) % 12 + 1;
+	char zone[8];
 
 	for (uint32_t i = 0; i < op->tcount; i++) {
 		const struct tpart *tp = &t->tparts[op->tfirst + i];
@@ -496,9 +506,11 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 			break;
 		}
 		case TP_A: put_str(b, c->hour < 12 ? "AM" : "PM"); break;
-		case TP_Z: jlog__buf_lit(b, "+00:00"); break;
-		case TP_ZZ: jlog__buf_lit(b, "+0000"); break;
-		case TP_zz: jlog__buf_lit(b, "UTC"); break;
+		case TP_Z:
+		case TP_ZZ:
+			put(b, zone, jlog__fmt_offset(zone, z ? z->off : 0, tp->kind == TP_Z));
+			break;
+		case TP_zz: put_str(b, z ? z->abbr : "UTC"); break;
 		case TP_X: put_num(b, sec, 1); break;
 		case TP_x: put_num(b, time_ns / 1000u, 1); break;
 		default: break;
@@ -1504,8 +1516,10 @@ static int compile_time(struct comp *c, struct op *op_in, const char *spec, size
 	uint32_t first = (uint32_t)c->t->ntparts;
 	int r;
 
-	if (n >= 4 && memcmp(spec + n - 4, "!UTC", 4) == 0)
-		n -= 4; /* always UTC here */
+	if (n >= 4 && memcmp(spec + n - 4, "!UTC", 4) == 0) {
+		n -= 4;
+		c->t->ops[idx].utc = 1;
+	}
 	if (n == 0) {
 		spec = "%Y-%m-%dT%H:%M:%S.%f%z";
 		n = strlen(spec);
@@ -1781,6 +1795,11 @@ static int compile(struct comp *c)
 		return fail(c, c->stack[0].pos, "unclosed tag <%.*s>", (int)c->stack[0].nlen,
 		            s + c->stack[0].name);
 	return 0;
+}
+
+void jlog__template_set_local(struct jlog__template *t, bool local)
+{
+	t->local_time = local;
 }
 
 void jlog__template_free(struct jlog__template *t)

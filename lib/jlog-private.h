@@ -302,6 +302,26 @@ void jlog__json_double(struct jlog__buf *b, double v);
 size_t jlog__fmt_double(char *out, double v);
 /* "2026-11-26T04:02:03.123456Z" with quotes (RFC 3339, UTC, microseconds). */
 void jlog__json_time(struct jlog__buf *b, uint64_t time_ns);
+/* The local time zone at a second: offset from UTC in seconds (east
+ * positive) and abbreviation ("CET"). Cached per minute and per thread
+ * (encode.c says why that is exact); valid until the thread's next call. */
+struct jlog__zone {
+	uint64_t minute; /* the minute (Unix seconds / 60) it holds for */
+	int32_t off;
+	char abbr[8];
+};
+const struct jlog__zone *jlog__local_zone(uint64_t sec);
+/* @time_ns moved by @off seconds (local wall-clock time as if UTC, for
+ * the calendar code); 0 rather than below the epoch. */
+uint64_t jlog__local_ns(uint64_t time_ns, int32_t off);
+/* "+01:00" (@colon) or "+0100" into @o (at least 6 bytes); the length. */
+size_t jlog__fmt_offset(char *o, int32_t off, bool colon);
+/* jlog__json_time(), or with @local the local time with its offset
+ * ("2026-11-26T05:02:03.123456+01:00"). */
+void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local);
+/* Replace the 'Z"' that ends a time appended at @pos with the offset
+ * @off and its quote. */
+void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off);
 
 /* Process facts the line needs that are not in the record. */
 struct jlog__line_ctx {
@@ -572,6 +592,9 @@ enum jlog__time_format {
 struct jlog__json_opts {
 	enum jlog__preset preset;
 	enum jlog__time_format time_format;
+	/* Dates in local time with their offset instead of UTC (every
+	 * preset; epoch forms and OTel's ns are the same either way). */
+	bool local_time;
 	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
 	           *key_line, *key_function, *key_pid, *key_tid;
 };
@@ -938,6 +961,9 @@ struct jlog__template;
  */
 int jlog__template_compile(const char *tmpl, struct jlog__template **out, char *err,
                            size_t errlen);
+/* {time} in local time (@local) or UTC (the default); before the template
+ * is shared. */
+void jlog__template_set_local(struct jlog__template *t, bool local);
 /* NULL is a no-op. */
 void jlog__template_free(struct jlog__template *t);
 /*

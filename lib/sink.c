@@ -93,6 +93,7 @@ void jlog_sink_options_init(jlog_sink_options *o)
 	o->sink = "stderr";
 	o->serialize = true;
 	o->colorize = -1;
+	o->utc = -1;
 	o->file_mode = 0640;
 	o->catch_errors = true;
 }
@@ -166,6 +167,7 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 {
 	struct jlog__json_opts *j = &s->json;
 	jlog__json_opts_init(j);
+	j->local_time = o->utc == 0; /* -1: UTC for JSON */
 	if (o->preset) {
 		int p = jlog__preset_parse(o->preset);
 		if (p < 0) {
@@ -233,6 +235,11 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 		jlog__set_last_error("level: %d is out of range 0..%d", o->level, JLOG_LEVEL_OFF);
 		return -EINVAL;
 	}
+	if (o->utc < -1 || o->utc > 1) {
+		jlog__set_last_error("utc: %d is not -1 (UTC for JSON, local for text), 0 or 1",
+		                     o->utc);
+		return -EINVAL;
+	}
 	if (o->colorize < -1) {
 		jlog__set_last_error("colorize: %d is not -1 (auto), 0 or 1", o->colorize);
 		return -EINVAL;
@@ -262,6 +269,7 @@ int jlog__sink_create_opts(struct jlog_sink **out, const jlog_sink_options *o)
 				jlog__set_last_error("%s", err);
 			goto fail;
 		}
+		jlog__template_set_local(tmp.tmpl, o->utc != 1); /* -1: local for text */
 	}
 	if (o->filter && *o->filter) {
 		tmp.filter_len = strlen(o->filter);

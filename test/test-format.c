@@ -8,6 +8,7 @@
 #include "test-common.h"
 
 #include <math.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 
@@ -1095,6 +1096,55 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Local time: the zone's offset and name, looked up per minute, right on
+ * both sides of the DST changes; "!UTC" and X stay UTC. */
+static void expect_local(const char *tmpl, uint64_t ns, const char *want)
+{
+	struct spec sp = base();
+	sp.time_ns = ns;
+	struct jlog__rec_view v;
+	struct jlog__template *t = compile_ok(tmpl);
+	jlog__template_set_local(t, true);
+	uint8_t *rec = make_record(&sp, NULL, 0, &v);
+	char *got = format_view(t, &v, false);
+	ck_assert_msg(strcmp(got, want) == 0, "template \"%s\" at %" PRIu64 ":\n got  \"%s\"\n want \"%s\"",
+	              tmpl, ns, got, want);
+	free(got);
+	free(rec);
+	jlog__template_free(t);
+}
+
+START_TEST(test_local_time)
+{
+	/* Central European rules as a POSIX TZ string: no tzdata needed. */
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	const char *tm = "{time:YYYY-MM-DD HH:mm:ss.SSS Z ZZ zz}|{time:HH:mm ZZ!UTC}|{time:X}";
+	expect_local(tm, T0, "2026-11-26 05:02:03.123 +01:00 +0100 CET|04:02 +0000|1795665723\n");
+	/* Spring forward at 01:00 UTC: the last second before it, the
+	 * first after, in the same minute of UTC records' order. */
+	expect_local(tm, 1774745999000000000ull,
+	             "2026-03-29 01:59:59.000 +01:00 +0100 CET|00:59 +0000|1774745999\n");
+	expect_local(tm, 1774746000000000000ull,
+	             "2026-03-29 03:00:00.000 +02:00 +0200 CEST|01:00 +0000|1774746000\n");
+	/* Fall back at 01:00 UTC: 02:59:59 CEST, then 02:00:00 CET. */
+	expect_local(tm, 1792889999000000000ull,
+	             "2026-10-25 02:59:59.000 +02:00 +0200 CEST|00:59 +0000|1792889999\n");
+	expect_local(tm, 1792890000000000000ull,
+	             "2026-10-25 02:00:00.000 +01:00 +0100 CET|01:00 +0000|1792890000\n");
+	/* Back to a cached minute after another: asked again. */
+	expect_local("{time:HH:mm ZZ}", 1774745999000000000ull, "01:59 +0100\n");
+	/* West of UTC, and loguru's default {time} (%z). */
+	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1);
+	tzset();
+	expect_local("{time}", T0 + 3600000000000ull, "2026-11-26T00:02:03.123456-0500\n");
+	/* Without set_local the template is UTC. */
+	expect("{time:HH:mm ZZ zz}", false, "04:02 +0000 UTC\n");
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("format");
@@ -1102,6 +1152,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_default_format);
 	tcase_add_test(tc, test_seed_format);
 	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_local_time);
 	tcase_add_test(tc, test_time_tokens);
 	tcase_add_test(tc, test_align);
 	tcase_add_test(tc, test_markup);

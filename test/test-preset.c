@@ -1791,6 +1791,129 @@ START_TEST(test_loguru_shape_and_thread_names)
 }
 END_TEST
 
+/* Local time in the JSON presets (the sink's utc false): RFC 3339 with
+ * the offset; epoch forms, OTel's ns and loguru's timestamp unchanged. */
+START_TEST(test_local_time)
+{
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	struct spec sp = full_spec();
+	struct jlog__json_opts o = opts(JLOG__PRESET_DEFAULT);
+	o.local_time = true;
+	json_t *line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123456+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_RFC3339_MS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_RFC3339_NS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123456789+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_EPOCH_MS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_int_eq(int_at(line, "time"), 1795665723123);
+	json_decref(line);
+
+	/* Summer time: +02:00. */
+	struct spec summer = sp;
+	summer.time_ns = 1774746000000000000ull; /* 2026-03-29T01:00:00Z */
+	o = opts(JLOG__PRESET_ECS);
+	o.local_time = true;
+	line = line_of(&summer, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "@timestamp"), "2026-03-29T03:00:00.000000+02:00");
+	json_decref(line);
+	o = opts(JLOG__PRESET_GCP);
+	o.local_time = true;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "timestamp"), "2026-11-26T05:02:03.123456+01:00");
+	json_decref(line);
+	o = opts(JLOG__PRESET_OTEL);
+	o.local_time = true;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "Timestamp"), "1795665723123456789");
+	json_decref(line);
+
+	o = opts(JLOG__PRESET_LOGURU);
+	o.local_time = true;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "text"),
+	                 "2026-11-26 05:02:03.123 | INFO     | api:handle:42 - hello\n");
+	json_t *tm = json_object_get(json_object_get(line, "record"), "time");
+	ck_assert_str_eq(str_at(tm, "repr"), "2026-11-26 05:02:03.123456+01:00");
+	ck_assert(json_real_value(json_object_get(tm, "timestamp")) == 1795665723123456.0 / 1e6);
+	json_decref(line);
+
+	/* utc true (the JSON default) is unchanged. */
+	o = opts(JLOG__PRESET_DEFAULT);
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T04:02:03.123456Z");
+	json_decref(line);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
+/* The sink option and its config key: utc false gives local time, -1
+ * (default) UTC in JSON and local in text; anything else is refused. */
+START_TEST(test_sink_utc_option)
+{
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	ck_assert_int_eq(so.utc, -1);
+	jlog_logger *lg;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	so.utc = 2;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "utc: 2"));
+	jlog_close(lg);
+
+	char *jpath = tc_tmppath("utc.jsonl"), *lpath = tc_tmppath("local.jsonl");
+	char *tpath = tc_tmppath("local.txt");
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+	         "{\"sinks\":[{\"sink\":\"%s\"},{\"sink\":\"%s\",\"utc\":false},"
+	         "{\"sink\":\"%s\",\"format\":\"{time:ZZ}|{time:ZZ!UTC}\"}]}",
+	         jpath, lpath, tpath);
+	ck_assert_int_eq(jlog_open_config(&lg, doc), 0);
+	JLOG_INFO(lg, "now");
+	jlog_close(lg);
+	size_t n;
+	json_t **l = tc_parse_file(jpath, &n);
+	ck_assert_uint_eq(n, 1);
+	const char *t = str_at(l[0], "time");
+	ck_assert_msg(t[strlen(t) - 1] == 'Z', "JSON default not UTC: %s", t);
+	tc_free_lines(l, n);
+	l = tc_parse_file(lpath, &n);
+	ck_assert_uint_eq(n, 1);
+	t = str_at(l[0], "time");
+	ck_assert_msg(strlen(t) == 32 && (strcmp(t + 26, "+01:00") == 0 || strcmp(t + 26, "+02:00") == 0),
+	              "utc false: %s", t);
+	tc_free_lines(l, n);
+	size_t len;
+	char *text = tc_slurp(tpath, &len);
+	ck_assert_msg(strcmp(text, "+0100|+0000\n") == 0 || strcmp(text, "+0200|+0000\n") == 0,
+	              "text default: %s", text);
+	free(text);
+
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"sinks\":[{\"utc\":\"no\"}]}", err,
+	                                      sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "sinks[0].utc") != NULL, "%s", err);
+	free(jpath);
+	free(lpath);
+	free(tpath);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	/* Read once by the otel preset, on its first line. Set here, before
@@ -1812,6 +1935,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_otel);
 	tcase_add_test(tc, test_loguru);
 	tcase_add_test(tc, test_loguru_shape_and_thread_names);
+	tcase_add_test(tc, test_local_time);
+	tcase_add_test(tc, test_sink_utc_option);
 	tcase_add_test(tc, test_loguru_text_escapes);
 	suite_add_tcase(s, tc);
 
