@@ -200,12 +200,8 @@ END_TEST
  * stats.truncated, through the fast path and the general one. */
 START_TEST(test_bound_truncated)
 {
-	char *path = tc_tmppath("bound.jsonl");
-	jlog_options o;
-	jlog_options_init(&o);
-	o.sink = path;
-	jlog_logger *lg;
-	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	char *path;
+	jlog_logger *lg = open_file(&path);
 
 	/* A 40 KB value: cut to a quarter of max_record_size (64 KiB). */
 	size_t big_len = 40000;

@@ -1791,6 +1791,17 @@ START_TEST(test_loguru_shape_and_thread_names)
 }
 END_TEST
 
+/* The string at @key of @p's line for @sp in local time. */
+static void expect_local_at(enum jlog__preset p, const struct spec *sp, const char *key,
+                            const char *want)
+{
+	struct jlog__json_opts o = opts(p);
+	o.local_time = true;
+	json_t *line = line_of(sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, key), want);
+	json_decref(line);
+}
+
 /* Local time in the JSON presets (the sink's utc false): RFC 3339 with
  * the offset; epoch forms, OTel's ns and loguru's timestamp unchanged. */
 START_TEST(test_local_time)
@@ -1819,21 +1830,9 @@ START_TEST(test_local_time)
 	/* Summer time: +02:00. */
 	struct spec summer = sp;
 	summer.time_ns = 1774746000000000000ull; /* 2026-03-29T01:00:00Z */
-	o = opts(JLOG__PRESET_ECS);
-	o.local_time = true;
-	line = line_of(&summer, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "@timestamp"), "2026-03-29T03:00:00.000000+02:00");
-	json_decref(line);
-	o = opts(JLOG__PRESET_GCP);
-	o.local_time = true;
-	line = line_of(&sp, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "timestamp"), "2026-11-26T05:02:03.123456+01:00");
-	json_decref(line);
-	o = opts(JLOG__PRESET_OTEL);
-	o.local_time = true;
-	line = line_of(&sp, NULL, 0, &o);
-	ck_assert_str_eq(str_at(line, "Timestamp"), "1795665723123456789");
-	json_decref(line);
+	expect_local_at(JLOG__PRESET_ECS, &summer, "@timestamp", "2026-03-29T03:00:00.000000+02:00");
+	expect_local_at(JLOG__PRESET_GCP, &sp, "timestamp", "2026-11-26T05:02:03.123456+01:00");
+	expect_local_at(JLOG__PRESET_OTEL, &sp, "Timestamp", "1795665723123456789");
 
 	o = opts(JLOG__PRESET_LOGURU);
 	o.local_time = true;
