@@ -174,7 +174,10 @@ typedef struct jlog_options {
 	 * by "…" (U+2026), a cut JSON value becomes a string of its first
 	 * bytes, fields that cannot fit at all are left out, and the line
 	 * carries "truncated":true. Bound fields (JLOG_WITH) take at most a
-	 * quarter of it. */
+	 * quarter of it: their values are cut to share that room when the
+	 * child is made, fields that still do not fit are left out, and
+	 * then every record of the child and of its children carries
+	 * "truncated":true (and counts in jlog_stats.truncated). */
 	size_t max_record_size;
 	/* Mode for a file sink created by jlog_open(); default 0640. */
 	unsigned file_mode;
@@ -541,7 +544,12 @@ typedef struct jlog_sink_options {
 	/* loguru's diagnose, the C way (C has no variables to show): records
 	 * at ERROR and above carry the caller's errno as it was when the call
 	 * began ("errno", a number, and "errno_text", its description) and
-	 * the calling thread's name ("thread"). Default false. */
+	 * the calling thread's name ("thread"). Default false.
+	 * In a line that shows them, "stack" (backtrace) and "errno",
+	 * "errno_text", "thread" (diagnose) are reserved keys, in every
+	 * preset and in text: a field of the call, JLOG_WITH or the scoped
+	 * context with one of these keys is written as "fields.<key>", as
+	 * a field named like a key of the schema is. */
 	bool diagnose;
 	/* loguru's catch: true (the default): errors of this sink never reach
 	 * the caller (they are counted in jlog_stats and reported once on
@@ -558,6 +566,17 @@ typedef struct jlog_sink_options {
 	 * value is -EINVAL with the key named ("options.file_mode: ...").
 	 * NULL (the default) for none. Read by jlog_add_sink() only. */
 	const char *options;
+	/* Time zone of the dates this sink writes: 1 UTC; 0 local time, with
+	 * its offset ("2026-11-26T05:02:03.123456+01:00" in JSON; {time}'s
+	 * tokens in text, ZZ "+0100", Z "+01:00", zz "CET"); -1 (the
+	 * default) UTC for JSON and local time for text, as loguru prints
+	 * it. Epoch times (time_format "epoch*", X, x, OTel's Timestamp,
+	 * loguru's record.time.timestamp) are the same either way; a text
+	 * field "{time:...!UTC}" is always UTC. The zone is the process's
+	 * (TZ, /etc/localtime); its offset is looked up on the writer thread
+	 * once per minute of records, so a DST change shows from the minute
+	 * it happens. Config key "utc" (true or false). */
+	int utc;
 } jlog_sink_options;
 
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
@@ -619,7 +638,7 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *    "modules": {"db": "DEBUG"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
- *               "diagnose": false, "catch": true},
+ *               "diagnose": false, "catch": true, "utc": false},
  *              {"sink": "/var/log/app.jsonl", "serialize": true,
  *               "preset": "ecs", "time_format": "rfc3339_ms",
  *               "keys": {"time": "ts"}, "filter": "db",
@@ -632,7 +651,8 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * "level" anywhere in the same document (top level, sinks[].level,
  * "modules"), and are added, process-wide, only once the whole document
  * has opened, so a refused document adds none. "colorize" is true, false
- * or "auto". "preset" and "time_format" take any case, as in
+ * or "auto"; "utc" true or false (absent: jlog_sink_options.utc -1).
+ * "preset" and "time_format" take any case, as in
  * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON
  * has no octal, so a number is refused (640 read as decimal would be mode
  * 01200). A key of another kind of sink ("file_mode" on "stderr") is

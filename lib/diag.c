@@ -102,6 +102,63 @@ static void put_field(struct jlog__buf *b, int type, const char *key, const void
 	jlog__buf_put(b, val, len);
 }
 
+/* Append the diagnostic fields a sink shows; returns how many. */
+static uint32_t put_diag(struct jlog__buf *b, const struct jlog__diag *d, bool diagnose,
+                         bool show_stack, const struct jlog_core *c)
+{
+	uint32_t added = 0;
+	if (diagnose) {
+		int64_t e = d->err;
+		put_field(b, JLOG__T_INT, "errno", &e, 8);
+		const char *text = d->err ? strerrordesc_np(d->err) : "Success";
+		char unknown[32];
+		if (!text) {
+			snprintf(unknown, sizeof(unknown), "Unknown error %d", (int)d->err);
+			text = unknown;
+		}
+		put_field(b, JLOG__T_STR, "errno_text", text, strlen(text));
+		char name[17];
+		memcpy(name, d->thread, 16);
+		name[16] = '\0';
+		put_field(b, JLOG__T_STR, "thread", name, strnlen(name, 16));
+		added += 3;
+	}
+	if (show_stack) {
+		put_field(b, JLOG__T_JSON, "stack", c->diag_stack.p, c->diag_stack.len);
+		added++;
+	}
+	return added;
+}
+
+static bool key_is(const struct jlog__field_view *f, const char *key)
+{
+	size_t n = strlen(key);
+	return f->key_len == n && memcmp(f->key, key, n) == 0;
+}
+
+/* Whether @f's key is one of the diagnostic keys shown in the line. */
+static bool reserved_diag_key(const struct jlog__field_view *f, bool diagnose, bool show_stack)
+{
+	return (show_stack && key_is(f, "stack")) ||
+	       (diagnose && (key_is(f, "errno") || key_is(f, "errno_text") || key_is(f, "thread")));
+}
+
+/* Append the field at [raw, end) (decoded as @f) under the key
+ * "fields.<key>". */
+static void put_renamed(struct jlog__buf *b, const uint8_t *raw, const uint8_t *end,
+                        const struct jlog__field_view *f)
+{
+	static const char prefix[] = "fields.";
+	struct jlog__field_hdr h;
+	memcpy(&h, raw, sizeof(h));
+	h.key_len = (uint16_t)(f->key_len + sizeof(prefix) - 1); /* key is one of four */
+	const uint8_t *val = raw + sizeof(h) + f->key_len;
+	jlog__buf_put(b, &h, sizeof(h));
+	jlog__buf_lit(b, prefix);
+	jlog__buf_put(b, f->key, f->key_len);
+	jlog__buf_put(b, val, (size_t)(end - val));
+}
+
 const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct jlog__rec_view *v,
                                              bool backtrace, bool diagnose,
                                              struct jlog__rec_view *tmp)
@@ -134,40 +191,35 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
 	}
 
 	/* The fields before the diagnostic one, the diagnostics, then the
-	 * fields after it: later fields of the call still win a key. */
+	 * fields after it. The diagnostic keys this sink shows are reserved
+	 * in its lines: a field of the call, bound or scoped that has one of
+	 * them is renamed "fields.<key>", the rule of the schema's own keys,
+	 * so that it neither replaces the diagnostic nor is replaced. */
+	bool show_stack = backtrace && d.nframes && c->diag_key == v->end;
 	struct jlog__buf *b = &c->diag_out;
 	b->len = 0;
 	b->failed = false;
-	if (at > v->fields)
-		jlog__buf_put(b, v->fields, (size_t)(at - v->fields));
-	uint32_t added = 0;
-	if (diagnose) {
-		int64_t e = d.err;
-		put_field(b, JLOG__T_INT, "errno", &e, 8);
-		const char *text = d.err ? strerrordesc_np(d.err) : "Success";
-		char unknown[32];
-		if (!text) {
-			snprintf(unknown, sizeof(unknown), "Unknown error %d", (int)d.err);
-			text = unknown;
+	const uint8_t *p = v->fields;
+	for (uint32_t i = 0; i < v->nfields; i++) {
+		const uint8_t *here = p;
+		if (!jlog__field_next_raw(v, &p, &f))
+			return v; /* cannot happen: decoded before */
+		if (here == at) {
+			uint32_t added = put_diag(b, &d, diagnose, show_stack, c);
+			tmp->nfields = v->nfields - 1 + added;
+			continue;
 		}
-		put_field(b, JLOG__T_STR, "errno_text", text, strlen(text));
-		char name[17];
-		memcpy(name, d.thread, 16);
-		name[16] = '\0';
-		put_field(b, JLOG__T_STR, "thread", name, strnlen(name, 16));
-		added += 3;
+		if (reserved_diag_key(&f, diagnose, show_stack))
+			put_renamed(b, here, p, &f);
+		else
+			jlog__buf_put(b, here, (size_t)(p - here));
 	}
-	if (backtrace && d.nframes && c->diag_key == v->end) {
-		put_field(b, JLOG__T_JSON, "stack", c->diag_stack.p, c->diag_stack.len);
-		added++;
-	}
-	if (v->end > cur)
-		jlog__buf_put(b, cur, (size_t)(v->end - cur));
 	if (b->failed)
 		return v; /* out of memory: the line goes out without them */
+	uint32_t nfields = tmp->nfields;
 	*tmp = *v;
 	tmp->fields = (const uint8_t *)b->p;
 	tmp->end = (const uint8_t *)b->p + b->len;
-	tmp->nfields = v->nfields - 1 + added;
+	tmp->nfields = nfields;
 	return tmp;
 }

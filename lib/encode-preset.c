@@ -389,30 +389,40 @@ static void put_digits(struct jlog__buf *b, uint64_t v, int width)
  * every form here by editing or copying that text. */
 #define JSON_TIME_LEN 29
 
-static void put_rfc3339(struct jlog__buf *b, uint64_t ns, enum jlog__time_format tf)
+/* With @local, the local time and its offset: the UTC text of the
+ * shifted time, whose "Z" becomes the offset. */
+static void put_rfc3339(struct jlog__buf *b, uint64_t ns, enum jlog__time_format tf, bool local)
 {
 	size_t pos = b->len;
+	int32_t off = 0;
+	if (local) {
+		off = jlog__local_zone(ns / 1000000000u)->off;
+		ns = jlog__local_ns(ns, off);
+	}
 	jlog__json_time(b, ns);
-	if (b->len != pos + JSON_TIME_LEN || tf == JLOG__TIME_RFC3339_US)
+	if (b->len != pos + JSON_TIME_LEN)
 		return;
 	if (tf == JLOG__TIME_RFC3339_MS) {
 		memcpy(b->p + pos + 24, "Z\"", 2);
 		b->len = pos + 26;
-	} else {
+	} else if (tf == JLOG__TIME_RFC3339_NS) {
 		b->len = pos + 21;
 		put_digits(b, ns % 1000000000u, 9);
 		jlog__buf_lit(b, "Z\"");
 	}
+	if (local)
+		jlog__json_zone_suffix(b, pos, off);
 }
 
 /* The time in @tf; a format other than the RFC 3339 ones is only honoured
  * when @epoch_ok (the default preset), else it falls back to microseconds. */
-static void put_time(struct jlog__buf *b, uint64_t ns, enum jlog__time_format tf, bool epoch_ok)
+static void put_time(struct jlog__buf *b, uint64_t ns, enum jlog__time_format tf, bool epoch_ok,
+                     bool local)
 {
 	switch (tf) {
 	case JLOG__TIME_RFC3339_MS:
 	case JLOG__TIME_RFC3339_NS:
-		put_rfc3339(b, ns, tf);
+		put_rfc3339(b, ns, tf, local);
 		return;
 	case JLOG__TIME_EPOCH_S:
 		if (!epoch_ok)
@@ -435,11 +445,11 @@ static void put_time(struct jlog__buf *b, uint64_t ns, enum jlog__time_format tf
 	default:
 		break;
 	}
-	jlog__json_time(b, ns);
+	put_rfc3339(b, ns, JLOG__TIME_RFC3339_US, local);
 }
 
-/* "YYYY-MM-DDTHH:MM:SS" (UTC) of @ns into @out: jlog__json_time() writes
- * at the end of @b, the text is copied and taken back. */
+/* "YYYY-MM-DDTHH:MM:SS" of @ns into @out: jlog__json_time() writes at the
+ * end of @b, the text is copied and taken back. */
 static void civil_time(struct jlog__buf *b, uint64_t ns, char out[19])
 {
 	size_t pos = b->len;
@@ -488,7 +498,7 @@ static bool plain_default(const struct jlog__json_opts *o)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (k[i])
 			return false;
-	return o->time_format == JLOG__TIME_RFC3339_US;
+	return o->time_format == JLOG__TIME_RFC3339_US && !o->local_time;
 }
 
 bool jlog__json_opts_plain(const struct jlog__json_opts *o)
@@ -576,7 +586,7 @@ static void line_default(struct jlog__buf *b, const struct jlog__rec_view *v,
 	jlog__buf_lit(b, "{\"");
 	jlog__buf_put(b, k[K_TIME].p, k[K_TIME].n);
 	jlog__buf_lit(b, "\":");
-	put_time(b, v->time_ns, o->time_format, true);
+	put_time(b, v->time_ns, o->time_format, true, o->local_time);
 	put_key(b, &k[K_LEVEL]);
 	put_level_text(b, v->level);
 	put_key(b, &k[K_MESSAGE]);
@@ -657,7 +667,7 @@ static void line_ecs(struct jlog__buf *b, const struct jlog__rec_view *v,
 
 	/* @timestamp is a date: the RFC 3339 forms only. */
 	jlog__buf_lit(b, "{\"@timestamp\":");
-	put_time(b, v->time_ns, o->time_format, false);
+	put_time(b, v->time_ns, o->time_format, false, o->local_time);
 	jlog__buf_lit(b, ",\"log.level\":\"");
 	const char *lname = lower_level_name(v->level);
 	if (lname)
@@ -748,7 +758,7 @@ static void line_gcp(struct jlog__buf *b, const struct jlog__rec_view *v,
 	jlog__buf_lit(b, "\",\"message\":");
 	put_message(b, v);
 	jlog__buf_lit(b, ",\"timestamp\":");
-	put_time(b, v->time_ns, o->time_format, false);
+	put_time(b, v->time_ns, o->time_format, false, o->local_time);
 	if (v->file || v->line > 0 || v->function) {
 		bool first = true;
 		jlog__buf_lit(b, ",\"logging.googleapis.com/sourceLocation\":{");
@@ -892,30 +902,6 @@ static void line_otel(struct jlog__buf *b, const struct jlog__rec_view *v,
 
 static const struct span loguru_extra_keys[] = {SPAN("truncated"), SPAN("dropped")};
 
-/* loguru's default icons (loguru/_defaults.py); " " for other levels, as
- * loguru gives a level logged by number. */
-static const char *loguru_icon(int level)
-{
-	switch (level) {
-	case JLOG_LEVEL_TRACE:
-		return "\xe2\x9c\x8f\xef\xb8\x8f"; /* U+270F U+FE0F pencil */
-	case JLOG_LEVEL_DEBUG:
-		return "\xf0\x9f\x90\x9e"; /* U+1F41E lady beetle */
-	case JLOG_LEVEL_INFO:
-		return "\xe2\x84\xb9\xef\xb8\x8f"; /* U+2139 U+FE0F information */
-	case JLOG_LEVEL_SUCCESS:
-		return "\xe2\x9c\x85"; /* U+2705 check mark */
-	case JLOG_LEVEL_WARNING:
-		return "\xe2\x9a\xa0\xef\xb8\x8f"; /* U+26A0 U+FE0F warning */
-	case JLOG_LEVEL_ERROR:
-		return "\xe2\x9d\x8c"; /* U+274C cross mark */
-	case JLOG_LEVEL_CRITICAL:
-		return "\xe2\x98\xa0\xef\xb8\x8f"; /* U+2620 U+FE0F skull */
-	default:
-		return " ";
-	}
-}
-
 /* What Python's logging module writes when the caller is unknown. */
 #define UNKNOWN_FILE "(unknown file)"
 #define UNKNOWN_FUNCTION "(unknown function)"
@@ -960,23 +946,25 @@ static size_t timedelta_repr(char *out, size_t cap, uint64_t us)
  * json.dumps' ", " and ": " separators; the JSON is the same). Where a
  * Python program has facts a C record lacks:
  *   - text: loguru's default format, "YYYY-MM-DD HH:mm:ss.SSS | LEVEL    |
- *     name:function:line - message\n", in UTC (loguru uses local time),
- *     made here rather than by the template engine of format.c;
+ *     name:function:line - message\n", in UTC, or in local time (as
+ *     loguru) with the sink's utc false, made here rather than by the
+ *     template engine of format.c;
  *   - elapsed: since the library was loaded (jlog__start_ns), 0 if the
- *     record is older; time: UTC ("+00:00");
+ *     record is older; time: UTC ("+00:00"), or local with its offset;
  *   - file.path: the base name too (the record keeps no more);
  *   - module: the file name without extension; name: the logger's name,
  *     else the module;
  *   - an unknown callsite gives Python logging's "(unknown file)", line 0
  *     and "(unknown function)";
- *   - process.name: the program's short name; thread.name: "MainThread"
- *     for the thread whose id is the pid, "Thread-<tid>" otherwise;
+ *   - process.name: the program's short name; thread.name: the name of
+ *     the thread that logged (thread-name.c; the main thread's is the
+ *     program's), or its id as a string when none is known;
  *   - level: loguru's name, number and icon; a level without a name is
  *     "Level 22" with icon " ", as loguru names a level given by number;
  *   - extra: the fields, after "truncated" and "dropped" when set.
  */
 static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
-                        const struct jlog__line_ctx *ctx)
+                        const struct jlog__line_ctx *ctx, bool local)
 {
 	static const struct rset r = {loguru_extra_keys, ARRAY_LEN(loguru_extra_keys), false};
 	struct scratch *s = NULL;
@@ -997,7 +985,8 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 	const char *name = v->name_len ? v->name : file;
 	size_t name_len = v->name_len ? v->name_len : mod_len;
 	char civil[19];
-	civil_time(b, v->time_ns, civil);
+	int32_t off = local ? jlog__local_zone(v->time_ns / 1000000000u)->off : 0;
+	civil_time(b, local ? jlog__local_ns(v->time_ns, off) : v->time_ns, civil);
 	unsigned us = (unsigned)(v->time_ns % 1000000000u / 1000u);
 
 	/* text */
@@ -1057,7 +1046,7 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 	jlog__buf_lit(b, "},\"function\":");
 	put_cstr(b, function);
 	jlog__buf_lit(b, ",\"level\":{\"icon\":");
-	put_cstr(b, loguru_icon(v->level));
+	put_cstr(b, jlog__level_icon(v->level));
 	jlog__buf_lit(b, ",\"name\":");
 	put_cstr(b, level);
 	jlog__buf_lit(b, ",\"no\":");
@@ -1077,10 +1066,15 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 	put_cstr(b, prog && *prog ? prog : "MainProcess");
 	jlog__buf_lit(b, "},\"thread\":{\"id\":");
 	jlog__json_uint(b, v->tid);
-	if (v->tid == (uint32_t)ctx->pid) {
-		jlog__buf_lit(b, ",\"name\":\"MainThread\"}");
+	char tname[16];
+	size_t tlen = jlog__thread_name(v->tid, tname);
+	if (tlen) {
+		jlog__buf_lit(b, ",\"name\":");
+		jlog__json_str(b, tname, tlen);
+		jlog__buf_putc(b, '}');
 	} else {
-		jlog__buf_lit(b, ",\"name\":\"Thread-");
+		/* No name known: the id, as a string (loguru's type). */
+		jlog__buf_lit(b, ",\"name\":\"");
 		jlog__json_uint(b, v->tid);
 		jlog__buf_lit(b, "\"}");
 	}
@@ -1095,7 +1089,9 @@ static void line_loguru(struct jlog__buf *b, const struct jlog__rec_view *v,
 		jlog__buf_putc(b, '.');
 		put_digits(b, us, 6);
 	}
-	jlog__buf_lit(b, "+00:00\",\"timestamp\":");
+	char zone[8];
+	jlog__buf_put(b, zone, jlog__fmt_offset(zone, off, true));
+	jlog__buf_lit(b, "\",\"timestamp\":");
 	jlog__json_double(b, (double)(v->time_ns / 1000u) / 1e6);
 	jlog__buf_lit(b, "}}}\n");
 }
@@ -1123,7 +1119,7 @@ void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
 		line_otel(b, v, ctx);
 		break;
 	case JLOG__PRESET_LOGURU:
-		line_loguru(b, v, ctx);
+		line_loguru(b, v, ctx, o->local_time);
 		break;
 	default:
 		if (plain_default(o))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* Output buffer                                                            */
@@ -207,6 +208,8 @@ static enum utf8_status utf8_check(const unsigned char *p, const unsigned char *
 	return UTF8_VALID;
 }
 
+/* \u00XX (or a short escape) for a C0 control, '"', '\\', DEL or, from
+ * str_body()'s and put_json_text()'s C1 check, a C1 control (c < 0xa0). */
 static void put_escape(struct jlog__buf *b, unsigned c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -214,7 +217,7 @@ static void put_escape(struct jlog__buf *b, unsigned c)
 		return;
 	char *o = b->p + b->len;
 	o[0] = '\\';
-	if (short_escape[c]) {
+	if (c < 0x80 && short_escape[c]) {
 		o[1] = short_escape[c];
 		b->len += 2;
 		return;
@@ -260,10 +263,14 @@ static void str_body(struct jlog__buf *b, const char *s, size_t n)
 		if (byte_class[c] == U) {
 			enum utf8_status st = utf8_check(p, end, &len);
 			/* U+2028 and U+2029 are valid JSON but end a line in
-			 * JavaScript, so they are escaped like newlines. */
+			 * JavaScript, so they are escaped like newlines; the C1
+			 * controls U+0080..U+009F (C2 80..C2 9F) like the C0
+			 * ones: NEL ends a line for some readers (Python's
+			 * splitlines()), CSI starts a terminal escape. */
 			bool line_sep = st == UTF8_VALID && c == 0xe2 && p[1] == 0x80 &&
 			                (p[2] == 0xa8 || p[2] == 0xa9);
-			if (st == UTF8_VALID && !line_sep) {
+			bool c1 = st == UTF8_VALID && c == 0xc2 && p[1] < 0xa0;
+			if (st == UTF8_VALID && !line_sep && !c1) {
 				p += len;
 				continue;
 			}
@@ -271,6 +278,8 @@ static void str_body(struct jlog__buf *b, const char *s, size_t n)
 				jlog__buf_put(b, run, (size_t)(p - run));
 			if (line_sep)
 				jlog__buf_put(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			else if (c1)
+				put_escape(b, p[1]);
 			else
 				jlog__buf_lit(b, "\xef\xbf\xbd");
 		} else {
@@ -944,6 +953,82 @@ void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
 	jlog__buf_put(b, o, sizeof(o));
 }
 
+/*
+ * Local time. The zone's offset changes only at a transition (DST, a
+ * change of the zone's rules), and every zone's transitions fall on a
+ * whole minute, so one localtime_r() per minute of records gives the
+ * exact offset of each: the answer is kept for the minute it was asked
+ * for, per thread (the writer's; the text formatter's tests run on
+ * others). A record of another minute, a transition included, asks
+ * again.
+ */
+static _Thread_local struct jlog__zone zone_cache __attribute__((tls_model("initial-exec"))) = {
+	UINT64_MAX, 0, ""};
+
+const struct jlog__zone *jlog__local_zone(uint64_t sec)
+{
+	struct jlog__zone *z = &zone_cache;
+	uint64_t minute = sec / 60;
+	if (z->minute == minute)
+		return z;
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (localtime_r(&t, &tm)) {
+		z->off = (int32_t)tm.tm_gmtoff;
+		snprintf(z->abbr, sizeof(z->abbr), "%s", tm.tm_zone ? tm.tm_zone : "");
+	} else {
+		z->off = 0;
+		snprintf(z->abbr, sizeof(z->abbr), "UTC");
+	}
+	z->minute = minute;
+	return z;
+}
+
+uint64_t jlog__local_ns(uint64_t time_ns, int32_t off)
+{
+	int64_t d = (int64_t)off * 1000000000;
+	if (d < 0 && time_ns < (uint64_t)-d)
+		return 0;
+	return time_ns + (uint64_t)d;
+}
+
+size_t jlog__fmt_offset(char *o, int32_t off, bool colon)
+{
+	unsigned a = (unsigned)(off < 0 ? -off : off) / 60;
+	size_t k = 0;
+	o[k++] = off < 0 ? '-' : '+';
+	put2(o + k, a / 60 % 100);
+	k += 2;
+	if (colon)
+		o[k++] = ':';
+	put2(o + k, a % 60);
+	return k + 2;
+}
+
+void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local)
+{
+	if (!local) {
+		jlog__json_time(b, time_ns);
+		return;
+	}
+	int32_t off = jlog__local_zone(time_ns / 1000000000u)->off;
+	size_t pos = b->len;
+	jlog__json_time(b, jlog__local_ns(time_ns, off));
+	jlog__json_zone_suffix(b, pos, off);
+}
+
+void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off)
+{
+	/* Out of memory the line is dropped anyway. */
+	if (b->len < pos + 2 || b->p[b->len - 2] != 'Z')
+		return;
+	char o[8];
+	size_t n = jlog__fmt_offset(o, off, true);
+	o[n++] = '"';
+	b->len -= 2;
+	jlog__buf_put(b, o, n);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Levels                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -1152,25 +1237,39 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 /* ------------------------------------------------------------------------ */
 
 /*
- * Copy jansson's compact text, which is valid JSON already, escaping only
- * U+2028 and U+2029 as strings do here (jansson leaves them raw). Outside
- * string literals jansson writes only ASCII, so every E2 80 A8/A9 is inside
- * a string, where "\u2028" means the same character.
+ * Copy jansson's compact text, which is valid JSON already, escaping what
+ * str_body() escapes and jansson leaves raw: DEL, the C1 controls and
+ * U+2028/U+2029. Outside string literals jansson writes only printable
+ * ASCII, so every such byte (sequence) is inside a string, where the
+ * escape means the same character.
  */
 static void put_json_text(struct jlog__buf *b, const char *s, size_t n)
 {
-	const char *end = s + n, *p = s, *e2;
-	while ((e2 = memchr(p, 0xe2, (size_t)(end - p))) != NULL) {
-		if (end - e2 >= 3 && (unsigned char)e2[1] == 0x80 &&
-		    ((unsigned char)e2[2] == 0xa8 || (unsigned char)e2[2] == 0xa9)) {
-			jlog__buf_put(b, s, (size_t)(e2 - s));
-			jlog__buf_put(b, (unsigned char)e2[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			s = p = e2 + 3;
-		} else {
-			p = e2 + 1;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+	while (p < end) {
+		unsigned c = *p;
+		if (c != 0x7f && c != 0xc2 && c != 0xe2) {
+			p++;
+			continue;
 		}
+		size_t len = 1;
+		if (c == 0xc2 && end - p >= 2 && p[1] < 0xa0)
+			len = 2;
+		else if (c == 0xe2 && end - p >= 3 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			len = 3;
+		else if (c != 0x7f) {
+			p++;
+			continue;
+		}
+		jlog__buf_put(b, run, (size_t)(p - run));
+		if (len == 3)
+			jlog__buf_put(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+		else
+			put_escape(b, len == 2 ? p[1] : c);
+		p += len;
+		run = p;
 	}
-	jlog__buf_put(b, s, (size_t)(end - s));
+	jlog__buf_put(b, run, (size_t)(end - run));
 }
 
 static inline void put_value(struct jlog__buf *b, const struct jlog__field_view *f)

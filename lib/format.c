@@ -11,9 +11,11 @@
  *
  * Where loguru (Python) does not map to C, the choices are:
  *
- *   - Time is UTC: {time} is the record's CLOCK_REALTIME in UTC, so Z is
- *     "+00:00", ZZ "+0000" and zz "UTC". A suffix "!UTC" is accepted and
- *     changes nothing. {time} without a spec is loguru's default
+ *   - Time is local, as loguru's, or UTC (the sink's utc option,
+ *     jlog__template_set_local()): Z is the offset "+01:00", ZZ "+0100",
+ *     zz the zone's abbreviation ("CET"; "UTC" in UTC). The offset is
+ *     looked up once per minute (jlog__local_zone()). A suffix "!UTC"
+ *     gives that field in UTC. {time} without a spec is loguru's default
  *     "%Y-%m-%dT%H:%M:%S.%f%z" (2026-11-26T04:02:03.123456+0000). X is the
  *     Unix time in seconds, x in microseconds. A spec containing '%' is a
  *     strftime format (the common directives, English names); otherwise
@@ -27,7 +29,10 @@
  *     "(unknown file)" and "(unknown function)", and line 0, as the
  *     loguru JSON preset (encode-preset.c) has.
  *   - {thread} and {process} (and their .id) are the kernel tid and the
- *     pid; .name, which C has no equivalent for, prints the same number.
+ *     pid. {thread.name} is the name of the thread that logged, noted at
+ *     its first log call (thread-name.c; the main thread's is the
+ *     program's), or the tid when none is known; {process.name} prints
+ *     the pid.
  *     {exception} is accepted and prints nothing.
  *   - {level} and {level.name} print the name, or the number for a level
  *     without one; {level.icon} is loguru's emoji, or " " (loguru's icon
@@ -89,7 +94,7 @@ enum field {
 	F_FUNCTION,
 	F_LINE,
 	F_THREAD,      /* number, as an integer */
-	F_THREAD_NAME, /* number, as a string */
+	F_THREAD_NAME, /* the thread's name (thread-name.c), else its number */
 	F_PROCESS,
 	F_PROCESS_NAME,
 	F_MESSAGE,
@@ -139,6 +144,7 @@ struct op {
 	uint8_t vkind; /* K_* */
 	uint8_t align; /* 0 (the kind's default), '<', '>', '^' */
 	uint8_t reset; /* OP_SGR: this is the reset, "\e[0m" */
+	uint8_t utc;   /* F_TIME: "!UTC", UTC whatever the template's zone */
 	uint8_t fill_len;
 	char fill[4];
 	uint32_t width; /* 0: none */
@@ -176,6 +182,7 @@ struct jlog__template {
 	size_t nkeys, keys_cap;
 	struct jlog__buf pool;
 	bool has_extra; /* {extra}: every field is shown; no pairs */
+	bool local_time; /* {time} in local time (jlog__template_set_local) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -451,8 +458,14 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 {
 	uint64_t sec = time_ns / 1000000000u;
 	unsigned us = (unsigned)(time_ns % 1000000000u / 1000u);
-	const struct civil *c = civil_of(sec);
+	/* Local time: the calendar of the time moved by the zone's offset
+	 * (X and x stay Unix time). */
+	const struct jlog__zone *z = NULL;
+	if (t->local_time && !op->utc)
+		z = jlog__local_zone(sec);
+	const struct civil *c = civil_of(z ? jlog__local_ns(time_ns, z->off) / 1000000000u : sec);
 	unsigned h12 = (c->hour + 11) % 12 + 1;
+	char zone[8];
 
 	for (uint32_t i = 0; i < op->tcount; i++) {
 		const struct tpart *tp = &t->tparts[op->tfirst + i];
@@ -493,9 +506,11 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 			break;
 		}
 		case TP_A: put_str(b, c->hour < 12 ? "AM" : "PM"); break;
-		case TP_Z: jlog__buf_lit(b, "+00:00"); break;
-		case TP_ZZ: jlog__buf_lit(b, "+0000"); break;
-		case TP_zz: jlog__buf_lit(b, "UTC"); break;
+		case TP_Z:
+		case TP_ZZ:
+			put(b, zone, jlog__fmt_offset(zone, z ? z->off : 0, tp->kind == TP_Z));
+			break;
+		case TP_zz: put_str(b, z ? z->abbr : "UTC"); break;
 		case TP_X: put_num(b, sec, 1); break;
 		case TP_x: put_num(b, time_ns / 1000u, 1); break;
 		default: break;
@@ -583,16 +598,16 @@ static bool put_level_sgr(struct jlog__buf *b, int level)
 	return b->len != len;
 }
 
-static const char *level_icon(int level)
+const char *jlog__level_icon(int level)
 {
 	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* ✏️ */
-	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* 🐞 */
-	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* ℹ️ */
-	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x85";               /* ✅ */
-	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* ⚠️ */
-	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* ❌ */
-	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* ☠️ */
+	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* U+270F U+FE0F pencil */
+	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* U+1F41E lady beetle */
+	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* U+2139 U+FE0F information */
+	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x94\xef\xb8\x8f";   /* U+2714 U+FE0F heavy check mark */
+	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* U+26A0 U+FE0F warning */
+	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* U+274C cross mark */
+	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* U+2620 U+FE0F skull */
 	default: return " ";
 	}
 }
@@ -814,6 +829,7 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 	const char *str = NULL;
 	size_t len = 0;
 	bool cut;
+	char name[16];
 
 	switch (op->field) {
 	case F_TIME:
@@ -831,7 +847,7 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 		jlog__json_int(o, v->level);
 		return;
 	case F_LEVEL_ICON:
-		str = level_icon(v->level);
+		str = jlog__level_icon(v->level);
 		len = strlen(str);
 		break;
 	case F_NAME:
@@ -857,9 +873,16 @@ static void render(struct jlog__buf *o, const struct op *op, const struct fmt *x
 		jlog__json_int(o, v->line > 0 ? v->line : 0);
 		return;
 	case F_THREAD:
-	case F_THREAD_NAME:
 		jlog__json_uint(o, v->tid);
 		return;
+	case F_THREAD_NAME:
+		len = jlog__thread_name(v->tid, name);
+		if (len == 0) {
+			jlog__json_uint(o, v->tid);
+			return;
+		}
+		str = name;
+		break;
 	case F_PROCESS:
 	case F_PROCESS_NAME:
 		jlog__json_int(o, x->ctx ? x->ctx->pid : 0);
@@ -1527,8 +1550,10 @@ static int compile_time(struct comp *c, struct op *op_in, const char *spec, size
 	uint32_t first = (uint32_t)c->t->ntparts;
 	int r;
 
-	if (n >= 4 && memcmp(spec + n - 4, "!UTC", 4) == 0)
-		n -= 4; /* always UTC here */
+	if (n >= 4 && memcmp(spec + n - 4, "!UTC", 4) == 0) {
+		n -= 4;
+		c->t->ops[idx].utc = 1;
+	}
 	if (n == 0) {
 		spec = "%Y-%m-%dT%H:%M:%S.%f%z";
 		n = strlen(spec);
@@ -1804,6 +1829,11 @@ static int compile(struct comp *c)
 		return fail(c, c->stack[0].pos, "unclosed tag <%.*s>", (int)c->stack[0].nlen,
 		            s + c->stack[0].name);
 	return 0;
+}
+
+void jlog__template_set_local(struct jlog__template *t, bool local)
+{
+	t->local_time = local;
 }
 
 void jlog__template_free(struct jlog__template *t)

@@ -278,8 +278,9 @@ size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap);
 /* ------------------------------------------------------------------------ */
 
 /* Append a JSON string literal (with quotes): escapes '"', '\\', every
- * control character (as \n \r \t \b \f or \u00XX), U+2028 and U+2029 (as
- * \u2028, \u2029), DEL as \u007f, and replaces each maximal invalid UTF-8
+ * C0 control character (as \n \r \t \b \f or \u00XX), DEL and the C1
+ * controls U+0080..U+009F (as \u007f..\u009f), U+2028 and U+2029 (as
+ * \u2028, \u2029), and replaces each maximal invalid UTF-8
  * subsequence with U+FFFD (the WHATWG/Unicode "substitution of maximal
  * subparts" rule). Overlongs, surrogates and code points above U+10FFFF are
  * invalid. */
@@ -301,6 +302,26 @@ void jlog__json_double(struct jlog__buf *b, double v);
 size_t jlog__fmt_double(char *out, double v);
 /* "2026-11-26T04:02:03.123456Z" with quotes (RFC 3339, UTC, microseconds). */
 void jlog__json_time(struct jlog__buf *b, uint64_t time_ns);
+/* The local time zone at a second: offset from UTC in seconds (east
+ * positive) and abbreviation ("CET"). Cached per minute and per thread
+ * (encode.c says why that is exact); valid until the thread's next call. */
+struct jlog__zone {
+	uint64_t minute; /* the minute (Unix seconds / 60) it holds for */
+	int32_t off;
+	char abbr[8];
+};
+const struct jlog__zone *jlog__local_zone(uint64_t sec);
+/* @time_ns moved by @off seconds (local wall-clock time as if UTC, for
+ * the calendar code); 0 rather than below the epoch. */
+uint64_t jlog__local_ns(uint64_t time_ns, int32_t off);
+/* "+01:00" (@colon) or "+0100" into @o (at least 6 bytes); the length. */
+size_t jlog__fmt_offset(char *o, int32_t off, bool colon);
+/* jlog__json_time(), or with @local the local time with its offset
+ * ("2026-11-26T05:02:03.123456+01:00"). */
+void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local);
+/* Replace the 'Z"' that ends a time appended at @pos with the offset
+ * @off and its quote. */
+void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off);
 
 /* Process facts the line needs that are not in the record. */
 struct jlog__line_ctx {
@@ -575,6 +596,9 @@ enum jlog__time_format {
 struct jlog__json_opts {
 	enum jlog__preset preset;
 	enum jlog__time_format time_format;
+	/* Dates in local time with their offset instead of UTC (every
+	 * preset; epoch forms and OTel's ns are the same either way). */
+	bool local_time;
 	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
 	           *key_line, *key_function, *key_pid, *key_tid;
 };
@@ -827,6 +851,14 @@ struct jlog_logger {
 	uint8_t *bound; /* encoded bound fields */
 	size_t bound_len;
 	uint32_t nbound;
+	/* JLOG__REC_TRUNCATED when a bound field of this handle or of an
+	 * ancestor was cut or left out (child_create()), else 0: ORed into
+	 * the flags of each of its records by log_general(), which then say
+	 * so. */
+	uint8_t bound_flags;
+	/* The largest record begin_record() takes: the core's fast_max, or 0
+	 * with bound_flags so that every record takes log_general(). */
+	size_t fast_max;
 };
 
 struct jlog__module_level {
@@ -921,6 +953,13 @@ int jlog__explain(int rc, unsigned seq, const char *call);
 /* Thread id of the caller, cached per thread. */
 uint32_t jlog__gettid(void);
 
+/* Thread names (thread-name.c). Note the calling thread's name under
+ * @tid (its first log call). */
+void jlog__thread_name_register(uint32_t tid);
+/* The name of thread @tid into @out (NUL-terminated); returns its length,
+ * 0 when unknown or empty. Writer thread (any thread). */
+size_t jlog__thread_name(uint32_t tid, char out[16]);
+
 /* ------------------------------------------------------------------------ */
 /* Text formatter (format.c)                                                */
 /* ------------------------------------------------------------------------ */
@@ -938,6 +977,9 @@ struct jlog__template;
  */
 int jlog__template_compile(const char *tmpl, struct jlog__template **out, char *err,
                            size_t errlen);
+/* {time} in local time (@local) or UTC (the default); before the template
+ * is shared. */
+void jlog__template_set_local(struct jlog__template *t, bool local);
 /* NULL is a no-op. */
 void jlog__template_free(struct jlog__template *t);
 /*
@@ -950,6 +992,10 @@ void jlog__template_free(struct jlog__template *t);
 void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
                        const struct jlog__line_ctx *ctx, const struct jlog__template *t,
                        bool color);
+/* loguru's default icon of a level (loguru/_defaults.py), shared by
+ * {level.icon} and the loguru preset's record.level.icon; " " for other
+ * levels, as loguru gives a level logged by number. */
+const char *jlog__level_icon(int level);
 /* loguru's default format, usable as a template. */
 extern const char jlog__default_text_format[];
 /*

@@ -186,8 +186,10 @@ uint32_t jlog__gettid(void)
 	if (JLOG__UNLIKELY(tls.tid == 0)) {
 		tls.tid = (uint32_t)syscall(SYS_gettid);
 		/* The thread's first log call: time for the crash handler's
-		 * alternate stack, if it is installed. */
+		 * alternate stack, if it is installed, and to note the
+		 * thread's name for the formatters. */
 		jlog__crash_thread_init();
+		jlog__thread_name_register(tls.tid);
 	}
 	return tls.tid;
 }
@@ -461,6 +463,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	                             ? opts->max_record_size
 	                             : opts->queue_size / 4;
 	c->fast_max = c->max_record_size / 2;
+	lg->fast_max = c->fast_max;
 	atomic_init(&c->written_pos, c->ring.start);
 
 	lg->gate.level = clamp_level(opts->level);
@@ -1059,15 +1062,25 @@ static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
 	/* Bound fields: the parent's bytes, then the new ones, encoded now so
 	 * each log call only copies them. Together they take at most a
 	 * quarter of max_record_size: values are cut to share that room, and
-	 * fields that still do not fit are left out. */
+	 * fields that still do not fit are left out. Either way every record
+	 * of the child (and of its children) says "truncated":true
+	 * (bound_flags, read by log_general(), and fast_max). */
+	ch->bound_flags = parent->bound_flags;
 	size_t limit = c->max_record_size / 4;
-	size_t size = parent->bound_len;
-	for (size_t i = 0; i < n; i++)
+	size_t size = parent->bound_len, fixed = 0;
+	for (size_t i = 0; i < n; i++) {
 		size += jlog__field_size(&fields[i]);
+		/* What a field takes besides its value (the key is cut
+		 * at JLOG__MAX_KEY): not part of the values' share. */
+		fixed += sizeof(struct jlog__field_hdr) +
+		         (fields[i].key_len < JLOG__MAX_KEY ? fields[i].key_len : JLOG__MAX_KEY);
+	}
 	if (size) {
 		size_t val_cap = SIZE_MAX;
-		if (size > limit && n)
-			val_cap = (limit - (parent->bound_len < limit ? parent->bound_len : limit)) / n;
+		if (size > limit && n) {
+			size_t used = parent->bound_len + fixed;
+			val_cap = (limit - (used < limit ? used : limit)) / n;
+		}
 		ch->bound = malloc(size);
 		if (!ch->bound)
 			goto err;
@@ -1079,12 +1092,19 @@ static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
 			size_t w = jlog__field_write(ch->bound + k, &fields[i], val_cap);
 			if (k + w > limit)
 				break;
+			/* Fewer bytes than the field takes whole: its value
+			 * was cut. */
+			if (w < jlog__field_size(&fields[i]))
+				ch->bound_flags = JLOG__REC_TRUNCATED;
 			k += w;
 			kept++;
 		}
+		if (kept < parent->nbound + n)
+			ch->bound_flags = JLOG__REC_TRUNCATED;
 		ch->bound_len = k;
 		ch->nbound = kept;
 	}
+	ch->fast_max = ch->bound_flags ? 0 : c->fast_max;
 
 	ch->core = c;
 	ch->parent = parent;
@@ -1280,7 +1300,7 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 			return;
 		}
 	}
-	uint8_t flags = extra_flags;
+	uint8_t flags = extra_flags | lg->bound_flags;
 	size_t head_len = sizeof(struct jlog__rec_hdr) + lg->name_len + lg->bound_len;
 	/* The thread's context goes in whole, or, if it would take more than
 	 * half of the record, not at all (the line says truncated). */
@@ -1412,8 +1432,9 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	size_t extra = lg->name_len + lg->bound_len + ctx_len;
 	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + extra + fields_size;
 	/* Large records get the exact limits of the general path (context
-	 * at most half a record, truncation). */
-	if (JLOG__UNLIKELY(total > c->fast_max))
+	 * at most half a record, truncation), and so do all the records of
+	 * a handle whose bound fields were cut (its fast_max is 0). */
+	if (JLOG__UNLIKELY(total > lg->fast_max))
 		return -1;
 
 	uint32_t tid = jlog__gettid();

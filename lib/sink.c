@@ -52,6 +52,7 @@ void jlog_sink_options_init(jlog_sink_options *o)
 	o->sink = "stderr";
 	o->serialize = true;
 	o->colorize = -1;
+	o->utc = -1;
 	o->file_mode = 0640;
 	o->catch_errors = true;
 }
@@ -105,6 +106,7 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 {
 	struct jlog__json_opts *j = &s->json;
 	jlog__json_opts_init(j);
+	j->local_time = o->utc == 0; /* -1: UTC for JSON */
 	if (o->preset) {
 		int p = jlog__preset_parse(o->preset);
 		if (p < 0) {
@@ -176,6 +178,11 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 		jlog__set_last_error("level: %d is out of range 0..%d", o->level, JLOG_LEVEL_OFF);
 		goto fail_tp;
 	}
+	if (o->utc < -1 || o->utc > 1) {
+		jlog__set_last_error("utc: %d is not -1 (UTC for JSON, local for text), 0 or 1",
+		                     o->utc);
+		goto fail_tp;
+	}
 	if (o->colorize < -1) {
 		jlog__set_last_error("colorize: %d is not -1 (auto), 0 or 1", o->colorize);
 		goto fail_tp;
@@ -203,6 +210,7 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 				jlog__set_last_error("%s", err);
 			goto fail;
 		}
+		jlog__template_set_local(s->tmpl, o->utc != 1); /* -1: local for text */
 	}
 	if (o->filter && *o->filter) {
 		s->filter_len = strlen(o->filter);
@@ -413,6 +421,17 @@ static int set_colorize(void *base, const json_t *v, const char *path, char *err
 	return 0;
 }
 
+/* "utc": true or false, for jlog_sink_options.utc's 1 and 0 (absent: -1). */
+static int set_utc(void *base, const json_t *v, const char *path, char *err, size_t errlen)
+{
+	jlog_sink_options *so = base;
+	bool b = false;
+	int rc = jlog__cfg_bool(v, path, &b, err, errlen);
+	if (rc == 0)
+		so->utc = b ? 1 : 0;
+	return rc;
+}
+
 /* The same check as json_options() (jlog__preset_parse(), any case), so
  * that a document and jlog_add_sink() accept the same names. */
 static int set_preset(void *base, const json_t *v, const char *path, char *err, size_t errlen)
@@ -484,6 +503,7 @@ const struct jlog__opt jlog__sink_keys[] = {
 	{"backtrace", JLOG__OPT_BOOL, SO(backtrace), NULL, "\"stack\" at ERROR and above"},
 	{"diagnose", JLOG__OPT_BOOL, SO(diagnose), NULL, "errno and thread at ERROR and above"},
 	{"catch", JLOG__OPT_BOOL, SO(catch_errors), NULL, "errors stay inside jlog"},
+	{"utc", JLOG__OPT_CUSTOM, 0, set_utc, "UTC (true) or local time (false) in dates"},
 	{NULL, 0, 0, NULL, NULL},
 };
 #undef SO

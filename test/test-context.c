@@ -1,7 +1,8 @@
 /*
  * Scoped thread context: push/pop, nesting, the block-scoped form,
  * snapshots handed to another thread, precedence over bound fields and
- * under call fields, and isolation between threads.
+ * under call fields, and isolation between threads; context and bound
+ * fields (JLOG_WITH) cut or left out mark the line and count.
  */
 #include "jlog-private.h"
 #include "test-common.h"
@@ -197,6 +198,10 @@ START_TEST(test_limit)
 	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("big", big)), 0);
 	JLOG_INFO(lg, "kept", JLOG_INT("n", 1));
 	jlog_context_pop();
+	jlog_stats st;
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	ck_assert_uint_eq(st.truncated, 1);
 	jlog_close(lg);
 	size_t n;
 	json_t **l = tc_parse_file(path, &n);
@@ -205,6 +210,85 @@ START_TEST(test_limit)
 	ck_assert(json_is_true(json_object_get(l[0], "truncated")));
 	ck_assert_int_eq(json_integer_value(json_object_get(l[0], "n")), 1);
 	tc_free_lines(l, n);
+	free(path);
+}
+END_TEST
+
+/* Bound fields cut or left out when the child is made: every record of
+ * the child and of its children says "truncated":true and counts in
+ * stats.truncated, through the fast path and the general one. */
+START_TEST(test_bound_truncated)
+{
+	char *path;
+	jlog_logger *lg = open_file(&path);
+
+	/* A 40 KB value: cut to a quarter of max_record_size (64 KiB). */
+	size_t big_len = 40000;
+	char *big = malloc(big_len + 1);
+	memset(big, 'v', big_len);
+	big[big_len] = '\0';
+	jlog_logger *cut = JLOG_WITH(lg, JLOG_STR("big", big));
+	ck_assert_ptr_nonnull(cut);
+	jlog_logger *grand = JLOG_WITH(cut, JLOG_INT("g", 1));
+	/* 3,000 fields bound in one call: those past the quarter are left
+	 * out. */
+	size_t nf = 3000;
+	jlog_field *fs = calloc(nf, sizeof(*fs));
+	char (*keys)[8] = calloc(nf, sizeof(*keys));
+	for (size_t i = 0; i < nf; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "f%zu", i);
+		fs[i] = (jlog_field)JLOG_STR(keys[i], "some value");
+	}
+	jlog_logger *many = jlog__with(lg, fs, nf);
+	ck_assert_ptr_nonnull(many);
+	/* A chain of children binding one field each: the later ones find
+	 * no room. */
+	jlog_logger *chain = lg;
+	for (size_t i = 0; i < nf; i++) {
+		jlog_logger *next = jlog__with(chain, &fs[i], 1);
+		ck_assert_ptr_nonnull(next);
+		if (chain != lg)
+			jlog_close(chain);
+		chain = next;
+	}
+	jlog_logger *whole = JLOG_WITH(lg, JLOG_STR("small", "s"));
+
+	JLOG_INFO(cut, "fast");                        /* fast path */
+	JLOG_INFO(cut, "general", JLOG_JSON("j", NULL)); /* general path */
+	JLOG_INFO(grand, "grandchild");
+	JLOG_INFO(many, "many");
+	JLOG_INFO(chain, "chain");
+	JLOG_INFO(whole, "whole");
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+
+	size_t n;
+	json_t **l = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 6);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(json_is_true(json_object_get(l[i], "truncated")), "line %zu: %s", i,
+		              json_string_value(json_object_get(l[i], "message")));
+	ck_assert_ptr_null(json_object_get(l[5], "truncated"));
+	const char *v = str_of(l[0], "big");
+	ck_assert_uint_lt(strlen(v), big_len);
+	ck_assert_ptr_nonnull(strstr(v, "\xe2\x80\xa6")); /* the cut is shown */
+	ck_assert_ptr_nonnull(json_object_get(l[3], "f0"));
+	ck_assert_ptr_null(json_object_get(l[3], "f2999"));
+	ck_assert_ptr_nonnull(json_object_get(l[4], "f0"));
+	ck_assert_ptr_null(json_object_get(l[4], "f2999"));
+	tc_free_lines(l, n);
+	ck_assert_uint_eq(st.truncated, 5);
+
+	jlog_close(whole);
+	jlog_close(chain);
+	jlog_close(many);
+	jlog_close(grand);
+	jlog_close(cut);
+	jlog_close(lg);
+	free(keys);
+	free(fs);
+	free(big);
 	free(path);
 }
 END_TEST
@@ -236,6 +320,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_capture_adopt);
 	tcase_add_test(tc, test_limit);
 	tcase_add_test(tc, test_errors_explained);
+	tcase_add_test(tc, test_bound_truncated);
 	tcase_add_test(tc, test_thread_exit_frees);
 	suite_add_tcase(s, tc);
 	return s;

@@ -121,6 +121,7 @@ static char *encode_view(const struct jlog__rec_view *v, size_t *len)
 		CHECK(!(c == 0xe2 && i + 2 < b.len && (unsigned char)b.p[i + 1] == 0x80 &&
 		        ((unsigned char)b.p[i + 2] & 0xfe) == 0xa8),
 		      "raw U+2028/9 at %zu", i);
+		CHECK(!(c == 0xc2 && (unsigned char)b.p[i + 1] < 0xa0), "raw C1 control at %zu", i);
 	}
 	*len = b.len;
 	return b.p;
@@ -309,6 +310,8 @@ static void check_string(const char *s, size_t n, bool truncated)
 		CHECK(!(c == 0xe2 && i + 2 < b.len && (unsigned char)b.p[i + 1] == 0x80 &&
 		        ((unsigned char)b.p[i + 2] & 0xfe) == 0xa8),
 		      "raw U+2028/9");
+		CHECK(!(c == 0xc2 && i + 1 < b.len && (unsigned char)b.p[i + 1] < 0xa0),
+		      "raw C1 control U+%04X", (unsigned char)b.p[i + 1]);
 	}
 
 	json_error_t err;
@@ -400,6 +403,12 @@ START_TEST(test_escape_table)
 		{"\xe2\x80\xa8", 3, "\"\\u2028\""},
 		{"\xe2\x80\xa9", 3, "\"\\u2029\""},
 		{"\xe2\x80\xa7", 3, "\"\xe2\x80\xa7\""},
+		{"\xc2\x80", 2, "\"\\u0080\""},
+		{"\xc2\x85", 2, "\"\\u0085\""},
+		{"\xc2\x9b[2J", 5, "\"\\u009b[2J\""},
+		{"\xc2\x9f", 2, "\"\\u009f\""},
+		{"\xc2\xa0", 2, "\"\xc2\xa0\""},
+		{"a\xc2\x85" "b\xc2", 5, "\"a\\u0085b\xef\xbf\xbd\""},
 		{"/", 1, "\"/\""},
 		{"", 0, "\"\""},
 		{"a\"b\\c\nd", 7, "\"a\\\"b\\\\c\\nd\""},
@@ -649,6 +658,85 @@ START_TEST(test_integers)
 		CHECK(strcmp(text, want) == 0, "%s != %s", text, want);
 		free(text);
 	}
+}
+END_TEST
+
+/* How many strings and keys in @j are @text. */
+static int count_text(const json_t *j, const char *text)
+{
+	int n = 0;
+	const char *k;
+	json_t *e;
+	size_t i;
+	if (json_is_string(j))
+		return strcmp(json_string_value(j), text) == 0;
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, e)
+			n += (strcmp(k, text) == 0) + count_text(e, text);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, e)
+			n += count_text(e, text);
+	}
+	return n;
+}
+
+/* The C1 controls (NEL, CSI, ...) and DEL are escaped in every part of a
+ * line and in every preset, JSON values included (jansson leaves them
+ * raw), and read back as the same characters. */
+START_TEST(test_c1_controls)
+{
+	static const char hostile[] = "a\xc2\x85" "b\xc2\x9b[31mc\x7f" "d\xc2\x80\xc2\x9f\xc2\xa0";
+	json_t *j = json_pack("{s:[s]}", hostile, hostile);
+	const jlog_field fields[] = {
+		JLOG_STR("s", hostile),
+		JLOG_STR(hostile, "k"),
+		JLOG_JSON("j", j),
+	};
+	struct spec sp = default_spec;
+	sp.msg = hostile;
+	sp.msg_len = strlen(hostile);
+	sp.name = hostile;
+	static const enum jlog__preset presets[] = {
+		JLOG__PRESET_DEFAULT, JLOG__PRESET_ECS, JLOG__PRESET_GCP,
+		JLOG__PRESET_OTEL, JLOG__PRESET_LOGURU,
+	};
+	struct jlog__rec_view v;
+	uint8_t *rec = make_record(&sp, fields, 3, &v);
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+		struct jlog__json_opts o;
+		struct jlog__line_ctx ctx = {.pid = 4242};
+		struct jlog__buf b;
+		jlog__json_opts_init(&o);
+		o.preset = presets[i];
+		jlog__buf_init(&b);
+		jlog__encode_preset(&b, &v, &ctx, &o);
+		ck_assert(!b.failed && b.len > 0);
+		for (size_t k = 0; k + 1 < b.len; k++) {
+			unsigned char c = (unsigned char)b.p[k];
+			ck_assert_msg(c != 0x7f, "preset %zu: raw DEL", i);
+			ck_assert_msg(!(c == 0xc2 && (unsigned char)b.p[k + 1] < 0xa0),
+			              "preset %zu: raw C1 U+%04X at %zu: %.*s", i,
+			              (unsigned char)b.p[k + 1], k, (int)b.len, b.p);
+		}
+		ck_assert_msg(memmem(b.p, b.len, "\\u0085", 6) && memmem(b.p, b.len, "\\u009b", 6),
+		              "preset %zu: NEL or CSI not escaped", i);
+		json_t *line = parse_line(b.p, b.len);
+		/* Each preset nests the fields in its own way: the hostile
+		 * text must be read back whole wherever it is (message,
+		 * logger name, value, key, inside the JSON value). */
+		ck_assert_msg(count_text(line, hostile) >= 5, "preset %zu: %d copies", i,
+		              count_text(line, hostile));
+		json_decref(line);
+		jlog__buf_finish(&b);
+	}
+	free(rec);
+
+	json_t *line = line_of(fields, 3);
+	ck_assert_str_eq(json_string_value(json_object_get(line, "s")), hostile);
+	ck_assert_str_eq(json_string_value(json_object_get(line, hostile)), "k");
+	ck_assert(json_equal(json_object_get(line, "j"), j));
+	json_decref(line);
+	json_decref(j);
 }
 END_TEST
 
@@ -1665,6 +1753,7 @@ Suite *jlog_test_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_integers);
 	tcase_add_test(tc, test_field_types);
+	tcase_add_test(tc, test_c1_controls);
 	tcase_add_test(tc, test_big_unsigned);
 	tcase_add_test(tc, test_double_table);
 	tcase_add_test(tc, test_random_doubles);

@@ -8,7 +8,9 @@
 #include "test-common.h"
 
 #include <math.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 
 /* Check logs every passing assertion; CHECK reports only failures, for
  * the loops. */
@@ -50,6 +52,7 @@ struct spec {
 	uint64_t time_ns;
 	jlog_callsite *cs; /* NULL: no callsite */
 	size_t val_cap;
+	uint32_t tid; /* 0: 4243 */
 };
 
 static struct spec base(void)
@@ -74,7 +77,7 @@ static uint8_t *make_record(const struct spec *sp, const jlog_field *fields, siz
 	memset(&h, 0, sizeof(h));
 	h.time_ns = sp->time_ns;
 	h.callsite = sp->cs ? jlog__callsite_id(sp->cs) : 0;
-	h.tid = 4243;
+	h.tid = sp->tid ? sp->tid : 4243;
 	h.msg_len = (uint32_t)sp->msg_len;
 	h.nfields = (uint32_t)n;
 	h.name_len = (uint16_t)name_len;
@@ -230,9 +233,20 @@ START_TEST(test_fields)
 	expect("{level}|{level.name}|{level.no}|{level.icon}|{name}|{module}|{file}|"
 	       "{file.name}|{function}|{line}",
 	       false, "INFO|INFO|20|\xe2\x84\xb9\xef\xb8\x8f|server|server|server.c|server.c|handle|42\n");
+	/* {thread.name} is the name of the thread that logged, noted at its
+	 * first log call: note one for the records' thread id. */
+	char saved[16] = "";
+	prctl(PR_GET_NAME, (unsigned long)saved, 0, 0, 0);
+	prctl(PR_SET_NAME, (unsigned long)"fmt-worker", 0, 0, 0);
+	jlog__thread_name_register(4243);
+	prctl(PR_SET_NAME, (unsigned long)saved, 0, 0, 0);
 	expect("{thread}|{thread.id}|{thread.name}|{process}|{process.id}|{process.name}|"
 	       "{message}|{exception}|{extra}",
-	       false, "4243|4243|4243|4242|4242|4242|hello||{}\n");
+	       false, "4243|4243|fmt-worker|4242|4242|4242|hello||{}\n");
+	/* A thread whose name is not known (no such thread): its id. */
+	struct spec nt = base();
+	nt.tid = 0x7fff0000u;
+	expect_spec("{thread.name}", &nt, NULL, 0, false, "2147418112\n");
 	expect("", false, "\n");
 	expect("plain text", true, "plain text\n");
 
@@ -261,7 +275,7 @@ START_TEST(test_fields)
 		{JLOG_LEVEL_TRACE, "\x1b[36m\x1b[1mTRACE 5 \xe2\x9c\x8f\xef\xb8\x8f\x1b[0m\n"},
 		{JLOG_LEVEL_DEBUG, "\x1b[34m\x1b[1mDEBUG 10 \xf0\x9f\x90\x9e\x1b[0m\n"},
 		{JLOG_LEVEL_INFO, "\x1b[1mINFO 20 \xe2\x84\xb9\xef\xb8\x8f\x1b[0m\n"},
-		{JLOG_LEVEL_SUCCESS, "\x1b[32m\x1b[1mSUCCESS 25 \xe2\x9c\x85\x1b[0m\n"},
+		{JLOG_LEVEL_SUCCESS, "\x1b[32m\x1b[1mSUCCESS 25 \xe2\x9c\x94\xef\xb8\x8f\x1b[0m\n"},
 		{JLOG_LEVEL_WARNING, "\x1b[33m\x1b[1mWARNING 30 \xe2\x9a\xa0\xef\xb8\x8f\x1b[0m\n"},
 		{JLOG_LEVEL_ERROR, "\x1b[31m\x1b[1mERROR 40 \xe2\x9d\x8c\x1b[0m\n"},
 		{JLOG_LEVEL_CRITICAL, "\x1b[41m\x1b[1mCRITICAL 50 \xe2\x98\xa0\xef\xb8\x8f\x1b[0m\n"},
@@ -1082,6 +1096,55 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Local time: the zone's offset and name, looked up per minute, right on
+ * both sides of the DST changes; "!UTC" and X stay UTC. */
+static void expect_local(const char *tmpl, uint64_t ns, const char *want)
+{
+	struct spec sp = base();
+	sp.time_ns = ns;
+	struct jlog__rec_view v;
+	struct jlog__template *t = compile_ok(tmpl);
+	jlog__template_set_local(t, true);
+	uint8_t *rec = make_record(&sp, NULL, 0, &v);
+	char *got = format_view(t, &v, false);
+	ck_assert_msg(strcmp(got, want) == 0, "template \"%s\" at %" PRIu64 ":\n got  \"%s\"\n want \"%s\"",
+	              tmpl, ns, got, want);
+	free(got);
+	free(rec);
+	jlog__template_free(t);
+}
+
+START_TEST(test_local_time)
+{
+	/* Central European rules as a POSIX TZ string: no tzdata needed. */
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	const char *tm = "{time:YYYY-MM-DD HH:mm:ss.SSS Z ZZ zz}|{time:HH:mm ZZ!UTC}|{time:X}";
+	expect_local(tm, T0, "2026-11-26 05:02:03.123 +01:00 +0100 CET|04:02 +0000|1795665723\n");
+	/* Spring forward at 01:00 UTC: the last second before it, the
+	 * first after, in the same minute of UTC records' order. */
+	expect_local(tm, 1774745999000000000ull,
+	             "2026-03-29 01:59:59.000 +01:00 +0100 CET|00:59 +0000|1774745999\n");
+	expect_local(tm, 1774746000000000000ull,
+	             "2026-03-29 03:00:00.000 +02:00 +0200 CEST|01:00 +0000|1774746000\n");
+	/* Fall back at 01:00 UTC: 02:59:59 CEST, then 02:00:00 CET. */
+	expect_local(tm, 1792889999000000000ull,
+	             "2026-10-25 02:59:59.000 +02:00 +0200 CEST|00:59 +0000|1792889999\n");
+	expect_local(tm, 1792890000000000000ull,
+	             "2026-10-25 02:00:00.000 +01:00 +0100 CET|01:00 +0000|1792890000\n");
+	/* Back to a cached minute after another: asked again. */
+	expect_local("{time:HH:mm ZZ}", 1774745999000000000ull, "01:59 +0100\n");
+	/* West of UTC, and loguru's default {time} (%z). */
+	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1);
+	tzset();
+	expect_local("{time}", T0 + 3600000000000ull, "2026-11-26T00:02:03.123456-0500\n");
+	/* Without set_local the template is UTC. */
+	expect("{time:HH:mm ZZ zz}", false, "04:02 +0000 UTC\n");
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("format");
@@ -1089,6 +1152,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_default_format);
 	tcase_add_test(tc, test_seed_format);
 	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_local_time);
 	tcase_add_test(tc, test_time_tokens);
 	tcase_add_test(tc, test_align);
 	tcase_add_test(tc, test_markup);

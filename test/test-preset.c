@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 /* ck_assert records a checkpoint per passing assertion; loops use CHECK,
@@ -1294,6 +1295,13 @@ START_TEST(test_loguru)
 		JLOG_INT("record", 3), JLOG_INT("message", 4), JLOG_INT("a", 5),
 		JLOG_INT("fields.truncated", 6),
 	};
+	/* record.thread.name is the name of the thread that logged, noted
+	 * at its first log call: note one for the records' thread id. */
+	char saved[16] = "";
+	prctl(PR_GET_NAME, (unsigned long)saved, 0, 0, 0);
+	prctl(PR_SET_NAME, (unsigned long)"lg-worker", 0, 0, 0);
+	jlog__thread_name_register(4243);
+	prctl(PR_SET_NAME, (unsigned long)saved, 0, 0, 0);
 	struct spec sp = full_spec();
 	json_t *line = line_of(&sp, f, ARRAY_LEN(f), &o);
 	ASSERT_ORDER(line, "text,record");
@@ -1332,18 +1340,18 @@ START_TEST(test_loguru)
 	json_t *th = json_object_get(rec, "thread");
 	ASSERT_ORDER(th, "id,name");
 	ck_assert_int_eq(int_at(th, "id"), 4243);
-	ck_assert_str_eq(str_at(th, "name"), "Thread-4243");
+	ck_assert_str_eq(str_at(th, "name"), "lg-worker");
 	json_t *tm = json_object_get(rec, "time");
 	ASSERT_ORDER(tm, "repr,timestamp");
 	ck_assert_str_eq(str_at(tm, "repr"), "2026-11-26 04:02:03.123456+00:00");
 	ck_assert(json_real_value(json_object_get(tm, "timestamp")) == 1795665723123456.0 / 1e6);
 	json_decref(line);
 
-	/* Unnamed, no callsite, the main thread, a whole second, truncated
-	 * and dropped. */
+	/* Unnamed, no callsite, a thread whose name is not known (no such
+	 * thread), a whole second, truncated and dropped. */
 	sp = base_spec;
 	sp.time_ns = 1795665723000000999ull;
-	sp.tid = PID;
+	sp.tid = 0x7fff0000u;
 	sp.flags = JLOG__REC_TRUNCATED;
 	sp.dropped = 4;
 	const jlog_field g[] = {JLOG_INT("dropped", 1)};
@@ -1356,7 +1364,7 @@ START_TEST(test_loguru)
 	ck_assert_int_eq(int_at(rec, "line"), 0);
 	ck_assert_str_eq(str_at(rec, "module"), "(unknown file)");
 	ck_assert_str_eq(str_at(rec, "name"), "(unknown file)");
-	ck_assert_str_eq(str_at(json_object_get(rec, "thread"), "name"), "MainThread");
+	ck_assert_str_eq(str_at(json_object_get(rec, "thread"), "name"), "2147418112");
 	ck_assert_str_eq(str_at(json_object_get(rec, "time"), "repr"),
 	                 "2026-11-26 04:02:03+00:00");
 	extra = json_object_get(rec, "extra");
@@ -1373,7 +1381,7 @@ START_TEST(test_loguru)
 		{5, "TRACE", "\xe2\x9c\x8f\xef\xb8\x8f", "TRACE   "},
 		{10, "DEBUG", "\xf0\x9f\x90\x9e", "DEBUG   "},
 		{20, "INFO", "\xe2\x84\xb9\xef\xb8\x8f", "INFO    "},
-		{25, "SUCCESS", "\xe2\x9c\x85", "SUCCESS "},
+		{25, "SUCCESS", "\xe2\x9c\x94\xef\xb8\x8f", "SUCCESS "},
 		{30, "WARNING", "\xe2\x9a\xa0\xef\xb8\x8f", "WARNING "},
 		{40, "ERROR", "\xe2\x9d\x8c", "ERROR   "},
 		{50, "CRITICAL", "\xe2\x98\xa0\xef\xb8\x8f", "CRITICAL"},
@@ -1675,6 +1683,236 @@ START_TEST(test_lines_append)
 }
 END_TEST
 
+/* Through a logger: the loguru preset has loguru 0.6's serialize=True
+ * shape, key for key and type for type, and record.thread.name and
+ * {thread.name} are the name of the thread that logged (the main
+ * thread's is the program's), {thread.id} and {thread} its id. */
+struct named_arg {
+	jlog_logger *lg;
+	uint32_t tid;
+};
+
+static void *log_as_worker(void *p)
+{
+	struct named_arg *a = p;
+	pthread_setname_np(pthread_self(), "worker-1");
+	a->tid = (uint32_t)gettid();
+	JLOG_INFO(a->lg, "from worker");
+	return NULL;
+}
+
+static void check_types(const json_t *obj, const char *path, const char *const *spec)
+{
+	/* spec: "key", "type letter" pairs, NULL-terminated; s string,
+	 * i integer, r real, n null, o object. Exactly these keys. */
+	size_t n = 0;
+	for (; spec[n]; n += 2) {
+		json_t *v = json_object_get(obj, spec[n]);
+		ck_assert_msg(v != NULL, "%s.%s missing", path, spec[n]);
+		char t = spec[n + 1][0];
+		bool ok = (t == 's' && json_is_string(v)) || (t == 'i' && json_is_integer(v)) ||
+		          (t == 'r' && json_is_real(v)) || (t == 'n' && json_is_null(v)) ||
+		          (t == 'o' && json_is_object(v));
+		ck_assert_msg(ok, "%s.%s: not of type %c", path, spec[n], t);
+	}
+	ck_assert_msg(json_object_size(obj) == n / 2, "%s: %zu keys, want %zu", path,
+	              json_object_size(obj), n / 2);
+}
+
+START_TEST(test_loguru_shape_and_thread_names)
+{
+	char *jpath = tc_tmppath("loguru.jsonl"), *tpath = tc_tmppath("loguru.txt");
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	jlog_logger *lg;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = jpath;
+	so.preset = "loguru";
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	jlog_sink_options_init(&so);
+	so.sink = tpath;
+	so.serialize = false;
+	so.format = "{thread.name}|{thread.id}|{thread}";
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	pthread_t t;
+	struct named_arg a = {lg, 0};
+	ck_assert_int_eq(pthread_create(&t, NULL, log_as_worker, &a), 0);
+	pthread_join(t, NULL);
+	JLOG_INFO(lg, "from main", JLOG_STR("user", "alice"));
+	jlog_close(lg);
+
+	char main_name[16] = "";
+	prctl(PR_GET_NAME, (unsigned long)main_name, 0, 0, 0);
+	uint32_t main_tid = (uint32_t)gettid();
+	size_t n;
+	json_t **l = tc_parse_file(jpath, &n);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		static const char *const top[] = {"text", "s", "record", "o", NULL};
+		static const char *const rec[] = {
+			"elapsed", "o", "exception", "n", "extra", "o", "file", "o",
+			"function", "s", "level", "o", "line", "i", "message", "s",
+			"module", "s", "name", "s", "process", "o", "thread", "o",
+			"time", "o", NULL};
+		static const char *const elapsed[] = {"repr", "s", "seconds", "r", NULL};
+		static const char *const file[] = {"name", "s", "path", "s", NULL};
+		static const char *const level[] = {"icon", "s", "name", "s", "no", "i", NULL};
+		static const char *const idname[] = {"id", "i", "name", "s", NULL};
+		static const char *const time[] = {"repr", "s", "timestamp", "r", NULL};
+		check_types(l[i], "", top);
+		json_t *r = json_object_get(l[i], "record");
+		check_types(r, "record", rec);
+		check_types(json_object_get(r, "elapsed"), "record.elapsed", elapsed);
+		check_types(json_object_get(r, "file"), "record.file", file);
+		check_types(json_object_get(r, "level"), "record.level", level);
+		check_types(json_object_get(r, "process"), "record.process", idname);
+		check_types(json_object_get(r, "thread"), "record.thread", idname);
+		check_types(json_object_get(r, "time"), "record.time", time);
+	}
+	json_t *th = json_object_get(json_object_get(l[0], "record"), "thread");
+	ck_assert_str_eq(str_at(th, "name"), "worker-1");
+	ck_assert_int_eq(int_at(th, "id"), a.tid);
+	th = json_object_get(json_object_get(l[1], "record"), "thread");
+	ck_assert_str_eq(str_at(th, "name"), main_name);
+	ck_assert_int_eq(int_at(th, "id"), main_tid);
+	json_t *extra = json_object_get(json_object_get(l[1], "record"), "extra");
+	ck_assert_str_eq(str_at(extra, "user"), "alice");
+	tc_free_lines(l, n);
+
+	char want[128];
+	snprintf(want, sizeof(want), "worker-1|%u|%u\n%s|%u|%u user=alice\n", a.tid, a.tid, main_name,
+	         main_tid, main_tid);
+	tc_assert_file_text(tpath, want);
+	free(jpath);
+	free(tpath);
+}
+END_TEST
+
+/* The string at @key of @p's line for @sp in local time. */
+static void expect_local_at(enum jlog__preset p, const struct spec *sp, const char *key,
+                            const char *want)
+{
+	struct jlog__json_opts o = opts(p);
+	o.local_time = true;
+	json_t *line = line_of(sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, key), want);
+	json_decref(line);
+}
+
+/* Local time in the JSON presets (the sink's utc false): RFC 3339 with
+ * the offset; epoch forms, OTel's ns and loguru's timestamp unchanged. */
+START_TEST(test_local_time)
+{
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	struct spec sp = full_spec();
+	struct jlog__json_opts o = opts(JLOG__PRESET_DEFAULT);
+	o.local_time = true;
+	json_t *line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123456+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_RFC3339_MS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_RFC3339_NS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T05:02:03.123456789+01:00");
+	json_decref(line);
+	o.time_format = JLOG__TIME_EPOCH_MS;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_int_eq(int_at(line, "time"), 1795665723123);
+	json_decref(line);
+
+	/* Summer time: +02:00. */
+	struct spec summer = sp;
+	summer.time_ns = 1774746000000000000ull; /* 2026-03-29T01:00:00Z */
+	expect_local_at(JLOG__PRESET_ECS, &summer, "@timestamp", "2026-03-29T03:00:00.000000+02:00");
+	expect_local_at(JLOG__PRESET_GCP, &sp, "timestamp", "2026-11-26T05:02:03.123456+01:00");
+	expect_local_at(JLOG__PRESET_OTEL, &sp, "Timestamp", "1795665723123456789");
+
+	o = opts(JLOG__PRESET_LOGURU);
+	o.local_time = true;
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "text"),
+	                 "2026-11-26 05:02:03.123 | INFO     | api:handle:42 - hello\n");
+	json_t *tm = json_object_get(json_object_get(line, "record"), "time");
+	ck_assert_str_eq(str_at(tm, "repr"), "2026-11-26 05:02:03.123456+01:00");
+	ck_assert(json_real_value(json_object_get(tm, "timestamp")) == 1795665723123456.0 / 1e6);
+	json_decref(line);
+
+	/* utc true (the JSON default) is unchanged. */
+	o = opts(JLOG__PRESET_DEFAULT);
+	line = line_of(&sp, NULL, 0, &o);
+	ck_assert_str_eq(str_at(line, "time"), "2026-11-26T04:02:03.123456Z");
+	json_decref(line);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
+/* The sink option and its config key: utc false gives local time, -1
+ * (default) UTC in JSON and local in text; anything else is refused. */
+START_TEST(test_sink_utc_option)
+{
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	ck_assert_int_eq(so.utc, -1);
+	jlog_logger *lg;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	so.utc = 2;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "utc: 2"));
+	jlog_close(lg);
+
+	char *jpath = tc_tmppath("utc.jsonl"), *lpath = tc_tmppath("local.jsonl");
+	char *tpath = tc_tmppath("local.txt");
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+	         "{\"sinks\":[{\"sink\":\"%s\"},{\"sink\":\"%s\",\"utc\":false},"
+	         "{\"sink\":\"%s\",\"format\":\"{time:ZZ}|{time:ZZ!UTC}\"}]}",
+	         jpath, lpath, tpath);
+	ck_assert_int_eq(jlog_open_config(&lg, doc), 0);
+	JLOG_INFO(lg, "now");
+	jlog_close(lg);
+	size_t n;
+	json_t **l = tc_parse_file(jpath, &n);
+	ck_assert_uint_eq(n, 1);
+	const char *t = str_at(l[0], "time");
+	ck_assert_msg(t[strlen(t) - 1] == 'Z', "JSON default not UTC: %s", t);
+	tc_free_lines(l, n);
+	l = tc_parse_file(lpath, &n);
+	ck_assert_uint_eq(n, 1);
+	t = str_at(l[0], "time");
+	ck_assert_msg(strlen(t) == 32 && (strcmp(t + 26, "+01:00") == 0 || strcmp(t + 26, "+02:00") == 0),
+	              "utc false: %s", t);
+	tc_free_lines(l, n);
+	size_t len;
+	char *text = tc_slurp(tpath, &len);
+	ck_assert_msg(strcmp(text, "+0100|+0000\n") == 0 || strcmp(text, "+0200|+0000\n") == 0,
+	              "text default: %s", text);
+	free(text);
+
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"sinks\":[{\"utc\":\"no\"}]}", err,
+	                                      sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "sinks[0].utc") != NULL, "%s", err);
+	free(jpath);
+	free(lpath);
+	free(tpath);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	/* Read once by the otel preset, on its first line. Set here, before
@@ -1695,6 +1933,9 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_gcp);
 	tcase_add_test(tc, test_otel);
 	tcase_add_test(tc, test_loguru);
+	tcase_add_test(tc, test_loguru_shape_and_thread_names);
+	tcase_add_test(tc, test_local_time);
+	tcase_add_test(tc, test_sink_utc_option);
 	tcase_add_test(tc, test_loguru_text_escapes);
 	suite_add_tcase(s, tc);
 

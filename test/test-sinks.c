@@ -699,6 +699,78 @@ START_TEST(test_diagnose_text)
 }
 END_TEST
 
+/* The first value under @key anywhere in @j (presets nest the fields). */
+static json_t *find_key(json_t *j, const char *key)
+{
+	const char *k;
+	json_t *e, *r;
+	size_t i;
+	if (json_is_object(j)) {
+		if ((r = json_object_get(j, key)) != NULL)
+			return r;
+		json_object_foreach(j, k, e)
+			if ((r = find_key(e, key)) != NULL)
+				return r;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, e)
+			if ((r = find_key(e, key)) != NULL)
+				return r;
+	}
+	return NULL;
+}
+
+/* Fields named like a diagnostic key (bound, scoped or the call's) go
+ * under "fields.<key>" in every preset: they neither replace the
+ * diagnostic nor vanish. */
+START_TEST(test_diag_keys_reserved)
+{
+	static const char *const presets[] = {"default", "ecs", "gcp", "otel", "loguru"};
+	enum { NP = sizeof(presets) / sizeof(presets[0]) };
+	jlog_logger *lg = open_quiet("/dev/null", JLOG_LEVEL_INFO);
+	struct capture cap[NP];
+	jlog_sink_options so;
+	for (size_t i = 0; i < NP; i++) {
+		capture_init(&cap[i]);
+		jlog_sink_options_init(&so);
+		so.write = capture_write;
+		so.user = &cap[i];
+		so.preset = presets[i];
+		so.backtrace = true;
+		so.diagnose = true;
+		ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	}
+	pthread_setname_np(pthread_self(), "diag-keys");
+	jlog_logger *child = JLOG_WITH(lg, JLOG_STR("thread", "bound"));
+	ck_assert_ptr_nonnull(child);
+	ck_assert_int_eq(JLOG_CONTEXT_PUSH(JLOG_STR("errno_text", "scoped")), 0);
+	errno = ENOENT;
+	JLOG_ERROR(child, "failed", JLOG_STR("stack", "mine"), JLOG_INT("errno", 7));
+	ck_assert_int_eq(jlog_context_pop(), 0);
+	jlog_flush(lg);
+
+	for (size_t i = 0; i < NP; i++) {
+		size_t n;
+		json_t **l = json_sink_lines(&cap[i], &n);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_msg(json_is_array(find_key(l[0], "stack")), "%s: stack replaced",
+		              presets[i]);
+		ck_assert_int_eq(json_integer_value(find_key(l[0], "errno")), ENOENT);
+		ck_assert_str_eq(json_string_value(find_key(l[0], "errno_text")),
+		                 "No such file or directory");
+		json_t *where = strcmp(presets[i], "loguru") == 0 ? find_key(l[0], "extra") : l[0];
+		ck_assert_str_eq(json_string_value(find_key(where, "thread")), "diag-keys");
+		ck_assert_str_eq(json_string_value(find_key(l[0], "fields.stack")), "mine");
+		ck_assert_int_eq(json_integer_value(find_key(l[0], "fields.errno")), 7);
+		ck_assert_str_eq(json_string_value(find_key(l[0], "fields.errno_text")), "scoped");
+		ck_assert_str_eq(json_string_value(find_key(l[0], "fields.thread")), "bound");
+		tc_free_lines(l, n);
+		capture_free(&cap[i]);
+	}
+	jlog_close(child);
+	jlog_close(lg);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("sinks");
@@ -719,6 +791,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_backtrace_and_diagnose);
 	tcase_add_test(tc, test_no_capture_without_asking);
 	tcase_add_test(tc, test_diagnose_text);
+	tcase_add_test(tc, test_diag_keys_reserved);
 	suite_add_tcase(s, tc);
 	return s;
 }
