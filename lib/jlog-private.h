@@ -528,6 +528,10 @@ uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
 void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
 /* Refuse new reservations and wake every parked producer. */
 void jlog__ring_close(struct jlog_ring *r);
+/* Consumer, at stop: if head is still @head (everything before it
+ * consumed and released), make every later reservation fail and close the
+ * ring; false when a producer reserved meanwhile (see ring.c). */
+bool jlog__ring_seal(struct jlog_ring *r, uint64_t head);
 /* In a forked child (only the forking thread runs): empty the ring,
  * dropping the parent's records, and reset its wakeup state. Returns the
  * new position (head == tail). */

@@ -291,16 +291,22 @@ static void *writer_main(void *arg)
 		 * and the flush position of an empty ring. */
 		finish_batch(c, pos, &pend);
 		if (atomic_load_explicit(&c->stopping, memory_order_acquire)) {
-			uint64_t head = jlog__ring_head(&c->ring);
-			if (head == pos)
+			/* The last look is the seal: it fails if a producer
+			 * reserved past pos (one woken by the space this drain
+			 * gave back, say), and then we drain its record. */
+			if (jlog__ring_seal(&c->ring, pos))
 				break;
 			/* Something is reserved but not committed yet: its
 			 * producer is about to commit. Give up only after a
-			 * long stall (a thread that died inside a log call). */
-			if (!stall_since)
+			 * long stall (a thread that died inside a log call),
+			 * sealing the ring behind the records it holds up. */
+			if (!stall_since) {
 				stall_since = ms_now();
-			else if (ms_now() - stall_since > STOP_STALL_MS)
+			} else if (ms_now() - stall_since > STOP_STALL_MS) {
+				while (!jlog__ring_seal(&c->ring, jlog__ring_head(&c->ring)))
+					;
 				break;
+			}
 			jlog__ring_wait(&c->ring, pos, seq, 1);
 			continue;
 		}
@@ -443,7 +449,7 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	/* A root closed by a parent thread that fork() left out: nobody here
 	 * will finish closing it; a late call is dropped, never blocked. */
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		jlog__ring_close(&c->ring);
+		(void)jlog__ring_seal(&c->ring, pos); /* tail == head == pos */
 		return 0;
 	}
 	int rc = jlog__writer_start(c);
