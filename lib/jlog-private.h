@@ -712,6 +712,26 @@ int jlog__sink_file_create(struct jlog_sink **out, const char *path, unsigned mo
  * non-blocking @fd is full (EAGAIN). Returns bytes written (> 0, possibly
  * fewer than @len) or a negative errno. */
 ssize_t jlog__write_some(int fd, const char *p, size_t len);
+
+/*
+ * Writes of the writer thread to a pipe or socket never block past a
+ * deadline (writer.c): close and exit set it, and the writer gives up on a
+ * sink that takes nothing by then. @at_ms is CLOCK_MONOTONIC in ms, 0 for
+ * none; @expired counts the writes that gave up.
+ */
+struct jlog__write_deadline {
+	_Atomic uint64_t at_ms;
+	_Atomic uint64_t expired;
+};
+enum { JLOG__FD_PLAIN, JLOG__FD_PIPE, JLOG__FD_SOCKET };
+/* How jlog__write_some() writes to @fd on this thread: PLAIN (a blocking
+ * write(2)) except on the writer thread for a pipe or socket. */
+int jlog__write_kind(int fd);
+/* Wait until @fd takes data, or fail with -ETIMEDOUT past the deadline. */
+int jlog__write_wait(int fd);
+/* The most of @len bytes that a write(2) to the pipe @fd, which poll()
+ * just said takes data, can take without blocking. */
+size_t jlog__pipe_room(int fd, size_t len);
 /* Write all of @p to @fd, retrying on EINTR, EAGAIN and partial writes. */
 int jlog__write_all(int fd, const char *p, size_t len);
 
@@ -768,6 +788,16 @@ struct jlog_core {
 	_Atomic uint64_t written_pos; /* ring position written to the sink */
 	_Atomic uint32_t flush_waiters; /* threads waiting in jlog_flush() */
 	_Atomic bool closed;          /* the root was closed */
+	/* Close and exit bound their wait for the sinks: see the stop and
+	 * exit protocols at the top of writer.c. */
+	int close_timeout_ms;
+	struct jlog__write_deadline io;
+	bool discarding;              /* writer: past io.at_ms, lines are lost */
+	bool writer_abandoned;        /* close gave up joining: never freed */
+	_Atomic bool exiting;         /* exit handler: write up to exit_target */
+	_Atomic uint64_t exit_target;
+	_Atomic uint64_t exit_ack;    /* writer: parked at this position + 1 */
+	uint64_t exit_lost_before;    /* exit handler: lost when it began */
 
 	/* Sinks: the current set (writer: acquire, once per batch); the set
 	 * the writer last loaded; replaced sets, freed with the core. */
@@ -859,10 +889,18 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
 
 /* Writer thread (writer.c). */
 int jlog__writer_start(struct jlog_core *c);
-/* Drain everything, stop and join the writer. */
-void jlog__writer_stop(struct jlog_core *c);
-/* Wait until everything committed before the call is written. */
+/* Drain everything, stop and join the writer, waiting for the sinks at
+ * most close_timeout_ms. Returns false when the writer could not be
+ * joined in time: it is detached and @c must never be freed. */
+bool jlog__writer_stop(struct jlog_core *c);
+/* Wait until everything committed before the call is written; -ECANCELED
+ * while another thread runs the exit handler. */
 int jlog__writer_flush(struct jlog_core *c);
+/* The exit handler: jlog__writer_exit_begin() on every open core, then
+ * jlog__writer_exit_wait() on each (see the exit protocol in writer.c). */
+void jlog__writer_exit_begin(struct jlog_core *c, uint64_t now_ms);
+void jlog__writer_exit_wait(struct jlog_core *c);
+uint64_t jlog__ms_now(void); /* CLOCK_MONOTONIC, in ms */
 /* Wait (kicking the writer, woken after each of its batches) until
  * @reached(c, arg) holds or the writer has finished. Not from the writer. */
 void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static __attribute__((unused)) uint64_t now_ms(void)
+static uint64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,12 +128,231 @@ START_TEST(test_close_accounts_every_record)
 }
 END_TEST
 
+/* ---- a reader that stopped reading ---------------------------------------- */
+
+#define STALL_TIMEOUT_MS 300
+/* The parent's bound on the child: far above close_timeout_ms plus the
+ * second of grace, far below "forever". */
+#define CHILD_BOUND_MS 20000
+
+/* Wait for @pid at most CHILD_BOUND_MS; kill it if it is still running.
+ * Returns its status, or -1 when it had to be killed. */
+static int wait_bounded(pid_t pid)
+{
+	uint64_t until = now_ms() + CHILD_BOUND_MS;
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		ck_assert_int_ge(r, 0);
+		if (r == pid)
+			return status;
+		if (now_ms() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* All a pipe holds now, NUL-terminated (the writer end is closed). */
+static char *read_all(int fd)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	ssize_t r;
+	while ((r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (n + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * A child whose stdout is a pipe that nobody reads: it logs 1 MB (the
+ * pipe takes 64 KiB), then closes the logger (@do_close) or calls exit().
+ * After a close it checks the counters and says them on stderr. Returns
+ * the child's stderr; *status its exit status, -1 when it did not end
+ * within CHILD_BOUND_MS.
+ */
+static char *stalled_run(bool do_close, int *status)
+{
+	int out[2], err[2];
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = "stdout";
+		o.close_timeout_ms = STALL_TIMEOUT_MS;
+		jlog_logger *lg, *ch;
+		if (jlog_open(&lg, &o) != 0 || !(ch = jlog_named(lg, "kept")))
+			_exit(3);
+		for (int i = 0; i < 4000; i++)
+			JLOG_INFO(lg, "into a stalled pipe", JLOG_INT("i", i),
+			          JLOG_STR("pad", "0123456789abcdef0123456789abcdef0123456789abcdef"
+			                          "0123456789abcdef0123456789abcdef0123456789abcdef"));
+		if (!do_close)
+			exit(0);
+		jlog_close(lg);
+		jlog_stats st;
+		jlog_get_stats(ch, &st);
+		fprintf(stderr, "stats logged=%llu written=%llu lost=%llu\n",
+		        (unsigned long long)st.logged, (unsigned long long)st.written,
+		        (unsigned long long)st.lost);
+		jlog_close(ch);
+		_exit(st.lost > 0 && st.logged == st.written + st.lost ? 0 : 4);
+	}
+	close(out[1]);
+	close(err[1]);
+	*status = wait_bounded(pid);
+	char *text = read_all(err[0]);
+	close(err[0]);
+	close(out[0]); /* only now: the reader stayed, not reading */
+	return text;
+}
+
+/* The count in "jlog: WHAT: N lines not written within close_timeout_ms",
+ * which @text must hold once. */
+static unsigned long long lines_not_written(const char *text, const char *what)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "jlog: %s: ", what);
+	const char *p = strstr(text, prefix);
+	ck_assert_msg(p != NULL, "no \"%s\" on stderr: %s", prefix, text);
+	char *end;
+	unsigned long long n = strtoull(p + strlen(prefix), &end, 10);
+	static const char rest[] = " lines not written within close_timeout_ms";
+	ck_assert_msg(strncmp(end, rest, sizeof(rest) - 1) == 0,
+	              "stderr: %s", text);
+	ck_assert_msg(strstr(end, prefix) == NULL, "said twice: %s", text);
+	return n;
+}
+
+/* Before the fix, close and exit() never returned: the writer sat in a
+ * blocking write(2) to the full pipe and close joined it. */
+START_TEST(test_stalled_pipe_close_returns)
+{
+	int status;
+	char *text = stalled_run(true, &status);
+	ck_assert_msg(status != -1, "jlog_close() did not return within %d ms; stderr: %s",
+	              CHILD_BOUND_MS, text);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "child status %d; stderr: %s", status, text);
+	ck_assert_uint_gt(lines_not_written(text, "close"), 0);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_stalled_pipe_exit_returns)
+{
+	int status;
+	char *text = stalled_run(false, &status);
+	ck_assert_msg(status != -1, "exit() did not return within %d ms; stderr: %s",
+	              CHILD_BOUND_MS, text);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "child status %d; stderr: %s", status, text);
+	ck_assert_uint_gt(lines_not_written(text, "exit"), 0);
+	free(text);
+}
+END_TEST
+
+/* ---- exit() while other threads log to a file ----------------------------- */
+
+static jlog_logger *exit_lg;
+
+static void *exit_producer(void *arg)
+{
+	long t = (long)arg;
+	for (int i = 0;; i++)
+		JLOG_INFO(exit_lg, "logging through exit", JLOG_INT("t", t), JLOG_INT("i", i),
+		          JLOG_STR("pad", "0123456789abcdef0123456789abcdef0123456789abcdef"));
+	return NULL;
+}
+
+/* 3 threads log at full speed while a 4th calls exit(0). Before the fix,
+ * about 1 run in 8 ended the file with a cut line (its length a multiple
+ * of 4096): the process ended while the writer was inside a write(2) of
+ * records logged after the exit handler's target. */
+START_TEST(test_exit_leaves_whole_lines)
+{
+	unsigned long runs = tc_scale(48, 12), nonempty = 0;
+	for (unsigned long r = 0; r < runs; r++) {
+		char *path = tc_tmppath("exit.jsonl");
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			jlog_options o;
+			jlog_options_init(&o);
+			o.sink = path;
+			if (jlog_open(&exit_lg, &o) != 0)
+				_exit(3);
+			pthread_t th[3];
+			for (long t = 0; t < 3; t++)
+				if (pthread_create(&th[t], NULL, exit_producer, (void *)t) != 0)
+					_exit(3);
+			struct timespec ts = {0, (long)(1 + r % 3) * 1000000L};
+			nanosleep(&ts, NULL);
+			exit(0);
+		}
+		int status = wait_bounded(pid);
+		ck_assert_msg(status != -1, "run %lu: exit() did not return", r);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "run %lu: status %d",
+		              r, status);
+		size_t len;
+		char *text = tc_slurp(path, &len);
+		/* Empty when exit() came before any thread logged. */
+		ck_assert_msg(len == 0 || text[len - 1] == '\n',
+		              "run %lu: the file (%zu bytes) ends with a cut line", r, len);
+		/* Plain checks per line, one assertion at the end: a passing
+		 * ck_assert costs a write to Check's pipe. */
+		size_t n = 0, bad = 0;
+		for (const char *p = text, *end = text + len; p < end; n++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			json_t *j = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
+			if (!json_is_object(j) && !bad)
+				bad = n + 1;
+			json_decref(j);
+			p = nl + 1;
+		}
+		ck_assert_msg(bad == 0, "run %lu: line %zu of %zu is not a JSON object", r, bad, n);
+		nonempty += n > 0;
+		free(text);
+		unlink(path);
+		free(path);
+	}
+	ck_assert_uint_ge(nonempty, runs / 2);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("shutdown");
 	TCase *tc = tcase_create("close");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_close_accounts_every_record);
+	tcase_add_test(tc, test_stalled_pipe_close_returns);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stalled_pipe_exit_returns);
+	tcase_add_test(tc, test_exit_leaves_whole_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
