@@ -175,8 +175,8 @@ typedef struct jlog_options {
 	 * links: use "stdout" or "stderr", or set this. */
 	bool allow_symlink;
 	/* How long jlog_close() of the root and the exit handler wait for
-	 * the sinks, in milliseconds; default 5000, range 0..600000 (0:
-	 * write only what the sinks take at once). A pipe or socket whose
+	 * the sinks, in milliseconds; default 5000, range 0..600000 (0: do
+	 * not wait: what is still queued is lost). A pipe or socket whose
 	 * reader stopped reading holds the writer up until then, never
 	 * longer (jlog waits with poll(2) and writes no more than the
 	 * descriptor takes, without making it non-blocking); past it nothing
