@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -176,16 +177,19 @@ static char *read_all(int fd)
 }
 
 /*
- * A child whose stdout is a pipe that nobody reads: it logs 1 MB (the
- * pipe takes 64 KiB), then closes the logger (@do_close) or calls exit().
+ * A child whose stdout is a pipe (or with @sock a stream socket) that
+ * nobody reads: it logs 1 MB (the pipe takes 64 KiB), then closes the logger (@do_close) or calls exit().
  * After a close it checks the counters and says them on stderr. Returns
  * the child's stderr; *status its exit status, -1 when it did not end
  * within CHILD_BOUND_MS.
  */
-static char *stalled_run(bool do_close, int *status)
+static char *stalled_run(bool do_close, bool sock, int *status)
 {
 	int out[2], err[2];
-	ck_assert_int_eq(pipe(out), 0);
+	if (sock)
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, out), 0);
+	else
+		ck_assert_int_eq(pipe(out), 0);
 	ck_assert_int_eq(pipe(err), 0);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -247,11 +251,11 @@ static unsigned long long lines_not_written(const char *text, const char *what)
 /* Run the stalled child and check that it ended in time, found its
  * counters right (after a close) and said once on stderr how many lines
  * were not written. */
-static void check_stalled(bool do_close)
+static void check_stalled(bool do_close, bool sock)
 {
 	const char *what = do_close ? "close" : "exit";
 	int status;
-	char *text = stalled_run(do_close, &status);
+	char *text = stalled_run(do_close, sock, &status);
 	ck_assert_msg(status != -1, "%s did not return within %d ms; stderr: %s", what,
 	              CHILD_BOUND_MS, text);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -264,13 +268,20 @@ static void check_stalled(bool do_close)
  * blocking write(2) to the full pipe and close joined it. */
 START_TEST(test_stalled_pipe_close_returns)
 {
-	check_stalled(true);
+	check_stalled(true, false);
+}
+END_TEST
+
+/* The same with a socket (a log collector on a Unix socket). */
+START_TEST(test_stalled_socket_close_returns)
+{
+	check_stalled(true, true);
 }
 END_TEST
 
 START_TEST(test_stalled_pipe_exit_returns)
 {
-	check_stalled(false);
+	check_stalled(false, false);
 }
 END_TEST
 
@@ -349,6 +360,7 @@ Suite *jlog_test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_close_accounts_every_record);
 	tcase_add_test(tc, test_stalled_pipe_close_returns);
+	tcase_add_test(tc, test_stalled_socket_close_returns);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exit");
