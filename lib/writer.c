@@ -250,13 +250,12 @@ uint64_t jlog__ms_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
-#define ms_now jlog__ms_now
 
 static bool past_deadline(struct jlog_core *c)
 {
 	/* Acquire pairs with the release store in set_deadline(). */
 	uint64_t at = atomic_load_explicit(&c->io.at_ms, memory_order_acquire);
-	return at && ms_now() >= at;
+	return at && jlog__ms_now() >= at;
 }
 
 /* The writer thread's deadline (NULL on other threads): see
@@ -281,7 +280,7 @@ int jlog__write_wait(int fd)
 	for (;;) {
 		/* Acquire pairs with the release store in set_deadline(). */
 		uint64_t at = d ? atomic_load_explicit(&d->at_ms, memory_order_acquire) : 0;
-		uint64_t now = at ? ms_now() : 0;
+		uint64_t now = at ? jlog__ms_now() : 0;
 		int slice = WRITE_SLICE_MS;
 		if (at && now >= at)
 			slice = 0; /* past it: only what goes at once */
@@ -371,8 +370,8 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 			continue;
 		}
 		if (!stall_since)
-			stall_since = ms_now();
-		else if (ms_now() - stall_since > CRASH_STALL_MS)
+			stall_since = jlog__ms_now();
+		else if (jlog__ms_now() - stall_since > CRASH_STALL_MS)
 			break;
 		jlog__ring_wait(&c->ring, pos, seq, 1);
 	}
@@ -458,8 +457,8 @@ static void *writer_main(void *arg)
 			 * long stall (a thread that died inside a log call),
 			 * sealing the ring behind the records it holds up. */
 			if (!stall_since) {
-				stall_since = ms_now();
-			} else if (ms_now() - stall_since > STOP_STALL_MS || past_deadline(c)) {
+				stall_since = jlog__ms_now();
+			} else if (jlog__ms_now() - stall_since > STOP_STALL_MS || past_deadline(c)) {
 				while (!jlog__ring_seal(&c->ring, jlog__ring_head(&c->ring)))
 					;
 				break;
@@ -539,7 +538,7 @@ static bool wait_until(struct jlog_core *c, bool (*reached)(struct jlog_core *c,
 	bool ok;
 	while (!(ok = reached(c, arg)) &&
 	       !atomic_load_explicit(&c->writer_done, memory_order_acquire) &&
-	       (!until || ms_now() < until)) {
+	       (!until || jlog__ms_now() < until)) {
 		jlog__ring_kick(&c->ring);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -575,7 +574,7 @@ bool jlog__writer_stop(struct jlog_core *c)
 	bool joined = true;
 	/* Relaxed: a counter, for the report. */
 	uint64_t lost_before = atomic_load_explicit(&c->lost, memory_order_relaxed);
-	uint64_t now = ms_now();
+	uint64_t now = jlog__ms_now();
 	set_deadline(c, now);
 	atomic_store_explicit(&c->stopping, true, memory_order_release);
 	jlog__ring_kick(&c->ring);
