@@ -191,6 +191,20 @@ typedef struct jlog_options {
 	 * Note that /dev/stdout, /dev/stderr and /dev/fd/N are symbolic
 	 * links: use "stdout" or "stderr", or set this. */
 	bool allow_symlink;
+	/* How long jlog_close() of the root and the exit handler wait for
+	 * the sinks, in milliseconds; default 5000, range 0..600000 (0: do
+	 * not wait: what is still queued is lost). A pipe or socket whose
+	 * reader stopped reading holds the writer up until then, never
+	 * longer (jlog waits with poll(2) and writes no more than the
+	 * descriptor takes, without making it non-blocking); past it nothing
+	 * more is written, the lines left are counted in jlog_stats.lost and
+	 * one line on stderr says how many. Writes to a regular file are
+	 * never cut short. Close and exit return within this time plus at
+	 * most a second; a writer that has still not finished then (stuck in
+	 * a write to a regular file on a hung file system, say) is left
+	 * running and its logger is never freed, so nothing it uses goes
+	 * away. Config key "close_timeout_ms". */
+	int close_timeout_ms;
 } jlog_options;
 
 /*
@@ -231,7 +245,12 @@ typedef struct jlog_logger jlog_logger;
  * nothing is left allocated and no thread runs. Thread-safe.
  *
  * Every open logger is flushed by an exit handler, so records committed
- * before exit() (from any thread) or a return from main() are written.
+ * before exit() (from any thread) or a return from main() are written,
+ * within close_timeout_ms. The writer then writes nothing more, so the end
+ * of the process never cuts a line in two: records logged after the
+ * handler began (by threads still running, or by exit handlers that run
+ * after jlog's) are not written, unless the thread running the handlers
+ * calls jlog_flush() or jlog_close().
  *
  * The first open decides how records are timestamped, once per process:
  * with the CPU's time-stamp counter, converted to CLOCK_REALTIME on the
@@ -271,11 +290,12 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * @log: a logger (root or child; a child flushes its root), or NULL for the
  *       default logger.
  *
- * Returns 0, or -EINVAL if the logger (or its root) is closed, or the
- * first error (a negative errno such as -ENOSPC or -EPIPE) of a sink added
- * with catch_errors false since the previous jlog_flush()/jlog_close()
- * (each error is returned once). Thread-safe; must not be called from a
- * signal handler.
+ * Returns 0, or -EINVAL if the logger (or its root) is closed, -ECANCELED
+ * if another thread is running the exit handlers (the process is ending),
+ * or the first error (a negative errno such as -ENOSPC or -EPIPE) of a
+ * sink added with catch_errors false since the previous
+ * jlog_flush()/jlog_close() (each error is returned once). Thread-safe;
+ * must not be called from a signal handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
 
@@ -283,7 +303,10 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  * jlog_close - release a logger.
  *
  * For a root logger: stop accepting records, drain everything committed,
- * write it, join the writer thread and close the sink. Children of the root
+ * write it, join the writer thread and close the sink, waiting for the
+ * sinks at most close_timeout_ms (see jlog_options). Every record is then
+ * in jlog_stats.written or lost, or a call refused after the close in
+ * dropped. Children of the root
  * stay valid handles until they are closed themselves, but log nothing
  * after their root is closed (their level becomes JLOG_LEVEL_OFF, and a
  * call already past the level check is discarded, never blocked); the
@@ -633,7 +656,8 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * document mirrors loguru's LoggerService:
  *
  *   {"level": "INFO", "queue_size": 4194304, "overflow": "block",
- *    "flush_interval_ms": 50, "max_record_size": 65536, "name": "api",
+ *    "flush_interval_ms": 50, "close_timeout_ms": 5000,
+ *    "max_record_size": 65536, "name": "api",
  *    "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}],
  *    "modules": {"db": "DEBUG"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",

@@ -233,6 +233,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 		} else if (strcmp(key, "flush_interval_ms") == 0) {
 			rc = jlog__cfg_int(v, key, 1, 10000, &n, err, errlen);
 			p->opts.flush_interval_ms = (int)n;
+		} else if (strcmp(key, "close_timeout_ms") == 0) {
+			rc = jlog__cfg_int(v, key, 0, 600000, &n, err, errlen);
+			p->opts.close_timeout_ms = (int)n;
 		} else if (strcmp(key, "overflow") == 0) {
 			const char *s = NULL;
 			rc = jlog__cfg_string(v, key, &s, err, errlen);

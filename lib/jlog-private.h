@@ -553,6 +553,10 @@ uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
 void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
 /* Refuse new reservations and wake every parked producer. */
 void jlog__ring_close(struct jlog_ring *r);
+/* Consumer, at stop: if head is still @head (everything before it
+ * consumed and released), make every later reservation fail and close the
+ * ring; false when a producer reserved meanwhile (see ring.c). */
+bool jlog__ring_seal(struct jlog_ring *r, uint64_t head);
 /* In a forked child (only the forking thread runs): empty the ring,
  * dropping the parent's records, and reset its wakeup state. Returns the
  * new position (head == tail). */
@@ -737,6 +741,18 @@ bool jlog__sink_on_stderr(const struct jlog_sink *s);
  * reallocating: never freed nor touched (writer.c). */
 void jlog__fork_keep(void *p);
 
+/*
+ * Writes of the writer thread to a pipe or socket never block past a
+ * deadline (writer.c): close and exit set it, and the writer gives up on a
+ * sink that takes nothing by then. @at_ms is CLOCK_MONOTONIC in ms, 0 for
+ * none; @expired counts the writes that gave up.
+ */
+struct jlog__write_deadline {
+	_Atomic uint64_t at_ms;
+	_Atomic uint64_t expired;
+};
+/* Its use by jlog__write_some(): transport.h (jlog__write_kind()). */
+
 /* ------------------------------------------------------------------------ */
 /* Crash handler (crash.c)                                                  */
 /* ------------------------------------------------------------------------ */
@@ -790,6 +806,16 @@ struct jlog_core {
 	_Atomic uint64_t written_pos; /* ring position written to the sink */
 	_Atomic uint32_t flush_waiters; /* threads waiting in jlog_flush() */
 	_Atomic bool closed;          /* the root was closed */
+	/* Close and exit bound their wait for the sinks: see the stop and
+	 * exit protocols at the top of writer.c. */
+	int close_timeout_ms;
+	struct jlog__write_deadline io;
+	bool discarding;              /* writer: past io.at_ms, lines are lost */
+	bool writer_abandoned;        /* close gave up joining: never freed */
+	_Atomic bool exiting;         /* exit handler: write up to exit_target */
+	_Atomic uint64_t exit_target;
+	_Atomic uint64_t exit_ack;    /* writer: parked at this position + 1 */
+	uint64_t exit_lost_before;    /* exit handler: lost when it began */
 
 	/* Sinks: the current set (writer: acquire, once per batch); the set
 	 * the writer last loaded; replaced sets, freed with the core. */
@@ -889,10 +915,18 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
 
 /* Writer thread (writer.c). */
 int jlog__writer_start(struct jlog_core *c);
-/* Drain everything, stop and join the writer. */
-void jlog__writer_stop(struct jlog_core *c);
-/* Wait until everything committed before the call is written. */
+/* Drain everything, stop and join the writer, waiting for the sinks at
+ * most close_timeout_ms. Returns false when the writer could not be
+ * joined in time: it is detached and @c must never be freed. */
+bool jlog__writer_stop(struct jlog_core *c);
+/* Wait until everything committed before the call is written; -ECANCELED
+ * while another thread runs the exit handler. */
 int jlog__writer_flush(struct jlog_core *c);
+/* The exit handler: jlog__writer_exit_begin() on every open core, then
+ * jlog__writer_exit_wait() on each (see the exit protocol in writer.c). */
+void jlog__writer_exit_begin(struct jlog_core *c, uint64_t now_ms);
+void jlog__writer_exit_wait(struct jlog_core *c);
+uint64_t jlog__ms_now(void); /* CLOCK_MONOTONIC, in ms */
 /* Wait (kicking the writer, woken after each of its batches) until
  * @reached(c, arg) holds or the writer has finished. Not from the writer. */
 void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),

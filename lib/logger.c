@@ -25,6 +25,8 @@
 #define DEFAULT_MAX_RECORD ((size_t)64 << 10)
 #define MIN_MAX_RECORD ((size_t)4 << 10)
 #define MAX_NAME 255u
+#define DEFAULT_CLOSE_TIMEOUT_MS 5000
+#define MAX_CLOSE_TIMEOUT_MS 600000
 
 /* Level gate read by jlog__enabled(NULL, ...): -1 until the default
  * logger is opened, which sends the first check through
@@ -199,12 +201,18 @@ uint32_t jlog__gettid(void)
 /* ------------------------------------------------------------------------ */
 
 /* At exit() (from any thread) and on return from main(): write everything
- * committed so far. Loggers are not freed: other threads may still log. */
+ * committed so far, waiting at most each logger's close_timeout_ms (all
+ * at once), and leave no writer inside a write(2) when the process ends
+ * (the exit protocol in writer.c). Loggers are not freed: other threads
+ * may still log. */
 static void flush_all_at_exit(void)
 {
 	pthread_mutex_lock(&open_lock);
+	uint64_t now = jlog__ms_now();
 	for (struct jlog_core *c = open_cores; c; c = c->next_open)
-		(void)jlog__writer_flush(c);
+		jlog__writer_exit_begin(c, now);
+	for (struct jlog_core *c = open_cores; c; c = c->next_open)
+		jlog__writer_exit_wait(c);
 	pthread_mutex_unlock(&open_lock);
 }
 
@@ -298,6 +306,7 @@ void jlog_options_init(jlog_options *opts)
 	opts->max_record_size = DEFAULT_MAX_RECORD;
 	opts->file_mode = 0640;
 	opts->name = NULL;
+	opts->close_timeout_ms = DEFAULT_CLOSE_TIMEOUT_MS;
 }
 
 static int clamp_level(int level)
@@ -327,6 +336,9 @@ static int check_options(const jlog_options *o)
 	if (o->file_mode > 07777)
 		return jlog__fail(-EINVAL, "jlog_open: file_mode: %#o is not a file mode (0..07777)",
 		                  o->file_mode);
+	if (o->close_timeout_ms < 0 || o->close_timeout_ms > MAX_CLOSE_TIMEOUT_MS)
+		return jlog__fail(-EINVAL, "jlog_open: close_timeout_ms: %d is out of range 0..%d",
+		                  o->close_timeout_ms, MAX_CLOSE_TIMEOUT_MS);
 	return 0;
 }
 
@@ -457,6 +469,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	c->ctx.pid = getpid();
 	c->overflow = opts->overflow;
 	c->flush_interval_ms = opts->flush_interval_ms;
+	c->close_timeout_ms = opts->close_timeout_ms;
 	/* A record may take at most a quarter of the ring, so a small ring
 	 * lowers the limit rather than refusing the default. */
 	c->max_record_size = opts->max_record_size < opts->queue_size / 4
@@ -611,7 +624,10 @@ int jlog_close(jlog_logger *lg)
 		pthread_mutex_unlock(&c->lock);
 
 		unlink_open(c);
-		jlog__writer_stop(c);
+		/* false: the writer still runs (see jlog__writer_stop()), so
+		 * the core is never freed. */
+		if (!jlog__writer_stop(c))
+			c->writer_abandoned = true;
 		jlog__ring_close(&c->ring);
 	}
 	/* catch_errors false: the first sink error since the last flush. */
@@ -624,7 +640,7 @@ int jlog_close(jlog_logger *lg)
 		entomb(lg);
 	else
 		logger_free(lg);
-	if (last)
+	if (last && !c->writer_abandoned)
 		core_free(c);
 	return rc;
 }

@@ -352,6 +352,27 @@ void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeou
 	atomic_store_explicit(&r->consumer_idle, 0, memory_order_relaxed);
 }
 
+/*
+ * The consumer's last step at stop: when nothing is reserved past @head
+ * (everything before it consumed and released, so tail == head), move
+ * head a full lap ahead of tail with a CAS and close the ring. Every later
+ * reservation then finds the ring full and, closed, gives up at once
+ * (counted as dropped by its caller), whatever the policy: no record can
+ * be committed after the consumer's last look. The CAS is that look: a
+ * producer that reserved first makes it fail, and the consumer drains its
+ * record and tries again. Pairs with the CAS on head in the reservations.
+ */
+bool jlog__ring_seal(struct jlog_ring *r, uint64_t head)
+{
+	/* Relaxed: only this thread writes tail. */
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(&r->head, &head, tail + r->cap,
+	                                             memory_order_seq_cst, memory_order_relaxed))
+		return false;
+	jlog__ring_close(r);
+	return true;
+}
+
 void jlog__ring_close(struct jlog_ring *r)
 {
 	atomic_store_explicit(&r->closed, true, memory_order_release);

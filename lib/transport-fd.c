@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,23 @@
 
 ssize_t jlog__write_some(int fd, const char *p, size_t len)
 {
+	/* On the writer thread, a pipe or socket is waited on with poll()
+	 * and written no more than it takes at once, so a reader that
+	 * stopped reading holds the writer up only until the close or exit
+	 * deadline (writer.c), without making the descriptor, which the
+	 * whole process shares, non-blocking. */
+	int kind = jlog__write_kind(fd);
 	for (;;) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n;
+		if (JLOG__UNLIKELY(kind != JLOG__FD_PLAIN)) {
+			int rc = jlog__write_wait(fd);
+			if (rc < 0)
+				return rc;
+			n = kind == JLOG__FD_SOCKET ? send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+			                            : write(fd, p, jlog__pipe_room(fd, len));
+		} else {
+			n = write(fd, p, len);
+		}
 		if (n > 0)
 			return n;
 		if (n == 0)
@@ -42,6 +58,8 @@ ssize_t jlog__write_some(int fd, const char *p, size_t len)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
+		if (kind != JLOG__FD_PLAIN)
+			continue; /* jlog__write_wait() waits */
 		/* A non-blocking descriptor (a pipe or socket the application
 		 * made non-blocking) is full: wait until it takes more, as a
 		 * blocking one would, rather than lose bytes. A reader that

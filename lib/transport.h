@@ -130,6 +130,16 @@ int jlog__fd_write_lines(int fd, const char *p, size_t len, struct jlog__write_r
 /* Async-signal-safe: write all of @p to @fd, or give up on an error or
  * when @fd takes nothing for a while (a stalled pipe cannot hold it). */
 void jlog__fd_crash_write(int fd, const char *p, size_t len);
+/* How jlog__write_some() writes to @fd on this thread (writer.c): PLAIN
+ * (a blocking write(2)) except on the writer thread for a pipe or socket,
+ * which are waited on with poll() up to the close/exit deadline. */
+enum { JLOG__FD_PLAIN, JLOG__FD_PIPE, JLOG__FD_SOCKET };
+int jlog__write_kind(int fd);
+/* Wait until @fd takes data, or fail with -ETIMEDOUT past the deadline. */
+int jlog__write_wait(int fd);
+/* The most of @len bytes that a write(2) to the pipe @fd, which poll()
+ * just said takes data, can take without blocking. */
+size_t jlog__pipe_room(int fd, size_t len);
 /* One write(2) that makes progress: retries EINTR, and polls while a
  * non-blocking @fd is full (EAGAIN). Returns bytes written (> 0, possibly
  * fewer than @len) or a negative errno. */

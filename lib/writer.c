@@ -14,20 +14,46 @@
  * waits (on core->flushed, under core->lock) until written_pos, which the
  * writer advances after each batch has been written, reaches the target.
  *
- * Stop protocol: jlog__writer_stop() sets stopping and kicks the writer;
- * the writer drains until it has consumed everything reserved before the
- * stop, writes it, and exits; then it is joined.
+ * Stop protocol: jlog__writer_stop() sets the deadline, sets stopping
+ * and kicks the writer; the writer drains until it has consumed
+ * everything reserved, seals the ring (jlog__ring_seal(): no record is
+ * committed after that), writes it all, and exits; then it is joined. The
+ * closer waits at most until the deadline plus STOP_GRACE_MS; a writer
+ * still running then is detached and its core never freed.
+ *
+ * Exit protocol: the exit handler calls jlog__writer_exit_begin() on every
+ * open core (deadline, exit_target = the ring's head, exiting), then
+ * jlog__writer_exit_wait() on each. The writer drains only up to
+ * exit_target, writes it, then parks: it stores exit_ack and makes no
+ * write(2) any more (unless a close or a crash asks), because the process
+ * ends when the handler returns, and a write to a regular file cut by the
+ * end of the process would leave half a line in it. The handler returns
+ * once exit_ack says the writer is parked at the target.
+ *
+ * Deadline: close and exit wait for the sinks at most close_timeout_ms.
+ * The writer's writes to a pipe or socket wait with poll() and never
+ * block past io.at_ms (jlog__write_some()); past it the writer writes
+ * nothing more and counts every line left as lost (discarding), and the
+ * closer or exit handler says once on stderr how many.
  *
  * Locks: core->lock guards only the flush wait (and the child list, in
  * logger.c). The writer only tries it, to broadcast to flushers, and
  * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
+#include "transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +66,11 @@
 #define STOP_STALL_MS 2000
 /* The same for a crash handler's last flush, which must be quick. */
 #define CRASH_STALL_MS 200
+/* How long close and exit wait past the deadline for the writer to stop
+ * (it is then counting what is left, or finishing a write to a file). */
+#define STOP_GRACE_MS 1000
+/* The longest poll() of a write, so a deadline set meanwhile is seen. */
+#define WRITE_SLICE_MS 100
 /* How many times the writer tries core->lock to wake flushers. */
 #define NOTIFY_TRIES 1000
 
@@ -80,11 +111,25 @@ static void flush_sinks(struct jlog_core *c, struct pending *pend)
  * cannot stall the ring, and the next batch tries again (writing resumes
  * as soon as the sink works).
  */
+static bool past_deadline(struct jlog_core *c);
+
 static void write_out(struct jlog_core *c, struct pending *pend)
 {
 	struct jlog__sink_set *set = pend->set;
+	/* Relaxed: a hint; past_deadline() reads it again with acquire. */
+	if (JLOG__UNLIKELY(atomic_load_explicit(&c->io.at_ms, memory_order_relaxed)) &&
+	    !c->discarding && past_deadline(c))
+		c->discarding = true;
 	for (unsigned i = 0; set && i < set->n; i++) {
 		struct jlog_sink *s = set->s[i];
+		if (JLOG__UNLIKELY(c->discarding)) {
+			/* Past the close or exit deadline: nothing is written
+			 * any more (see the top of the file). */
+			atomic_fetch_add_explicit(&c->lost, s->pend_lines, memory_order_relaxed);
+			s->out.len = 0;
+			s->pend_lines = 0;
+			continue;
+		}
 		ssize_t n = jlog__sink_drain(s);
 		/* Relaxed: statistics counters, read by jlog_get_stats(). */
 		if (n > 0) {
@@ -115,6 +160,10 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 		if (v->level < s->level ||
 		    ((s->filter || s->filter_fn) && !jlog__sink_accepts(s, v)))
 			continue;
+		if (JLOG__UNLIKELY(c->discarding)) {
+			s->pend_lines++; /* lost, in write_out() */
+			continue;
+		}
 		/* A record with diagnostics shows them to the sinks that
 		 * asked (jlog__diag_view() expands them). */
 		struct jlog__rec_view dv;
@@ -187,13 +236,15 @@ static void notify_flushers(struct jlog_core *c)
 	}
 }
 
-/* Drain up to BATCH_RECORDS records from *pos. Returns how many. */
-static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend)
+/* Drain up to BATCH_RECORDS records from *pos, and none at or past
+ * @limit. Returns how many. */
+static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit)
 {
 	unsigned n = 0;
 	const void *rec;
 	size_t len;
-	while (n < BATCH_RECORDS && jlog__ring_peek(&c->ring, pos, &rec, &len)) {
+	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0 &&
+	       jlog__ring_peek(&c->ring, pos, &rec, &len)) {
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
@@ -219,7 +270,7 @@ static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend
 	notify_flushers(c);
 }
 
-static uint64_t ms_now(void)
+uint64_t jlog__ms_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -230,7 +281,7 @@ static uint64_t ms_now(void)
  * the idle writer wakes that often; at most every millisecond. */
 static void tick_sinks(struct pending *pend)
 {
-	uint64_t now = ms_now();
+	uint64_t now = jlog__ms_now();
 	if (now == pend->last_tick_ms)
 		return;
 	pend->last_tick_ms = now;
@@ -239,6 +290,106 @@ static void tick_sinks(struct pending *pend)
 	for (unsigned i = 0; set && i < set->n; i++)
 		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK)
 			jlog__sink_tick(set->s[i], real);
+}
+
+static bool past_deadline(struct jlog_core *c)
+{
+	/* Acquire pairs with the release store in set_deadline(). */
+	uint64_t at = atomic_load_explicit(&c->io.at_ms, memory_order_acquire);
+	return at && jlog__ms_now() >= at;
+}
+
+/* The writer thread's deadline (NULL on other threads): see
+ * jlog__write_some(). */
+static _Thread_local struct jlog__write_deadline *write_deadline;
+
+int jlog__write_kind(int fd)
+{
+	struct stat st;
+	if (!write_deadline || fstat(fd, &st) < 0)
+		return JLOG__FD_PLAIN;
+	if (S_ISFIFO(st.st_mode))
+		return JLOG__FD_PIPE;
+	if (S_ISSOCK(st.st_mode))
+		return JLOG__FD_SOCKET;
+	return JLOG__FD_PLAIN;
+}
+
+int jlog__write_wait(int fd)
+{
+	struct jlog__write_deadline *d = write_deadline;
+	for (;;) {
+		/* Acquire pairs with the release store in set_deadline(). */
+		uint64_t at = d ? atomic_load_explicit(&d->at_ms, memory_order_acquire) : 0;
+		uint64_t now = at ? jlog__ms_now() : 0;
+		int slice = WRITE_SLICE_MS;
+		if (at && now >= at)
+			slice = 0; /* past it: only what goes at once */
+		else if (at && at - now < (uint64_t)slice)
+			slice = (int)(at - now);
+		/* POLLERR, POLLHUP (no reader) and POLLNVAL send the caller to
+		 * write(2), which then fails with the reason. */
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		int rc = poll(&pfd, 1, slice);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR) {
+			/* ENOMEM: transient; do not spin on it. */
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+			nanosleep(&ts, NULL);
+		}
+		if (at && now >= at) {
+			/* Relaxed: a counter, read after the writer is done. */
+			atomic_fetch_add_explicit(&d->expired, 1, memory_order_relaxed);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+size_t jlog__pipe_room(int fd, size_t len)
+{
+	/* A pipe holds up to F_GETPIPE_SZ / page slots of one page each; a
+	 * write starts a new slot whenever its first bytes do not fit in the
+	 * last one, so two slots in a row hold more than a page and the
+	 * unread bytes (FIONREAD) take at most 2 * pages(unread) + 1 slots. A
+	 * write of n bytes needs at most pages(n) + 1 free slots. poll() said
+	 * one slot is free: PIPE_BUF bytes always fit. */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int cap = fcntl(fd, F_GETPIPE_SZ);
+	int unread = 0;
+	size_t room = PIPE_BUF;
+	if (cap > 0 && ioctl(fd, FIONREAD, &unread) == 0 && unread >= 0) {
+		size_t slots = (size_t)cap / page;
+		size_t used = 2 * (((size_t)unread + page - 1) / page) + 1;
+		if (slots > used + 1 && (slots - used - 1) * page > room)
+			room = (slots - used - 1) * page;
+	}
+	return len < room ? len : room;
+}
+
+/* How far the writer may drain: up to the exit handler's target while the
+ * process exits (the exit protocol), else anywhere. A close during the
+ * exit handler (from a later exit handler) drains everything. */
+static uint64_t drain_limit(struct jlog_core *c, uint64_t pos)
+{
+	/* Acquire pairs with the release stores of exit_begin()/the flush
+	 * of the exiting thread and of jlog__writer_stop(). */
+	if (JLOG__LIKELY(!atomic_load_explicit(&c->exiting, memory_order_acquire)) ||
+	    atomic_load_explicit(&c->stopping, memory_order_acquire))
+		return pos + ((uint64_t)1 << 62);
+	return atomic_load_explicit(&c->exit_target, memory_order_acquire);
+}
+
+/* The exit handler's target is written and nothing is in flight: say so,
+ * and wait for a close, a crash or a further target (the exit protocol). */
+static void exit_park(struct jlog_core *c, uint64_t pos)
+{
+	/* Release pairs with the acquire load in exit_acked(): the lines up
+	 * to pos are written when the handler sees it. */
+	atomic_store_explicit(&c->exit_ack, pos + 1, memory_order_release);
+	notify_flushers(c);
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 2 * 1000000L};
+	nanosleep(&ts, NULL);
 }
 
 /*
@@ -254,14 +405,14 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	uint64_t stall_since = 0;
 	while ((int64_t)(pos - c->crash.target) < 0) {
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
-		if (drain(c, &pos, pend) > 0) {
+		if (drain(c, &pos, pend, pos + ((uint64_t)1 << 62)) > 0) {
 			write_out(c, pend); /* moves crash.sink_pos: progress */
 			stall_since = 0;
 			continue;
 		}
 		if (!stall_since)
-			stall_since = ms_now();
-		else if (ms_now() - stall_since > CRASH_STALL_MS)
+			stall_since = jlog__ms_now();
+		else if (jlog__ms_now() - stall_since > CRASH_STALL_MS)
 			break;
 		jlog__ring_wait(&c->ring, pos, seq, 1);
 	}
@@ -296,6 +447,7 @@ static void *writer_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	jlog__crash_thread_init();
 
+	write_deadline = &c->io;
 	struct pending pend = {0};
 	use_set(&pend, atomic_load_explicit(&c->sinks, memory_order_acquire));
 	atomic_store_explicit(&c->sinks_seen, pend.set, memory_order_release);
@@ -325,26 +477,37 @@ static void *writer_main(void *arg)
 		 * Acquire pairs with the release store in crash.c's handle(). */
 		if (JLOG__UNLIKELY(atomic_load_explicit(&c->crash.req, memory_order_acquire)))
 			crash_stop(c, pos, &pend);
-		unsigned n = drain(c, &pos, &pend);
+		uint64_t limit = drain_limit(c, pos);
+		unsigned n = drain(c, &pos, &pend, limit);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
 			stall_since = 0;
+			continue;
+		}
+		if (JLOG__UNLIKELY(pos == limit)) {
+			exit_park(c, pos);
 			continue;
 		}
 		/* Idle: report drops that happened while the ring was full
 		 * and the flush position of an empty ring. */
 		finish_batch(c, pos, &pend);
 		if (atomic_load_explicit(&c->stopping, memory_order_acquire)) {
-			uint64_t head = jlog__ring_head(&c->ring);
-			if (head == pos)
+			/* The last look is the seal: it fails if a producer
+			 * reserved past pos (one woken by the space this drain
+			 * gave back, say), and then we drain its record. */
+			if (jlog__ring_seal(&c->ring, pos))
 				break;
 			/* Something is reserved but not committed yet: its
 			 * producer is about to commit. Give up only after a
-			 * long stall (a thread that died inside a log call). */
-			if (!stall_since)
-				stall_since = ms_now();
-			else if (ms_now() - stall_since > STOP_STALL_MS)
+			 * long stall (a thread that died inside a log call),
+			 * sealing the ring behind the records it holds up. */
+			if (!stall_since) {
+				stall_since = jlog__ms_now();
+			} else if (jlog__ms_now() - stall_since > STOP_STALL_MS || past_deadline(c)) {
+				while (!jlog__ring_seal(&c->ring, jlog__ring_head(&c->ring)))
+					;
 				break;
+			}
 			jlog__ring_wait(&c->ring, pos, seq, 1);
 			continue;
 		}
@@ -373,46 +536,54 @@ int jlog__writer_start(struct jlog_core *c)
 	return 0;
 }
 
-void jlog__writer_stop(struct jlog_core *c)
+/* Say @msg on stderr if that takes no wait: stderr may be the very pipe
+ * that stalled. One write of less than PIPE_BUF bytes after poll() said
+ * it takes data does not block. */
+static void say(const char *msg, size_t len)
 {
-	if (!c->writer_started)
+	struct pollfd pfd = {.fd = STDERR_FILENO, .events = POLLOUT};
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
+		(void)!write(STDERR_FILENO, msg, len < PIPE_BUF ? len : PIPE_BUF - 1);
+}
+
+/* After a close or exit: if the deadline cut writes short, say once how
+ * many lines were not written. */
+static void report_deadline(struct jlog_core *c, const char *what, uint64_t lost_before)
+{
+	/* Relaxed: counters, final (the writer is done or parked: its
+	 * join or exit_ack orders them, and discarding, before this). */
+	uint64_t lost = atomic_load_explicit(&c->lost, memory_order_relaxed) - lost_before;
+	if (lost == 0 ||
+	    (!atomic_load_explicit(&c->io.expired, memory_order_relaxed) && !c->discarding))
 		return;
-	atomic_store_explicit(&c->stopping, true, memory_order_release);
-	jlog__ring_kick(&c->ring);
-	if (c->writer_pid == getpid())
-		pthread_join(c->writer, NULL);
-	c->writer_started = false;
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg),
+	                 "jlog: %s: %llu lines not written within close_timeout_ms (%d ms): "
+	                 "a sink stopped taking data; counted in jlog_stats.lost\n",
+	                 what, (unsigned long long)lost, c->close_timeout_ms);
+	if (n > 0)
+		say(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
-/* jlog__writer_flush()'s condition: the lines up to @target are written.
- * Acquire pairs with the release store in finish_batch(). */
-static bool written_past(struct jlog_core *c, uintptr_t target)
+static void set_deadline(struct jlog_core *c, uint64_t now)
 {
-	return (int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) -
-	                 (uint64_t)target) >= 0;
+	/* Release pairs with the acquire load in past_deadline(); 0 means
+	 * none, and a monotonic clock in ms is never 0 here. */
+	atomic_store_explicit(&c->io.at_ms, now + (uint64_t)c->close_timeout_ms + 1,
+	                      memory_order_release);
 }
 
-int jlog__writer_flush(struct jlog_core *c)
-{
-	/* No writer (a forked child could not start one), or the writer of
-	 * another process; the writer cannot wait for itself. */
-	if (!c->writer_started || c->writer_pid != getpid() ||
-	    pthread_equal(pthread_self(), c->writer))
-		return -EINVAL;
-	uint64_t target = jlog__ring_head(&c->ring);
-	if (written_past(c, target))
-		return 0;
-
-	jlog__writer_wait(c, written_past, (uintptr_t)target);
-	return 0;
-}
-
-void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),
-                       uintptr_t arg)
+/* The wait of jlog__writer_wait(), given up at @until (ms, 0: never).
+ * Returns whether @reached holds. */
+static bool wait_until(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),
+                       uintptr_t arg, uint64_t until)
 {
 	pthread_mutex_lock(&c->lock);
 	atomic_fetch_add_explicit(&c->flush_waiters, 1, memory_order_seq_cst);
-	while (!reached(c, arg) && !atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
+	bool ok;
+	while (!(ok = reached(c, arg)) &&
+	       !atomic_load_explicit(&c->writer_done, memory_order_acquire) &&
+	       (!until || jlog__ms_now() < until)) {
 		jlog__ring_kick(&c->ring);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -425,6 +596,141 @@ void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c,
 	}
 	atomic_fetch_sub_explicit(&c->flush_waiters, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c, uintptr_t arg),
+                       uintptr_t arg)
+{
+	(void)wait_until(c, reached, arg, 0);
+}
+
+static bool writer_finished(struct jlog_core *c, uintptr_t arg)
+{
+	(void)arg;
+	/* Acquire pairs with the release store at the end of writer_main(). */
+	return atomic_load_explicit(&c->writer_done, memory_order_acquire);
+}
+
+bool jlog__writer_stop(struct jlog_core *c)
+{
+	if (!c->writer_started)
+		return true;
+	bool joined = true;
+	/* Relaxed: a counter, for the report. */
+	uint64_t lost_before = atomic_load_explicit(&c->lost, memory_order_relaxed);
+	uint64_t now = jlog__ms_now();
+	set_deadline(c, now);
+	atomic_store_explicit(&c->stopping, true, memory_order_release);
+	jlog__ring_kick(&c->ring);
+	if (c->writer_pid == getpid()) {
+		uint64_t until = now + (uint64_t)c->close_timeout_ms + STOP_GRACE_MS;
+		if (wait_until(c, writer_finished, 0, until)) {
+			pthread_join(c->writer, NULL);
+			report_deadline(c, "close", lost_before);
+		} else {
+			/* Stuck where no deadline reaches (a write to a hung
+			 * file system): it may still use the core, so the core
+			 * is never freed, and the thread ends on its own. */
+			pthread_detach(c->writer);
+			joined = false;
+			static const char msg[] = "jlog: close: the writer did not finish within "
+			                          "close_timeout_ms; it is left running and its "
+			                          "logger is not freed\n";
+			say(msg, sizeof(msg) - 1);
+		}
+	}
+	c->writer_started = false;
+	return joined;
+}
+
+/* jlog__writer_flush()'s condition: the lines up to @target are written.
+ * Acquire pairs with the release store in finish_batch(). */
+static bool written_past(struct jlog_core *c, uintptr_t target)
+{
+	return (int64_t)(atomic_load_explicit(&c->written_pos, memory_order_acquire) -
+	                 (uint64_t)target) >= 0;
+}
+
+/* The exit wait's condition: the writer is parked at @target or past it.
+ * Acquire pairs with the release store in exit_park(). */
+static bool exit_acked(struct jlog_core *c, uintptr_t target)
+{
+	uint64_t ack = atomic_load_explicit(&c->exit_ack, memory_order_acquire);
+	return ack != 0 && (int64_t)(ack - 1 - (uint64_t)target) >= 0;
+}
+
+/* Set on the thread that runs the exit handler: its flushes may move the
+ * exit target (it is the thread that ends the process). */
+static _Thread_local bool exit_thread;
+
+/* Move the exit target to @target and wait until the writer is parked
+ * there, at most until the deadline plus STOP_GRACE_MS. */
+static bool exit_wait_for(struct jlog_core *c, uint64_t target)
+{
+	/* Release pairs with the acquire load in drain_limit(); only the
+	 * exiting thread stores it, and only forward. */
+	if ((int64_t)(target - atomic_load_explicit(&c->exit_target, memory_order_relaxed)) > 0)
+		atomic_store_explicit(&c->exit_target, target, memory_order_release);
+	uint64_t at = atomic_load_explicit(&c->io.at_ms, memory_order_acquire);
+	return wait_until(c, exit_acked, (uintptr_t)target, at + STOP_GRACE_MS);
+}
+
+void jlog__writer_exit_begin(struct jlog_core *c, uint64_t now)
+{
+	/* As jlog__writer_flush(): no writer of ours, or exit() from the
+	 * writer itself (a sink's callback), which cannot wait for itself. */
+	if (!c->writer_started || c->writer_pid != getpid() ||
+	    pthread_equal(pthread_self(), c->writer) ||
+	    atomic_load_explicit(&c->exiting, memory_order_relaxed))
+		return;
+	exit_thread = true;
+	/* Relaxed: a counter, for the report. */
+	c->exit_lost_before = atomic_load_explicit(&c->lost, memory_order_relaxed);
+	set_deadline(c, now);
+	/* Release pairs with the acquire loads in drain_limit(): the target
+	 * first, then the flag that makes the writer read it. */
+	atomic_store_explicit(&c->exit_target, jlog__ring_head(&c->ring), memory_order_release);
+	atomic_store_explicit(&c->exiting, true, memory_order_release);
+	jlog__ring_kick(&c->ring);
+}
+
+void jlog__writer_exit_wait(struct jlog_core *c)
+{
+	if (!c->writer_started || c->writer_pid != getpid() ||
+	    !atomic_load_explicit(&c->exiting, memory_order_relaxed))
+		return;
+	if (exit_wait_for(c, atomic_load_explicit(&c->exit_target, memory_order_relaxed))) {
+		report_deadline(c, "exit", c->exit_lost_before);
+	} else if (!atomic_load_explicit(&c->writer_done, memory_order_acquire)) {
+		static const char msg[] = "jlog: exit: the writer did not finish within "
+		                          "close_timeout_ms; records may be lost\n";
+		say(msg, sizeof(msg) - 1);
+	}
+}
+
+int jlog__writer_flush(struct jlog_core *c)
+{
+	/* No writer (a forked child could not start one), or the writer of
+	 * another process; the writer cannot wait for itself. */
+	if (!c->writer_started || c->writer_pid != getpid() ||
+	    pthread_equal(pthread_self(), c->writer))
+		return -EINVAL;
+	uint64_t target = jlog__ring_head(&c->ring);
+	/* Acquire pairs with the release store in exit_begin(). */
+	if (JLOG__UNLIKELY(atomic_load_explicit(&c->exiting, memory_order_acquire))) {
+		/* Only the exiting thread may have more written: the process
+		 * ends when it returns, not while the writer writes. */
+		if (!exit_thread)
+			return -ECANCELED;
+		(void)exit_wait_for(c, target);
+		return 0;
+	}
+	if (written_past(c, target))
+		return 0;
+
+	jlog__writer_wait(c, written_past, (uintptr_t)target);
+	return 0;
 }
 
 /*
@@ -478,6 +784,11 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->write_errors, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->bytes_written, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->lost, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->exiting, false, memory_order_relaxed);
+	atomic_store_explicit(&c->exit_ack, 0, memory_order_relaxed);
+	c->discarding = false;
 	c->dropped_reported = 0;
 	/* The copy may count waiters of the parent (flushers) that will never
 	 * leave it; destroying it could wait for them. Start a fresh one. */
@@ -487,7 +798,7 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	/* A root closed by a parent thread that fork() left out: nobody here
 	 * will finish closing it; a late call is dropped, never blocked. */
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		jlog__ring_close(&c->ring);
+		(void)jlog__ring_seal(&c->ring, pos); /* tail == head == pos */
 		return 0;
 	}
 	int rc = jlog__writer_start(c);

@@ -286,6 +286,32 @@ START_TEST(test_queue_overflow_flush_max)
 }
 END_TEST
 
+/* close_timeout_ms: the key, its default and its range. */
+START_TEST(test_close_timeout)
+{
+	jlog_logger *lg = open_ok("{\"close_timeout_ms\":250}");
+	ck_assert_int_eq(lg->core->close_timeout_ms, 250);
+	jlog_close(lg);
+	lg = open_ok("{\"close_timeout_ms\":0}");
+	ck_assert_int_eq(lg->core->close_timeout_ms, 0);
+	jlog_close(lg);
+	lg = open_ok("{}");
+	ck_assert_int_eq(lg->core->close_timeout_ms, 5000);
+	jlog_close(lg);
+	expect_error("{\"close_timeout_ms\":-1}", "close_timeout_ms: -1 is out of range 0..600000");
+	expect_error("{\"close_timeout_ms\":600001}",
+	             "close_timeout_ms: 600001 is out of range 0..600000");
+
+	jlog_options o;
+	jlog_options_init(&o);
+	ck_assert_int_eq(o.close_timeout_ms, 5000);
+	o.close_timeout_ms = -1;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	o.close_timeout_ms = 600001;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+}
+END_TEST
+
 /* "name": every record carries "logger"; children nest under it. */
 START_TEST(test_name)
 {
@@ -1503,6 +1529,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(doc, test_inline_and_file_forms);
 	tcase_add_test(doc, test_level_forms);
 	tcase_add_test(doc, test_queue_overflow_flush_max);
+	tcase_add_test(doc, test_close_timeout);
 	tcase_add_test(doc, test_name);
 	tcase_add_test(doc, test_file_mode);
 	tcase_add_test(doc, test_allow_symlink);

@@ -42,7 +42,7 @@ set -euo pipefail
 
 # Tests run under ThreadSanitizer: the suites that exercise threads. Adding
 # one is adding its meson test name here.
-TSAN_TESTS=(ring logger fork stress sinks clock api rotate)
+TSAN_TESTS=(ring logger fork stress sinks clock api rotate shutdown)
 
 # Sanitized code runs slower: the meson and Check (fork mode) timeouts are
 # stretched by these factors. (The valgrind setup has its own multiplier,
