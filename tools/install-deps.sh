@@ -24,6 +24,10 @@ PACKAGES=(
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes
 	libspdlog-dev      # optional benchmark peer
 	gnuplot-nox        # benchmark plots
+	zlib1g-dev         # jlog-pretty reads .gz logs (meson feature zlib)
+	libzstd-dev        # jlog-pretty reads .zst logs (meson feature zstd)
+	tmux               # jlog-pretty's terminal tests
+	zstd               # makes the .zst file of jlog-pretty's tests
 )
 
 die() {
