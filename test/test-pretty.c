@@ -3,6 +3,8 @@
  * The program itself is tested by pretty-cli.sh and pretty-tmux.sh. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pretty.h"
@@ -71,6 +73,24 @@ START_TEST(json_values)
 	const struct pj_node *lone = pj_get(&doc, root, "lone");
 	ck_text(lone->s, lone->len, "\xef\xbf\xbdx");
 	ck_assert_ptr_null(pj_get(&doc, root, "missing"));
+}
+END_TEST
+
+/* Short decimals take a path of their own; it must agree with strtod. */
+START_TEST(json_decimals)
+{
+	char line[64], num[40];
+	unsigned long seed = 12345;
+	for (int k = 0; k < 20000; k++) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		int ip = (int)(seed >> 33) % 100000, fd = 1 + (int)((seed >> 20) % 10);
+		unsigned long fr = (seed >> 8) % 10000000000ul;
+		snprintf(num, sizeof(num), "%s%d.%0*lu", k % 3 ? "" : "-", ip, fd, fr % 1000000000ul);
+		snprintf(line, sizeof(line), "{\"v\":%s}", num);
+		ck_assert_int_eq(pj_parse(&doc, line, strlen(line)), 0);
+		const struct pj_node *v = pj_get(&doc, &doc.n[0], "v");
+		ck_assert_msg(v->d == strtod(num, NULL), "%s: %.17g", num, v->d);
+	}
 }
 END_TEST
 
@@ -314,6 +334,7 @@ Suite *jlog_test_suite(void)
 	TCase *tc = tcase_create("json");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, json_values);
+	tcase_add_test(tc, json_decimals);
 	tcase_add_test(tc, json_invalid);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("record");

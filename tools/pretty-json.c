@@ -172,15 +172,23 @@ static int number(struct ps *s, struct pj_node *n)
 			u = u * 10 + dg;
 		}
 	}
+	const char *frac = NULL;
+	uint64_t fu = u;
 	if (p < s->end && *p == '.') {
 		integer = false;
-		if (++p >= s->end || *p < '0' || *p > '9')
+		frac = ++p;
+		if (p >= s->end || *p < '0' || *p > '9')
 			return -EINVAL;
-		while (p < s->end && *p >= '0' && *p <= '9')
+		while (p < s->end && *p >= '0' && *p <= '9') {
+			if (fu < (1ull << 53) / 10)
+				fu = fu * 10 + (unsigned)(*p - '0');
 			p++;
+		}
 	}
+	bool exp = false;
 	if (p < s->end && (*p == 'e' || *p == 'E')) {
 		integer = false;
+		exp = true;
 		p++;
 		if (p < s->end && (*p == '+' || *p == '-'))
 			p++;
@@ -206,6 +214,19 @@ static int number(struct ps *s, struct pj_node *n)
 			n->i = (int64_t)u;
 			n->d = (double)u;
 		}
+		return 0;
+	}
+	/* A short decimal (12.5) is its digits over a power of ten: both
+	 * are exact doubles, and one division rounds correctly, as strtod
+	 * does. */
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+	                               1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	size_t nfrac = frac ? (size_t)(p - frac) : 0;
+	/* At most 16 bytes with the '.' and a sign: at most 15 digits. */
+	if (frac && !exp && (size_t)(p - start) <= 16 && nfrac < 16) {
+		n->d = (double)fu / pow10[nfrac];
+		if (neg)
+			n->d = -n->d;
 		return 0;
 	}
 	/* The text is followed by a byte that ends a number (pj_parse's
