@@ -133,7 +133,8 @@ static void passthrough(struct app *a, const char *p, size_t n)
 			v.msg = p;
 			v.msg_len = seg;
 			jlog__sink_format(a->pass, &a->out, &v, &(struct jlog__line_ctx){0});
-			a->out.len--; /* its '\n' */
+			if (!a->out.failed)
+				a->out.len--; /* its '\n' */
 		}
 		if (!tab)
 			break;
