@@ -267,20 +267,27 @@ static ssize_t read_plain(struct pin *in, char *dst, size_t cap)
 	}
 }
 
+#if defined(JLOG_PRETTY_HAVE_ZLIB) || defined(JLOG_PRETTY_HAVE_ZSTD)
+/* A decoder's input: 1 when there are compressed bytes to feed it, 0 at
+ * the end of the file, or a negative errno. */
+static ssize_t need_raw(struct pin *in)
+{
+	if (in->raw_pos < in->raw_len)
+		return 1;
+	if (in->raw_eof)
+		return 0;
+	return fill(in);
+}
+#endif
+
 #ifdef JLOG_PRETTY_HAVE_ZLIB
 static ssize_t read_gzip(struct pin *in, char *dst, size_t cap)
 {
 	z_stream *z = in->z;
 	for (;;) {
-		if (in->raw_pos == in->raw_len) {
-			if (in->raw_eof)
-				return 0;
-			ssize_t r = fill(in);
-			if (r < 0)
-				return r;
-			if (r == 0)
-				return 0;
-		}
+		ssize_t more = need_raw(in);
+		if (more <= 0)
+			return more;
 		if (in->z_end) {
 			/* Another member follows the one that ended. */
 			inflateReset(z);
@@ -310,15 +317,9 @@ static ssize_t read_gzip(struct pin *in, char *dst, size_t cap)
 static ssize_t read_zstd(struct pin *in, char *dst, size_t cap)
 {
 	for (;;) {
-		if (in->raw_pos == in->raw_len) {
-			if (in->raw_eof)
-				return 0;
-			ssize_t r = fill(in);
-			if (r < 0)
-				return r;
-			if (r == 0)
-				return 0;
-		}
+		ssize_t more = need_raw(in);
+		if (more <= 0)
+			return more;
 		ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
 		ZSTD_outBuffer ob = {dst, cap, 0};
 		size_t r = ZSTD_decompressStream(in->z, &ob, &ib);

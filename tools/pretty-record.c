@@ -215,7 +215,7 @@ bool pretty_parse_when(const char *s, uint64_t now_ns, uint64_t *ns)
 
 enum role {
 	R_NONE, R_TIME, R_LEVEL, R_SEVNUM, R_MSG, R_LOGGER, R_NAME, R_FILE, R_LINE,
-	R_FUNCTION, R_CALLER, R_PID, R_TID, R_SOURCE, R_GCP_SRC, R_GCP_LABELS,
+	R_FUNCTION, R_PID, R_TID, R_SOURCE, R_GCP_SRC, R_GCP_LABELS,
 	R_RESOURCE, R_SCOPE, R_ATTRS, R_HIDE,
 };
 
@@ -239,7 +239,7 @@ static const struct {
 	{K("line"), R_LINE}, {K("log.origin.file.line"), R_LINE}, {K("code.lineno"), R_LINE},
 	{K("function"), R_FUNCTION}, {K("func"), R_FUNCTION}, {K("log.origin.function"), R_FUNCTION},
 	{K("code.function"), R_FUNCTION},
-	{K("caller"), R_CALLER},
+	{K("caller"), R_FILE},
 	{K("pid"), R_PID}, {K("process.pid"), R_PID},
 	{K("tid"), R_TID}, {K("process.thread.id"), R_TID}, {K("thread.id"), R_TID},
 	{K("source"), R_SOURCE},
@@ -508,7 +508,7 @@ static void member(struct mapper *m, const struct pj_node *n, int depth)
 			return;
 		}
 		break;
-	case R_FILE:
+	case R_FILE: /* "file.c", or "file.go:42" as zap's "caller" */
 		if (!m->got_file && n->type == PJ_STR) {
 			take_file(m, n->s, n->len);
 			return;
@@ -525,12 +525,6 @@ static void member(struct mapper *m, const struct pj_node *n, int depth)
 		if (!m->got_func && n->type == PJ_STR) {
 			set_str(r->function, sizeof(r->function), n->s, n->len, false);
 			m->got_func = true;
-			return;
-		}
-		break;
-	case R_CALLER:
-		if (!m->got_file && n->type == PJ_STR) {
-			take_file(m, n->s, n->len);
 			return;
 		}
 		break;
