@@ -46,9 +46,10 @@ fi
 
 # run COMMAND - type it into the pane, wait for it to finish, capture.
 run() {
-	tm send-keys -t t "clear; $1; echo __DONE__" Enter
+	# The marker is computed, so the typed command never matches it.
+	tm send-keys -t t "clear; $1; echo __DONE__\$((6 * 7))" Enter
 	for _ in $(seq 200); do
-		if tm capture-pane -p -t t | grep -q '^__DONE__'; then
+		if tm capture-pane -p -t t | grep -q '^__DONE__42$'; then
 			tm capture-pane -e -p -t t >"$T/pane"
 			tm capture-pane -p -t t >"$T/plain"
 			return 0
