@@ -286,6 +286,14 @@ START_TEST(where_ops)
 	ck_assert(!where("user~bob"));
 	ck_assert(where("message~timeout"));
 	ck_assert(where("level=WARNING"));
+	ck_assert(where("level=warn"));
+	ck_assert(where("level>=WARNING"));
+	ck_assert(where("level>INFO"));
+	ck_assert(!where("level>=ERROR"));
+	ck_assert(where("level<ERROR"));
+	ck_assert(where("level=30"));
+	ck_assert(!where("level=INFO"));
+	ck_assert(where("level~WARN")); /* the name, as text */
 	ck_assert(where("logger=db"));
 	ck_assert(where("line=7"));
 

@@ -700,6 +700,15 @@ int pretty_where_parse(const char *expr, struct pretty_where *w, char *err, size
 	char *end;
 	w->num = strtod(v, &end);
 	w->num_ok = *v && *end == '\0';
+	/* level>=WARNING, level=warn: levels compare by number, named as
+	 * --level names them. */
+	int lv;
+	if (w->op != OP_HAS && (size_t)(p - expr) == 5 && memcmp(expr, "level", 5) == 0 &&
+	    (lv = pretty_level_from_name(v, strlen(v))) >= 0) {
+		w->num = lv;
+		w->num_ok = true;
+		w->level = true;
+	}
 	if ((w->op == OP_GT || w->op == OP_LT || w->op == OP_GE || w->op == OP_LE) && !w->num_ok) {
 		snprintf(err, errlen, "--where \"%s\": \"%s\" is not a number", expr, v);
 		return -EINVAL;
@@ -751,6 +760,12 @@ static bool lookup(const struct pretty_where *w, const struct pj_doc *d,
 		*s = r->function;
 		*n = strlen(r->function);
 	} else if (strcmp(k, "level") == 0) {
+		if (w->level) {
+			/* As a number, which the caller reads back. */
+			*n = (size_t)snprintf(tmp, tmpcap, "%d", r->level);
+			*s = tmp;
+			return true;
+		}
 		const char *name = jlog_level_name(r->level);
 		*n = (size_t)snprintf(tmp, tmpcap, "%s", name ? name : "");
 		if (!name)

@@ -114,6 +114,7 @@ struct pretty_where {
 	int op;
 	double num;
 	bool num_ok; /* value reads as a number */
+	bool level;  /* KEY is level and VALUE a level: num is its number */
 };
 /* Parse "key=value", "key!=value", "key>N", "key<N", "key>=N", "key<=N",
  * "key~text". 0, or -EINVAL with a message in @err. */
