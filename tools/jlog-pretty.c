@@ -97,8 +97,6 @@ static struct jlog_sink *variant(struct app *a, unsigned v)
 		         v & V_LINE ? ":<cyan>{line}</cyan>" : "",
 		         v & V_NAME ? " - " : "");
 	}
-	if (a->format && a->sink[0])
-		return a->sink[0];
 	return a->sink[v] = make_sink(a, fmt);
 }
 

@@ -410,7 +410,8 @@ static bool take_time(struct mapper *m, const struct pj_node *n)
 static bool take_level(struct mapper *m, const struct pj_node *n, int role)
 {
 	int l = -EINVAL;
-	/* Most lines repeat the level of the one before. */
+	/* Most lines repeat the level of the one before (a cache without a
+	 * lock: jlog-pretty has one thread). */
 	static char last[16];
 	static size_t last_len;
 	static int last_level = -1;
