@@ -259,11 +259,12 @@ echo '{"message":"appended"}' >>"$log"
 wait_for appended
 mv "$log" "$log.1"
 echo '{"message":"late in the old file"}' >>"$log.1"
-echo '{"message":"in the new file"}' >"$log"
+# Longer than the line written after the truncation, so that the file is
+# shorter than what was read whenever the follower looks.
+echo '{"message":"in the new file","pad":"'"$(printf '%0100d' 0)"'"}' >"$log"
 wait_for 'in the new file'
 wait_for 'late in the old file'
 : >"$log"
-sleep 0.3
 echo '{"message":"after truncation"}' >>"$log"
 wait_for 'after truncation'
 kill "$fpid"
