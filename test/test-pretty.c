@@ -3,6 +3,7 @@
  * The program itself is tested by pretty-cli.sh and pretty-tmux.sh. */
 #include <check.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,84 @@ START_TEST(view_renders)
 }
 END_TEST
 
+/* Lines a callback sink got, one buffer per sink. */
+static void collect(const char *line, size_t len, void *user)
+{
+	jlog__buf_put(user, line, len);
+}
+
+/*
+ * The whole point of jlog-pretty: a JSON line of the library, rendered,
+ * is the line the library's own text sink writes for the same record.
+ * Each record goes to a JSON and a text sink; every JSON line mapped and
+ * rendered must equal the text sink's line.
+ */
+START_TEST(same_as_text_sink)
+{
+	struct jlog__buf json, text;
+	jlog__buf_init(&json);
+	jlog__buf_init(&text);
+	jlog_options o;
+	jlog_options_init(&o);
+	o.level = JLOG_LEVEL_TRACE;
+	o.name = "api";
+	jlog_logger *log;
+	ck_assert_int_eq(jlog__open(&log, &o, true), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.write = collect;
+	so.user = &json;
+	ck_assert_int_ge(jlog_add_sink(log, &so), 0);
+	so.user = &text;
+	so.serialize = false;
+	so.colorize = 0;
+	ck_assert_int_ge(jlog_add_sink(log, &so), 0);
+
+	json_t *j = json_pack("{s:[i,s]}", "a", 1, "b");
+	JLOG_INFO(log, "request handled", JLOG_STR("user", "alice"), JLOG_INT("status", 200),
+	          JLOG_DOUBLE("latency_ms", 12.5), JLOG_BOOL("cached", true));
+	JLOG_WARNING(jlog_named(log, "db"), "slow \"q\"\n\x1b[2J", JLOG_STR("sql", "select 1"),
+	             JLOG_STR("empty", ""), JLOG_NULL("none"), JLOG_JSON("doc", j),
+	             JLOG_UINT("big", UINT64_MAX), JLOG_INT("neg", -3), JLOG_DOUBLE("tiny", 1e-300));
+	JLOG_ERROR(log, "bad \xff utf8", JLOG_STR("k=v", "a b"), JLOG_STR("ctl", "\t\x01"));
+	JLOG_SUCCESS(log, "done");
+	JLOG_TRACE(log, "dup", JLOG_INT("n", 1), JLOG_INT("n", 2));
+	jlog_close(log);
+	json_decref(j);
+
+	struct jlog__template *t;
+	char err[128];
+	ck_assert_int_eq(jlog__template_compile(jlog__default_text_format, &t, err, sizeof(err)), 0);
+	struct jlog__buf fields, out;
+	jlog__buf_init(&fields);
+	jlog__buf_init(&out);
+	size_t lines = 0;
+	const char *jp = json.p, *tp = text.p;
+	while (jp < json.p + json.len) {
+		const char *jn = memchr(jp, '\n', (size_t)(json.p + json.len - jp));
+		const char *tn = memchr(tp, '\n', (size_t)(text.p + text.len - tp));
+		ck_assert(jn && tn);
+		ck_assert_int_eq(pj_parse(&doc, jp, (size_t)(jn - jp)), 0);
+		ck_assert(pretty_map(&doc, &rec));
+		struct jlog__rec_view v;
+		ck_assert(pretty_view(&rec, NULL, &fields, &v));
+		out.len = 0;
+		jlog__format_text(&out, &v, &(struct jlog__line_ctx){(pid_t)rec.pid}, t, false);
+		ck_assert_msg(out.len == (size_t)(tn - tp + 1) && memcmp(out.p, tp, out.len) == 0,
+		              "pretty: %.*s\ntext:   %.*s", (int)out.len, out.p, (int)(tn - tp + 1), tp);
+		jp = jn + 1;
+		tp = tn + 1;
+		lines++;
+	}
+	ck_assert_uint_eq(lines, 5);
+	jlog__template_free(t);
+	jlog__buf_finish(&fields);
+	jlog__buf_finish(&out);
+	jlog__buf_finish(&json);
+	jlog__buf_finish(&text);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("pretty");
@@ -354,6 +433,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, shape_nested);
 	tcase_add_test(tc, where_ops);
 	tcase_add_test(tc, view_renders);
+	tcase_add_test(tc, same_as_text_sink);
 	suite_add_tcase(s, tc);
 	return s;
 }
