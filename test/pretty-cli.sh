@@ -241,6 +241,24 @@ for bad in '--level NOPE' '--where novalue' '--where a>x' '--since yesterday'; d
 	n=$((n + 1))
 done
 
+# ---- large files: two threads, the output as from one ----------------------------
+# A file is read in blocks large enough to be split between two threads;
+# through a pipe the reads are small and one thread renders everything.
+# (--where n>10 leaves out the pino lines, which have no n, and 10 others.)
+big="$T/big.jsonl"
+for i in $(seq 3000); do
+	printf '{"time":"2026-11-26T04:02:%02d.%06dZ","level":"%s","message":"m%d","logger":"api","file":"s.c","line":%d,"function":"f","n":%d}\n' \
+		$((i % 60)) "$i" "$([[ $((i % 3)) == 0 ]] && echo ERROR || echo INFO)" "$i" "$i" "$i"
+	printf '{"level":40,"time":1795665723%03d,"name":"pino","msg":"p%d"}\n' $((i % 1000)) "$i"
+	echo "plain $i"
+done >"$big"
+one=$(cat "$big" | pretty --color=always --where 'n>10')
+two=$(pretty --color=always --where 'n>10' "$big")
+[[ $one == "$two" ]] || fail "large file: the two-thread output differs from the one-thread output"
+[[ $(lines "$two") == $((2 * 3000 - 10)) && $two == *m3000* && $two == *'plain 3000'* ]] ||
+	fail "large file: $(lines "$two") lines"
+n=$((n + 1))
+
 # ---- following a file through rotation -----------------------------------------
 log="$T/follow.jsonl"
 echo '{"message":"first"}' >"$log"

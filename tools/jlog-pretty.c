@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,18 @@
 #define JLOG_PRETTY_VERSION "0"
 #endif
 
-#define FLUSH_AT (64u * 1024u)
-
 /* Without --format, the default template loses the parts a record lacks,
  * rather than showing "(unknown function)" for every line of a logger
  * that never records it. With all parts it is the library's default. */
 enum { V_TIME = 1, V_NAME = 2, V_LINE = 4, V_FUNCTION = 8, NVARIANTS = 16 };
+
+/* What one thread needs to turn lines into output. */
+struct work {
+	struct pj_doc doc;
+	struct pretty_rec rec;
+	struct jlog__buf fbuf;
+	struct jlog__buf out;
+};
 
 struct app {
 	const char *format;
@@ -44,13 +51,21 @@ struct app {
 	char **fields;
 	bool follow;
 
+	/* All made before any line is read: the threads only read them. */
 	struct jlog_sink *sink[NVARIANTS];
 	struct jlog_sink *pass;
-	struct pj_doc doc;
-	struct pretty_rec rec;
-	struct jlog__buf fbuf;
-	struct jlog__buf out;
 	int status;
+
+	struct work main_w, side_w;
+	/* The second thread (see run()): mu guards job and quit; the
+	 * condition variable signals a new job, its end and quit. */
+	pthread_t side;
+	bool side_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool job, quit;
+	char *job_p;
+	size_t job_n;
 };
 
 static void discard(const char *line, size_t len, void *user)
@@ -78,36 +93,35 @@ static struct jlog_sink *make_sink(struct app *a, const char *fmt)
 	return s;
 }
 
-static struct jlog_sink *variant(struct app *a, unsigned v)
+static void make_variants(struct app *a)
 {
-	if (a->format)
-		v = 0;
-	if (a->sink[v])
-		return a->sink[v];
-	char fmt[512];
 	if (a->format) {
-		snprintf(fmt, sizeof(fmt), "%s", a->format);
-	} else if (v == (V_TIME | V_NAME | V_LINE | V_FUNCTION)) {
-		snprintf(fmt, sizeof(fmt), "%s", jlog__default_text_format);
-	} else {
-		snprintf(fmt, sizeof(fmt), "%s<level>{level: <8}</level> | %s%s%s%s<level>{message}</level>",
-		         v & V_TIME ? "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | " : "",
-		         v & V_NAME ? "<cyan>{name}</cyan>" : "",
-		         v & V_FUNCTION ? ":<cyan>{function}</cyan>" : "",
-		         v & V_LINE ? ":<cyan>{line}</cyan>" : "",
-		         v & V_NAME ? " - " : "");
+		a->sink[0] = make_sink(a, a->format);
+		return;
 	}
-	return a->sink[v] = make_sink(a, fmt);
+	for (unsigned v = 0; v < NVARIANTS; v++) {
+		char fmt[512];
+		if (v == (V_TIME | V_NAME | V_LINE | V_FUNCTION))
+			snprintf(fmt, sizeof(fmt), "%s", jlog__default_text_format);
+		else
+			snprintf(fmt, sizeof(fmt),
+			         "%s<level>{level: <8}</level> | %s%s%s%s<level>{message}</level>",
+			         v & V_TIME ? "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | " : "",
+			         v & V_NAME ? "<cyan>{name}</cyan>" : "",
+			         v & V_FUNCTION ? ":<cyan>{function}</cyan>" : "",
+			         v & V_LINE ? ":<cyan>{line}</cyan>" : "", v & V_NAME ? " - " : "");
+		a->sink[v] = make_sink(a, fmt);
+	}
 }
 
-static void flush(struct app *a)
+static void flush(struct app *a, struct work *w)
 {
-	if (a->out.failed) {
+	if (w->out.failed) {
 		fprintf(stderr, "jlog-pretty: out of memory\n");
 		exit(1);
 	}
-	int r = jlog__write_all(1, a->out.p, a->out.len);
-	a->out.len = 0;
+	int r = jlog__write_all(1, w->out.p, w->out.len);
+	w->out.len = 0;
 	if (r == -EPIPE)
 		exit(a->status); /* the reader is gone (| head): done */
 	if (r < 0) {
@@ -119,7 +133,7 @@ static void flush(struct app *a)
 /* A line that is not a record: as it is, dimmed on a terminal. Tabs are
  * kept (stack traces indent with them); everything else the formatter
  * would escape is escaped. */
-static void passthrough(struct app *a, const char *p, size_t n)
+static void passthrough(struct app *a, struct work *w, const char *p, size_t n)
 {
 	for (;;) {
 		const char *tab = memchr(p, '\t', n);
@@ -130,22 +144,23 @@ static void passthrough(struct app *a, const char *p, size_t n)
 			v.level = JLOG_LEVEL_INFO;
 			v.msg = p;
 			v.msg_len = seg;
-			jlog__sink_format(a->pass, &a->out, &v, &(struct jlog__line_ctx){0});
-			if (!a->out.failed)
-				a->out.len--; /* its '\n' */
+			jlog__sink_format(a->pass, &w->out, &v, &(struct jlog__line_ctx){0});
+			if (!w->out.failed)
+				w->out.len--; /* its '\n' */
 		}
 		if (!tab)
 			break;
-		jlog__buf_putc(&a->out, '\t');
+		jlog__buf_putc(&w->out, '\t');
 		p += seg + 1;
 		n -= seg + 1;
 	}
-	jlog__buf_putc(&a->out, '\n');
+	jlog__buf_putc(&w->out, '\n');
 }
 
-static bool keep(struct app *a, const struct jlog__rec_view *v, struct jlog_sink *s)
+static bool keep(const struct app *a, const struct work *w, const struct jlog__rec_view *v,
+                 const struct jlog_sink *s)
 {
-	const struct pretty_rec *r = &a->rec;
+	const struct pretty_rec *r = &w->rec;
 	if (!jlog__sink_accepts(s, v))
 		return false;
 	if ((a->has_since || a->has_until) && !r->has_time)
@@ -155,46 +170,114 @@ static bool keep(struct app *a, const struct jlog__rec_view *v, struct jlog_sink
 	if (a->has_until && r->time_ns > a->until)
 		return false;
 	for (size_t i = 0; i < a->nwhere; i++)
-		if (!pretty_where_match(&a->where[i], &a->doc, r))
+		if (!pretty_where_match(&a->where[i], &w->doc, r))
 			return false;
 	return true;
 }
 
 /* One input line, without its '\n'; p[n] may be written (and is put back). */
-static void line(struct app *a, char *p, size_t n)
+static void line(struct app *a, struct work *w, char *p, size_t n)
 {
 	if (n && p[n - 1] == '\r')
 		n--;
 	char saved = p[n];
 	p[n] = '\0'; /* pj_parse's contract: numbers end before p[n] */
-	int r = pj_parse(&a->doc, p, n);
+	int r = pj_parse(&w->doc, p, n);
 	if (r == -ENOMEM) {
 		fprintf(stderr, "jlog-pretty: out of memory\n");
 		exit(1);
 	}
-	if (r < 0 || !pretty_map(&a->doc, &a->rec)) {
+	if (r < 0 || !pretty_map(&w->doc, &w->rec)) {
 		p[n] = saved;
-		passthrough(a, p, n);
+		passthrough(a, w, p, n);
 		return;
 	}
 	struct jlog__rec_view v;
-	if (!pretty_view(&a->rec, a->fields, &a->fbuf, &v)) {
+	if (!pretty_view(&w->rec, a->fields, &w->fbuf, &v)) {
 		fprintf(stderr, "jlog-pretty: out of memory\n");
 		exit(1);
 	}
-	const struct pretty_rec *rec = &a->rec;
+	const struct pretty_rec *rec = &w->rec;
 	unsigned var = (rec->has_time ? V_TIME : 0) |
 	               (rec->logger_len || rec->file[0] ? V_NAME : 0) |
 	               (rec->file[0] || rec->line ? V_LINE : 0) |
 	               (rec->function[0] ? V_FUNCTION | V_NAME | V_LINE : 0);
-	struct jlog_sink *s = variant(a, var);
-	if (keep(a, &v, s)) {
+	const struct jlog_sink *s = a->sink[a->format ? 0 : var];
+	if (keep(a, w, &v, s)) {
 		struct jlog__line_ctx ctx = {.pid = (pid_t)rec->pid};
-		jlog__sink_format(s, &a->out, &v, &ctx);
+		jlog__sink_format(s, &w->out, &v, &ctx);
 	}
 	p[n] = saved;
-	if (a->out.len >= FLUSH_AT)
-		flush(a);
+}
+
+/* The lines of p[0, n), which ends with a '\n'. */
+static void lines(struct app *a, struct work *w, char *p, size_t n)
+{
+	char *end = p + n;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		line(a, w, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+}
+
+static void *side_main(void *arg)
+{
+	struct app *a = arg;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->job && !a->quit)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->quit)
+			break;
+		pthread_mutex_unlock(&a->mu);
+		lines(a, &a->side_w, a->job_p, a->job_n);
+		pthread_mutex_lock(&a->mu);
+		a->job = false;
+		pthread_cond_broadcast(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/*
+ * A large block of lines is cut in two at a line's end: the second thread
+ * renders the second half while this one renders the first, then both
+ * outputs are written in order. The formatter's scratch space is per
+ * thread and the sinks are only read, so the halves share nothing but
+ * the block. Small blocks (a pipe, a followed file) stay on this thread.
+ */
+#define SPLIT_MIN (256u * 1024u)
+
+static void block(struct app *a, char *p, size_t n)
+{
+	char *mid = n >= SPLIT_MIN ? memchr(p + n / 2, '\n', n - n / 2) : NULL;
+	if (mid && mid + 1 < p + n && !a->side_started) {
+		pthread_mutex_init(&a->mu, NULL);
+		pthread_cond_init(&a->cv, NULL);
+		a->side_started = pthread_create(&a->side, NULL, side_main, a) == 0;
+	}
+	if (!mid || mid + 1 == p + n || !a->side_started) {
+		lines(a, &a->main_w, p, n);
+		flush(a, &a->main_w);
+		return;
+	}
+	size_t first = (size_t)(mid + 1 - p);
+	pthread_mutex_lock(&a->mu);
+	a->job_p = p + first;
+	a->job_n = n - first;
+	a->job = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+
+	lines(a, &a->main_w, p, first);
+
+	pthread_mutex_lock(&a->mu);
+	while (a->job)
+		pthread_cond_wait(&a->cv, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	flush(a, &a->main_w);
+	flush(a, &a->side_w);
 }
 
 static void run(struct app *a, const char *path, bool follow)
@@ -226,23 +309,18 @@ static void run(struct app *a, const char *path, bool follow)
 			a->status = 1;
 		if (n <= 0)
 			break;
-		size_t start = 0;
 		len += (size_t)n;
-		for (;;) {
-			char *nl = memchr(buf + start, '\n', len - start);
-			if (!nl)
-				break;
-			line(a, buf + start, (size_t)(nl - (buf + start)));
-			start = (size_t)(nl - buf) + 1;
-		}
+		char *last = memrchr(buf, '\n', len);
+		size_t start = last ? (size_t)(last - buf) + 1 : 0;
+		/* Whatever was read is shown before the next read may wait. */
+		if (start)
+			block(a, buf, start);
 		memmove(buf, buf + start, len - start);
 		len -= start;
-		/* Whatever was read is shown before the next read may wait. */
-		flush(a);
 	}
 	if (len)
-		line(a, buf, len);
-	flush(a);
+		line(a, &a->main_w, buf, len);
+	flush(a, &a->main_w);
 	free(buf);
 	pin_close(&in);
 }
@@ -355,8 +433,10 @@ int main(int argc, char **argv)
 	struct app a;
 	memset(&a, 0, sizeof(a));
 	a.color = -1;
-	jlog__buf_init(&a.out);
-	jlog__buf_init(&a.fbuf);
+	jlog__buf_init(&a.main_w.out);
+	jlog__buf_init(&a.main_w.fbuf);
+	jlog__buf_init(&a.side_w.out);
+	jlog__buf_init(&a.side_w.fbuf);
 	char err[256];
 	int c;
 	while ((c = getopt_long(argc, argv, "l:n:w:s:u:F:t:fhV", opts, NULL)) != -1) {
@@ -424,8 +504,8 @@ int main(int argc, char **argv)
 	}
 	if (a.color < 0)
 		a.color = auto_color();
-	/* Check a --format at once, before any input is read. */
-	variant(&a, 0);
+	/* A bad --format is reported before any input is read. */
+	make_variants(&a);
 	a.pass = make_sink(&a, "<dim>{message}</dim>");
 
 	if (optind == argc) {
@@ -444,9 +524,19 @@ int main(int argc, char **argv)
 	if (a.fields)
 		free(a.fields[0]);
 	free(a.fields);
-	pj_free(&a.doc);
-	pretty_rec_free(&a.rec);
-	jlog__buf_finish(&a.fbuf);
-	jlog__buf_finish(&a.out);
+	if (a.side_started) {
+		pthread_mutex_lock(&a.mu);
+		a.quit = true;
+		pthread_cond_broadcast(&a.cv);
+		pthread_mutex_unlock(&a.mu);
+		pthread_join(a.side, NULL);
+	}
+	struct work *ws[] = {&a.main_w, &a.side_w};
+	for (size_t i = 0; i < 2; i++) {
+		pj_free(&ws[i]->doc);
+		pretty_rec_free(&ws[i]->rec);
+		jlog__buf_finish(&ws[i]->fbuf);
+		jlog__buf_finish(&ws[i]->out);
+	}
 	return a.status;
 }

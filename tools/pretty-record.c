@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,18 +262,22 @@ static unsigned slot_of(const char *k, size_t n)
 	return ((unsigned)n * 31u + (unsigned char)k[0] * 7u + (unsigned char)k[n - 1]) % NSLOTS;
 }
 
+static void build_slots(void)
+{
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		unsigned h = slot_of(roles[i].key, roles[i].len);
+		while (slots[h])
+			h = (h + 1) % NSLOTS;
+		slots[h] = (uint8_t)(i + 1);
+	}
+}
+
 static int role_of(const char *k, size_t n)
 {
-	static bool built; /* jlog-pretty has one thread */
-	if (!built) {
-		for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-			unsigned h = slot_of(roles[i].key, roles[i].len);
-			while (slots[h])
-				h = (h + 1) % NSLOTS;
-			slots[h] = (uint8_t)(i + 1);
-		}
-		built = true;
-	}
+	/* jlog-pretty maps lines on two threads; pthread_once publishes
+	 * the table to both. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, build_slots);
 	/* Only short keys can be one. */
 	if (n == 0 || n > 40)
 		return R_NONE;
@@ -410,11 +415,11 @@ static bool take_time(struct mapper *m, const struct pj_node *n)
 static bool take_level(struct mapper *m, const struct pj_node *n, int role)
 {
 	int l = -EINVAL;
-	/* Most lines repeat the level of the one before (a cache without a
-	 * lock: jlog-pretty has one thread). */
-	static char last[16];
-	static size_t last_len;
-	static int last_level = -1;
+	/* Most lines repeat the level of the one before (a cache per
+	 * thread, so no lock). */
+	static _Thread_local char last[16];
+	static _Thread_local size_t last_len;
+	static _Thread_local int last_level = -1;
 	if (n->type == PJ_STR && n->len == last_len && last_level >= 0 &&
 	    memcmp(n->s, last, n->len) == 0) {
 		l = last_level;
