@@ -2,7 +2,7 @@
 # jlog-pretty on a terminal, as a person runs it: in a tmux pane of a fixed
 # size, the command is typed into a shell, and the pane is captured with
 # its colors (capture-pane -e) to check the escape codes and the layout.
-# A private tmux server (-L) keeps this away from anyone's sessions.
+# A private tmux server (-S) keeps this away from anyone's sessions.
 # Skips (77) only when tmux is missing or cannot start.
 #
 #   JLOG_PRETTY=build/tools/jlog-pretty test/pretty-tmux.sh
@@ -14,9 +14,9 @@ command -v tmux >/dev/null || {
 	exit 77
 }
 T=$(mktemp -d /tmp/jlog-pretty-tmux.XXXXXX)
-sock="jlog-pretty-test-$$"
+# The server's socket lives in the test's directory, removed with it.
 tm() {
-	tmux -L "$sock" -f /dev/null "$@"
+	tmux -S "$T/tmux.sock" -f /dev/null "$@"
 }
 cleanup() {
 	tm kill-server 2>/dev/null
