@@ -19,14 +19,16 @@ PACKAGES=(
 	pkg-config
 	libjansson-dev     # config, JSON fields, the test oracle
 	check              # unit test framework
-	zlib1g-dev         # gz compression of rotated log files (meson feature zlib)
-	libzstd-dev        # zst compression of rotated log files (meson feature zstd)
+	zlib1g-dev         # gz: rotated files, jlog-pretty (meson feature zlib)
+	libzstd-dev        # zst: rotated files, jlog-pretty (meson feature zstd)
 	logrotate          # test-logrotate runs the real command
 	valgrind           # meson test --setup valgrind
 	clang              # fuzzing (libFuzzer) and sanitizers
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes
 	libspdlog-dev      # optional benchmark peer
 	gnuplot-nox        # benchmark plots
+	tmux               # jlog-pretty's terminal tests
+	zstd               # makes the .zst file of jlog-pretty's tests
 )
 
 die() {
