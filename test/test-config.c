@@ -1171,10 +1171,10 @@ START_TEST(test_doc_levels_errors)
 	expect_error(L1("{\"name\": \"NOTICE\"}"), "levels[0]: a level needs \"name\" and \"no\"");
 	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"colour\": \"<red>\"}"),
 	             "levels[0].colour: unknown key (name, no, color)");
-	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"a\", \"no\": 23}"),
+	expect_error(L1("{\"name\": \"A\", \"no\": 71}, {\"name\": \"a\", \"no\": 72}"),
 	             "levels[1].name: \"a\" is already levels[0]");
-	expect_error(L1("{\"name\": \"A\", \"no\": 22}, {\"name\": \"B\", \"no\": 22}"),
-	             "levels[1].no: 22 is already levels[0] (\"A\")");
+	expect_error(L1("{\"name\": \"A\", \"no\": 73}, {\"name\": \"B\", \"no\": 73}"),
+	             "levels[1].no: 73 is already levels[0] (\"A\")");
 	expect_error(L1("7"), "levels[0]: expected an object, got an integer");
 	expect_error("{\"levels\": {}}", "levels: expected an array, got an object");
 	/* Only the document's own levels: NOTICE is not defined here. */

@@ -389,17 +389,17 @@ START_TEST(test_level_add_checks_color)
 	static const char *const bad[] = {"<purple>", "not markup at all", "<red", "</red>",
 	                                  "<red>x", "<level>", "<fg nocolor>"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(jlog_level_add("NOTICE", 22, bad[i]) == -EINVAL, "%s taken", bad[i]);
+		ck_assert_msg(jlog_level_add("HUECHECK", 23, bad[i]) == -EINVAL, "%s taken", bad[i]);
 		char *want = NULL;
 		ck_assert_int_ge(asprintf(&want, "color \"%s\"", bad[i]), 0);
 		ck_assert_msg(strstr(jlog_last_error(), want), "%s: \"%s\"", bad[i],
 		              jlog_last_error());
 		free(want);
-		ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL); /* not added */
+		ck_assert_int_eq(jlog_level_from_name("HUECHECK"), -EINVAL); /* not added */
 	}
-	ck_assert_int_eq(jlog_level_add("NOTICE", 22, "<fg nocolor>"), -EINVAL);
+	ck_assert_int_eq(jlog_level_add("HUECHECK", 23, "<fg nocolor>"), -EINVAL);
 	ck_assert_str_eq(jlog_last_error(),
-	                 "level \"NOTICE\" (22): color \"<fg nocolor>\": unknown tag <fg nocolor>");
+	                 "level \"HUECHECK\" (23): color \"<fg nocolor>\": unknown tag <fg nocolor>");
 	static const char *const good[] = {"<fg #ff8000><bold>", " <red> <bold> ", "<LIGHT-BLUE>",
 	                                   "", NULL};
 	for (int i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
