@@ -1155,21 +1155,21 @@ END_TEST
 START_TEST(test_doc_levels_errors)
 {
 #define L1(body) "{\"levels\": [" body "]}"
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<purple>\"}"),
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 74, \"color\": \"<purple>\"}"),
 	             "levels[0].color: unknown tag <purple>");
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"color\": \"<red\"}"),
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 74, \"color\": \"<red\"}"),
 	             "levels[0].color: tag <red has no closing '>'");
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 256}"),
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 256}"),
 	             "levels[0].no: 256 is out of range 0..255");
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 20}"),
-	             "levels[0]: level \"NOTICE\" (20): the number is loguru's INFO");
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 20}"),
+	             "levels[0]: level \"CFGERR\" (20): the number is loguru's INFO");
 	expect_error(L1("{\"name\": \"warn\", \"no\": 21}"),
 	             "levels[0]: level \"warn\" (21): the name is already level 30");
 	expect_error(L1("{\"name\": \"9x\", \"no\": 21}"),
 	             "levels[0]: level \"9x\" (21): a name is 1 to 31 letters, digits, '_' or '-',"
 	             " not starting with a digit");
-	expect_error(L1("{\"name\": \"NOTICE\"}"), "levels[0]: a level needs \"name\" and \"no\"");
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22, \"colour\": \"<red>\"}"),
+	expect_error(L1("{\"name\": \"CFGERR\"}"), "levels[0]: a level needs \"name\" and \"no\"");
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 74, \"colour\": \"<red>\"}"),
 	             "levels[0].colour: unknown key (name, no, color)");
 	expect_error(L1("{\"name\": \"A\", \"no\": 71}, {\"name\": \"a\", \"no\": 72}"),
 	             "levels[1].name: \"a\" is already levels[0]");
@@ -1177,20 +1177,20 @@ START_TEST(test_doc_levels_errors)
 	             "levels[1].no: 73 is already levels[0] (\"A\")");
 	expect_error(L1("7"), "levels[0]: expected an object, got an integer");
 	expect_error("{\"levels\": {}}", "levels: expected an array, got an object");
-	/* Only the document's own levels: NOTICE is not defined here. */
-	expect_error("{\"level\": \"NOTICE\"}", "level: unknown level \"NOTICE\"" NOT_A_LEVEL);
+	/* Only the document's own levels: CFGERR is not defined here. */
+	expect_error("{\"level\": \"CFGERR\"}", "level: unknown level \"CFGERR\"" NOT_A_LEVEL);
 	/* A later error: nothing is added, so another number is still free. */
-	expect_error_rc("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"sinks\":"
-	                " [{\"sink\": \"/nonexistent-dir/x.log\", \"level\": \"NOTICE\"}]}",
+	expect_error_rc("{\"levels\": [{\"name\": \"CFGERR\", \"no\": 74}], \"sinks\":"
+	                " [{\"sink\": \"/nonexistent-dir/x.log\", \"level\": \"CFGERR\"}]}",
 	                -ENOENT, NULL);
-	expect_error("{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}], \"bogus\": 1}",
+	expect_error("{\"levels\": [{\"name\": \"CFGERR\", \"no\": 74}], \"bogus\": 1}",
 	             "bogus: unknown key");
-	ck_assert_int_eq(jlog_level_from_name("NOTICE"), -EINVAL);
-	jlog_close(open_ok(L1("{\"name\": \"NOTICE\", \"no\": 24}")));
-	ck_assert_int_eq(jlog_level_from_name("NOTICE"), 24);
+	ck_assert_int_eq(jlog_level_from_name("CFGERR"), -EINVAL);
+	jlog_close(open_ok(L1("{\"name\": \"CFGERR\", \"no\": 75}")));
+	ck_assert_int_eq(jlog_level_from_name("CFGERR"), 75);
 	/* Taken since: the document cannot give it another number. */
-	expect_error(L1("{\"name\": \"NOTICE\", \"no\": 22}"),
-	             "levels[0]: level \"NOTICE\" (22): the name is already level 24");
+	expect_error(L1("{\"name\": \"CFGERR\", \"no\": 74}"),
+	             "levels[0]: level \"CFGERR\" (74): the name is already level 75");
 #undef L1
 }
 END_TEST
