@@ -1039,4 +1039,6 @@ extern const char jlog__default_text_format[];
  */
 bool jlog__color_check(const char *markup, char *why, size_t whylen);
 
+#include "logger.h"
+
 #endif /* JLOG_PRIVATE_H */

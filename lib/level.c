@@ -225,3 +225,27 @@ int jlog_level_parse(const char *text)
 {
 	return jlog_level_from_name(text);
 }
+
+
+const char *jlog__level_name(int level)
+{
+	switch (level) {
+	case JLOG_LEVEL_TRACE:
+		return "TRACE";
+	case JLOG_LEVEL_DEBUG:
+		return "DEBUG";
+	case JLOG_LEVEL_INFO:
+		return "INFO";
+	case JLOG_LEVEL_SUCCESS:
+		return "SUCCESS";
+	case JLOG_LEVEL_WARNING:
+		return "WARNING";
+	case JLOG_LEVEL_ERROR:
+		return "ERROR";
+	case JLOG_LEVEL_CRITICAL:
+		return "CRITICAL";
+	default:
+		/* A level named with jlog_level_add(), or NULL. */
+		return jlog__level_custom_name(level);
+	}
+}

@@ -1,0 +1,151 @@
+/*
+ * Civil date and time text (RFC 3339, UTC or local with its offset),
+ * cached per thread for the second or minute last formatted.
+ */
+#include "jlog-private.h"
+#include "digits.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+
+/* The date and time of the last second formatted on this thread. A writer
+ * formats many records per second, so the calendar arithmetic runs about
+ * once a second. UINT64_MAX is never a second of a uint64_t ns time. */
+static _Thread_local struct {
+	uint64_t sec;
+	char text[19]; /* YYYY-MM-DDTHH:MM:SS */
+} time_cache __attribute__((tls_model("initial-exec"))) = {UINT64_MAX, {0}};
+
+static void put2(char *o, unsigned v)
+{
+	memcpy(o, jlog__digit_pairs + 2 * v, 2);
+}
+
+/* Civil date from days since 1970-01-01 (Howard Hinnant's
+ * civil_from_days, restricted to non-negative days). */
+static void format_second(char *o, uint64_t sec)
+{
+	uint64_t days = sec / 86400, rem = sec % 86400;
+	uint64_t z = days + 719468;
+	uint64_t era = z / 146097;
+	uint64_t doe = z - era * 146097;
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	uint64_t mp = (5 * doy + 2) / 153;
+	unsigned d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	unsigned m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	unsigned y = (unsigned)(yoe + era * 400 + (m <= 2));
+
+	/* A uint64_t of ns ends in 2554, so the year has four digits. */
+	put2(o, y / 100);
+	put2(o + 2, y % 100);
+	o[4] = '-';
+	put2(o + 5, m);
+	o[7] = '-';
+	put2(o + 8, d);
+	o[10] = 'T';
+	put2(o + 11, (unsigned)(rem / 3600));
+	o[13] = ':';
+	put2(o + 14, (unsigned)(rem / 60 % 60));
+	o[16] = ':';
+	put2(o + 17, (unsigned)(rem % 60));
+}
+
+void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
+{
+	uint64_t sec = time_ns / 1000000000u;
+	unsigned us = (unsigned)(time_ns % 1000000000u / 1000u);
+	if (sec != time_cache.sec) {
+		format_second(time_cache.text, sec);
+		time_cache.sec = sec;
+	}
+	char o[29];
+	o[0] = '"';
+	memcpy(o + 1, time_cache.text, 19);
+	o[20] = '.';
+	put2(o + 21, us / 10000);
+	put2(o + 23, us / 100 % 100);
+	put2(o + 25, us % 100);
+	o[27] = 'Z';
+	o[28] = '"';
+	jlog__buf_put(b, o, sizeof(o));
+}
+
+/*
+ * Local time. The zone's offset changes only at a transition (DST, a
+ * change of the zone's rules), and every zone's transitions fall on a
+ * whole minute, so one localtime_r() per minute of records gives the
+ * exact offset of each: the answer is kept for the minute it was asked
+ * for, per thread (the writer's; the text formatter's tests run on
+ * others). A record of another minute, a transition included, asks
+ * again.
+ */
+static _Thread_local struct jlog__zone zone_cache __attribute__((tls_model("initial-exec"))) = {
+	UINT64_MAX, 0, ""};
+
+const struct jlog__zone *jlog__local_zone(uint64_t sec)
+{
+	struct jlog__zone *z = &zone_cache;
+	uint64_t minute = sec / 60;
+	if (z->minute == minute)
+		return z;
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (localtime_r(&t, &tm)) {
+		z->off = (int32_t)tm.tm_gmtoff;
+		snprintf(z->abbr, sizeof(z->abbr), "%s", tm.tm_zone ? tm.tm_zone : "");
+	} else {
+		z->off = 0;
+		snprintf(z->abbr, sizeof(z->abbr), "UTC");
+	}
+	z->minute = minute;
+	return z;
+}
+
+uint64_t jlog__local_ns(uint64_t time_ns, int32_t off)
+{
+	int64_t d = (int64_t)off * 1000000000;
+	if (d < 0 && time_ns < (uint64_t)-d)
+		return 0;
+	return time_ns + (uint64_t)d;
+}
+
+size_t jlog__fmt_offset(char *o, int32_t off, bool colon)
+{
+	unsigned a = (unsigned)(off < 0 ? -off : off) / 60;
+	size_t k = 0;
+	o[k++] = off < 0 ? '-' : '+';
+	put2(o + k, a / 60 % 100);
+	k += 2;
+	if (colon)
+		o[k++] = ':';
+	put2(o + k, a % 60);
+	return k + 2;
+}
+
+void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local)
+{
+	if (!local) {
+		jlog__json_time(b, time_ns);
+		return;
+	}
+	int32_t off = jlog__local_zone(time_ns / 1000000000u)->off;
+	size_t pos = b->len;
+	jlog__json_time(b, jlog__local_ns(time_ns, off));
+	jlog__json_zone_suffix(b, pos, off);
+}
+
+void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off)
+{
+	/* Out of memory the line is dropped anyway. */
+	if (b->len < pos + 2 || b->p[b->len - 2] != 'Z')
+		return;
+	char o[8];
+	size_t n = jlog__fmt_offset(o, off, true);
+	o[n++] = '"';
+	b->len -= 2;
+	jlog__buf_put(b, o, n);
+}
+
