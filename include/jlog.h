@@ -460,6 +460,11 @@ typedef struct jlog_stats {
 	                          cut short by the failure is truncated away
 	                          from a regular file. Every line the writer
 	                          formats ends up in written or in lost. */
+	uint64_t rotation_errors; /* failed rotations, retention removals
+	                          and compressions of rotating file sinks
+	                          (lines still go to the active file; the
+	                          first failure of a kind is reported once on
+	                          stderr, again only after one succeeded) */
 } jlog_stats;
 
 /*
@@ -602,7 +607,59 @@ typedef struct jlog_sink_options {
 	 * once per minute of records, so a DST change shows from the minute
 	 * it happens. Config key "utc" (true or false). */
 	int utc;
+	/* A file that rotates (README, "Files and rotation"); NULL (the
+	 * default) for none. The keys "rotation", "retention",
+	 * "compression" and "shared" of options and of jlog_open_config()
+	 * sinks take the same values and override these. A file sink with
+	 * none of them is a plain file opened for append.
+	 * rotation: a size ("500 MB", "10 KiB", "4096" bytes; as a key, also
+	 * a JSON number of bytes), a time of day ("00:00", "12:30", local
+	 * time), an interval ("1 hour", "1 day", "1 week"), "hourly",
+	 * "daily", "weekly", "monthly", a weekday ("monday at 12:00"), or a
+	 * size and a time joined by " or " ("100 MB or 00:00"): whichever
+	 * comes first. The active file keeps its path; the rotated one is
+	 * renamed "app.2026-12-02_05-40-19_123456.log" (local time of the
+	 * rotation, before the extension), so names sort by time. A line is
+	 * never split across files; a file exceeds the size by at most one
+	 * record (only a record larger than the bound does).
+	 * retention: a count of rotated files to keep ("10", "10 files"; as a
+	 * key, also a JSON number) or an age ("1 week", "10 days"), applied
+	 * after each rotation and when the sink opens; only names of the
+	 * rotated form above are ever removed.
+	 * compression: "gz" (zlib) or "zst" (libzstd) for rotated files, on a
+	 * helper thread (never on the writer's); "none" or NULL for none.
+	 * -EINVAL when this build has no library for it.
+	 * A bad value is -EINVAL from jlog_add_sink() with the key named. */
+	const char *rotation;
+	const char *retention;
+	const char *compression;
+	/* Several processes (pre-fork workers) write this file: each batch is
+	 * written under flock(2) after checking that the path is still the
+	 * file held, so exactly one process rotates and no line is lost or
+	 * torn. Costs a lock and a stat per batch. Default false; key
+	 * "shared". */
+	bool shared;
 } jlog_sink_options;
+
+/*
+ * jlog_reopen - ask @log's root (not NULL) to reopen its file sinks, as
+ * after logrotate's `create` (the file was renamed away): the writer
+ * closes each sink's file and opens its path again before its next batch.
+ * Sets a flag and wakes the writer only: async-signal-safe, callable from
+ * a signal handler and any thread. Returns 0, or -EINVAL when @log is
+ * NULL (resolving the default logger is not signal-safe).
+ */
+JLOG_EXPORT int jlog_reopen(jlog_logger *log);
+
+/*
+ * jlog_install_reopen_on_sighup - opt-in: SIGHUP calls jlog_reopen(@log),
+ * then the handler installed before (SIG_DFL is not called: SIGHUP no
+ * longer ends the process; SIG_IGN stays ignored). NULL uninstalls,
+ * restoring the previous handler; do that before closing @log. Installing
+ * again replaces the logger. Not thread-safe against itself; returns 0 or
+ * the negative errno of sigaction().
+ */
+JLOG_EXPORT int jlog_install_reopen_on_sighup(jlog_logger *log);
 
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
  * no-op. Thread-safe. */

@@ -728,6 +728,10 @@ unsigned jlog__sink_hooks(const struct jlog_sink *s);
  * write error) and tick; only for sinks whose hooks say so. */
 int jlog__sink_flush(struct jlog_sink *s);
 void jlog__sink_tick(struct jlog_sink *s, uint64_t now_ns);
+/* The writer's side of jlog_reopen() (reopen.c): when asked, every sink's
+ * transport reopens its target. Writer thread, between batches. */
+struct jlog_core;
+void jlog__reopen_sinks(struct jlog_core *c, struct jlog__sink_set *set);
 /* In the child of fork(): an empty buffer (the parent's lines are the
  * parent's to write), then the transport's after_fork. */
 void jlog__sink_after_fork(struct jlog_sink *s);
@@ -852,6 +856,9 @@ struct jlog_core {
 	_Atomic uint64_t write_errors;
 	_Atomic uint64_t bytes_written;
 	_Atomic uint64_t lost; /* lines formatted but not written whole */
+	_Atomic uint64_t rotation_errors; /* the sinks' side_errors (writer.c) */
+	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
+	_Atomic bool reopen_req;
 
 	struct jlog_core *next_open; /* global list of open cores */
 	bool is_default;

@@ -716,6 +716,7 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->write_errors = atomic_load_explicit(&c->write_errors, memory_order_relaxed);
 	st->bytes_written = atomic_load_explicit(&c->bytes_written, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
+	st->rotation_errors = atomic_load_explicit(&c->rotation_errors, memory_order_relaxed);
 	return 0;
 }
 

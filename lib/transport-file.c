@@ -74,11 +74,10 @@ static int open_path(const char *path, const struct file_opts *o)
 	return fd;
 }
 
-static int file_open(struct jlog_transport **out, const char *path, const void *opts,
-                     const jlog_sink_options *so)
+int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode,
+                    bool allow_symlink)
 {
-	(void)so;
-	const struct file_opts *o = opts;
+	const struct file_opts fo = {mode, allow_symlink}, *o = &fo;
 	if (!*path) {
 		jlog__set_last_error("sink: an empty path");
 		return -EINVAL;
@@ -111,6 +110,14 @@ static int file_open(struct jlog_transport **out, const char *path, const void *
 	f->path = copy;
 	*out = &f->base;
 	return 0;
+}
+
+static int file_open(struct jlog_transport **out, const char *path, const void *opts,
+                     const jlog_sink_options *so)
+{
+	(void)so;
+	const struct file_opts *o = opts;
+	return jlog__file_open(out, path, o->mode, o->allow_symlink);
 }
 
 static int file_write(struct jlog_transport *t, const char *p, size_t len,

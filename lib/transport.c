@@ -33,8 +33,9 @@ static const struct {
 	/* Next: {"journald", false, &jlog__transport_journald}, */
 };
 
-/* Anything the registry does not claim is a path. */
-#define PATH_KIND (&jlog__transport_file)
+/* Anything the registry does not claim is a path: the rotating file,
+ * which hands a path without rotation keys to the plain file. */
+#define PATH_KIND (&jlog__transport_rotate)
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 

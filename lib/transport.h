@@ -7,6 +7,7 @@
  *
  *   transport-stream.c    "stderr", "stdout"
  *   transport-file.c      a path
+ *   transport-rotate.c    a path that rotates (else handed to the above)
  *   transport-callback.c  jlog_sink_options.write
  *
  * and transport.c's registry maps a sink string to its kind by scheme. A
@@ -39,6 +40,9 @@ struct jlog__transport_ops;
 struct jlog_transport {
 	const struct jlog__transport_ops *ops;
 	unsigned flags; /* JLOG__TP_*, set by open */
+	/* Failures of side work (rotation...) not yet in jlog_stats: added
+	 * by the transport, taken by the writer's tick (writer thread). */
+	uint64_t side_errors;
 };
 
 /* A stream that may be a terminal: colorize -1 (auto) looks at NO_COLOR,
@@ -102,6 +106,10 @@ struct jlog__transport_ops {
 extern const struct jlog__transport_ops jlog__transport_stream;
 extern const struct jlog__transport_ops jlog__transport_file;
 extern const struct jlog__transport_ops jlog__transport_callback;
+extern const struct jlog__transport_ops jlog__transport_rotate;
+/* The plain file transport on @path (the rotating one's hand-off). */
+int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode,
+                    bool allow_symlink);
 
 /* Registry (transport.c) */
 

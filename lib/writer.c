@@ -279,7 +279,7 @@ uint64_t jlog__ms_now(void)
 
 /* The transports' time-driven work: at least every flush interval, since
  * the idle writer wakes that often; at most every millisecond. */
-static void tick_sinks(struct pending *pend)
+static void tick_sinks(struct jlog_core *c, struct pending *pend)
 {
 	uint64_t now = jlog__ms_now();
 	if (now == pend->last_tick_ms)
@@ -288,8 +288,14 @@ static void tick_sinks(struct pending *pend)
 	uint64_t real = jlog__now_ns();
 	struct jlog__sink_set *set = pend->set;
 	for (unsigned i = 0; set && i < set->n; i++)
-		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK)
+		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK) {
 			jlog__sink_tick(set->s[i], real);
+			struct jlog_transport *tp = set->s[i]->tp;
+			/* Relaxed: a statistics counter. */
+			atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors,
+			                          memory_order_relaxed);
+			tp->side_errors = 0;
+		}
 }
 
 static bool past_deadline(struct jlog_core *c)
@@ -470,13 +476,17 @@ static void *writer_main(void *arg)
 			notify_flushers(c);
 		}
 		if (JLOG__UNLIKELY(pend.hooks & JLOG__SINK_HOOK_TICK))
-			tick_sinks(&pend);
+			tick_sinks(c, &pend);
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
 		/* Read after seq: a crash handler sets req, then kicks, so
 		 * either we see req here or the wait below returns at once.
 		 * Acquire pairs with the release store in crash.c's handle(). */
 		if (JLOG__UNLIKELY(atomic_load_explicit(&c->crash.req, memory_order_acquire)))
 			crash_stop(c, pos, &pend);
+		/* The same order for jlog_reopen() (reopen.c): flag, then kick.
+		 * Relaxed: the flag carries no data. */
+		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reopen_req, memory_order_relaxed)))
+			jlog__reopen_sinks(c, pend.set);
 		uint64_t limit = drain_limit(c, pos);
 		unsigned n = drain(c, &pos, &pend, limit);
 		if (n > 0) {
@@ -784,6 +794,8 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->write_errors, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->bytes_written, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->lost, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->rotation_errors, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->exiting, false, memory_order_relaxed);

@@ -346,7 +346,7 @@ START_TEST(test_transport_options)
 		{"{\"file_mode\":\"0999\"}", "options.file_mode: \"0999\" is not an octal mode"},
 		{"{\"allow_symlink\":1}",
 		 "options.allow_symlink: expected true or false, got an integer"},
-		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink)"},
+		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink, rotation, retention, compression, shared)"},
 		{"[1]", "options: expected an object, got an array"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
