@@ -186,7 +186,23 @@ run_tests() {
 		failed=1
 	fi
 	((timeout == 0)) || note="$note, $timeout timed out"
+	if ((failed > 0)); then
+		failure_details "$name" "$log"
+	fi
 	record "$name" "$passed" "$failed" "$skipped" "$start" "$note"
+}
+
+# failure_details NAME LOG - keep what says why tests of stage NAME failed:
+# meson's FAIL/TIMEOUT lines, Check's failure lines, the first lines of a
+# sanitizer report. Printed after the summary, where a truncated CI log
+# still shows it.
+failure_details() {
+	{
+		printf -- '-- %s\n' "$1"
+		sed 's/\x1b\[[0-9;]*m//g' "$2" | grep -E \
+			'^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)|:[FE]:[^:]*:[^:]*:|^[0-9]+%: Checks|(Thread|Address|Undefined|Leak)Sanitizer|runtime error:|^ +#[0-9] ' |
+			head -n 40 || true
+	} >>"$logdir/failures.txt"
 }
 
 # run_fuzz - run test/fuzz-record for FUZZ_SECONDS on a copy of the seed
@@ -352,4 +368,8 @@ printf '%-12s %7d %7d %7d %9s\n' total "$total_pass" "$total_fail" "$total_skip"
 	"$(printf '%d.%01d' $((total_ms / 1000)) $((total_ms % 1000 / 100)))"
 echo
 echo "$total_pass passed, $total_fail failed"
+if [[ -s $logdir/failures.txt ]]; then
+	banner "failures"
+	cat "$logdir/failures.txt"
+fi
 ((total_fail == 0))
