@@ -296,8 +296,9 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * if another thread is running the exit handlers (the process is ending),
  * or the first error (a negative errno such as -ENOSPC or -EPIPE) of a
  * sink added with catch_errors false since the previous
- * jlog_flush()/jlog_close() (each error is returned once). Thread-safe;
- * must not be called from a signal handler.
+ * jlog_flush()/jlog_close() (each error is returned once; jlog_last_error()
+ * names the sink by id and target). Thread-safe; must not be called from a
+ * signal handler.
  */
 JLOG_EXPORT int jlog_flush(jlog_logger *log);
 
@@ -319,7 +320,8 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  *
  * NULL is a no-op returning 0. Returns 0, or for a root, the first error
  * of a sink added with catch_errors false that jlog_flush() did not return
- * yet (the logger is closed all the same). No other thread may be logging
+ * yet (the logger is closed all the same; jlog_last_error() names that
+ * sink by id and target). No other thread may be logging
  * through this very handle while it is closed. Not to be called from a
  * signal handler.
  *
@@ -825,6 +827,11 @@ JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json
  * bad pointer given to JLOG_STRN) holds up those after it for 200 ms, then
  * they are lost. A thread calling jlog_close() during the crash blocks
  * until the process dies.
+ *
+ * Returns 0 (also when already installed), -ENOMEM when the memory it
+ * reserves cannot be mapped, or sigaction's or sigaltstack's error; on
+ * failure nothing is installed and jlog_last_error() says what failed.
+ * Thread-safe; not async-signal-safe.
  */
 JLOG_EXPORT int jlog_install_crash_handler(void);
 
@@ -843,8 +850,8 @@ JLOG_EXPORT int jlog_uninstall_crash_handler(void);
  * crash handler also runs when this thread overflows its stack. A thread
  * that already has one at least as large keeps it. Call it at the start of
  * threads that do not log, or that logged before the handler was
- * installed. Returns 0, -ENOMEM, or sigaltstack's error. Thread-safe; not
- * async-signal-safe.
+ * installed. Returns 0, -ENOMEM, or sigaltstack's error (then
+ * jlog_last_error() says what failed). Thread-safe; not async-signal-safe.
  */
 JLOG_EXPORT int jlog_crash_altstack_thread(void);
 
@@ -1059,8 +1066,8 @@ JLOG__INLINE void jlog__log_msg(jlog_logger *log, jlog_callsite *cs, int level,
  * child. The child shares its parent's root (ring, writer, sink), name and
  * level, and inherits the parent's bound fields. At least one field is
  * required (use jlog_named() for a child without fields). Returns a new
- * handle to release with jlog_close(), or NULL if out of memory (logging to
- * NULL goes to the default logger). A NULL parent means the default logger.
+ * handle to release with jlog_close(), or NULL if out of memory (then
+ * jlog_last_error() says so; logging to NULL goes to the default logger). A NULL parent means the default logger.
  * Thread-safe.
  */
 #ifdef __cplusplus
@@ -1206,7 +1213,8 @@ JLOG_EXPORT void jlog_log(jlog_logger *log, int level, const char *file, int lin
  * jlog_named - a child logger whose records carry "logger":"name". Names
  * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
  * Otherwise like JLOG_WITH (bound fields are inherited). @name NULL or ""
- * keeps the parent's name. Returns NULL if out of memory. Thread-safe.
+ * keeps the parent's name. Returns NULL if out of memory (jlog_last_error()
+ * says so). Thread-safe.
  */
 JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
 

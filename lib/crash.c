@@ -293,7 +293,8 @@ int jlog_crash_altstack_thread(void)
 {
 	stack_t cur;
 	if (sigaltstack(NULL, &cur) != 0)
-		return -errno;
+		return jlog__fail(-errno, "jlog_crash_altstack_thread: sigaltstack: %s",
+		                  strerror(errno));
 	/* Running on one now (a signal handler), or one that is big enough
 	 * already (ours, or the application's). */
 	if ((cur.ss_flags & SS_ONSTACK) ||
@@ -305,13 +306,17 @@ int jlog_crash_altstack_thread(void)
 	char *m = mmap(NULL, page + ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_crash_altstack_thread: cannot map %zu bytes for "
+		                  "the alternate signal stack: %s", page + ALTSTACK_SIZE,
+		                  strerror(errno));
 	/* A guard page below the stack: the handler overflowing it faults
 	 * (and the process dies of SIGSEGV) instead of writing over whatever
 	 * lies below. */
 	if (mprotect(m, page, PROT_NONE) != 0) {
+		int err = errno;
 		munmap(m, page + ALTSTACK_SIZE);
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_crash_altstack_thread: cannot protect the "
+		                  "alternate signal stack's guard page: %s", strerror(err));
 	}
 	stack_t ss;
 	memset(&ss, 0, sizeof(ss));
@@ -320,7 +325,8 @@ int jlog_crash_altstack_thread(void)
 	if (sigaltstack(&ss, NULL) != 0) {
 		int err = errno;
 		munmap(m, page + ALTSTACK_SIZE);
-		return -err;
+		return jlog__fail(-err, "jlog_crash_altstack_thread: sigaltstack: %s",
+		                  strerror(err));
 	}
 	/* A stack of ours that was replaced or disabled since is not freed
 	 * here: its new owner may still use or unmap it. Without a key the
@@ -998,7 +1004,8 @@ static int reserve(void)
 	void *m = mmap(NULL, OUT_SIZE, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
-		return -ENOMEM;
+		return jlog__fail(-ENOMEM, "jlog_install_crash_handler: cannot map %zu bytes for "
+		                  "the crash record: %s", (size_t)OUT_SIZE, strerror(errno));
 	out_mem = m;
 	return 0;
 }
@@ -1032,13 +1039,15 @@ int jlog_install_crash_handler(void)
 	/* The old dispositions are in place before ours can run. */
 	for (int i = 0; i < NCRASH; i++) {
 		if (sigaction(crash_signals[i], NULL, &old_actions[i]) != 0) {
-			rc = -errno;
+			rc = jlog__fail(-errno, "jlog_install_crash_handler: sigaction(%s): %s",
+			                strsignal(crash_signals[i]), strerror(errno));
 			goto out;
 		}
 	}
 	for (int i = 0; i < NCRASH; i++) {
 		if (sigaction(crash_signals[i], &sa, NULL) != 0) {
-			rc = -errno;
+			rc = jlog__fail(-errno, "jlog_install_crash_handler: sigaction(%s): %s",
+			                strsignal(crash_signals[i]), strerror(errno));
 			while (i-- > 0)
 				sigaction(crash_signals[i], &old_actions[i], NULL);
 			goto out;

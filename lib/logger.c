@@ -284,15 +284,19 @@ static bool detach_locked(struct jlog_core *c, jlog_logger *lg)
 
 /* The first pending error of a sink with catch_errors false (cleared),
  * or 0. */
-static int take_sink_error(struct jlog_core *c)
+static int take_sink_error(struct jlog_core *c, const char *what)
 {
 	int rc = 0;
 	pthread_mutex_lock(&c->sinks_lock);
 	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
 	for (unsigned i = 0; set && i < set->n; i++) {
-		int e = atomic_exchange_explicit(&set->s[i]->pending_error, 0, memory_order_relaxed);
-		if (e && !rc)
+		struct jlog_sink *s = set->s[i];
+		int e = atomic_exchange_explicit(&s->pending_error, 0, memory_order_relaxed);
+		if (e && !rc) {
 			rc = e;
+			jlog__set_last_error("%s: sink %d (%s) failed to write: %s", what, s->id,
+			                     s->desc, jlog_strerror(e));
+		}
 	}
 	pthread_mutex_unlock(&c->sinks_lock);
 	return rc;
@@ -372,7 +376,7 @@ int jlog_close(jlog_logger *lg)
 		jlog__ring_close(&c->ring);
 	}
 	/* catch_errors false: the first sink error since the last flush. */
-	int rc = lg->is_root ? take_sink_error(c) : 0;
+	int rc = lg->is_root ? take_sink_error(c, "jlog_close") : 0;
 
 	pthread_mutex_lock(&c->lock);
 	bool last = detach_locked(c, lg);
@@ -401,7 +405,7 @@ int jlog_flush(jlog_logger *lg)
 	int rc = jlog__writer_flush(c);
 	if (rc < 0)
 		return rc;
-	return take_sink_error(c);
+	return take_sink_error(c, "jlog_flush");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -726,16 +730,20 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 
 /* Create a child of @parent with @extra_name appended to its name and
  * @fields appended to its bound fields. */
-static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
+static jlog_logger *child_create(const char *what, jlog_logger *parent, const char *extra_name,
                                  const jlog_field *fields, size_t n)
 {
 	parent = resolve(parent);
-	if (!parent)
+	if (!parent) {
+		jlog__set_last_error("%s: no default logger (out of memory)", what);
 		return NULL;
+	}
 	struct jlog_core *c = parent->core;
 	jlog_logger *ch = calloc(1, sizeof(*ch));
-	if (!ch)
+	if (!ch) {
+		jlog__set_last_error("%s: out of memory for the child logger", what);
 		return NULL;
+	}
 
 	/* Name: parent's, then ".extra". */
 	if (extra_name && *extra_name) {
@@ -823,17 +831,18 @@ static jlog_logger *child_create(jlog_logger *parent, const char *extra_name,
 	return ch;
 
 err:
+	jlog__set_last_error("%s: out of memory for the child logger", what);
 	logger_free(ch);
 	return NULL;
 }
 
 jlog_logger *jlog__with(jlog_logger *parent, const jlog_field *fields, size_t n)
 {
-	return child_create(parent, NULL, fields, n);
+	return child_create("JLOG_WITH", parent, NULL, fields, n);
 }
 
 jlog_logger *jlog_named(jlog_logger *parent, const char *name)
 {
-	return child_create(parent, name, NULL, 0);
+	return child_create("jlog_named", parent, name, NULL, 0);
 }
 

@@ -549,6 +549,45 @@ START_TEST(test_two_failing_sinks)
 }
 END_TEST
 
+/* A sink added with catch_errors false: jlog_close() returns its error and
+ * jlog_last_error() names the sink that failed. */
+static int close_error_child(void *arg)
+{
+	(void)arg;
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "/dev/null";
+	o.allow_symlink = true;
+	jlog_logger *lg = NULL;
+	CHILD_CHECK(jlog_open(&lg, &o) == 0, "open");
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = "/dev/full";
+	so.catch_errors = false;
+	CHILD_CHECK(jlog_add_sink(lg, &so) == 1, "add");
+	JLOG_INFO(lg, "cannot be written");
+	int rc = jlog_close(lg);
+	CHILD_CHECK(rc == -ENOSPC, "close returned the sink's error");
+	CHILD_CHECK(strstr(jlog_last_error(), "jlog_close: sink 1 (file /dev/full) failed to "
+	                                      "write: no space left on device") != NULL,
+	            "message names the sink");
+	return 0;
+}
+
+START_TEST(test_close_returns_sink_error)
+{
+	struct stat sb;
+	if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+		fprintf(stderr, "sink: no /dev/full, skipped\n");
+		return;
+	}
+	char *err;
+	int status = run_child(close_error_child, NULL, &err);
+	child_passed(status, err, "close returns the sink error");
+	free(err);
+}
+END_TEST
+
 /* `prog | head -1`: the reader prints one line and goes away. The host
  * is not killed by SIGPIPE (default disposition), the failure is reported
  * once, logging goes on, and every line is written or counted lost. */
@@ -1190,6 +1229,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_head_closes_pipe);
 	tcase_add_test(tc, test_dev_full);
 	tcase_add_test(tc, test_two_failing_sinks);
+	tcase_add_test(tc, test_close_returns_sink_error);
 	tcase_add_test(tc, test_fsize_limit_file);
 	tcase_add_test(tc, test_fsize_limit_stdout);
 	tcase_add_test(tc, test_tmpfs_full);
