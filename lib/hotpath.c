@@ -111,8 +111,10 @@ static __attribute__((noinline)) void count_slow(struct jlog_core *c)
 		}
 		pthread_mutex_unlock(&count_lock);
 	}
-	/* Relaxed: a counter; it guards no data. */
-	atomic_fetch_add_explicit(&c->logged, 1, memory_order_relaxed);
+	/* Release, paired with the acquire in jlog__count_sum(): a thread
+	 * that waits for `logged` to reach a count, then closes the logger,
+	 * frees the core after this last touch of it. */
+	atomic_fetch_add_explicit(&c->logged, 1, memory_order_release);
 }
 
 /* Count a committed record (before end_record(): depth 1 means no
@@ -127,8 +129,9 @@ static inline void count_logged(struct jlog_core *c)
 	 * so this load and store are never interleaved with another. */
 	if (JLOG__LIKELY(atomic_load_explicit(&t->core, memory_order_relaxed) == c &&
 	                 tls.depth == 1)) {
+		/* Release: as in count_slow(); a plain store on x86. */
 		atomic_store_explicit(&t->n, atomic_load_explicit(&t->n, memory_order_relaxed) + 1,
-		                      memory_order_relaxed);
+		                      memory_order_release);
 		return;
 	}
 	count_slow(c);
@@ -138,11 +141,13 @@ static inline void count_logged(struct jlog_core *c)
 uint64_t jlog__count_sum(struct jlog_core *c)
 {
 	pthread_mutex_lock(&count_lock);
-	/* Relaxed: counters only. */
-	uint64_t sum = atomic_load_explicit(&c->logged, memory_order_relaxed);
+	/* Acquire, paired with the release increments of count_logged() and
+	 * count_slow(): what the counted calls did to the core happened
+	 * before whatever the caller does after reading the count. */
+	uint64_t sum = atomic_load_explicit(&c->logged, memory_order_acquire);
 	for (struct jlog__thread_count *t = count_list; t; t = t->next)
 		if (atomic_load_explicit(&t->core, memory_order_relaxed) == c)
-			sum += atomic_load_explicit(&t->n, memory_order_relaxed);
+			sum += atomic_load_explicit(&t->n, memory_order_acquire);
 	pthread_mutex_unlock(&count_lock);
 	return sum;
 }
