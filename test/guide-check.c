@@ -24,6 +24,11 @@
  *   guide-check jsonl FILE [MIN]
  *       Every line of FILE is a JSON object, and there are at least MIN
  *       lines (default 1).
+ *   guide-check sequence FILE MESSAGE GROUP SEQ LAST [FIRST]
+ *       Every line of FILE is a JSON object; among those whose "message"
+ *       is MESSAGE, the integers SEQ of each value of GROUP follow each
+ *       other (n, n + 1, ...: none lost, none twice), the last is LAST,
+ *       and the first is FIRST when given. Prints the groups it saw.
  *
  * Messages go to stderr, one line, naming the line number that differs.
  */
@@ -271,6 +276,70 @@ static int check_jsonl(const char *file, long min)
 	return 0;
 }
 
+#define MAX_GROUPS 64
+
+static int check_sequence(const char *file, const char *msg, const char *group,
+                          const char *seqkey, long long last, long long first)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "cannot open %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	struct group {
+		long long id, first, prev, count;
+	} g[MAX_GROUPS];
+	size_t ng = 0;
+	int bad = 0, rc = 0;
+	json_t *v;
+	for (size_t n = 1; !rc && (v = next_object(f, file, n, &bad)) != NULL; n++) {
+		const char *m = json_string_value(json_object_get(v, "message"));
+		json_t *gv = json_object_get(v, group), *sv = json_object_get(v, seqkey);
+		if (m && !strcmp(m, msg)) {
+			if (!json_is_integer(gv) || !json_is_integer(sv)) {
+				fprintf(stderr, "line %zu: no integer %s and %s\n", n, group, seqkey);
+				rc = 1;
+			} else {
+				long long id = json_integer_value(gv), s = json_integer_value(sv);
+				size_t i = 0;
+				while (i < ng && g[i].id != id)
+					i++;
+				if (i == ng && ng == MAX_GROUPS) {
+					fprintf(stderr, "line %zu: more than %d groups\n", n, MAX_GROUPS);
+					rc = 1;
+				} else if (i == ng) {
+					g[ng++] = (struct group){id, s, s, 1};
+				} else if (s != g[i].prev + 1) {
+					fprintf(stderr, "line %zu: %s %lld: %s %lld after %lld\n", n, group,
+					        id, seqkey, s, g[i].prev);
+					rc = 1;
+				} else {
+					g[i].prev = s;
+					g[i].count++;
+				}
+			}
+		}
+		json_decref(v);
+	}
+	fclose(f);
+	if (bad)
+		return 1;
+	if (!rc && ng == 0) {
+		fprintf(stderr, "%s: no record with message \"%s\"\n", file, msg);
+		rc = 1;
+	}
+	for (size_t i = 0; !rc && i < ng; i++) {
+		printf("%s %lld: %s %lld..%lld, %lld records\n", group, g[i].id, seqkey, g[i].first,
+		       g[i].prev, g[i].count);
+		if (g[i].prev != last || (first >= 0 && g[i].first != first)) {
+			fprintf(stderr, "%s %lld: %s %lld..%lld, expected %lld..%lld\n", group, g[i].id,
+			        seqkey, g[i].first, g[i].prev, first >= 0 ? first : g[i].first, last);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "config"))
@@ -281,7 +350,10 @@ int main(int argc, char **argv)
 		return check_lines(argv[2], argv[3]);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "jsonl"))
 		return check_jsonl(argv[2], argc == 4 ? strtol(argv[3], NULL, 10) : 1);
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "sequence"))
+		return check_sequence(argv[2], argv[3], argv[4], argv[5], strtoll(argv[6], NULL, 10),
+		                      argc == 8 ? strtoll(argv[7], NULL, 10) : -1);
 	fprintf(stderr, "usage: guide-check config FILE | scheme SINK | lines EXPECTED ACTUAL | "
-	                "jsonl FILE [MIN]\n");
+	                "jsonl FILE [MIN] | sequence FILE MESSAGE GROUP SEQ LAST [FIRST]\n");
 	return 2;
 }
