@@ -45,6 +45,7 @@ set -euo pipefail
 
 guide=${1:?usage: guide-snippets.sh GUIDE.md}
 : "${GUIDE_CHECK:?}" "${GUIDE_CC:?}" "${GUIDE_LIBS:?}"
+GUIDE_CHECK=$(realpath "$GUIDE_CHECK")
 GUIDE_CXX=${GUIDE_CXX:-}
 GUIDE_CFLAGS=${GUIDE_CFLAGS:-}
 guide_name=$(basename "$guide")
@@ -137,7 +138,7 @@ build() {
 	# shellcheck disable=SC2086 # the commands and flags are word lists
 	if ! (cd "$scratch" && $compiler $GUIDE_CFLAGS -o "b$n/prog" "${src#"$scratch/"}" $GUIDE_LIBS) \
 		>"$d/build.log" 2>&1; then
-		fail "$at" "$kind" "does not compile" "$d/build.log"
+		fail "$at" "${kind/#fragment/c fragment}" "does not compile" "$d/build.log"
 		return 1
 	fi
 }
