@@ -28,6 +28,10 @@
 #   json output   the output the block before it must print: JSON lines,
 #                 compared key by key (test/guide-check.c, "lines")
 #   text output   the same, compared byte for byte
+#   text sample   output that changes from run to run (figures): each of
+#                 its lines must be a line of the output once every number
+#                 is read as "#" and every run of blanks as one space, so
+#                 the sample keeps the output's rows and columns
 #
 # A program or script with no output block after it must print JSON lines
 # (at least one). Blocks run in order in one scratch directory, so a block
@@ -165,6 +169,26 @@ run_and_check() {
 		return
 	fi
 	local eline=${expect%% *} ekind=${expect#* }
+	if [[ $ekind == sample ]]; then
+		if awk '
+			function shape(s) {
+				gsub(/[0-9][0-9.,]*/, "#", s); gsub(/[ \t]+/, " ", s)
+				sub(/^ /, "", s); sub(/ $/, "", s); return s
+			}
+			FNR == NR { have[shape($0)] = 1; next }
+			shape($0) != "" && !(shape($0) in have) {
+				print "no output line has the shape of: " $0; bad = 1
+			}
+			END { exit bad }
+		' "$d/out" "$scratch/blocks/${expect_block[$n]}" >"$d/check"; then
+			report "$at" "$kind" "ok (output shaped as at line $eline)"
+			ok=$((ok + 1))
+		else
+			{ cat "$d/check"; echo "the output was:"; cat "$d/out"; } >"$d/check.all"
+			fail "$at" "$kind" "output is not shaped as the block at line $eline" "$d/check.all"
+		fi
+		return
+	fi
 	if [[ $ekind == json ]]; then
 		if "$GUIDE_CHECK" lines "$scratch/blocks/${expect_block[$n]}" "$d/out" 2>"$d/check"; then
 			report "$at" "$kind" "ok (output as at line $eline)"
@@ -188,9 +212,11 @@ declare -A expect_for expect_block
 prev= prev_runnable=0
 while IFS=$'\t' read -r n at info; do
 	case $info in
-	"json output" | "text output")
+	"json output" | "text output" | "text sample")
 		if ((prev_runnable)); then
-			expect_for[$prev]="$at ${info%% *}"
+			kind=${info%% *}
+			[[ $info == "text sample" ]] && kind=sample
+			expect_for[$prev]="$at $kind"
 			expect_block[$prev]=$n
 		fi ;;
 	esac
@@ -270,9 +296,9 @@ while IFS=$'\t' read -r n at info; do
 				fail "$at" "conf syslog-ng" "syslog-ng -s refuses it" "$scratch/blocks/$n.log"
 			fi
 		fi ;;
-	"json output" | "text output")
+	"json output" | "text output" | "text sample")
 		if ((!prev_runnable)); then
-			fail "$at" "${info%% *} output" "follows no c, cpp or sh run block"
+			fail "$at" "$info" "follows no c, cpp or sh run block"
 		fi ;;
 	*)
 		fail "$at" "${info:-(none)}" "unknown info string: say what the block is (see test/guide-snippets.sh)" ;;
