@@ -13,6 +13,10 @@
  *       whose scheme no transport claims (tcp://, udp://, unix:,
  *       unixgram:, journald), or a key the library does not know yet
  *       ("redact").
+ *       Sinks to the network or a socket (once their transport is built)
+ *       are pointed at listeners of this program's own, on 127.0.0.1 or
+ *       in the current directory (journald through its "socket" key), so
+ *       what is checked is the document, not whether a server runs here.
  *   guide-check scheme SINK
  *       Exit 0 when a transport of this build claims the sink string SINK
  *       by its scheme, 1 when it would be taken as a file path.
@@ -41,7 +45,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "jlog-private.h"
 #include "transport.h"
@@ -94,6 +102,93 @@ static int mkdirs(char *path)
 	return 0;
 }
 
+/* The listeners of check_config(), closed (and their paths removed)
+ * after the logger. */
+#define MAX_LISTENERS 16
+static int listeners[MAX_LISTENERS];
+static char listener_paths[MAX_LISTENERS][108];
+static size_t nlisteners;
+
+/* A listener of @type (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1 (@path
+ * NULL: its port in *port) or on the unix socket ./@path. -1 on error. */
+static int listen_local(int type, const char *path, unsigned *port)
+{
+	if (nlisteners == MAX_LISTENERS)
+		return -1;
+	int fd = socket(path ? AF_UNIX : AF_INET, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc;
+	listener_paths[nlisteners][0] = '\0';
+	if (path) {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		if (!getcwd(un.sun_path, sizeof(un.sun_path) - 32)) {
+			close(fd);
+			return -1;
+		}
+		size_t n = strlen(un.sun_path);
+		snprintf(un.sun_path + n, sizeof(un.sun_path) - n, "/%s", path);
+		snprintf(listener_paths[nlisteners], sizeof(listener_paths[0]), "%s", un.sun_path);
+		unlink(un.sun_path);
+		rc = bind(fd, (struct sockaddr *)&un, sizeof(un));
+	} else {
+		struct sockaddr_in in = {.sin_family = AF_INET,
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t len = sizeof(in);
+		rc = bind(fd, (struct sockaddr *)&in, sizeof(in));
+		if (rc == 0)
+			rc = getsockname(fd, (struct sockaddr *)&in, &len);
+		*port = ntohs(in.sin_port);
+	}
+	if (rc == 0 && type == SOCK_STREAM)
+		rc = listen(fd, 16);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	listeners[nlisteners++] = fd;
+	return 0;
+}
+
+static void close_listeners(void)
+{
+	for (size_t i = 0; i < nlisteners; i++) {
+		close(listeners[i]);
+		if (listener_paths[i][0])
+			unlink(listener_paths[i]);
+	}
+	nlisteners = 0;
+}
+
+/* Point the network or socket sink @s (of a transport this build has) at
+ * a listener of ours. 0, or -1 when none could be made. */
+static int redirect_sink(json_t *s, const char *t, size_t index)
+{
+	char sink[160], name[32];
+	unsigned port = 0;
+	snprintf(name, sizeof(name), "guide-%zu.sock", index);
+	if (!strncmp(t, "tcp://", 6) || !strncmp(t, "udp://", 6)) {
+		if (listen_local(t[0] == 't' ? SOCK_STREAM : SOCK_DGRAM, NULL, &port) < 0)
+			return -1;
+		snprintf(sink, sizeof(sink), "%.6s127.0.0.1:%u", t, port);
+	} else if (!strncmp(t, "unix:", 5) || !strncmp(t, "unixgram:", 9)) {
+		bool stream = t[4] == ':';
+		if (listen_local(stream ? SOCK_STREAM : SOCK_DGRAM, name, NULL) < 0)
+			return -1;
+		snprintf(sink, sizeof(sink), "%s%s", stream ? "unix:" : "unixgram:",
+		         listener_paths[nlisteners - 1]);
+	} else if (!strcmp(t, "journald")) {
+		if (listen_local(SOCK_DGRAM, name, NULL) < 0)
+			return -1;
+		json_object_set_new(s, "socket", json_string(listener_paths[nlisteners - 1]));
+		return 0;
+	} else {
+		return 0;
+	}
+	json_object_set_new(s, "sink", json_string(sink));
+	return 0;
+}
+
 static int check_config(const char *file)
 {
 	json_error_t je;
@@ -116,6 +211,13 @@ static int check_config(const char *file)
 			json_decref(doc);
 			return SKIP;
 		}
+		if (scheme && redirect_sink(s, t, i) < 0) {
+			fprintf(stderr, "no local listener for sinks[%zu] \"%s\": %s\n", i, t,
+			        strerror(errno));
+			close_listeners();
+			json_decref(doc);
+			return 1;
+		}
 		if (strncmp(t, "/var/log/", 9) == 0) {
 			char local[4096];
 			snprintf(local, sizeof(local), "./%s", t + 1);
@@ -136,6 +238,7 @@ static int check_config(const char *file)
 	free(text);
 	if (rc == 0) {
 		rc = jlog_close(log);
+		close_listeners();
 		if (rc < 0) {
 			fprintf(stderr, "jlog_close: %s\n", jlog_strerror(rc));
 			return 1;
@@ -143,6 +246,7 @@ static int check_config(const char *file)
 		printf("ok\n");
 		return 0;
 	}
+	close_listeners();
 	const char *err = jlog_last_error();
 	for (size_t k = 0; k < LEN(pending_keys); k++) {
 		/* "redact: unknown key", "sinks[1].redact: unknown key" */
