@@ -168,9 +168,12 @@ run_and_check() {
 		fi
 		return
 	fi
-	local eline=${expect%% *} ekind=${expect#* }
-	if [[ $ekind == sample ]]; then
-		if awk '
+	local eline=${expect%% *} ekind=${expect#* } want=$scratch/blocks/${expect_block[$n]}
+	local how="the same as" rc=0
+	case $ekind in
+	sample)
+		how="shaped as"
+		awk '
 			function shape(s) {
 				gsub(/[0-9][0-9.,]*/, "#", s); gsub(/[ \t]+/, " ", s)
 				sub(/^ /, "", s); sub(/ $/, "", s); return s
@@ -180,30 +183,16 @@ run_and_check() {
 				print "no output line has the shape of: " $0; bad = 1
 			}
 			END { exit bad }
-		' "$d/out" "$scratch/blocks/${expect_block[$n]}" >"$d/check"; then
-			report "$at" "$kind" "ok (output shaped as at line $eline)"
-			ok=$((ok + 1))
-		else
-			{ cat "$d/check"; echo "the output was:"; cat "$d/out"; } >"$d/check.all"
-			fail "$at" "$kind" "output is not shaped as the block at line $eline" "$d/check.all"
-		fi
-		return
-	fi
-	if [[ $ekind == json ]]; then
-		if "$GUIDE_CHECK" lines "$scratch/blocks/${expect_block[$n]}" "$d/out" 2>"$d/check"; then
-			report "$at" "$kind" "ok (output as at line $eline)"
-			ok=$((ok + 1))
-		else
-			{ cat "$d/check"; echo "the output was:"; cat "$d/out"; } >"$d/check.all"
-			fail "$at" "$kind" "output differs from the block at line $eline" "$d/check.all"
-		fi
+		' "$d/out" "$want" >"$d/check" || rc=$? ;;
+	json) "$GUIDE_CHECK" lines "$want" "$d/out" 2>"$d/check" || rc=$? ;;
+	*) diff -u "$want" "$d/out" >"$d/check" || rc=$? ;;
+	esac
+	if ((rc == 0)); then
+		report "$at" "$kind" "ok (output $how at line $eline)"
+		ok=$((ok + 1))
 	else
-		if diff -u "$scratch/blocks/${expect_block[$n]}" "$d/out" >"$d/check"; then
-			report "$at" "$kind" "ok (output as at line $eline)"
-			ok=$((ok + 1))
-		else
-			fail "$at" "$kind" "output differs from the block at line $eline" "$d/check"
-		fi
+		{ cat "$d/check"; echo "the output was:"; cat "$d/out"; } >"$d/check.all"
+		fail "$at" "$kind" "output is not $how the block at line $eline" "$d/check.all"
 	fi
 }
 
