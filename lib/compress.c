@@ -258,9 +258,14 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 	(void)fsync_dir_of(dst);
 	what = "remove";
 	whom = src;
-	if (unlink(src) < 0 && errno != ENOENT) {
+	if (unlink(src) < 0) {
 		rc = -errno;
-		goto out;
+		if (rc != -ENOENT)
+			goto out;
+		/* Retention (or a person) removed the original while it was
+		 * being compressed: what was removed must not come back
+		 * under the compressed name. */
+		(void)unlink(dst);
 	}
 	rc = 0;
 out:

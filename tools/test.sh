@@ -81,7 +81,7 @@ FUZZ_SECONDS=${JLOG_FUZZ_SECONDS:-60}
 # the programs they run.
 LIBMODE_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true -Dbench=false)
 LIBMODE_TESTS=(build-pedantic build-cxx check-exports compile-fail-c example-service
-	example-config)
+	example-config example-shipping)
 
 MESON_TEST=(meson test --print-errorlogs --num-processes 2)
 
@@ -256,6 +256,7 @@ lib_mode() {
 			build-pedantic | build-cxx) targets+=("$t") ;;
 			example-service) targets+=(jlog-service) ;;
 			example-config) targets+=(config-demo) ;;
+			example-shipping) targets+=(jlog-shipping guide-check) ;;
 			check-exports) targets+=(jlog) ;;
 			esac
 		done
