@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 {
 	unsigned long mb = 200, rotate_mb = 10, runs = 5, line = 200, lines = 64, keep = 0;
 	const char *dir = NULL, *compression = "none";
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v) {
 			fprintf(stderr, "%s: missing value\n", a);
@@ -119,7 +119,6 @@ int main(int argc, char **argv)
 			                "[--batch N] [--keep N] [--compression gz|zst] [--dir DIR]\n", argv[0]);
 			return 2;
 		}
-		i++;
 	}
 	if (runs < 1 || runs > 100 || line < 16 || lines < 1 || mb < 1 || rotate_mb < 1) {
 		fprintf(stderr, "bad option value\n");

@@ -59,7 +59,8 @@ static _Thread_local char last_error[512];
  * whether a failing call explained itself. */
 static _Thread_local unsigned last_error_seq;
 
-static void set_v(const char *fmt, va_list ap)
+/* format(printf, 1, 0): callers' formats are checked at their own calls. */
+__attribute__((format(printf, 1, 0))) static void set_v(const char *fmt, va_list ap)
 {
 	last_error_seq++;
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);

@@ -618,8 +618,9 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
  * whole on the heap (rare; the log call truncates it to the record limit).
  * @ap is used once and copied for the second pass.
  */
-static void log_vformat(jlog_logger *lg, jlog_callsite *cs, int level,
-                        const jlog_field *fields, size_t n, const char *fmt, va_list ap)
+__attribute__((format(printf, 6, 0))) static void
+log_vformat(jlog_logger *lg, jlog_callsite *cs, int level, const jlog_field *fields, size_t n,
+            const char *fmt, va_list ap)
 {
 	char stack[1024];
 	if (!fmt) {
