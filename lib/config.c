@@ -12,6 +12,7 @@
 #include "jlog-private.h"
 
 #include "opt.h"
+#include "redact.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -37,6 +38,9 @@ struct parsed {
 	} modules[256];
 	size_t nmodules;
 	const json_t *levels; /* the document's "levels", checked; or NULL */
+	/* "redact" of the document and of each sink; their keys arrays. */
+	jlog_redact_options redact, sink_redact[MAX_SINKS];
+	const char **redact_keys, **sink_redact_keys[MAX_SINKS];
 };
 
 /* Check @v as key @o of a transport (@owner's) and, when @owner is the
@@ -63,7 +67,8 @@ static int transport_key(const struct jlog__opt *o, const struct jlog__transport
  * JLOG_SINK turns a file sink into a stream.
  */
 static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bool *level_given,
-                      char **options, char *err, size_t errlen)
+                      char **options, jlog_redact_options *redact, const char ***redact_keys,
+                      char *err, size_t errlen)
 {
 	char path[128], base[32];
 	snprintf(base, sizeof(base), "sinks[%zu]", index);
@@ -89,7 +94,10 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 		snprintf(path, sizeof(path), "%s.%.60s", base, key);
 		const struct jlog__opt *o = jlog__opt_find(jlog__sink_keys, key);
 		const struct jlog__transport_ops *owner;
-		if (o)
+		if (strcmp(key, "redact") == 0) {
+			rc = jlog__redact_parse(v, path, redact, redact_keys, err, errlen);
+			so->redact = redact;
+		} else if (o)
 			rc = jlog__opt_set(o, so, v, path, err, errlen);
 		else if ((o = jlog__transport_opt(kind, key, &owner)) != NULL)
 			rc = transport_key(o, owner, kind, mine, key, v, path, err, errlen);
@@ -269,6 +277,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 					return rc;
 				p->nmodules++;
 			}
+		} else if (strcmp(key, "redact") == 0) {
+			rc = jlog__redact_parse(v, key, &p->redact, &p->redact_keys, err, errlen);
+			p->opts.redact = &p->redact;
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
@@ -280,7 +291,7 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 			json_t *so;
 			json_array_foreach(v, i, so) {
 				rc = parse_sink(so, i, &p->sinks[i], &p->level_given[i], &p->options[i],
-				                err, errlen);
+				                &p->sink_redact[i], &p->sink_redact_keys[i], err, errlen);
 				if (rc < 0)
 					return rc;
 			}
@@ -414,6 +425,16 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 	return doc;
 }
 
+static void parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < MAX_SINKS; i++) {
+		free(p->options[i]);
+		free(p->sink_redact_keys[i]);
+	}
+	free(p->redact_keys);
+	free(p);
+}
+
 int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errlen)
 {
 	struct parsed *p = calloc(1, sizeof(*p));
@@ -424,9 +445,7 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
-	for (size_t i = 0; i < MAX_SINKS; i++)
-		free(p->options[i]);
-	free(p);
+	parsed_free(p);
 	return rc;
 }
 
@@ -485,6 +504,12 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		*rc = jlog__cfg_fail(err, errlen, "JLOG_CONFIG", "must hold a JSON object");
 		return NULL;
 	}
+	jlog__config_env_overrides(doc);
+	return doc;
+}
+
+void jlog__config_env_overrides(json_t *doc)
+{
 	const char *lv = getenv("JLOG_LEVEL");
 	if (lv && *lv) {
 		/* As text, for the document's parser: "off" is a level there, and
@@ -500,10 +525,10 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	const char *ser = getenv("JLOG_SERIALIZE"), *color = getenv("JLOG_COLORIZE");
 	bool any = (sink && *sink) || (format && *format) || (ser && *ser) || (color && *color);
 	if (!any)
-		return doc;
+		return;
 	json_t *sinks = json_object_get(doc, "sinks");
 	if (sinks && !json_is_array(sinks))
-		return doc; /* a wrong "sinks": let the check name it */
+		return; /* a wrong "sinks": let the check name it */
 	if (!sinks) {
 		sinks = json_array();
 		json_object_set_new(doc, "sinks", sinks);
@@ -538,5 +563,4 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_COLORIZE=\"%s\": not a boolean\n", color);
 	}
-	return doc;
 }

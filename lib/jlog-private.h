@@ -661,6 +661,9 @@ struct jlog_sink {
 	struct jlog__template *tmpl; /* text sinks (serialize false) */
 	bool color;
 	struct jlog__json_opts json; /* JSON sinks */
+	/* This sink's own redaction rules, after the logger's (redact.h);
+	 * NULL for none. */
+	struct jlog__redact *redact;
 	char *json_keys;    /* storage of json's renamed keys */
 	bool backtrace;     /* show "stack" */
 	bool diagnose;      /* show "errno", "errno_text", "thread" */
@@ -838,6 +841,9 @@ struct jlog_core {
 	struct jlog__buf diag_stack;
 	const void *diag_key;
 	struct jlog__line_ctx ctx;
+	/* The logger's redaction rules (redact.h), applied by the writer to
+	 * each record before any sink sees it; NULL for none. Fixed at open. */
+	struct jlog__redact *redact;
 	jlog_overflow overflow;
 	int flush_interval_ms;
 	size_t max_record_size;
@@ -977,6 +983,9 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
 int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size_t errlen);
 /* The default logger's document from JLOG_CONFIG and the environment. */
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
+/* Apply JLOG_LEVEL, JLOG_SINK, JLOG_FORMAT, JLOG_SERIALIZE, JLOG_COLORIZE
+ * to @doc (an object) as the default logger does. */
+void jlog__config_env_overrides(struct json_t *doc);
 /* Keep a message for jlog_last_error() on this thread. */
 void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* jlog__set_last_error(), then return @rc: `return jlog__fail(-EINVAL, ...)`. */
