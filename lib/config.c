@@ -564,3 +564,164 @@ void jlog__config_env_overrides(json_t *doc)
 			fprintf(stderr, "jlog: ignoring JLOG_COLORIZE=\"%s\": not a boolean\n", color);
 	}
 }
+
+json_t *jlog__config_load(const char *path_or_json, int *rc, char *err, size_t errlen)
+{
+	*rc = 0;
+	json_t *doc = load(path_or_json, rc, err, errlen);
+	if (doc && *rc == 0)
+		return doc;
+	json_decref(doc);
+	if (*rc == 0)
+		*rc = -EINVAL;
+	return NULL;
+}
+
+int jlog__config_check(const json_t *doc, char *err, size_t errlen)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	if (!p) {
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		return -ENOMEM;
+	}
+	int rc = parse(doc, p, err, errlen);
+	parsed_free(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The effective configuration (jlog-config show)                           */
+/* ------------------------------------------------------------------------ */
+
+static json_t *level_json(int level, const json_t *levels)
+{
+	const char *name = jlog__level_name(level);
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)levels, i, l)
+		if (json_integer_value(json_object_get(l, "no")) == level)
+			name = json_string_value(json_object_get(l, "name"));
+	if (level == JLOG_LEVEL_OFF)
+		name = "OFF";
+	return name ? json_string(name) : json_integer(level);
+}
+
+static json_t *mode_json(unsigned mode)
+{
+	char m[8];
+	snprintf(m, sizeof(m), "%04o", mode);
+	return json_string(m);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *sink_json(const jlog_sink_options *so, const json_t *levels)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	const char *preset = so->preset ? so->preset : "default";
+	int pr = jlog__preset_parse(preset);
+	bool own_time = pr == JLOG__PRESET_OTEL || pr == JLOG__PRESET_LOGURU;
+	json_object_set_new(j, "sink", json_string(so->sink ? so->sink : "stderr"));
+	json_object_set_new(j, "level", level_json(so->level, levels));
+	json_object_set_new(j, "serialize", json_boolean(so->serialize));
+	json_object_set_new(j, "format", so->serialize ? json_null()
+	                                 : json_string(so->format ? so->format
+	                                                          : jlog__default_text_format));
+	json_object_set_new(j, "colorize", so->colorize < 0 ? json_string("auto")
+	                                   : json_boolean(so->colorize));
+	json_object_set_new(j, "preset", json_string(preset));
+	json_object_set_new(j, "time_format", so->time_format ? json_string(so->time_format)
+	                                      : own_time ? json_null()
+	                                                 : json_string("rfc3339_us"));
+	json_object_set_new(j, "filter", str_or_null(so->filter && *so->filter ? so->filter : NULL));
+	json_t *keys = json_object();
+	const jlog_sink_keys *k = &so->keys;
+	const char *const names[] = {"time", "level", "message", "logger", "file",
+	                             "line", "function", "pid", "tid"};
+	const char *const vals[] = {k->time, k->level, k->message, k->logger, k->file,
+	                            k->line, k->function, k->pid, k->tid};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		json_object_set_new(keys, names[i], json_string(vals[i] ? vals[i] : names[i]));
+	json_object_set_new(j, "keys", keys);
+	json_object_set_new(j, "backtrace", json_boolean(so->backtrace));
+	json_object_set_new(j, "diagnose", json_boolean(so->diagnose));
+	json_object_set_new(j, "catch", json_boolean(so->catch_errors));
+	json_object_set_new(j, "utc", json_boolean(so->utc < 0 ? so->serialize : so->utc));
+	json_object_set_new(j, "file_mode", mode_json(so->file_mode));
+	json_object_set_new(j, "allow_symlink", json_boolean(so->allow_symlink));
+	json_object_set_new(j, "rotation", str_or_null(so->rotation));
+	json_object_set_new(j, "retention", str_or_null(so->retention));
+	json_object_set_new(j, "compression", str_or_null(so->compression));
+	json_object_set_new(j, "shared", json_boolean(so->shared));
+	/* The transport's own keys, as given: they override the above. */
+	if (so->options) {
+		json_t *o = json_loads(so->options, 0, NULL);
+		if (json_is_object(o))
+			json_object_update(j, o);
+		json_decref(o);
+	}
+	json_object_set_new(j, "redact", so->redact ? jlog__redact_to_json(so->redact) : json_null());
+	return j;
+}
+
+static json_t *effective(const struct parsed *p)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	const jlog_options *o = &p->opts;
+	json_object_set_new(j, "level", level_json(o->level, p->levels));
+	json_object_set_new(j, "name", str_or_null(o->name && *o->name ? o->name : NULL));
+	json_object_set_new(j, "queue_size", json_integer((json_int_t)o->queue_size));
+	/* As jlog_open() lowers it. */
+	size_t mrs = o->max_record_size < o->queue_size / 4 ? o->max_record_size : o->queue_size / 4;
+	json_object_set_new(j, "max_record_size", json_integer((json_int_t)mrs));
+	json_object_set_new(j, "flush_interval_ms", json_integer(o->flush_interval_ms));
+	json_object_set_new(j, "close_timeout_ms", json_integer(o->close_timeout_ms));
+	json_object_set_new(j, "overflow",
+	                    json_string(o->overflow == JLOG_OVERFLOW_DROP ? "drop" : "block"));
+	json_object_set_new(j, "file_mode", mode_json(o->file_mode));
+	json_object_set_new(j, "allow_symlink", json_boolean(o->allow_symlink));
+	json_t *mods = json_object();
+	for (size_t i = 0; i < p->nmodules; i++)
+		json_object_set_new(mods, p->modules[i].prefix, level_json(p->modules[i].level, p->levels));
+	json_object_set_new(j, "modules", mods);
+	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
+	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
+	json_t *sinks = json_array();
+	if (p->nsinks == 0) {
+		/* No sinks: jlog_open()'s own, the options' sink in JSON. */
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.file_mode = o->file_mode;
+		so.allow_symlink = o->allow_symlink;
+		json_array_append_new(sinks, sink_json(&so, p->levels));
+	}
+	for (size_t i = 0; i < p->nsinks; i++)
+		json_array_append_new(sinks, sink_json(&p->sinks[i], p->levels));
+	json_object_set_new(j, "sinks", sinks);
+	return j;
+}
+
+json_t *jlog__config_effective(const json_t *doc, int *rc, char *err, size_t errlen)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	if (!p) {
+		*rc = -ENOMEM;
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		return NULL;
+	}
+	*rc = parse(doc, p, err, errlen);
+	json_t *j = *rc == 0 ? effective(p) : NULL;
+	if (*rc == 0 && !j) {
+		*rc = -ENOMEM;
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+	}
+	parsed_free(p);
+	return j;
+}

@@ -986,6 +986,17 @@ struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
 /* Apply JLOG_LEVEL, JLOG_SINK, JLOG_FORMAT, JLOG_SERIALIZE, JLOG_COLORIZE
  * to @doc (an object) as the default logger does. */
 void jlog__config_env_overrides(struct json_t *doc);
+/* A document from a path, or the JSON itself when it starts with '{'; NULL
+ * with *rc and the message in @err. */
+struct json_t *jlog__config_load(const char *path_or_json, int *rc, char *err, size_t errlen);
+/* Everything jlog_open_config() checks before it opens anything, without
+ * opening anything (no file, socket or thread): 0 or the error it would
+ * return, with the same message in @err. */
+int jlog__config_check(const struct json_t *doc, char *err, size_t errlen);
+/* The configuration @doc gives, every key with its value (defaults filled
+ * in), as a new JSON object; NULL with *rc and @err when invalid. */
+struct json_t *jlog__config_effective(const struct json_t *doc, int *rc, char *err,
+                                      size_t errlen);
 /* Keep a message for jlog_last_error() on this thread. */
 void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* jlog__set_last_error(), then return @rc: `return jlog__fail(-EINVAL, ...)`. */
