@@ -303,7 +303,7 @@ static json_t **run_hash(const char *env, size_t *n, struct capture *cap)
 	char doc[512];
 	snprintf(doc, sizeof(doc),
 	         "{\"redact\":{\"keys\":[\"password\",\"**.number\"],\"mode\":\"hash\","
-	         "\"hash_key_env\":\"%s\"},\"sinks\":[]}", env);
+	         "\"hash_key_env\":\"%s\"},\"sinks\":[{\"sink\":\"/dev/null\"}]}", env);
 	jlog_logger *lg = open_capture(doc, cap);
 	json_t *j = json_pack("{s:{s:s}}", "card", "number", "same-value");
 	JLOG_INFO(lg, "a", JLOG_STR("password", "same-value"));
@@ -361,7 +361,7 @@ START_TEST(test_hash_key_file)
 	char doc[1024];
 	snprintf(doc, sizeof(doc),
 	         "{\"redact\":{\"keys\":[\"password\"],\"mode\":\"hash\",\"hash_key_file\":\"%s\"},"
-	         "\"sinks\":[]}", path);
+	         "\"sinks\":[{\"sink\":\"/dev/null\"}]}", path);
 	struct capture c = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
 	jlog_logger *lg = open_capture(doc, &c);
 	JLOG_INFO(lg, "a", JLOG_STR("password", "hunter2"));
@@ -387,7 +387,7 @@ START_TEST(test_remove_and_case)
 	struct capture c = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
 	jlog_logger *lg = open_capture(
 		"{\"redact\":{\"keys\":[\"password\",\"a.secret\"],\"mode\":\"remove\","
-		"\"case_sensitive\":true},\"sinks\":[]}", &c);
+		"\"case_sensitive\":true},\"sinks\":[{\"sink\":\"/dev/null\"}]}", &c);
 	json_t *j = json_pack("{s:s,s:s,s:[{s:s},{s:s}]}", "secret", "zq1", "keep", "yes", "list",
 	                      "x", "zq2", "y", "z");
 	JLOG_INFO(lg, "r", JLOG_STR("password", "zq3"), JLOG_STR("Password", "shown"),
@@ -416,7 +416,7 @@ START_TEST(test_detector_negatives)
 	struct capture c = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
 	jlog_logger *lg = open_capture(
 		"{\"redact\":{\"detect\":[\"bearer\",\"luhn\",\"keys\"],\"replacement\":\"<x>\"},"
-		"\"sinks\":[]}", &c);
+		"\"sinks\":[{\"sink\":\"/dev/null\"}]}", &c);
 	static const char *const keep[] = {
 		"basic setup of the service",
 		"order 4111 1111 1111 1112 failed",   /* not Luhn-valid */
@@ -447,7 +447,7 @@ END_TEST
 START_TEST(test_per_sink)
 {
 	struct capture a = {PTHREAD_MUTEX_INITIALIZER, NULL, 0}, b = a;
-	jlog_logger *lg = open_capture("{\"redact\":{\"keys\":[\"password\"]},\"sinks\":[]}", &a);
+	jlog_logger *lg = open_capture("{\"redact\":{\"keys\":[\"password\"]},\"sinks\":[{\"sink\":\"/dev/null\"}]}", &a);
 	const char *const extra[] = {"email"};
 	jlog_redact_options ro;
 	jlog_redact_options_init(&ro);
@@ -585,8 +585,23 @@ static void crash_child(const char *path, bool stuck)
 	_exit(99);
 }
 
+/* ThreadSanitizer runs signal handlers from its own, with the signal
+ * blocked: the crash handler's protocol does not hold there (test-crash.c
+ * is not run under it either). */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
 static void check_crash(bool stuck)
 {
+#ifdef UNDER_TSAN
+	fprintf(stderr, "crash test skipped under ThreadSanitizer\n");
+	return;
+#endif
 	if (getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload")) {
 		fprintf(stderr, "crash test skipped under valgrind\n");
 		return;
