@@ -91,6 +91,14 @@ void jlog_redact_options_init(jlog_redact_options *o)
 /* Matching                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* jlog__buf_put() of nothing does nothing, even on a buffer that has no
+ * memory yet (whose NULL plus 0 is undefined behaviour). */
+static inline void put(struct jlog__buf *b, const void *p, size_t n)
+{
+	if (n)
+		jlog__buf_put(b, p, n);
+}
+
 static inline unsigned char lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
@@ -453,17 +461,17 @@ static bool detect(const struct jlog__redact *r, const char *s, size_t n, struct
 			hit = det_keys(s, n, i, &a, &e);
 		if (!hit)
 			continue;
-		jlog__buf_put(b, s + last, a - last);
+		put(b, s + last, a - last);
 		if (json)
-			jlog__buf_put(b, r->repl_esc, r->repl_esc_len);
+			put(b, r->repl_esc, r->repl_esc_len);
 		else
-			jlog__buf_put(b, r->repl, r->repl_len);
+			put(b, r->repl, r->repl_len);
 		last = e;
 		i = e - 1;
 		any = true;
 	}
 	if (any)
-		jlog__buf_put(b, s + last, n - last);
+		put(b, s + last, n - last);
 	return any;
 }
 
@@ -484,7 +492,7 @@ static void put_hash(const struct jlog__redact *r, struct jlog__buf *b, const ch
 		o[2 + 2 * i] = hex[mac[i] >> 4];
 		o[3 + 2 * i] = hex[mac[i] & 15];
 	}
-	jlog__buf_put(b, o, sizeof(o));
+	put(b, o, sizeof(o));
 }
 
 struct walk {
@@ -617,7 +625,7 @@ static bool w_object(struct walk *w, bool emit)
 				jlog__buf_putc(w->b, ',');
 			first = false;
 			jlog__buf_putc(w->b, '"');
-			jlog__buf_put(w->b, ks, kn);
+			put(w->b, ks, kn);
 			jlog__buf_lit(w->b, "\":");
 		}
 		if (hit) {
@@ -636,7 +644,7 @@ static bool w_object(struct walk *w, bool emit)
 				jlog__buf_putc(w->b, '"');
 			} else if (w->r->mode == JLOG_REDACT_REPLACE) {
 				jlog__buf_putc(w->b, '"');
-				jlog__buf_put(w->b, w->r->repl_esc, w->r->repl_esc_len);
+				put(w->b, w->r->repl_esc, w->r->repl_esc_len);
 				jlog__buf_putc(w->b, '"');
 			}
 		} else if (!w_value(w, emit)) {
@@ -718,7 +726,7 @@ static bool w_value(struct walk *w, bool emit)
 		if (w->r->detect && detect(w->r, s, n, w->b, true))
 			w->changed = true;
 		else
-			jlog__buf_put(w->b, s, n);
+			put(w->b, s, n);
 		jlog__buf_putc(w->b, '"');
 		return true;
 	}
@@ -729,7 +737,7 @@ static bool w_value(struct walk *w, bool emit)
 		if (w->p == s)
 			return false;
 		if (emit)
-			jlog__buf_put(w->b, s, (size_t)(w->p - s));
+			put(w->b, s, (size_t)(w->p - s));
 		return true;
 	}
 	}
@@ -752,12 +760,12 @@ static void field_begin(struct out *o, const struct jlog__rec_view *v, const uin
 {
 	if (o->fields_off == SIZE_MAX) {
 		o->fields_off = o->b->len;
-		jlog__buf_put(o->b, v->fields, (size_t)(start - v->fields));
+		put(o->b, v->fields, (size_t)(start - v->fields));
 	}
 	o->hdr_off = o->b->len;
 	struct jlog__field_hdr h = {.type = (uint8_t)type, .flags = 0, .key_len = (uint16_t)f->key_len};
-	jlog__buf_put(o->b, &h, sizeof(h));
-	jlog__buf_put(o->b, f->key, f->key_len);
+	put(o->b, &h, sizeof(h));
+	put(o->b, f->key, f->key_len);
 }
 
 static void field_end(struct out *o)
@@ -778,13 +786,13 @@ static void field_redact(const struct jlog__redact *r, struct out *o,
 	if (r->mode == JLOG_REDACT_REMOVE) {
 		if (o->fields_off == SIZE_MAX) {
 			o->fields_off = o->b->len;
-			jlog__buf_put(o->b, v->fields, (size_t)(start - v->fields));
+			put(o->b, v->fields, (size_t)(start - v->fields));
 		}
 		return;
 	}
 	if (r->mode == JLOG_REDACT_REPLACE) {
 		field_begin(o, v, start, f, JLOG__T_STR);
-		jlog__buf_put(o->b, r->repl, r->repl_len);
+		put(o->b, r->repl, r->repl_len);
 		field_end(o);
 		return;
 	}
@@ -872,7 +880,7 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 					/* Not walkable: replaced whole. */
 					b->len = o.hdr_off;
 					field_begin(&o, v, start, &f, JLOG__T_STR);
-					jlog__buf_put(b, r->repl, r->repl_len);
+					put(b, r->repl, r->repl_len);
 				}
 				field_end(&o);
 				continue;
@@ -888,7 +896,7 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 			o.fields_off = fields_off;
 		}
 		if (o.fields_off != SIZE_MAX)
-			jlog__buf_put(b, start, (size_t)(cur - start));
+			put(b, start, (size_t)(cur - start));
 	}
 	if (msg_len == SIZE_MAX && o.fields_off == SIZE_MAX)
 		return v;
@@ -896,13 +904,14 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 		return NULL;
 	*tmp = *v;
 	if (msg_len != SIZE_MAX) {
-		tmp->msg = b->p;
+		tmp->msg = b->p ? b->p : "";
 		tmp->msg_len = msg_len;
 		tmp->flags &= (unsigned)~JLOG__REC_MSG_TRUNCATED;
 	}
 	if (o.fields_off != SIZE_MAX) {
-		tmp->fields = (const uint8_t *)b->p + o.fields_off;
-		tmp->end = (const uint8_t *)b->p + b->len;
+		/* Every field removed, nothing written: no fields. */
+		tmp->fields = b->p ? (const uint8_t *)b->p + o.fields_off : NULL;
+		tmp->end = b->p ? (const uint8_t *)b->p + b->len : NULL;
 		tmp->nfields = nf;
 	}
 	return tmp;
