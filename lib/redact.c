@@ -160,7 +160,8 @@ static bool path_match(const struct seg *g, size_t ng, const struct name *p, siz
 				return true;
 		return false;
 	}
-	return np > 0 && seg_match(g, p->p, p->len, fold) && path_match(g + 1, ng - 1, p + 1, np - 1, fold);
+	return np > 0 && seg_match(g, p->p, p->len, fold) &&
+	       path_match(g + 1, ng - 1, p + 1, np - 1, fold);
 }
 
 /* The first rule matching the member at the end of @path: its index + 1,
@@ -217,7 +218,8 @@ static __attribute__((noinline)) int match_key_miss(struct jlog__redact *r, stru
 /* The rule decision for a field's key, through the cache: the slot comes
  * from the length and the first and last bytes, which tells a record's
  * few keys apart; a miss only costs a match. */
-static inline __attribute__((always_inline)) int match_key_cached(struct jlog__redact *r, const char *k, size_t n)
+static inline __attribute__((always_inline)) int match_key_cached(struct jlog__redact *r,
+                                                                   const char *k, size_t n)
 {
 	if (n >= CACHE_KEY || n == 0)
 		return match_key_miss(r, NULL, k, n);
@@ -387,7 +389,8 @@ static bool det_keys(const char *s, size_t n, size_t i, size_t *a, size_t *b)
 	case 'A':
 		if ((prefix(s, n, i, "AKIA") || prefix(s, n, i, "ASIA")) && n - i >= 20) {
 			len = 4;
-			while (len < 20 && ((s[i + len] >= 'A' && s[i + len] <= 'Z') || is_digit((unsigned char)s[i + len])))
+			while (len < 20 && ((s[i + len] >= 'A' && s[i + len] <= 'Z') ||
+			                    is_digit((unsigned char)s[i + len])))
 				len++;
 			if (len < 20 || (i + 20 < n && is_word((unsigned char)s[i + 20])))
 				return false;
@@ -532,9 +535,8 @@ static bool w_string(struct walk *w, const char **s, size_t *n)
 
 static int hexval(char c)
 {
-	return is_digit((unsigned char)c) ? c - '0'
-	       : lower((unsigned char)c) >= 'a' && lower((unsigned char)c) <= 'f' ? lower((unsigned char)c) - 'a' + 10
-	                                                                          : -1;
+	unsigned char l = lower((unsigned char)c);
+	return is_digit(l) ? l - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
 }
 
 /* A member name unescaped into w->names (the rules match names, not their

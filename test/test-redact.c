@@ -176,7 +176,8 @@ static void plant(jlog_logger *lg)
 	              " key AKIAZQAAAAAAAAAAAA12");
 	JLOG_INFO(lg, "values", JLOG_STR("token_note", "ok"),
 	          JLOG_STR("gh", "ghp_zq3456789012345678901234567890123456"),
-	          JLOG_STR("pem", "-----BEGIN RSA PRIVATE KEY-----\nzqpem13\n-----END RSA PRIVATE KEY-----"),
+	          JLOG_STR("pem", "-----BEGIN RSA PRIVATE KEY-----\nzqpem13\n"
+	                          "-----END RSA PRIVATE KEY-----"),
 	          JLOG_STR("hdr", "Bearer zqhdr14abcdefgh"));
 	json_decref(j);
 	json_decref(u);
@@ -447,7 +448,8 @@ END_TEST
 START_TEST(test_per_sink)
 {
 	struct capture a = {PTHREAD_MUTEX_INITIALIZER, NULL, 0}, b = a;
-	jlog_logger *lg = open_capture("{\"redact\":{\"keys\":[\"password\"]},\"sinks\":[{\"sink\":\"/dev/null\"}]}", &a);
+	jlog_logger *lg = open_capture("{\"redact\":{\"keys\":[\"password\"]},"
+	                               "\"sinks\":[{\"sink\":\"/dev/null\"}]}", &a);
 	const char *const extra[] = {"email"};
 	jlog_redact_options ro;
 	jlog_redact_options_init(&ro);
@@ -514,7 +516,8 @@ START_TEST(test_config_errors)
 	setenv("JLOG_TEST_SHORT_KEY", "short", 1);
 	expect_error("{\"redact\":[]}", "redact: expected an object");
 	expect_error("{\"redact\":{\"keys\":[\"a\",3]}}", "redact.keys[1]: expected a string");
-	expect_error("{\"redact\":{\"keys\":[\"a..b\"]}}", "redact.keys[0]: \"a..b\" has an empty segment");
+	expect_error("{\"redact\":{\"keys\":[\"a..b\"]}}",
+	             "redact.keys[0]: \"a..b\" has an empty segment");
 	expect_error("{\"redact\":{\"mode\":\"blur\"}}", "redact.mode: expected \"replace\"");
 	expect_error("{\"redact\":{\"detect\":[\"luhn\",\"ssn\"]}}",
 	             "redact.detect[1]: unknown detector \"ssn\"");
