@@ -147,6 +147,64 @@ typedef enum jlog_overflow {
 	JLOG_OVERFLOW_DROP = 1,
 } jlog_overflow;
 
+/* How a redacted value is written (jlog_redact_options.mode). */
+typedef enum jlog_redact_mode {
+	/* The value becomes the replacement string. The default. */
+	JLOG_REDACT_REPLACE = 0,
+	/* The key and its value are left out. */
+	JLOG_REDACT_REMOVE = 1,
+	/* The value becomes "h:" and the first 16 hex digits of its
+	 * HMAC-SHA-256 under the hash key: equal values give equal strings
+	 * (they can be correlated), other keys give others. */
+	JLOG_REDACT_HASH = 2,
+} jlog_redact_mode;
+
+/* Detectors of secrets inside the message and string values
+ * (jlog_redact_options.detect), each match replaced by the replacement;
+ * README, "Sensitive data", lists what each one recognizes. */
+#define JLOG_DETECT_BEARER 1u /* "Bearer <token>", "Basic <base64>" */
+#define JLOG_DETECT_LUHN 2u   /* 13 to 19 digits passing the Luhn check */
+#define JLOG_DETECT_KEYS 4u   /* AWS, GitHub, Slack, Stripe keys, PEM private keys */
+
+/*
+ * Redaction rules (README, "Sensitive data"): applied on the writer
+ * thread to every record before any sink formats it. Initialise with
+ * jlog_redact_options_init(). The strings are read by jlog_open() and
+ * jlog_add_sink() only (the rules are compiled then).
+ *
+ * keys: nkeys patterns. Without a '.', a pattern matches a key at any
+ * depth: a field's key and a member name inside JSON values; '*' matches
+ * any run of bytes and '?' one byte ("password", "*token*", "api_key*").
+ * With a '.', it is a path from the field's key through member names
+ * ("user.card.number"); a segment "**" matches any number of segments
+ * ("**.secret"), the others may hold '*' and '?'. Arrays are transparent:
+ * "items.secret" matches the "secret" of each object in the array
+ * "items".
+ */
+typedef struct jlog_redact_options {
+	const char *const *keys;
+	size_t nkeys;
+	jlog_redact_mode mode;
+	/* The replacement string; NULL for "[REDACTED]". */
+	const char *replacement;
+	/* Match keys byte for byte; default false (ASCII case is ignored). */
+	bool case_sensitive;
+	/* JLOG_REDACT_HASH: the key is the contents of this file (a final
+	 * newline is not part of it), or of this environment variable;
+	 * at least 16 bytes. Exactly one of them. */
+	const char *hash_key_file;
+	const char *hash_key_env;
+	/* JLOG_DETECT_* bits; default 0 (none). */
+	unsigned detect;
+} jlog_redact_options;
+
+/*
+ * jlog_redact_options_init - fill *o with the defaults (no keys, replace
+ * with "[REDACTED]", case-insensitive, no detector). Does nothing when o
+ * is NULL. Thread-safe.
+ */
+JLOG_EXPORT void jlog_redact_options_init(jlog_redact_options *o);
+
 /*
  * Options for jlog_open(). Always initialise with jlog_options_init() and
  * then change the fields you need: later versions add fields at the end.
@@ -207,6 +265,10 @@ typedef struct jlog_options {
 	 * running and its logger is never freed, so nothing it uses goes
 	 * away. Config key "close_timeout_ms". */
 	int close_timeout_ms;
+	/* Redaction rules of every sink (README, "Sensitive data"); NULL
+	 * (the default) for none, which costs nothing. Compiled by
+	 * jlog_open(): -EINVAL names a bad rule ("redact.keys[1]: ..."). */
+	const jlog_redact_options *redact;
 } jlog_options;
 
 /*
@@ -641,6 +703,10 @@ typedef struct jlog_sink_options {
 	 * torn. Costs a lock and a stat per batch. Default false; key
 	 * "shared". */
 	bool shared;
+	/* Redaction rules of this sink, applied after the logger's
+	 * (jlog_options.redact); NULL (the default) for none. Compiled by
+	 * jlog_add_sink(). Config key "redact". */
+	const jlog_redact_options *redact;
 } jlog_sink_options;
 
 /*

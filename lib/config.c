@@ -12,6 +12,7 @@
 #include "jlog-private.h"
 
 #include "opt.h"
+#include "redact.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -37,6 +38,9 @@ struct parsed {
 	} modules[256];
 	size_t nmodules;
 	const json_t *levels; /* the document's "levels", checked; or NULL */
+	/* "redact" of the document and of each sink; their keys arrays. */
+	jlog_redact_options redact, sink_redact[MAX_SINKS];
+	const char **redact_keys, **sink_redact_keys[MAX_SINKS];
 };
 
 /* Check @v as key @o of a transport (@owner's) and, when @owner is the
@@ -63,7 +67,8 @@ static int transport_key(const struct jlog__opt *o, const struct jlog__transport
  * JLOG_SINK turns a file sink into a stream.
  */
 static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bool *level_given,
-                      char **options, char *err, size_t errlen)
+                      char **options, jlog_redact_options *redact, const char ***redact_keys,
+                      char *err, size_t errlen)
 {
 	char path[128], base[32];
 	snprintf(base, sizeof(base), "sinks[%zu]", index);
@@ -89,7 +94,10 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 		snprintf(path, sizeof(path), "%s.%.60s", base, key);
 		const struct jlog__opt *o = jlog__opt_find(jlog__sink_keys, key);
 		const struct jlog__transport_ops *owner;
-		if (o)
+		if (strcmp(key, "redact") == 0) {
+			rc = jlog__redact_parse(v, path, redact, redact_keys, err, errlen);
+			so->redact = redact;
+		} else if (o)
 			rc = jlog__opt_set(o, so, v, path, err, errlen);
 		else if ((o = jlog__transport_opt(kind, key, &owner)) != NULL)
 			rc = transport_key(o, owner, kind, mine, key, v, path, err, errlen);
@@ -269,6 +277,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 					return rc;
 				p->nmodules++;
 			}
+		} else if (strcmp(key, "redact") == 0) {
+			rc = jlog__redact_parse(v, key, &p->redact, &p->redact_keys, err, errlen);
+			p->opts.redact = &p->redact;
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
@@ -280,7 +291,7 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 			json_t *so;
 			json_array_foreach(v, i, so) {
 				rc = parse_sink(so, i, &p->sinks[i], &p->level_given[i], &p->options[i],
-				                err, errlen);
+				                &p->sink_redact[i], &p->sink_redact_keys[i], err, errlen);
 				if (rc < 0)
 					return rc;
 			}
@@ -414,6 +425,16 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 	return doc;
 }
 
+static void parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < MAX_SINKS; i++) {
+		free(p->options[i]);
+		free(p->sink_redact_keys[i]);
+	}
+	free(p->redact_keys);
+	free(p);
+}
+
 int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errlen)
 {
 	struct parsed *p = calloc(1, sizeof(*p));
@@ -424,9 +445,7 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
-	for (size_t i = 0; i < MAX_SINKS; i++)
-		free(p->options[i]);
-	free(p);
+	parsed_free(p);
 	return rc;
 }
 
@@ -485,6 +504,12 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		*rc = jlog__cfg_fail(err, errlen, "JLOG_CONFIG", "must hold a JSON object");
 		return NULL;
 	}
+	jlog__config_env_overrides(doc);
+	return doc;
+}
+
+void jlog__config_env_overrides(json_t *doc)
+{
 	const char *lv = getenv("JLOG_LEVEL");
 	if (lv && *lv) {
 		/* As text, for the document's parser: "off" is a level there, and
@@ -500,10 +525,10 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 	const char *ser = getenv("JLOG_SERIALIZE"), *color = getenv("JLOG_COLORIZE");
 	bool any = (sink && *sink) || (format && *format) || (ser && *ser) || (color && *color);
 	if (!any)
-		return doc;
+		return;
 	json_t *sinks = json_object_get(doc, "sinks");
 	if (sinks && !json_is_array(sinks))
-		return doc; /* a wrong "sinks": let the check name it */
+		return; /* a wrong "sinks": let the check name it */
 	if (!sinks) {
 		sinks = json_array();
 		json_object_set_new(doc, "sinks", sinks);
@@ -538,5 +563,165 @@ json_t *jlog__config_from_env(int *rc, char *err, size_t errlen)
 		else
 			fprintf(stderr, "jlog: ignoring JLOG_COLORIZE=\"%s\": not a boolean\n", color);
 	}
-	return doc;
+}
+
+json_t *jlog__config_load(const char *path_or_json, int *rc, char *err, size_t errlen)
+{
+	*rc = 0;
+	json_t *doc = load(path_or_json, rc, err, errlen);
+	if (doc && *rc == 0)
+		return doc;
+	json_decref(doc);
+	if (*rc == 0)
+		*rc = -EINVAL;
+	return NULL;
+}
+
+int jlog__config_check(const json_t *doc, char *err, size_t errlen)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	if (!p) {
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		return -ENOMEM;
+	}
+	int rc = parse(doc, p, err, errlen);
+	parsed_free(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The effective configuration (jlog-config show)                           */
+/* ------------------------------------------------------------------------ */
+
+static json_t *level_json(int level, const json_t *levels)
+{
+	const char *name = jlog__level_name(level);
+	size_t i;
+	const json_t *l;
+	json_array_foreach((json_t *)levels, i, l)
+		if (json_integer_value(json_object_get(l, "no")) == level)
+			name = json_string_value(json_object_get(l, "name"));
+	if (level == JLOG_LEVEL_OFF)
+		name = "OFF";
+	return name ? json_string(name) : json_integer(level);
+}
+
+static json_t *mode_json(unsigned mode)
+{
+	char m[8];
+	snprintf(m, sizeof(m), "%04o", mode);
+	return json_string(m);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *sink_json(const jlog_sink_options *so, const json_t *levels)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	const char *preset = so->preset ? so->preset : "default";
+	int pr = jlog__preset_parse(preset);
+	bool own_time = pr == JLOG__PRESET_OTEL || pr == JLOG__PRESET_LOGURU;
+	json_object_set_new(j, "sink", json_string(so->sink ? so->sink : "stderr"));
+	json_object_set_new(j, "level", level_json(so->level, levels));
+	json_object_set_new(j, "serialize", json_boolean(so->serialize));
+	json_object_set_new(j, "format", so->serialize ? json_null()
+	                                 : json_string(so->format ? so->format
+	                                                          : jlog__default_text_format));
+	json_object_set_new(j, "colorize", so->colorize < 0 ? json_string("auto")
+	                                   : json_boolean(so->colorize));
+	json_object_set_new(j, "preset", json_string(preset));
+	json_object_set_new(j, "time_format", so->time_format ? json_string(so->time_format)
+	                                      : own_time ? json_null()
+	                                                 : json_string("rfc3339_us"));
+	json_object_set_new(j, "filter", str_or_null(so->filter && *so->filter ? so->filter : NULL));
+	json_t *keys = json_object();
+	const jlog_sink_keys *k = &so->keys;
+	const char *const names[] = {"time", "level", "message", "logger", "file",
+	                             "line", "function", "pid", "tid"};
+	const char *const vals[] = {k->time, k->level, k->message, k->logger, k->file,
+	                            k->line, k->function, k->pid, k->tid};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		json_object_set_new(keys, names[i], json_string(vals[i] ? vals[i] : names[i]));
+	json_object_set_new(j, "keys", keys);
+	json_object_set_new(j, "backtrace", json_boolean(so->backtrace));
+	json_object_set_new(j, "diagnose", json_boolean(so->diagnose));
+	json_object_set_new(j, "catch", json_boolean(so->catch_errors));
+	json_object_set_new(j, "utc", json_boolean(so->utc < 0 ? so->serialize : so->utc));
+	json_object_set_new(j, "file_mode", mode_json(so->file_mode));
+	json_object_set_new(j, "allow_symlink", json_boolean(so->allow_symlink));
+	json_object_set_new(j, "rotation", str_or_null(so->rotation));
+	json_object_set_new(j, "retention", str_or_null(so->retention));
+	json_object_set_new(j, "compression", str_or_null(so->compression));
+	json_object_set_new(j, "shared", json_boolean(so->shared));
+	/* The transport's own keys, as given: they override the above. */
+	if (so->options) {
+		json_t *o = json_loads(so->options, 0, NULL);
+		if (json_is_object(o))
+			json_object_update(j, o);
+		json_decref(o);
+	}
+	json_object_set_new(j, "redact", so->redact ? jlog__redact_to_json(so->redact) : json_null());
+	return j;
+}
+
+static json_t *effective(const struct parsed *p)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	const jlog_options *o = &p->opts;
+	json_object_set_new(j, "level", level_json(o->level, p->levels));
+	json_object_set_new(j, "name", str_or_null(o->name && *o->name ? o->name : NULL));
+	json_object_set_new(j, "queue_size", json_integer((json_int_t)o->queue_size));
+	/* As jlog_open() lowers it. */
+	size_t mrs = o->max_record_size < o->queue_size / 4 ? o->max_record_size : o->queue_size / 4;
+	json_object_set_new(j, "max_record_size", json_integer((json_int_t)mrs));
+	json_object_set_new(j, "flush_interval_ms", json_integer(o->flush_interval_ms));
+	json_object_set_new(j, "close_timeout_ms", json_integer(o->close_timeout_ms));
+	json_object_set_new(j, "overflow",
+	                    json_string(o->overflow == JLOG_OVERFLOW_DROP ? "drop" : "block"));
+	json_object_set_new(j, "file_mode", mode_json(o->file_mode));
+	json_object_set_new(j, "allow_symlink", json_boolean(o->allow_symlink));
+	json_t *mods = json_object();
+	for (size_t i = 0; i < p->nmodules; i++)
+		json_object_set_new(mods, p->modules[i].prefix, level_json(p->modules[i].level, p->levels));
+	json_object_set_new(j, "modules", mods);
+	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
+	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
+	json_t *sinks = json_array();
+	if (p->nsinks == 0) {
+		/* No sinks: jlog_open()'s own, the options' sink in JSON. */
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.file_mode = o->file_mode;
+		so.allow_symlink = o->allow_symlink;
+		json_array_append_new(sinks, sink_json(&so, p->levels));
+	}
+	for (size_t i = 0; i < p->nsinks; i++)
+		json_array_append_new(sinks, sink_json(&p->sinks[i], p->levels));
+	json_object_set_new(j, "sinks", sinks);
+	return j;
+}
+
+json_t *jlog__config_effective(const json_t *doc, int *rc, char *err, size_t errlen)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	if (!p) {
+		*rc = -ENOMEM;
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		return NULL;
+	}
+	*rc = parse(doc, p, err, errlen);
+	json_t *j = *rc == 0 ? effective(p) : NULL;
+	if (*rc == 0 && !j) {
+		*rc = -ENOMEM;
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+	}
+	parsed_free(p);
+	return j;
 }

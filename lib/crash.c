@@ -66,6 +66,7 @@
  * crash.
  */
 #include "jlog-private.h"
+#include "redact.h"
 
 #include "transport.h"
 
@@ -694,7 +695,15 @@ static void fb_flush(struct jlog_sink *s)
  * and try once more in the empty buffer. */
 static void fb_line(struct jlog_sink *s, const struct jlog__rec_view *v)
 {
+	/* Redacted as the writer does, into buffers set aside at open: a
+	 * record whose rewrite does not fit is left out, never written as
+	 * it is. */
+	struct jlog__rec_view rtmp, stmp;
+	if (fb.c->redact && !(v = jlog__redact_view_crash(fb.c->redact, v, &rtmp)))
+		return;
 	if (!jlog__sink_accepts(s, v))
+		return;
+	if (s->redact && !(v = jlog__redact_view_crash(s->redact, v, &stmp)))
 		return;
 	fb.line_start = fb.out.len;
 	jlog__sink_format(s, &fb.out, v, &fb.c->ctx);

@@ -661,6 +661,9 @@ struct jlog_sink {
 	struct jlog__template *tmpl; /* text sinks (serialize false) */
 	bool color;
 	struct jlog__json_opts json; /* JSON sinks */
+	/* This sink's own redaction rules, after the logger's (redact.h);
+	 * NULL for none. */
+	struct jlog__redact *redact;
 	char *json_keys;    /* storage of json's renamed keys */
 	bool backtrace;     /* show "stack" */
 	bool diagnose;      /* show "errno", "errno_text", "thread" */
@@ -838,6 +841,9 @@ struct jlog_core {
 	struct jlog__buf diag_stack;
 	const void *diag_key;
 	struct jlog__line_ctx ctx;
+	/* The logger's redaction rules (redact.h), applied by the writer to
+	 * each record before any sink sees it; NULL for none. Fixed at open. */
+	struct jlog__redact *redact;
 	jlog_overflow overflow;
 	int flush_interval_ms;
 	size_t max_record_size;
@@ -977,6 +983,20 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
 int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size_t errlen);
 /* The default logger's document from JLOG_CONFIG and the environment. */
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
+/* Apply JLOG_LEVEL, JLOG_SINK, JLOG_FORMAT, JLOG_SERIALIZE, JLOG_COLORIZE
+ * to @doc (an object) as the default logger does. */
+void jlog__config_env_overrides(struct json_t *doc);
+/* A document from a path, or the JSON itself when it starts with '{'; NULL
+ * with *rc and the message in @err. */
+struct json_t *jlog__config_load(const char *path_or_json, int *rc, char *err, size_t errlen);
+/* Everything jlog_open_config() checks before it opens anything, without
+ * opening anything (no file, socket or thread): 0 or the error it would
+ * return, with the same message in @err. */
+int jlog__config_check(const struct json_t *doc, char *err, size_t errlen);
+/* The configuration @doc gives, every key with its value (defaults filled
+ * in), as a new JSON object; NULL with *rc and @err when invalid. */
+struct json_t *jlog__config_effective(const struct json_t *doc, int *rc, char *err,
+                                      size_t errlen);
 /* Keep a message for jlog_last_error() on this thread. */
 void jlog__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* jlog__set_last_error(), then return @rc: `return jlog__fail(-EINVAL, ...)`. */

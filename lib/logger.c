@@ -8,6 +8,7 @@
  * taken on the log path.
  */
 #include "jlog-private.h"
+#include "redact.h"
 
 #include <jansson.h>
 
@@ -103,6 +104,8 @@ static void free_sinks(struct jlog_core *c)
 	}
 	jlog__buf_finish(&c->diag_out);
 	jlog__buf_finish(&c->diag_stack);
+	jlog__redact_free(c->redact);
+	c->redact = NULL;
 }
 
 static void core_free(struct jlog_core *c)
@@ -218,6 +221,11 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	                             : opts->queue_size / 4;
 	c->fast_max = c->max_record_size / 2;
 	lg->fast_max = c->fast_max;
+	rc = jlog__redact_compile(opts->redact, "jlog_open: redact", &c->redact);
+	if (rc == 0)
+		rc = jlog__redact_crash_reserve(c->redact, c->max_record_size);
+	if (rc < 0)
+		goto err_lock;
 	atomic_init(&c->written_pos, c->ring.start);
 
 	lg->gate.level = clamp_level(opts->level);
@@ -484,6 +492,10 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 	struct jlog_sink *s;
 	unsigned seq = jlog__last_error_seq();
 	int rc = jlog__sink_create_opts(&s, opts);
+	if (rc == 0 && jlog__redact_crash_reserve(s->redact, c->max_record_size) < 0) {
+		jlog__sink_destroy(s);
+		rc = -ENOMEM;
+	}
 	if (rc < 0)
 		return jlog__explain(rc, seq, "jlog_add_sink"); /* -ENOMEM sets none */
 	if (s->backtrace) {

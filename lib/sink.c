@@ -14,6 +14,7 @@
  * (read by config.c); the keys of its transport are the transport's.
  */
 #include "jlog-private.h"
+#include "redact.h"
 
 #include "opt.h"
 #include "transport.h"
@@ -34,6 +35,7 @@ void jlog__sink_destroy(struct jlog_sink *s)
 		return;
 	jlog__buf_finish(&s->out);
 	jlog__template_free(s->tmpl);
+	jlog__redact_free(s->redact);
 	free(s->filter);
 	free(s->json_keys);
 	if (s->tp)
@@ -200,6 +202,9 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 	}
 	jlog__buf_init(&s->out);
 	rc = json_options(s, o);
+	if (rc < 0)
+		goto fail;
+	rc = jlog__redact_compile(o->redact, "redact", &s->redact);
 	if (rc < 0)
 		goto fail;
 	if (!o->serialize) {

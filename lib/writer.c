@@ -41,6 +41,7 @@
  * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
+#include "redact.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -155,10 +156,17 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 {
 	struct jlog__sink_set *set = pend->set;
 	bool full = false;
+	/* Redaction, once for every sink; a record with diagnostics has
+	 * them expanded per sink first, so that its redaction sees them. */
+	struct jlog__rec_view rtmp;
+	const struct jlog__rec_view *rv = v;
+	bool diag = v->flags & JLOG__REC_DIAG;
+	if (JLOG__UNLIKELY(c->redact) && !diag)
+		rv = jlog__redact_view(c->redact, v, &rtmp);
 	for (unsigned i = 0; set && i < set->n; i++) {
 		struct jlog_sink *s = set->s[i];
 		if (v->level < s->level ||
-		    ((s->filter || s->filter_fn) && !jlog__sink_accepts(s, v)))
+		    ((s->filter || s->filter_fn) && !jlog__sink_accepts(s, rv ? rv : v)))
 			continue;
 		if (JLOG__UNLIKELY(c->discarding)) {
 			s->pend_lines++; /* lost, in write_out() */
@@ -166,10 +174,23 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 		}
 		/* A record with diagnostics shows them to the sinks that
 		 * asked (jlog__diag_view() expands them). */
-		struct jlog__rec_view dv;
-		const struct jlog__rec_view *sv = v;
-		if (JLOG__UNLIKELY(v->flags & JLOG__REC_DIAG) && (s->backtrace || s->diagnose))
-			sv = jlog__diag_view(c, v, s->backtrace, s->diagnose, &dv);
+		struct jlog__rec_view dv, dtmp, stmp;
+		const struct jlog__rec_view *sv = rv;
+		if (JLOG__UNLIKELY(diag)) {
+			if (s->backtrace || s->diagnose)
+				sv = jlog__diag_view(c, v, s->backtrace, s->diagnose, &dv);
+			if (c->redact)
+				sv = jlog__redact_view(c->redact, sv, &dtmp);
+		}
+		if (JLOG__UNLIKELY(s->redact) && sv)
+			sv = jlog__redact_view(s->redact, sv, &stmp);
+		if (JLOG__UNLIKELY(!sv)) {
+			/* Out of memory redacting: the line is not written
+			 * rather than written with the secret. */
+			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			continue;
+		}
 		size_t before = s->out.len;
 		jlog__sink_format(s, &s->out, sv, &c->ctx);
 		if (s->out.failed) {

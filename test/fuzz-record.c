@@ -59,6 +59,7 @@
  *    the jansson value they came from.
  */
 #include "jlog-private.h"
+#include "redact.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -844,6 +845,46 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Redaction of an accepted record (lib/redact.c): key rules of every
+ * kind, the detectors, each mode, with the writer's and the crash
+ * handler's buffers; the result must encode, and stay in bounds on JSON
+ * text that is not JSON. */
+static void run_redact(const struct jlog__rec_view *v)
+{
+	static struct jlog__redact *r[3];
+	static bool ready;
+	if (!ready) {
+		static const char *const keys[] = {"a*", "**.k", "x.y", "?", "password"};
+		setenv("JLOG_FUZZ_HASH_KEY", "0123456789abcdef", 1);
+		for (int m = 0; m < 3; m++) {
+			jlog_redact_options o;
+			jlog_redact_options_init(&o);
+			o.keys = keys;
+			o.nkeys = 5;
+			o.mode = (jlog_redact_mode)m;
+			o.detect = JLOG_DETECT_BEARER | JLOG_DETECT_LUHN | JLOG_DETECT_KEYS;
+			o.hash_key_env = "JLOG_FUZZ_HASH_KEY";
+			CHECK(jlog__redact_compile(&o, "redact", &r[m]) == 0 && r[m], "compile");
+			CHECK(jlog__redact_crash_reserve(r[m], 1 << 20) == 0, "reserve");
+		}
+		ready = true;
+	}
+	for (int m = 0; m < 3; m++) {
+		struct jlog__rec_view t1, t2;
+		const struct jlog__rec_view *w = jlog__redact_view(r[m], v, &t1);
+		const struct jlog__rec_view *c = jlog__redact_view_crash(r[m], v, &t2);
+		CHECK(w != NULL, "redaction failed");
+		struct jlog__line_ctx ctx = {.pid = 77};
+		struct jlog__buf b;
+		jlog__buf_init(&b);
+		jlog__encode_json(&b, w, &ctx);
+		if (c)
+			jlog__encode_json(&b, c, &ctx);
+		CHECK(!b.failed, "encoding a redacted record failed");
+		jlog__buf_finish(&b);
+	}
+}
+
 /* Raw mode: the bytes are a record. Decoding must stay in bounds; an
  * accepted record must encode to a line, which is valid JSON unless a JSON
  * field carries arbitrary bytes (the producer vouches for JSON text). */
@@ -881,6 +922,7 @@ static void run_raw(const uint8_t *data, size_t size)
 		json_decref(j);
 	}
 	jlog__buf_finish(&b);
+	run_redact(&v);
 	free(rec);
 }
 

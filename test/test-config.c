@@ -1522,6 +1522,61 @@ START_TEST(test_default_logger_environment)
 }
 END_TEST
 
+/* The check behind jlog-config: the same verdict and message as
+ * jlog_open_config_err(), and nothing opened (the sink's file is not
+ * created). */
+START_TEST(test_check_only)
+{
+	char *path = tc_tmppath("never.log");
+	char docs[4][512];
+	snprintf(docs[0], sizeof(docs[0]), "{\"sinks\":[{\"sink\":\"%s\"}]}", path);
+	snprintf(docs[1], sizeof(docs[1]), "{\"sinks\":[{\"sink\":\"%s\",\"preset\":\"elk\"}]}",
+	         path);
+	snprintf(docs[2], sizeof(docs[2]), "{\"redact\":{\"keys\":[\"\"]},\"sinks\":[{\"sink\":\"%s\"}]}",
+	         path);
+	snprintf(docs[3], sizeof(docs[3]), "{\"queue_size\":1,\"sinks\":[{\"sink\":\"%s\"}]}", path);
+	for (int i = 0; i < 4; i++) {
+		json_t *doc = json_loads(docs[i], 0, NULL);
+		ck_assert_ptr_nonnull(doc);
+		char a[512] = "", b[512] = "";
+		int rc = jlog__config_check(doc, a, sizeof(a));
+		json_decref(doc);
+		ck_assert_int_eq(access(path, F_OK), -1);
+		jlog_logger *lg = NULL;
+		int rc2 = jlog_open_config_err(&lg, docs[i], b, sizeof(b));
+		ck_assert_int_eq(rc, rc2);
+		ck_assert_str_eq(a, b);
+		ck_assert_int_eq(rc == 0, i == 0);
+		if (lg)
+			jlog_close(lg);
+		unlink(path);
+	}
+	free(path);
+}
+END_TEST
+
+/* jlog-config show: every key, the defaults filled in. */
+START_TEST(test_effective)
+{
+	json_t *doc = json_loads("{\"level\":\"WARNING\",\"sinks\":[{\"sink\":\"stdout\","
+	                         "\"format\":\"{message}\"}]}", 0, NULL);
+	int rc;
+	char err[256];
+	json_t *e = jlog__config_effective(doc, &rc, err, sizeof(err));
+	json_decref(doc);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "level")), "WARNING");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "queue_size")), 4 << 20);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "overflow")), "block");
+	json_t *s0 = json_array_get(json_object_get(e, "sinks"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "sink")), "stdout");
+	ck_assert(json_is_false(json_object_get(s0, "serialize")));
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "colorize")), "auto");
+	ck_assert(json_is_true(json_object_get(s0, "catch")));
+	json_decref(e);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1552,6 +1607,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_error_leaves_nothing);
 	tcase_add_test(errors, test_open_config_err_buffer);
 	tcase_add_test(errors, test_open_config_sets_last_error);
+	tcase_add_test(errors, test_check_only);
+	tcase_add_test(errors, test_effective);
 	suite_add_tcase(s, errors);
 
 	TCase *levels = tcase_create("levels");

@@ -1,0 +1,147 @@
+/*
+ * SHA-256 and HMAC-SHA-256: FIPS 180-4 section 6.2 written out, checked
+ * against the FIPS examples and the RFC 4231 vectors (test-redact.c).
+ * Pair: sha256.h.
+ */
+#include "sha256.h"
+
+#include <string.h>
+
+static const uint32_t K[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
+};
+
+static inline uint32_t ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] +
+		              w[i];
+		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		hh = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+	h[5] += f;
+	h[6] += g;
+	h[7] += hh;
+}
+
+void jlog__sha256_init(struct jlog__sha256 *s)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+	memcpy(s->h, iv, sizeof(iv));
+	s->total = 0;
+	s->used = 0;
+}
+
+void jlog__sha256_update(struct jlog__sha256 *s, const void *p_, size_t n)
+{
+	const uint8_t *p = p_;
+	s->total += n;
+	if (s->used) {
+		size_t take = JLOG__SHA256_BLOCK - s->used;
+		if (take > n)
+			take = n;
+		memcpy(s->buf + s->used, p, take);
+		s->used += take;
+		p += take;
+		n -= take;
+		if (s->used < JLOG__SHA256_BLOCK)
+			return;
+		block(s->h, s->buf);
+		s->used = 0;
+	}
+	for (; n >= JLOG__SHA256_BLOCK; p += JLOG__SHA256_BLOCK, n -= JLOG__SHA256_BLOCK)
+		block(s->h, p);
+	memcpy(s->buf, p, n);
+	s->used = n;
+}
+
+void jlog__sha256_final(struct jlog__sha256 *s, uint8_t out[JLOG__SHA256_LEN])
+{
+	uint64_t bits = s->total * 8;
+	static const uint8_t pad[JLOG__SHA256_BLOCK] = {0x80};
+	/* The 0x80, zeros up to 56 bytes into a block, then the length. */
+	size_t padlen = s->used < 56 ? 56 - s->used : 120 - s->used;
+	jlog__sha256_update(s, pad, padlen);
+	uint8_t len[8];
+	for (int i = 0; i < 8; i++)
+		len[i] = (uint8_t)(bits >> (56 - 8 * i));
+	jlog__sha256_update(s, len, 8);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(s->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)s->h[i];
+	}
+}
+
+void jlog__hmac_key_init(struct jlog__hmac_key *k, const void *key, size_t len)
+{
+	uint8_t kb[JLOG__SHA256_BLOCK] = {0};
+	if (len > JLOG__SHA256_BLOCK) {
+		struct jlog__sha256 s;
+		jlog__sha256_init(&s);
+		jlog__sha256_update(&s, key, len);
+		jlog__sha256_final(&s, kb);
+	} else if (len) {
+		memcpy(kb, key, len);
+	}
+	uint8_t ipad[JLOG__SHA256_BLOCK], opad[JLOG__SHA256_BLOCK];
+	for (int i = 0; i < JLOG__SHA256_BLOCK; i++) {
+		ipad[i] = kb[i] ^ 0x36;
+		opad[i] = kb[i] ^ 0x5c;
+	}
+	jlog__sha256_init(&k->inner);
+	jlog__sha256_update(&k->inner, ipad, sizeof(ipad));
+	jlog__sha256_init(&k->outer);
+	jlog__sha256_update(&k->outer, opad, sizeof(opad));
+	memset(kb, 0, sizeof(kb));
+}
+
+void jlog__hmac(const struct jlog__hmac_key *k, const void *msg, size_t n,
+                uint8_t out[JLOG__SHA256_LEN])
+{
+	struct jlog__sha256 s = k->inner;
+	uint8_t inner[JLOG__SHA256_LEN];
+	jlog__sha256_update(&s, msg, n);
+	jlog__sha256_final(&s, inner);
+	s = k->outer;
+	jlog__sha256_update(&s, inner, sizeof(inner));
+	jlog__sha256_final(&s, out);
+}
