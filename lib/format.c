@@ -58,6 +58,7 @@
  *     never cuts an escape sequence in two.
  */
 #include "jlog-private.h"
+#include "civil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -392,36 +393,21 @@ struct civil {
 /* The calendar fields of the last second formatted on this thread. */
 static _Thread_local struct civil time_cache = {UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, 0};
 
-static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
-{
-	uint64_t yy = y - (m <= 2);
-	uint64_t era = yy / 400;
-	uint64_t yoe = yy - era * 400;
-	uint64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Civil date from Unix seconds (Howard Hinnant's civil_from_days). */
+/* The calendar fields of Unix second @sec, cached per thread. */
 static const struct civil *civil_of(uint64_t sec)
 {
 	struct civil *c = &time_cache;
 	if (c->sec == sec)
 		return c;
 	uint64_t days = sec / 86400, rem = sec % 86400;
-	uint64_t z = days + 719468;
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	c->day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	c->month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	c->year = (unsigned)(yoe + era * 400 + (c->month <= 2));
+	struct jlog__date dt = jlog__civil_from_days(days);
+	c->day = dt.day;
+	c->month = dt.month;
+	c->year = dt.year;
 	c->hour = (unsigned)(rem / 3600);
 	c->min = (unsigned)(rem / 60 % 60);
 	c->s = (unsigned)(rem % 60);
-	c->yday = (unsigned)(days - days_from_civil(c->year, 1, 1) + 1);
+	c->yday = (unsigned)(days - jlog__days_from_civil(c->year, 1, 1) + 1);
 	c->wday = (unsigned)((days + 3) % 7); /* 1970-01-01 was a Thursday */
 	c->sec = sec;
 	return c;
