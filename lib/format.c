@@ -508,20 +508,6 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 /* Levels                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* loguru's default colors and icons. */
-static const char *level_sgr(int level)
-{
-	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\x1b[36m\x1b[1m";
-	case JLOG_LEVEL_DEBUG: return "\x1b[34m\x1b[1m";
-	case JLOG_LEVEL_INFO: return "\x1b[1m";
-	case JLOG_LEVEL_SUCCESS: return "\x1b[32m\x1b[1m";
-	case JLOG_LEVEL_WARNING: return "\x1b[33m\x1b[1m";
-	case JLOG_LEVEL_ERROR: return "\x1b[31m\x1b[1m";
-	case JLOG_LEVEL_CRITICAL: return "\x1b[41m\x1b[1m";
-	default: return "";
-	}
-}
 
 static bool tag_sgr(const char *p, size_t n, char *out, size_t cap);
 
@@ -574,9 +560,9 @@ bool jlog__color_check(const char *markup, char *why, size_t whylen)
  * which it checked. Returns whether anything was written. */
 static bool put_level_sgr(struct jlog__buf *b, int level)
 {
-	const char *sgr = level_sgr(level);
-	if (*sgr) {
-		put_str(b, sgr);
+	const struct jlog__level_row *r = jlog__level_row(level);
+	if (r) {
+		put_str(b, r->sgr);
 		return true;
 	}
 	size_t len = b->len, bad_len;
@@ -586,16 +572,8 @@ static bool put_level_sgr(struct jlog__buf *b, int level)
 
 const char *jlog__level_icon(int level)
 {
-	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* U+270F U+FE0F pencil */
-	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* U+1F41E lady beetle */
-	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* U+2139 U+FE0F information */
-	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x94\xef\xb8\x8f";   /* U+2714 U+FE0F heavy check mark */
-	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* U+26A0 U+FE0F warning */
-	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* U+274C cross mark */
-	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* U+2620 U+FE0F skull */
-	default: return " ";
-	}
+	const struct jlog__level_row *r = jlog__level_row(level);
+	return r ? r->icon : " ";
 }
 
 /* ------------------------------------------------------------------------ */
