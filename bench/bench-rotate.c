@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 	unsigned long mb = 200, rotate_mb = 10, runs = 5, line = 200, lines = 64, keep = 0;
 	unsigned long records = 2000000, bursts = 2000, backlog_mb = 512;
 	const char *dir = NULL, *compression = "none", *mode = "all";
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v) {
 			fprintf(stderr, "%s: missing value\n", a);
@@ -356,7 +356,6 @@ int main(int argc, char **argv)
 			                "[--backlog-mb N]\n", argv[0]);
 			return 2;
 		}
-		i++;
 	}
 	bool all = strcmp(mode, "all") == 0;
 	if (runs < 1 || runs > 100 || line < 16 || lines < 1 || mb < 1 || rotate_mb < 1 ||
