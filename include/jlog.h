@@ -525,7 +525,8 @@ typedef struct jlog_stats {
 	                          from a regular file. Every line the writer
 	                          formats ends up in written or in lost. */
 	uint64_t rotation_errors; /* failed rotations, retention removals
-	                          and compressions of rotating file sinks
+	                          and compressions of rotating file sinks,
+	                          and failed reopens of any file sink
 	                          (lines still go to the active file; the
 	                          first failure of a kind is reported once on
 	                          stderr, again only after one succeeded) */
@@ -716,6 +717,12 @@ typedef struct jlog_sink_options {
  * Sets a flag and wakes the writer only: async-signal-safe, callable from
  * a signal handler and any thread. Returns 0, or -EINVAL when @log is
  * NULL (resolving the default logger is not signal-safe).
+ *
+ * Without the call, a file sink (rotating or not) also notices within
+ * about a second that its path names another file or none (renamed or
+ * deleted underneath) and opens it again; lines written meanwhile are in
+ * the renamed file. A reopen that fails leaves the sink on the file it
+ * had, and is counted in jlog_stats.rotation_errors.
  */
 JLOG_EXPORT int jlog_reopen(jlog_logger *log);
 

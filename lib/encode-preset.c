@@ -636,24 +636,8 @@ static const struct span ecs_keys[] = {
 
 static const char *lower_level_name(int level)
 {
-	switch (level) {
-	case JLOG_LEVEL_TRACE:
-		return "trace";
-	case JLOG_LEVEL_DEBUG:
-		return "debug";
-	case JLOG_LEVEL_INFO:
-		return "info";
-	case JLOG_LEVEL_SUCCESS:
-		return "success";
-	case JLOG_LEVEL_WARNING:
-		return "warning";
-	case JLOG_LEVEL_ERROR:
-		return "error";
-	case JLOG_LEVEL_CRITICAL:
-		return "critical";
-	default:
-		return NULL;
-	}
+	const struct jlog__level_row *r = jlog__level_row(level);
+	return r ? r->lower : NULL;
 }
 
 static void line_ecs(struct jlog__buf *b, const struct jlog__rec_view *v,
@@ -728,19 +712,7 @@ static const struct span gcp_keys[] = {
  * jlog level and are not produced. */
 const char *jlog__gcp_severity(int level)
 {
-	if (level < JLOG_LEVEL_TRACE)
-		return "DEFAULT";
-	if (level < JLOG_LEVEL_INFO)
-		return "DEBUG";
-	if (level < JLOG_LEVEL_SUCCESS)
-		return "INFO";
-	if (level < JLOG_LEVEL_WARNING)
-		return "NOTICE";
-	if (level < JLOG_LEVEL_ERROR)
-		return "WARNING";
-	if (level < JLOG_LEVEL_CRITICAL)
-		return "ERROR";
-	return "CRITICAL";
+	return level < JLOG_LEVEL_TRACE ? "DEFAULT" : jlog__level_floor(level)->gcp;
 }
 
 static void line_gcp(struct jlog__buf *b, const struct jlog__rec_view *v,
@@ -821,19 +793,7 @@ static const struct span otel_attr_keys[] = {
  * severity is known (0 would mean unspecified). */
 int jlog__otel_severity(int level)
 {
-	if (level < JLOG_LEVEL_DEBUG)
-		return 1;
-	if (level < JLOG_LEVEL_INFO)
-		return 5;
-	if (level < JLOG_LEVEL_SUCCESS)
-		return 9;
-	if (level < JLOG_LEVEL_WARNING)
-		return 10;
-	if (level < JLOG_LEVEL_ERROR)
-		return 13;
-	if (level < JLOG_LEVEL_CRITICAL)
-		return 17;
-	return 21;
+	return jlog__level_floor(level)->otel;
 }
 
 static void line_otel(struct jlog__buf *b, const struct jlog__rec_view *v,

@@ -58,6 +58,7 @@
  *     never cuts an escape sequence in two.
  */
 #include "jlog-private.h"
+#include "civil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -392,36 +393,21 @@ struct civil {
 /* The calendar fields of the last second formatted on this thread. */
 static _Thread_local struct civil time_cache = {UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, 0};
 
-static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
-{
-	uint64_t yy = y - (m <= 2);
-	uint64_t era = yy / 400;
-	uint64_t yoe = yy - era * 400;
-	uint64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Civil date from Unix seconds (Howard Hinnant's civil_from_days). */
+/* The calendar fields of Unix second @sec, cached per thread. */
 static const struct civil *civil_of(uint64_t sec)
 {
 	struct civil *c = &time_cache;
 	if (c->sec == sec)
 		return c;
 	uint64_t days = sec / 86400, rem = sec % 86400;
-	uint64_t z = days + 719468;
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	c->day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	c->month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	c->year = (unsigned)(yoe + era * 400 + (c->month <= 2));
+	struct jlog__date dt = jlog__civil_from_days(days);
+	c->day = dt.day;
+	c->month = dt.month;
+	c->year = dt.year;
 	c->hour = (unsigned)(rem / 3600);
 	c->min = (unsigned)(rem / 60 % 60);
 	c->s = (unsigned)(rem % 60);
-	c->yday = (unsigned)(days - days_from_civil(c->year, 1, 1) + 1);
+	c->yday = (unsigned)(days - jlog__days_from_civil(c->year, 1, 1) + 1);
 	c->wday = (unsigned)((days + 3) % 7); /* 1970-01-01 was a Thursday */
 	c->sec = sec;
 	return c;
@@ -522,20 +508,6 @@ static void put_time(struct jlog__buf *b, const struct jlog__template *t,
 /* Levels                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* loguru's default colors and icons. */
-static const char *level_sgr(int level)
-{
-	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\x1b[36m\x1b[1m";
-	case JLOG_LEVEL_DEBUG: return "\x1b[34m\x1b[1m";
-	case JLOG_LEVEL_INFO: return "\x1b[1m";
-	case JLOG_LEVEL_SUCCESS: return "\x1b[32m\x1b[1m";
-	case JLOG_LEVEL_WARNING: return "\x1b[33m\x1b[1m";
-	case JLOG_LEVEL_ERROR: return "\x1b[31m\x1b[1m";
-	case JLOG_LEVEL_CRITICAL: return "\x1b[41m\x1b[1m";
-	default: return "";
-	}
-}
 
 static bool tag_sgr(const char *p, size_t n, char *out, size_t cap);
 
@@ -588,9 +560,9 @@ bool jlog__color_check(const char *markup, char *why, size_t whylen)
  * which it checked. Returns whether anything was written. */
 static bool put_level_sgr(struct jlog__buf *b, int level)
 {
-	const char *sgr = level_sgr(level);
-	if (*sgr) {
-		put_str(b, sgr);
+	const struct jlog__level_row *r = jlog__level_row(level);
+	if (r) {
+		put_str(b, r->sgr);
 		return true;
 	}
 	size_t len = b->len, bad_len;
@@ -600,16 +572,8 @@ static bool put_level_sgr(struct jlog__buf *b, int level)
 
 const char *jlog__level_icon(int level)
 {
-	switch (level) {
-	case JLOG_LEVEL_TRACE: return "\xe2\x9c\x8f\xef\xb8\x8f";     /* U+270F U+FE0F pencil */
-	case JLOG_LEVEL_DEBUG: return "\xf0\x9f\x90\x9e";             /* U+1F41E lady beetle */
-	case JLOG_LEVEL_INFO: return "\xe2\x84\xb9\xef\xb8\x8f";      /* U+2139 U+FE0F information */
-	case JLOG_LEVEL_SUCCESS: return "\xe2\x9c\x94\xef\xb8\x8f";   /* U+2714 U+FE0F heavy check mark */
-	case JLOG_LEVEL_WARNING: return "\xe2\x9a\xa0\xef\xb8\x8f";   /* U+26A0 U+FE0F warning */
-	case JLOG_LEVEL_ERROR: return "\xe2\x9d\x8c";                 /* U+274C cross mark */
-	case JLOG_LEVEL_CRITICAL: return "\xe2\x98\xa0\xef\xb8\x8f";  /* U+2620 U+FE0F skull */
-	default: return " ";
-	}
+	const struct jlog__level_row *r = jlog__level_row(level);
+	return r ? r->icon : " ";
 }
 
 /* ------------------------------------------------------------------------ */

@@ -344,6 +344,24 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 /* Level name ("INFO") or NULL for an unnamed level. */
 const char *jlog__level_name(int level);
 
+/* A named level and what each output calls it (the one table, level.c). */
+struct jlog__level_row {
+	int level;
+	const char *name;  /* "WARNING" */
+	const char *lower; /* "warning" */
+	const char *color; /* loguru's markup, "<yellow><bold>" */
+	const char *sgr;   /* its SGR codes */
+	const char *icon;  /* loguru's icon, UTF-8 */
+	int syslog;        /* RFC 5424 severity */
+	const char *gcp;   /* Cloud Logging LogSeverity */
+	int otel;          /* OpenTelemetry SeverityNumber */
+};
+/* The row of named level @level, NULL for another level. */
+const struct jlog__level_row *jlog__level_row(int level);
+/* The row of the nearest named level at or below @level; TRACE's below
+ * TRACE. */
+const struct jlog__level_row *jlog__level_floor(int level);
+
 /* ------------------------------------------------------------------------ */
 /* Callsites (callsite.c)                                                   */
 /* ------------------------------------------------------------------------ */

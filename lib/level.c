@@ -14,20 +14,57 @@
 #include <string.h>
 #include <strings.h>
 
-static const struct {
-	const char *name;
-	int level;
-	const char *color;
-} named_levels[] = {
-	{"TRACE", JLOG_LEVEL_TRACE, "<cyan><bold>"},
-	{"DEBUG", JLOG_LEVEL_DEBUG, "<blue><bold>"},
-	{"INFO", JLOG_LEVEL_INFO, "<bold>"},
-	{"SUCCESS", JLOG_LEVEL_SUCCESS, "<green><bold>"},
-	{"WARNING", JLOG_LEVEL_WARNING, "<yellow><bold>"},
-	{"ERROR", JLOG_LEVEL_ERROR, "<red><bold>"},
-	{"CRITICAL", JLOG_LEVEL_CRITICAL, "<RED><bold>"},
+/*
+ * The named levels, and what every output calls each: loguru's name and
+ * colors, the lower-case name (ecs), the SGR codes of the color and the
+ * icon (text formats), RFC 5424's severity (syslog, journald's PRIORITY),
+ * Cloud Logging's LogSeverity (gcp) and OpenTelemetry's SeverityNumber
+ * (otel; each level at the bottom of its range, SUCCESS is INFO2).
+ */
+static const struct jlog__level_row named_levels[] = {
+	{JLOG_LEVEL_TRACE, "TRACE", "trace", "<cyan><bold>", "\x1b[36m\x1b[1m",
+	 "\xe2\x9c\x8f\xef\xb8\x8f" /* U+270F U+FE0F pencil */, 7, "DEBUG", 1},
+	{JLOG_LEVEL_DEBUG, "DEBUG", "debug", "<blue><bold>", "\x1b[34m\x1b[1m",
+	 "\xf0\x9f\x90\x9e" /* U+1F41E lady beetle */, 7, "DEBUG", 5},
+	{JLOG_LEVEL_INFO, "INFO", "info", "<bold>", "\x1b[1m",
+	 "\xe2\x84\xb9\xef\xb8\x8f" /* U+2139 U+FE0F information */, 6, "INFO", 9},
+	{JLOG_LEVEL_SUCCESS, "SUCCESS", "success", "<green><bold>", "\x1b[32m\x1b[1m",
+	 "\xe2\x9c\x94\xef\xb8\x8f" /* U+2714 U+FE0F heavy check mark */, 5, "NOTICE", 10},
+	{JLOG_LEVEL_WARNING, "WARNING", "warning", "<yellow><bold>", "\x1b[33m\x1b[1m",
+	 "\xe2\x9a\xa0\xef\xb8\x8f" /* U+26A0 U+FE0F warning */, 4, "WARNING", 13},
+	{JLOG_LEVEL_ERROR, "ERROR", "error", "<red><bold>", "\x1b[31m\x1b[1m",
+	 "\xe2\x9d\x8c" /* U+274C cross mark */, 3, "ERROR", 17},
+	{JLOG_LEVEL_CRITICAL, "CRITICAL", "critical", "<RED><bold>", "\x1b[41m\x1b[1m",
+	 "\xe2\x98\xa0\xef\xb8\x8f" /* U+2620 U+FE0F skull */, 2, "CRITICAL", 21},
 };
 #define NNAMED (sizeof(named_levels) / sizeof(named_levels[0]))
+
+/* The named levels are the multiples of 5 up to 50 that have a row: the
+ * writer's per-record lookup is an index, not a search. */
+#define STEP 5
+static const signed char row_of[JLOG_LEVEL_CRITICAL / STEP + 1] = {
+	-1, 0, 1, -1, 2, 3, 4, -1, 5, -1, 6,
+};
+_Static_assert(JLOG_LEVEL_TRACE == 5 && JLOG_LEVEL_DEBUG == 10 && JLOG_LEVEL_INFO == 20 &&
+                       JLOG_LEVEL_SUCCESS == 25 && JLOG_LEVEL_WARNING == 30 &&
+                       JLOG_LEVEL_ERROR == 40 && JLOG_LEVEL_CRITICAL == 50,
+               "row_of follows the named levels' numbers");
+
+const struct jlog__level_row *jlog__level_row(int level)
+{
+	if (level < 0 || level > JLOG_LEVEL_CRITICAL || level % STEP)
+		return NULL;
+	int i = row_of[level / STEP];
+	return i >= 0 ? &named_levels[i] : NULL;
+}
+
+const struct jlog__level_row *jlog__level_floor(int level)
+{
+	size_t i = NNAMED - 1;
+	while (i > 0 && level < named_levels[i].level)
+		i--;
+	return &named_levels[i];
+}
 
 struct custom {
 	char name[32];
@@ -42,10 +79,8 @@ static pthread_mutex_t custom_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int named_index(int level)
 {
-	for (size_t i = 0; i < NNAMED; i++)
-		if (named_levels[i].level == level)
-			return (int)i;
-	return -1;
+	const struct jlog__level_row *r = jlog__level_row(level);
+	return r ? (int)(r - named_levels) : -1;
 }
 
 const char *jlog__level_custom_name(int level)
@@ -229,23 +264,7 @@ int jlog_level_parse(const char *text)
 
 const char *jlog__level_name(int level)
 {
-	switch (level) {
-	case JLOG_LEVEL_TRACE:
-		return "TRACE";
-	case JLOG_LEVEL_DEBUG:
-		return "DEBUG";
-	case JLOG_LEVEL_INFO:
-		return "INFO";
-	case JLOG_LEVEL_SUCCESS:
-		return "SUCCESS";
-	case JLOG_LEVEL_WARNING:
-		return "WARNING";
-	case JLOG_LEVEL_ERROR:
-		return "ERROR";
-	case JLOG_LEVEL_CRITICAL:
-		return "CRITICAL";
-	default:
-		/* A level named with jlog_level_add(), or NULL. */
-		return jlog__level_custom_name(level);
-	}
+	const struct jlog__level_row *r = jlog__level_row(level);
+	/* Else a level named with jlog_level_add(), or NULL. */
+	return r ? r->name : jlog__level_custom_name(level);
 }

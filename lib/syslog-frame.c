@@ -123,17 +123,7 @@ int jlog__frame_set_hostname(struct jlog__frame_opts *o, const char *key, const 
 
 int jlog__syslog_severity(int level)
 {
-	if (level >= JLOG_LEVEL_CRITICAL)
-		return 2;
-	if (level >= JLOG_LEVEL_ERROR)
-		return 3;
-	if (level >= JLOG_LEVEL_WARNING)
-		return 4;
-	if (level >= JLOG_LEVEL_SUCCESS)
-		return 5;
-	if (level >= JLOG_LEVEL_INFO)
-		return 6;
-	return 7;
+	return jlog__level_floor(level)->syslog;
 }
 
 /* "<PRI>1 2026-12-02T09:41:51.123456Z host app pid msgid - " */

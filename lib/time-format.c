@@ -3,6 +3,7 @@
  * cached per thread for the second or minute last formatted.
  */
 #include "jlog-private.h"
+#include "civil.h"
 #include "digits.h"
 
 #include <stdio.h>
@@ -23,20 +24,12 @@ static void put2(char *o, unsigned v)
 	memcpy(o, jlog__digit_pairs + 2 * v, 2);
 }
 
-/* Civil date from days since 1970-01-01 (Howard Hinnant's
- * civil_from_days, restricted to non-negative days). */
+/* "YYYY-MM-DDTHH:MM:SS" of Unix second @sec into @o. */
 static void format_second(char *o, uint64_t sec)
 {
-	uint64_t days = sec / 86400, rem = sec % 86400;
-	uint64_t z = days + 719468;
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	unsigned d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	unsigned m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	unsigned y = (unsigned)(yoe + era * 400 + (m <= 2));
+	uint64_t rem = sec % 86400;
+	struct jlog__date dt = jlog__civil_from_days(sec / 86400);
+	unsigned y = dt.year, m = dt.month, d = dt.day;
 
 	/* A uint64_t of ns ends in 2554, so the year has four digits. */
 	put2(o, y / 100);

@@ -8,6 +8,15 @@
  * jlog_add_sink() would wait for a reader forever), and is cleared again
  * after the open, so a FIFO with a reader is written as before (a full
  * one is waited on, jlog__write_some()).
+ *
+ * External rotation (logrotate's `create`): reopen, asked by jlog_reopen(),
+ * opens the path again; and tick, at most about once a second (as
+ * `tail -F`), stats the path and reopens it when it names another file or
+ * none (renamed or deleted underneath). Lines written between the rename
+ * and the reopen are in the renamed file. A reopen that fails keeps the
+ * old descriptor (lines go on there rather than nowhere), is counted in
+ * side_errors and reported once until one succeeds. `copytruncate` needs
+ * nothing: O_APPEND writes land at the new end.
  */
 #include "transport.h"
 
@@ -16,10 +25,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct file_opts {
@@ -37,8 +48,15 @@ static const struct jlog__opt file_keys[] = {
 
 struct file {
 	struct jlog_transport base;
-	int fd;
+	/* Read by the crash write from any thread; stored only by the
+	 * writer (reopen), the new one before the old is closed. */
+	atomic_int fd;
 	char *path;
+	struct file_opts o;
+	dev_t dev; /* the file fd is, for the inode check */
+	ino_t ino;
+	uint64_t checked_ns; /* last inode check */
+	bool failing;        /* a reopen failed: reported, quiet until one works */
 };
 
 static void file_opts_init(void *opts, const jlog_sink_options *so)
@@ -106,8 +124,14 @@ int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode
 		return -ENOMEM;
 	}
 	f->base.ops = &jlog__transport_file;
-	f->fd = fd;
+	atomic_init(&f->fd, fd);
 	f->path = copy;
+	f->o = fo;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
 	*out = &f->base;
 	return 0;
 }
@@ -120,15 +144,66 @@ static int file_open(struct jlog_transport **out, const char *path, const void *
 	return jlog__file_open(out, path, o->mode, o->allow_symlink);
 }
 
+/* The writer's own store, or a crash write's read of a descriptor that
+ * is open: relaxed either way (no data is published with it). */
+static int fd_of(struct file *f)
+{
+	return atomic_load_explicit(&f->fd, memory_order_relaxed);
+}
+
 static int file_write(struct jlog_transport *t, const char *p, size_t len,
                       struct jlog__write_result *r)
 {
-	return jlog__fd_write_lines(((struct file *)t)->fd, p, len, r);
+	return jlog__fd_write_lines(fd_of((struct file *)t), p, len, r);
+}
+
+static int file_reopen(struct jlog_transport *t)
+{
+	struct file *f = (struct file *)t;
+	int fd = open_path(f->path, &f->o);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) < 0) {
+		int rc = -errno;
+		close(fd);
+		fd = rc;
+	}
+	if (fd < 0) {
+		f->base.side_errors++;
+		if (!f->failing) {
+			f->failing = true;
+			char line[600];
+			int n = snprintf(line, sizeof(line),
+			                 "jlog: file %s: reopening it: %s; lines still go to the "
+			                 "file opened before (counted in jlog_stats.rotation_errors)\n",
+			                 f->path, jlog_strerror(fd));
+			if (n > 0)
+				(void)jlog__write_all(STDERR_FILENO, line,
+				                      (size_t)n < sizeof(line) ? (size_t)n
+				                                               : sizeof(line) - 1);
+		}
+		return fd;
+	}
+	f->failing = false;
+	close(atomic_exchange_explicit(&f->fd, fd, memory_order_relaxed));
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	return 0;
+}
+
+static void file_tick(struct jlog_transport *t, uint64_t now_ns)
+{
+	struct file *f = (struct file *)t;
+	if (now_ns - f->checked_ns < 1000000000u && f->checked_ns <= now_ns)
+		return;
+	f->checked_ns = now_ns;
+	struct stat st;
+	if (stat(f->path, &st) < 0 || st.st_ino != f->ino || st.st_dev != f->dev)
+		(void)file_reopen(t);
 }
 
 static void file_crash_write(struct jlog_transport *t, const char *p, size_t len)
 {
-	jlog__fd_crash_write(((struct file *)t)->fd, p, len);
+	jlog__fd_crash_write(fd_of((struct file *)t), p, len);
 }
 
 static void file_describe(const struct jlog_transport *t, char *buf, size_t len)
@@ -139,7 +214,7 @@ static void file_describe(const struct jlog_transport *t, char *buf, size_t len)
 static void file_close(struct jlog_transport *t)
 {
 	struct file *f = (struct file *)t;
-	close(f->fd);
+	close(fd_of(f));
 	free(f->path);
 	free(f);
 }
@@ -151,6 +226,8 @@ const struct jlog__transport_ops jlog__transport_file = {
 	.opts_init = file_opts_init,
 	.open = file_open,
 	.write = file_write,
+	.tick = file_tick,
+	.reopen = file_reopen,
 	.crash_write = file_crash_write,
 	.describe = file_describe,
 	.close = file_close,

@@ -3,14 +3,19 @@
  * `create` (logrotate renames the file, a postrotate script sends SIGHUP,
  * whose handler calls jlog__rotate_reopen()) and `copytruncate`
  * (logrotate copies the file and truncates it; the size counter follows
- * and O_APPEND leaves no hole). A private state file, so the system's
- * is never touched. Skipped (77) when logrotate is not installed.
+ * and O_APPEND leaves no hole). Then the same through the logger, with 4
+ * threads logging while logrotate runs, for a plain and a rotating file
+ * sink (jlog_install_reopen_on_sighup() for `create`). A private state
+ * file, so the system's is never touched. Skipped (77) when logrotate is
+ * not installed.
  */
 #include "jlog-private.h"
 #include "rotate.h"
 #include "test-common.h"
+#include "test-files.h"
 
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -163,6 +168,69 @@ START_TEST(logrotate_copytruncate)
 }
 END_TEST
 
+/*
+ * Through the logger: 4 threads log while logrotate rotates the sink's
+ * file (_i bit 0: a rotating sink, else a plain one; bit 1: copytruncate,
+ * else create with the SIGHUP hook). After it, lines reach the path again;
+ * every line is in the rotated copy or the active file, once and whole.
+ * copytruncate loses what is appended between logrotate's copy and its
+ * truncation (logrotate(8) says so; no writer can prevent it): there, each
+ * thread may miss one contiguous run of lines, and the copy's last line
+ * may be cut (the copy was read while it was being appended).
+ */
+START_TEST(logger_under_logrotate)
+{
+	bool rotating = _i & 1, copytruncate = _i & 2;
+	char *path = tc_tmppath("app.log");
+	char doc[1024], err[512];
+	snprintf(doc, sizeof(doc), "{\"queue_size\":1048576,\"sinks\":[{\"sink\":\"%s\"%s}]}",
+	         path, rotating ? ",\"rotation\":\"1 GB\"" : "");
+	jlog_logger *lg = NULL;
+	ck_assert_msg(jlog_open_config_err(&lg, doc, err, sizeof(err)) == 0, "%s", err);
+	if (!copytruncate)
+		ck_assert_int_eq(jlog_install_reopen_on_sighup(lg), 0);
+	atomic_bool stop = false;
+	struct tc_writer w[4];
+	tc_writers_start(w, 4, lg, 0, ULONG_MAX, &stop, 10);
+	tc_wait_written(lg, 400);
+	run_logrotate(path, copytruncate ? "copytruncate" : "create");
+	/* create: the new empty file gets lines once the sink reopened it;
+	 * copytruncate: the truncated file gets the next ones. */
+	tc_wait_nonempty(path);
+	jlog_stats st;
+	jlog_get_stats(lg, &st);
+	tc_wait_written(lg, st.written + 400);
+	atomic_store(&stop, true);
+	tc_writers_join(w, 4);
+	ck_assert_int_eq(jlog_close(lg), 0);
+	if (!copytruncate)
+		ck_assert_int_eq(jlog_install_reopen_on_sighup(NULL), 0);
+
+	char *rotated;
+	ck_assert_int_ge(asprintf(&rotated, "%s.1", path), 0);
+	struct tc_tally ty = {0};
+	bool torn = tc_tally_file(&ty, rotated, copytruncate, NULL);
+	unsigned long in_copy = ty.lines;
+	(void)tc_tally_file(&ty, path, false, NULL);
+	ck_assert_uint_gt(in_copy, 0);
+	ck_assert_uint_gt(ty.lines, in_copy);
+	unsigned long lost = 0;
+	for (unsigned t = 0; t < 4; t++) {
+		if (copytruncate)
+			lost += tc_tally_expect_but_run(&ty, t, w[t].done);
+		else
+			tc_tally_expect(&ty, t, w[t].done);
+	}
+	if (copytruncate)
+		fprintf(stderr, "%s sink, copytruncate: %lu lines, %lu lost in logrotate's "
+		        "window%s\n", rotating ? "rotating" : "plain", ty.lines, lost,
+		        torn ? ", the copy's last line cut" : "");
+	tc_tally_free(&ty);
+	free(rotated);
+	free(path);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	if (!logrotate_bin()) {
@@ -174,6 +242,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, logrotate_create);
 	tcase_add_test(tc, logrotate_create_no_signal);
 	tcase_add_test(tc, logrotate_copytruncate);
+	tcase_add_loop_test(tc, logger_under_logrotate, 0, 4);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

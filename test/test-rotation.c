@@ -6,9 +6,11 @@
  */
 #include "jlog.h"
 #include "test-common.h"
+#include "test-files.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -125,12 +127,6 @@ START_TEST(retention_count)
 }
 END_TEST
 
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t a = strlen(s), b = strlen(suf);
-	return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 /* Rotated files become .gz (read back with gzip -dc: whole JSON lines). */
 START_TEST(gzip_compression)
 {
@@ -144,14 +140,14 @@ START_TEST(gzip_compression)
 	for (int tries = 0; tries < 500 && gz == 0; tries++) {
 		size_t k = app_files(dir, names, 64);
 		for (size_t i = 0; i < k; i++)
-			gz += has_suffix(names[i], ".log.gz");
+			gz += tc_has_suffix(names[i], ".log.gz");
 		if (!gz)
 			usleep(10000);
 	}
 	ck_assert_uint_gt(gz, 0);
 	size_t k = app_files(dir, names, 64);
 	for (size_t i = 0; i < k; i++) {
-		if (!has_suffix(names[i], ".log.gz"))
+		if (!tc_has_suffix(names[i], ".log.gz"))
 			continue;
 		char cmd[600];
 		snprintf(cmd, sizeof(cmd), "gzip -dc '%s'", names[i]);
@@ -314,6 +310,262 @@ START_TEST(rotation_error_counted)
 }
 END_TEST
 
+/* A logger through jlog_open_config() whose one sink is @path with the
+ * further keys @keys ("\"rotation\":\"4 KB\"", or ""). */
+static int open_doc(jlog_logger **lg, const char *path, const char *keys, char *err,
+                    size_t errlen)
+{
+	char doc[1024];
+	snprintf(doc, sizeof(doc), "{\"queue_size\":1048576,\"sinks\":[{\"sink\":\"%s\"%s%s}]}",
+	         path, *keys ? "," : "", keys);
+	return jlog_open_config_err(lg, doc, err, errlen);
+}
+
+/* Every "app*" file of @dir into @ty; each within @bound plus one record
+ * (of the longest seen). Returns the number of files. */
+static size_t tally_dir(struct tc_tally *ty, const char *dir, uint64_t bound)
+{
+	size_t n;
+	char **v = tc_dir_files(dir, "app", &n);
+	size_t *sizes = calloc(n ? n : 1, sizeof(*sizes));
+	ck_assert_ptr_nonnull(sizes);
+	for (size_t i = 0; i < n; i++)
+		(void)tc_tally_file(ty, v[i], false, &sizes[i]);
+	for (size_t i = 0; bound && i < n; i++)
+		ck_assert_msg(sizes[i] <= bound + ty->longest, "%s: %zu bytes, bound %llu + %zu",
+		              v[i], sizes[i], (unsigned long long)bound, ty->longest);
+	free(sizes);
+	tc_dir_files_free(v, n);
+	return n;
+}
+
+/* Rotated files become .zst while 4 threads log; every line comes back
+ * once (zstd -dc), whole, and each file holds at most the bound plus one
+ * record. */
+START_TEST(zstd_compression)
+{
+	char *path = tc_tmppath("app.log");
+	char *dir = dirname(strdup(path));
+	jlog_logger *lg = NULL;
+	char err[512];
+	int rc = open_doc(&lg, path, "\"rotation\":\"4 KB\",\"compression\":\"zst\"", err,
+	                  sizeof(err));
+	if (rc != 0 && strstr(err, "built without")) {
+		fprintf(stderr, "zstd_compression: %s: skipped\n", err);
+		free(path);
+		free(dir);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s", err);
+	struct tc_writer w[4];
+	unsigned long n = tc_scale(1000, 100);
+	tc_writers_start(w, 4, lg, 0, n, NULL, 0);
+	tc_writers_join(w, 4);
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	/* Compression runs on its own thread: wait until no rotated file is
+	 * left uncompressed (nor a temporary). */
+	size_t left = 1, zst = 0;
+	for (int i = 0; i < 60000 && left; i++) {
+		size_t k;
+		char **v = tc_dir_files(dir, "app.", &k);
+		left = zst = 0;
+		for (size_t j = 0; j < k; j++) {
+			bool packed = tc_has_suffix(v[j], ".log.zst");
+			zst += packed;
+			left += !packed && !tc_has_suffix(v[j], "/app.log");
+		}
+		tc_dir_files_free(v, k);
+		if (left)
+			usleep(1000);
+	}
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_gt(zst, 1);
+	ck_assert_int_eq(jlog_close(lg), 0);
+	struct tc_tally ty = {0};
+	ck_assert_uint_eq(tally_dir(&ty, dir, BOUND), zst + 1);
+	for (unsigned t = 0; t < 4; t++)
+		tc_tally_expect(&ty, t, n);
+	tc_tally_free(&ty);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* The active file renamed away while 4 threads log: within about a
+ * second (the inode check) the sink opens the path again, and every line
+ * is in the old or the new file, once. _i 0: a plain file sink, 1: a
+ * rotating one. */
+START_TEST(renamed_underneath)
+{
+	char *path = tc_tmppath("app.log");
+	jlog_logger *lg = NULL;
+	char err[512];
+	ck_assert_msg(open_doc(&lg, path, _i ? "\"rotation\":\"1 GB\"" : "", err, sizeof(err)) == 0,
+	              "%s", err);
+	atomic_bool stop = false;
+	struct tc_writer w[4];
+	tc_writers_start(w, 4, lg, 0, ULONG_MAX, &stop, 10);
+	tc_wait_written(lg, 400);
+	char moved[600];
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	/* No request: the sink notices the path is another file (here: none). */
+	tc_wait_nonempty(path);
+	jlog_stats st;
+	jlog_get_stats(lg, &st);
+	tc_wait_written(lg, st.written + 400);
+	atomic_store(&stop, true);
+	tc_writers_join(w, 4);
+	ck_assert_int_eq(jlog_close(lg), 0);
+	struct tc_tally ty = {0};
+	(void)tc_tally_file(&ty, moved, false, NULL);
+	(void)tc_tally_file(&ty, path, false, NULL);
+	for (unsigned t = 0; t < 4; t++)
+		tc_tally_expect(&ty, t, w[t].done);
+	tc_tally_free(&ty);
+	free(path);
+}
+END_TEST
+
+/* A plain file sink whose path cannot be opened again (a directory took
+ * its place): the reopen fails, is counted, and lines go on to the file
+ * the sink had; once the path is free, the next reopen takes it. */
+START_TEST(plain_reopen_fails)
+{
+	char *path = tc_tmppath("app.log");
+	jlog_logger *lg = NULL;
+	char err[512];
+	ck_assert_msg(open_doc(&lg, path, "", err, sizeof(err)) == 0, "%s", err);
+	log_n(lg, 0, 10);
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	char moved[600];
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(jlog_reopen(lg), 0);
+	jlog_stats st = {0};
+	for (int i = 0; i < 30000 && st.rotation_errors == 0; i++) {
+		usleep(1000);
+		jlog_get_stats(lg, &st);
+	}
+	ck_assert_uint_gt(st.rotation_errors, 0);
+	log_n(lg, 10, 20);
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	tc_assert_line_count(moved, 20);
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(jlog_reopen(lg), 0);
+	unsigned long n = 20;
+	while (access(path, F_OK) != 0 && n < 30000) {
+		log_n(lg, n, n + 1);
+		n++;
+		usleep(1000);
+	}
+	log_n(lg, n, n + 1);
+	n++;
+	ck_assert_int_eq(jlog_close(lg), 0);
+	size_t before, after;
+	json_t **lines = tc_parse_file(moved, &before);
+	tc_free_lines(lines, before);
+	lines = tc_parse_file(path, &after);
+	tc_free_lines(lines, after);
+	ck_assert_uint_ge(before, 20);
+	ck_assert_uint_gt(after, 0);
+	ck_assert_uint_eq(before + after, n);
+	free(path);
+}
+END_TEST
+
+/* Pre-fork workers: 4 processes x 4 threads on one "shared" file with a
+ * small bound. Exactly one process rotates per rotation: every rotated
+ * file was full when it was rotated (a second rotation of the same
+ * crossing would leave a nearly empty file), none grew past the bound
+ * (nobody wrote into a rotated file), and every line is there once,
+ * whole. */
+#define SHARED_BOUND 8192
+
+static int shared_child(const char *path, unsigned p, unsigned long n)
+{
+	jlog_logger *lg = NULL;
+	char err[512];
+	char keys[128];
+	snprintf(keys, sizeof(keys), "\"rotation\":%d,\"shared\":true", SHARED_BOUND);
+	if (open_doc(&lg, path, keys, err, sizeof(err)) != 0) {
+		fprintf(stderr, "child %u: %s\n", p, err);
+		return 1;
+	}
+	struct tc_writer w[4];
+	for (unsigned i = 0; i < 4; i++) {
+		w[i] = (struct tc_writer){.lg = lg, .t = p * 4 + i, .max = n};
+		if (pthread_create(&w[i].th, NULL, tc_writer_main, &w[i]) != 0)
+			return 2;
+	}
+	for (unsigned i = 0; i < 4; i++)
+		pthread_join(w[i].th, NULL);
+	if (jlog_flush(lg) != 0)
+		return 6;
+	jlog_stats st;
+	jlog_get_stats(lg, &st);
+	if (jlog_close(lg) != 0)
+		return 3;
+	if (st.written != 4 * n || st.lost || st.write_errors) {
+		fprintf(stderr, "child %u: written %llu lost %llu errors %llu\n", p,
+		        (unsigned long long)st.written, (unsigned long long)st.lost,
+		        (unsigned long long)st.write_errors);
+		return 4;
+	}
+	if (st.rotation_errors) {
+		fprintf(stderr, "child %u: %llu rotation errors\n", p,
+		        (unsigned long long)st.rotation_errors);
+		return 5;
+	}
+	return 0;
+}
+
+START_TEST(shared_processes)
+{
+	char *path = tc_tmppath("app.log");
+	char *dir = dirname(strdup(path));
+	unsigned long n = tc_scale(1500, 150);
+	pid_t pids[4];
+	for (unsigned p = 0; p < 4; p++) {
+		pids[p] = fork();
+		ck_assert_int_ge(pids[p], 0);
+		if (pids[p] == 0)
+			_exit(shared_child(path, p, n));
+	}
+	for (unsigned p = 0; p < 4; p++) {
+		int status;
+		ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		              "process %u: status %d", p, status);
+	}
+	struct tc_tally ty = {0};
+	size_t files;
+	char **v = tc_dir_files(dir, "app", &files);
+	size_t *sizes = calloc(files, sizeof(*sizes));
+	ck_assert_ptr_nonnull(sizes);
+	for (size_t i = 0; i < files; i++)
+		(void)tc_tally_file(&ty, v[i], false, &sizes[i]);
+	for (unsigned t = 0; t < 16; t++)
+		tc_tally_expect(&ty, t, n);
+	/* ~170-byte lines: the files hold them all, a bound's worth each. */
+	ck_assert_uint_ge(files, ty.lines * 100 / SHARED_BOUND);
+	for (size_t i = 0; i < files; i++) {
+		ck_assert_msg(sizes[i] <= SHARED_BOUND, "%s: %zu bytes, past the bound", v[i],
+		              sizes[i]);
+		if (!tc_has_suffix(v[i], "/app.log"))
+			ck_assert_msg(sizes[i] + ty.longest > SHARED_BOUND,
+			              "%s: %zu bytes: rotated before it was full (twice for one "
+			              "crossing?)", v[i], sizes[i]);
+	}
+	free(sizes);
+	tc_dir_files_free(v, files);
+	tc_tally_free(&ty);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 Suite *jlog_test_suite(void);
 Suite *jlog_test_suite(void)
 {
@@ -325,6 +577,10 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, config_keys);
 	tcase_add_test(tc, reopen_on_sighup);
 	tcase_add_test(tc, rotation_error_counted);
+	tcase_add_test(tc, zstd_compression);
+	tcase_add_loop_test(tc, renamed_underneath, 0, 2);
+	tcase_add_test(tc, plain_reopen_fails);
+	tcase_add_test(tc, shared_processes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
