@@ -207,7 +207,49 @@ typedef struct jlog_options {
 	 * running and its logger is never freed, so nothing it uses goes
 	 * away. Config key "close_timeout_ms". */
 	int close_timeout_ms;
+
+	/*
+	 * Sampling and rate limits (see the README's "Sampling"); both off by
+	 * default. A record either limit suppresses is not written: it is
+	 * counted in jlog_stats.sampled_out and in a per-call-site count
+	 * that the writer reports, once per report interval for each call
+	 * site that suppressed any, as a WARNING record of its own on every
+	 * sink: {"message":"records sampled out","sampled_out":N,"file":...,
+	 * "line":...} (the call site's file and line; none for records
+	 * logged without one). Closing the logger reports what is left, so
+	 * logged + dropped + sampled_out is the number of calls made at
+	 * enabled levels. Records above the limit's max_level are never
+	 * suppressed. Each call site's state takes 32 bytes, allocated per
+	 * 4096 call-site ids on first use. Config keys "sampling" and
+	 * "rate_limit".
+	 */
+	/* Per call site, in each interval of sample_interval_ms: the first
+	 * sample_first records are written, then 1 in sample_thereafter (0:
+	 * none). Off unless sampling is true. */
+	bool sampling;
+	unsigned sample_first;      /* default 100 */
+	unsigned sample_thereafter; /* default 100 */
+	int sample_interval_ms;     /* default 1000, range 1..3600000; also
+	                               the report interval */
+	int sample_max_level;       /* the highest level sampled; default
+	                               JLOG_LEVEL_WARNING */
+	/* A token bucket: rate_per_second tokens a second, at most rate_burst
+	 * (0: rate_per_second rounded up, at least 1); a record takes one or
+	 * is suppressed. Off while rate_per_second is 0 (the default); range
+	 * 0.000001..1e9. Per call site (JLOG_RATE_PER_CALLSITE, the default)
+	 * or one bucket for the whole logger (JLOG_RATE_PER_LOGGER). Records
+	 * that sampling suppressed take no token. The report interval is
+	 * sample_interval_ms. */
+	double rate_per_second;
+	unsigned rate_burst;
+	int rate_per;
+	int rate_max_level; /* the highest level limited; default
+	                       JLOG_LEVEL_WARNING */
 } jlog_options;
+
+/* jlog_options.rate_per: one token bucket per call site, or per logger. */
+#define JLOG_RATE_PER_CALLSITE 0
+#define JLOG_RATE_PER_LOGGER 1
 
 /*
  * jlog_options_init - fill *opts with the defaults listed above.
@@ -467,6 +509,11 @@ typedef struct jlog_stats {
 	                          (lines still go to the active file; the
 	                          first failure of a kind is reported once on
 	                          stderr, again only after one succeeded) */
+	uint64_t sampled_out;  /* records that sampling or a rate limit
+	                          suppressed (jlog_options.sampling,
+	                          .rate_per_second); logged + dropped +
+	                          sampled_out is the number of log calls made
+	                          at enabled levels */
 } jlog_stats;
 
 /*
