@@ -278,7 +278,8 @@ typedef struct jlog_logger jlog_logger;
  *        copied.
  *
  * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
- * max_record_size or flush_interval_ms out of range, overflow or
+ * max_record_size, flush_interval_ms, sample_interval_ms,
+ * rate_per_second or a max level out of range, overflow, rate_per or
  * file_mode not one of theirs; jlog_last_error() names the option, the
  * value and the range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
@@ -768,6 +769,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *    "max_record_size": 65536, "name": "api",
  *    "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}],
  *    "modules": {"db": "DEBUG"},
+ *    "sampling": {"first": 100, "thereafter": 100, "interval_ms": 1000,
+ *                 "max_level": "WARNING"},
+ *    "rate_limit": {"per_second": 1000, "burst": 200, "per": "callsite",
+ *                   "max_level": "WARNING"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
  *               "diagnose": false, "catch": true, "utc": false},
@@ -782,7 +787,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * ("name" and "no" required, "color" optional): they can be used as
  * "level" anywhere in the same document (top level, sinks[].level,
  * "modules"), and are added, process-wide, only once the whole document
- * has opened, so a refused document adds none. "colorize" is true, false
+ * has opened, so a refused document adds none. "sampling" and
+ * "rate_limit" set the sampling fields of jlog_options ("sampling": {} is
+ * sampling with the defaults; "rate_limit" needs "per_second", a number,
+ * and takes "per": "callsite" or "logger"). "colorize" is true, false
  * or "auto"; "utc" true or false (absent: jlog_sink_options.utc -1).
  * "preset" and "time_format" take any case, as in
  * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON

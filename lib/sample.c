@@ -118,29 +118,35 @@ void jlog__sampler_free(struct jlog__sampler *s)
 	free(s);
 }
 
-/* The state of call site @id, its chunk allocated on first use; NULL when
- * there is no memory for it (the record then goes on: never suppressed
- * without being counted). */
-static struct jlog__sample_site *site_for(struct jlog__sampler *s, uint32_t id)
+/* The state of call site @id, or NULL when its chunk is not there yet. */
+static inline struct jlog__sample_site *site_for(struct jlog__sampler *s, uint32_t id)
 {
 	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
 	if (id == 0 || k >= JLOG__SAMPLE_CHUNKS)
 		return &s->nosite;
-	/* Acquire pairs with the release of the CAS below: the chunk's
-	 * zeroes are seen. */
+	/* Acquire pairs with the release of admit_new_chunk()'s CAS: the
+	 * chunk's zeroes are seen. */
 	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
-	if (JLOG__UNLIKELY(!chunk)) {
-		struct jlog__sample_site *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
-		if (!fresh)
-			return NULL;
-		if (atomic_compare_exchange_strong_explicit(&s->chunks[k], &chunk, fresh,
-		                                            memory_order_acq_rel,
-		                                            memory_order_acquire))
-			chunk = fresh;
-		else
-			free(fresh); /* another thread installed one first */
-	}
-	return &chunk[id & (CHUNK_SIZE - 1)];
+	return chunk ? &chunk[id & (CHUNK_SIZE - 1)] : NULL;
+}
+
+/* jlog__sample_admit() for a call site whose chunk is not there yet:
+ * install it, then decide. Without memory for it the record goes on
+ * (never suppressed without being counted). A tail call out of line, so
+ * that jlog__sample_admit() saves no registers for it. */
+static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint32_t id,
+                                                      int level, uint64_t now)
+{
+	struct jlog__sampler *s = c->sampler;
+	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
+	struct jlog__sample_site *chunk = NULL;
+	struct jlog__sample_site *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
+	if (!fresh)
+		return true;
+	if (!atomic_compare_exchange_strong_explicit(&s->chunks[k], &chunk, fresh,
+	                                             memory_order_acq_rel, memory_order_acquire))
+		free(fresh); /* another thread installed one first */
+	return jlog__sample_admit(c, id, level, now);
 }
 
 /* First N of the interval, then 1 in M. */
@@ -189,7 +195,7 @@ bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t no
 		return true;
 	struct jlog__sample_site *site = site_for(s, id);
 	if (JLOG__UNLIKELY(!site))
-		return true;
+		return admit_new_chunk(c, id, level, now);
 	if (s->sampling && level <= s->sample_max && !sample_keep(s, site, now))
 		goto out;
 	if (s->rate && level <= s->rate_max &&
