@@ -555,6 +555,12 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		if (JLOG__UNLIKELY(pos == limit)) {
+			/* The process is exiting without a close: the
+			 * suppressed counts are reported now or never. */
+			if (c->sampler) {
+				report_sampled(c, &pend, true);
+				write_out(c, &pend);
+			}
 			exit_park(c, pos);
 			continue;
 		}

@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 #define THREADS 4
 #define HOUR_MS 3600000
@@ -451,6 +452,36 @@ START_TEST(test_report_every_sink)
 }
 END_TEST
 
+/* A process that exits without closing its logger still reports what
+ * it suppressed (the exit handler's flush). */
+START_TEST(test_report_at_exit)
+{
+	char *path = tc_tmppath("exit.jsonl");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		jlog_options o = base_opts(path);
+		o.sampling = true;
+		o.sample_first = 2;
+		o.sample_thereafter = 0;
+		o.sample_interval_ms = HOUR_MS;
+		jlog_logger *lg = NULL;
+		if (jlog_open(&lg, &o) != 0)
+			_exit(3);
+		for (unsigned i = 0; i < 10; i++)
+			one_site(lg, JLOG_LEVEL_INFO, i);
+		exit(0); /* no jlog_close() */
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 2);
+	ck_assert_uint_eq(t.sampled_out, 8);
+	free(path);
+}
+END_TEST
+
 /* jlog_open() refuses bad values, naming the option. */
 START_TEST(test_option_errors)
 {
@@ -578,6 +609,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_max_level);
 	tcase_add_test(tc, test_every_path_sampled_once);
 	tcase_add_test(tc, test_report_every_sink);
+	tcase_add_test(tc, test_report_at_exit);
 	tcase_add_test(tc, test_option_errors);
 	tcase_add_test(tc, test_config_keys);
 	tcase_add_test(tc, test_config_errors);
