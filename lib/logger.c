@@ -357,6 +357,10 @@ static void entomb(jlog_logger *lg)
 	lg->bound_len = 0;
 	lg->nbound = 0;
 	lg->parent = NULL;
+	/* dead_core has no sampler: a call racing the close must not ask
+	 * for one (begin_record() then takes log_general(), which sees
+	 * none). */
+	lg->sample_max = 0;
 	lg->core = &dead_core;
 	/* Relaxed: the gate guards no data (see jlog__enabled). Close
 	 * stored OFF already; from here on nothing changes it (calls that
