@@ -17,9 +17,16 @@
  * --toggle-collect=hot_disabled and --disabled gives a disabled call.
  * Each call's record is the one jlog-bench logs; the sink is a file
  * (default /dev/null) so that the writer's output costs nothing.
+ *
+ * With a sampler (see the README's "Sampling"): --sampling keeps every
+ * record (first 2^32-1 of each interval), so a call pays the decision and
+ * the record; --sampled-out suppresses every record (first 0, none
+ * after), so a call pays the decision only; --rate gives each call site
+ * a token bucket that never runs dry (10^9 a second, burst 2^32-1).
  */
 #include <jlog.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +53,7 @@ __attribute__((noinline)) void hot_disabled(jlog_logger *log)
 int main(int argc, char **argv)
 {
 	long calls = 100000;
-	int disabled = 0;
+	int disabled = 0, sampling = 0, rate = 0;
 	const char *sink = "/dev/null";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
@@ -55,8 +62,16 @@ int main(int argc, char **argv)
 			disabled = 1;
 		else if (strcmp(argv[i], "--sink") == 0 && i + 1 < argc)
 			sink = argv[++i];
+		else if (strcmp(argv[i], "--sampling") == 0)
+			sampling = 1;
+		else if (strcmp(argv[i], "--sampled-out") == 0)
+			sampling = 2;
+		else if (strcmp(argv[i], "--rate") == 0)
+			rate = 1;
 		else {
-			fprintf(stderr, "usage: %s [--calls N] [--disabled] [--sink PATH]\n",
+			fprintf(stderr,
+			        "usage: %s [--calls N] [--disabled] [--sink PATH] "
+			        "[--sampling | --sampled-out] [--rate]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -69,6 +84,15 @@ int main(int argc, char **argv)
 	 * (callgrind runs one thread at a time), so only the hot path is
 	 * counted, never a wait for space. */
 	o.queue_size = (size_t)64 << 20;
+	if (sampling) {
+		o.sampling = true;
+		o.sample_first = sampling == 1 ? UINT32_MAX : 0;
+		o.sample_thereafter = 0;
+	}
+	if (rate) {
+		o.rate_per_second = 1e9;
+		o.rate_burst = UINT32_MAX;
+	}
 	jlog_logger *log;
 	int rc = jlog_open(&log, &o);
 	if (rc < 0) {
@@ -88,9 +112,9 @@ int main(int argc, char **argv)
 	jlog_stats st;
 	jlog_flush(log);
 	jlog_get_stats(log, &st);
-	printf("calls %ld logged %llu written %llu dropped %llu\n", calls,
+	printf("calls %ld logged %llu written %llu dropped %llu sampled_out %llu\n", calls,
 	       (unsigned long long)st.logged, (unsigned long long)st.written,
-	       (unsigned long long)st.dropped);
+	       (unsigned long long)st.dropped, (unsigned long long)st.sampled_out);
 	jlog_close(log);
 	return 0;
 }

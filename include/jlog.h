@@ -269,7 +269,49 @@ typedef struct jlog_options {
 	 * (the default) for none, which costs nothing. Compiled by
 	 * jlog_open(): -EINVAL names a bad rule ("redact.keys[1]: ..."). */
 	const jlog_redact_options *redact;
+
+	/*
+	 * Sampling and rate limits (see the README's "Sampling"); both off by
+	 * default. A record either limit suppresses is not written: it is
+	 * counted in jlog_stats.sampled_out and in a per-call-site count
+	 * that the writer reports, once per report interval for each call
+	 * site that suppressed any, as a WARNING record of its own on every
+	 * sink: {"message":"records sampled out","sampled_out":N,"file":...,
+	 * "line":...} (the call site's file and line; none for records
+	 * logged without one). Closing the logger reports what is left, so
+	 * logged + dropped + sampled_out is the number of calls made at
+	 * enabled levels. Records above the limit's max_level are never
+	 * suppressed. Each call site's state takes 32 bytes, allocated per
+	 * 4096 call-site ids on first use. Config keys "sampling" and
+	 * "rate_limit".
+	 */
+	/* Per call site, in each interval of sample_interval_ms: the first
+	 * sample_first records are written, then 1 in sample_thereafter (0:
+	 * none). Off unless sampling is true. */
+	bool sampling;
+	unsigned sample_first;      /* default 100 */
+	unsigned sample_thereafter; /* default 100 */
+	int sample_interval_ms;     /* default 1000, range 1..3600000; also
+	                               the report interval */
+	int sample_max_level;       /* the highest level sampled; default
+	                               JLOG_LEVEL_WARNING */
+	/* A token bucket: rate_per_second tokens a second, at most rate_burst
+	 * (0: rate_per_second rounded up, at least 1); a record takes one or
+	 * is suppressed. Off while rate_per_second is 0 (the default); range
+	 * 0.000001..1e9. Per call site (JLOG_RATE_PER_CALLSITE, the default)
+	 * or one bucket for the whole logger (JLOG_RATE_PER_LOGGER). Records
+	 * that sampling suppressed take no token. The report interval is
+	 * sample_interval_ms. */
+	double rate_per_second;
+	unsigned rate_burst;
+	int rate_per;
+	int rate_max_level; /* the highest level limited; default
+	                       JLOG_LEVEL_WARNING */
 } jlog_options;
+
+/* jlog_options.rate_per: one token bucket per call site, or per logger. */
+#define JLOG_RATE_PER_CALLSITE 0
+#define JLOG_RATE_PER_LOGGER 1
 
 /*
  * jlog_options_init - fill *opts with the defaults listed above.
@@ -298,7 +340,8 @@ typedef struct jlog_logger jlog_logger;
  *        copied.
  *
  * Returns 0, -EINVAL (bad option: out NULL, level, queue_size,
- * max_record_size or flush_interval_ms out of range, overflow or
+ * max_record_size, flush_interval_ms, sample_interval_ms,
+ * rate_per_second or a max level out of range, overflow, rate_per or
  * file_mode not one of theirs; jlog_last_error() names the option, the
  * value and the range), -ENOMEM, -EAGAIN (the
  * writer thread could not start) or the negative errno of open(2) on the
@@ -530,6 +573,11 @@ typedef struct jlog_stats {
 	                          (lines still go to the active file; the
 	                          first failure of a kind is reported once on
 	                          stderr, again only after one succeeded) */
+	uint64_t sampled_out;  /* records that sampling or a rate limit
+	                          suppressed (jlog_options.sampling,
+	                          .rate_per_second); logged + dropped +
+	                          sampled_out is the number of log calls made
+	                          at enabled levels */
 } jlog_stats;
 
 /*
@@ -794,6 +842,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  *    "max_record_size": 65536, "name": "api",
  *    "levels": [{"name": "NOTICE", "no": 22, "color": "<yellow>"}],
  *    "modules": {"db": "DEBUG"},
+ *    "sampling": {"first": 100, "thereafter": 100, "interval_ms": 1000,
+ *                 "max_level": "WARNING"},
+ *    "rate_limit": {"per_second": 1000, "burst": 200, "per": "callsite",
+ *                   "max_level": "WARNING"},
  *    "sinks": [{"sink": "stderr", "level": "DEBUG", "format": "...",
  *               "colorize": true, "serialize": false, "backtrace": true,
  *               "diagnose": false, "catch": true, "utc": false},
@@ -808,7 +860,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * ("name" and "no" required, "color" optional): they can be used as
  * "level" anywhere in the same document (top level, sinks[].level,
  * "modules"), and are added, process-wide, only once the whole document
- * has opened, so a refused document adds none. "colorize" is true, false
+ * has opened, so a refused document adds none. "sampling" and
+ * "rate_limit" set the sampling fields of jlog_options ("sampling": {} is
+ * sampling with the defaults; "rate_limit" needs "per_second", a number,
+ * and takes "per": "callsite" or "logger"). "colorize" is true, false
  * or "auto"; "utc" true or false (absent: jlog_sink_options.utc -1).
  * "preset" and "time_format" take any case, as in
  * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON

@@ -234,7 +234,21 @@ uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
 	return convert(&a, ticks);
 }
 
+double jlog__clock_units_per_sec(void)
+{
+	if (!jlog__clock_tsc)
+		return 1e9;
+	struct anchor a;
+	take_anchor(&a);
+	return 1e9 / a.ns_per_tick;
+}
+
 #else /* !__x86_64__ */
+
+double jlog__clock_units_per_sec(void)
+{
+	return 1e9;
+}
 
 bool jlog__clock_choose_tsc(const char *env)
 {

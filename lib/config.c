@@ -280,6 +280,8 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 		} else if (strcmp(key, "redact") == 0) {
 			rc = jlog__redact_parse(v, key, &p->redact, &p->redact_keys, err, errlen);
 			p->opts.redact = &p->redact;
+		} else if (strcmp(key, "sampling") == 0 || strcmp(key, "rate_limit") == 0) {
+			rc = jlog__cfg_sampling(key, v, &p->opts, err, errlen);
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {

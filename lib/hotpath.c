@@ -363,6 +363,13 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
                                                   uint8_t extra_flags)
 {
 	struct jlog_core *c = lg->core;
+	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
+
+	if (JLOG__UNLIKELY(c->sampler)) {
+		uint8_t unused = 0;
+		if (!jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
+			return;
+	}
 
 	/* Sizes of the fields, computed once (a JSON field is serialized to
 	 * find its size). */
@@ -404,7 +411,6 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 		}
 	}
 
-	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
 	uint64_t now = jlog__stamp(&flags);
 	struct jlog__rec_hdr h = {
 		.time_ns = now,
@@ -508,9 +514,17 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + extra + fields_size;
 	/* Large records get the exact limits of the general path (context
 	 * at most half a record, truncation), and so do all the records of
-	 * a handle whose bound fields were cut (its fast_max is 0). */
-	if (JLOG__UNLIKELY(total > lg->fast_max))
-		return -1;
+	 * a handle whose bound fields were cut (its fast_max is 0). A
+	 * logger with a sampler gives its handles a fast_max of 0 too, and
+	 * the sampler decides here, on this branch only: without one this
+	 * costs nothing more. A record too large for this path is sampled
+	 * by log_general() instead, so never twice. */
+	if (JLOG__UNLIKELY(total > lg->fast_max)) {
+		if (total > lg->sample_max)
+			return -1;
+		if (!jlog__sample_admit(c, id, level, now))
+			return 0;
+	}
 
 	uint32_t tid = jlog__gettid();
 	uint8_t *p;

@@ -421,6 +421,12 @@ bool jlog__clock_choose_tsc(const char *env);
  * Async-signal-safe; any thread. */
 uint64_t jlog__clock_ticks_to_ns(uint64_t ticks);
 
+/* How many units of jlog__stamp() make a second: counter ticks (as
+ * measured now), or 1e9 (ns). For intervals converted once, when a
+ * logger opens, so that the log path compares stamps without converting
+ * them. */
+double jlog__clock_units_per_sec(void);
+
 /* A record's timestamp: the time-stamp counter when calibrated (3
  * instructions and about 7 ns instead of 16 for clock_gettime(); burst
  * p50 43 -> 35 ns in jlog-bench), else CLOCK_REALTIME ns. Adds
@@ -814,6 +820,60 @@ __attribute__((noreturn)) void jlog__crash_writer_park(struct jlog_core *c);
 /* Logger core (logger.c, writer.c)                                         */
 /* ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------ */
+/* Sampling and rate limits (sample.c)                                      */
+/* ------------------------------------------------------------------------ */
+
+/* One call site's state (or the logger's bucket). */
+struct jlog__sample_site {
+	/* (interval number << 32) | records counted in that interval,
+	 * replaced together by one CAS so that counts stay exact. */
+	_Atomic uint64_t window;
+	/* Token bucket as a virtual schedule (GCRA): the stamp at which the
+	 * bucket is full again; a record may go while that is at most
+	 * burst - 1 emission intervals ahead of now. */
+	_Atomic uint64_t tat;
+	_Atomic uint64_t suppressed; /* not reported yet (the writer takes it) */
+	uint64_t spare;              /* 32 bytes: no site straddles a line */
+};
+
+#define JLOG__SAMPLE_CHUNK_BITS 12
+#define JLOG__SAMPLE_CHUNKS 256 /* as many call-site ids as callsite.c has */
+
+struct jlog__sampler {
+	bool sampling;
+	uint32_t first, thereafter;
+	uint64_t interval; /* in jlog__stamp() units */
+	uint64_t base;     /* the stamp the first interval starts at */
+	int sample_max;
+	bool rate, per_logger;
+	uint64_t emission;  /* stamp units per token */
+	uint64_t tolerance; /* (burst - 1) * emission */
+	int rate_max;
+	int max_level;      /* the higher of the enabled limits' levels */
+	uint64_t report_ms; /* writer: the report interval */
+	uint64_t next_report_ms;
+	struct jlog__sample_site nosite; /* records without a call site */
+	struct jlog__sample_site bucket; /* JLOG_RATE_PER_LOGGER */
+	_Atomic(struct jlog__sample_site *) chunks[JLOG__SAMPLE_CHUNKS];
+};
+
+/* The sampler @o asks for, in *out (NULL when it asks for none), or
+ * -EINVAL (named by jlog__fail) / -ENOMEM. */
+int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out);
+void jlog__sampler_free(struct jlog__sampler *s);
+/* Whether a record of call site @id at @level stamped @now goes on; when
+ * not, it is counted (core->sampled_out and its site's report). Any
+ * thread; lock-free. */
+struct jlog_core;
+bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now);
+/* Writer: call @fn for each site with suppressed records not yet
+ * reported, taking their counts. */
+void jlog__sample_collect(struct jlog__sampler *s,
+                          void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg);
+/* In a forked child: forget the parent's counts. */
+void jlog__sampler_fork_child(struct jlog__sampler *s);
+
 /* State shared by a root and its children. */
 struct jlog_core {
 	struct jlog_ring ring;
@@ -881,6 +941,10 @@ struct jlog_core {
 	_Atomic uint64_t bytes_written;
 	_Atomic uint64_t lost; /* lines formatted but not written whole */
 	_Atomic uint64_t rotation_errors; /* the sinks' side_errors (writer.c) */
+	/* Sampling and rate limits; NULL when off (the log path then never
+	 * looks: every handle's fast_max sends nothing its way). */
+	struct jlog__sampler *sampler;
+	_Atomic uint64_t sampled_out;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
 
@@ -914,8 +978,13 @@ struct jlog_logger {
 	 * so. */
 	uint8_t bound_flags;
 	/* The largest record begin_record() takes: the core's fast_max, or 0
-	 * with bound_flags so that every record takes log_general(). */
+	 * with bound_flags so that every record takes log_general(), or 0
+	 * with a sampler so that every record asks it first. */
 	size_t fast_max;
+	/* With a sampler: the fast_max the handle would have without it
+	 * (what begin_record() takes once the sampler let a record go);
+	 * else 0. */
+	size_t sample_max;
 };
 
 struct jlog__module_level {

@@ -49,6 +49,12 @@ void jlog_options_init(jlog_options *opts)
 	opts->file_mode = 0640;
 	opts->name = NULL;
 	opts->close_timeout_ms = DEFAULT_CLOSE_TIMEOUT_MS;
+	opts->sample_first = 100;
+	opts->sample_thereafter = 100;
+	opts->sample_interval_ms = 1000;
+	opts->sample_max_level = JLOG_LEVEL_WARNING;
+	opts->rate_per = JLOG_RATE_PER_CALLSITE;
+	opts->rate_max_level = JLOG_LEVEL_WARNING;
 }
 
 static int clamp_level(int level)
@@ -115,6 +121,7 @@ static void core_free(struct jlog_core *c)
 		free(c->modules[i].prefix);
 	free(c->modules);
 	free_sinks(c);
+	jlog__sampler_free(c->sampler);
 	jlog__ring_finish(&c->ring);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->sinks_lock);
@@ -139,6 +146,16 @@ static struct jlog__sink_set *set_new(unsigned n)
 		set->n = n;
 	}
 	return set;
+}
+
+/* The records begin_record() takes for @lg: every record of a handle
+ * whose bound fields were cut (@bound_flags) goes to log_general(), and
+ * with a sampler every record asks it first (jlog_logger.sample_max). */
+static void handle_limits(jlog_logger *lg, const struct jlog_core *c, uint8_t bound_flags)
+{
+	size_t max = bound_flags ? 0 : c->fast_max;
+	lg->fast_max = c->sampler ? 0 : max;
+	lg->sample_max = c->sampler ? max : 0;
 }
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)
@@ -174,6 +191,9 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 		return -ENOMEM;
 	}
 	memset(c, 0, sizeof(*c));
+	rc = jlog__sampler_new(opts, &c->sampler);
+	if (rc < 0)
+		goto err_free;
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
 	if (rc < 0)
 		goto err_free;
@@ -220,7 +240,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	                             ? opts->max_record_size
 	                             : opts->queue_size / 4;
 	c->fast_max = c->max_record_size / 2;
-	lg->fast_max = c->fast_max;
+	handle_limits(lg, c, 0);
 	rc = jlog__redact_compile(opts->redact, "jlog_open: redact", &c->redact);
 	if (rc == 0)
 		rc = jlog__redact_crash_reserve(c->redact, c->max_record_size);
@@ -254,6 +274,7 @@ err_sink:
 err_ring:
 	jlog__ring_finish(&c->ring);
 err_free:
+	jlog__sampler_free(c->sampler);
 	free(c);
 	logger_free(lg);
 	return rc;
@@ -344,6 +365,10 @@ static void entomb(jlog_logger *lg)
 	lg->bound_len = 0;
 	lg->nbound = 0;
 	lg->parent = NULL;
+	/* dead_core has no sampler: a call racing the close must not ask
+	 * for one (begin_record() then takes log_general(), which sees
+	 * none). */
+	lg->sample_max = 0;
 	lg->core = &dead_core;
 	/* Relaxed: the gate guards no data (see jlog__enabled). Close
 	 * stored OFF already; from here on nothing changes it (calls that
@@ -733,6 +758,7 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->bytes_written = atomic_load_explicit(&c->bytes_written, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	st->rotation_errors = atomic_load_explicit(&c->rotation_errors, memory_order_relaxed);
+	st->sampled_out = atomic_load_explicit(&c->sampled_out, memory_order_relaxed);
 	return 0;
 }
 
@@ -828,7 +854,7 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 		ch->bound_len = k;
 		ch->nbound = kept;
 	}
-	ch->fast_max = ch->bound_flags ? 0 : c->fast_max;
+	handle_limits(ch, c, ch->bound_flags);
 
 	ch->core = c;
 	ch->parent = parent;

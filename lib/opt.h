@@ -62,4 +62,10 @@ int jlog__cfg_string(const json_t *v, const char *path, const char **out, char *
 int jlog__cfg_bool(const json_t *v, const char *path, bool *out, char *err, size_t errlen);
 int jlog__cfg_mode(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen);
 
+/* The logger keys "sampling" and "rate_limit" (@key, also the path) into
+ * @o (a jlog_options; sample.c). */
+struct jlog_options;
+int jlog__cfg_sampling(const char *key, const json_t *v, struct jlog_options *o, char *err,
+                       size_t errlen);
+
 #endif

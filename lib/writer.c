@@ -233,6 +233,62 @@ static void report_drops(struct jlog_core *c, struct pending *pend)
 	emit(c, &v, pend);
 }
 
+struct sampled_report {
+	struct jlog_core *c;
+	struct pending *pend;
+	uint64_t now_ns;
+	uint32_t tid;
+};
+
+/* One call site's report: a record with the call site's file, line and
+ * function, and one field, "sampled_out", so that every format and
+ * preset writes it as it writes a call's field. */
+static void report_site(void *arg, uint32_t id, uint64_t n)
+{
+	static const char key[] = "sampled_out";
+	struct sampled_report *r = arg;
+	uint8_t field[sizeof(struct jlog__field_hdr) + sizeof(key) - 1 + 8];
+	struct jlog__field_hdr h = {.type = JLOG__T_UINT, .key_len = sizeof(key) - 1,
+	                            .val_len = 8};
+	memcpy(field, &h, sizeof(h));
+	memcpy(field + sizeof(h), key, sizeof(key) - 1);
+	memcpy(field + sizeof(h) + sizeof(key) - 1, &n, 8);
+
+	struct jlog__rec_view v;
+	memset(&v, 0, sizeof(v));
+	v.time_ns = r->now_ns;
+	v.level = JLOG_LEVEL_WARNING;
+	v.flags = JLOG__REC_SYNTHETIC;
+	v.tid = r->tid;
+	v.msg = "records sampled out";
+	v.msg_len = strlen(v.msg);
+	if (id) {
+		const jlog_callsite *cs = jlog__callsite_get(id);
+		v.file = jlog__callsite_basename(id);
+		v.function = cs ? cs->function : NULL;
+		v.line = cs ? cs->line : 0;
+		v.callsite = id;
+	}
+	v.nfields = 1;
+	v.fields = field;
+	v.end = field + sizeof(field);
+	emit(r->c, &v, r->pend);
+}
+
+/* Once per report interval (and at the end, @all), a record for each
+ * call site whose records sampling or a rate limit suppressed since the
+ * last report. */
+static void report_sampled(struct jlog_core *c, struct pending *pend, bool all)
+{
+	struct jlog__sampler *s = c->sampler;
+	uint64_t now = jlog__ms_now();
+	if (!all && now < s->next_report_ms)
+		return;
+	s->next_report_ms = now + s->report_ms;
+	struct sampled_report r = {c, pend, jlog__now_ns(), jlog__gettid()};
+	jlog__sample_collect(s, report_site, &r);
+}
+
 static void notify_flushers(struct jlog_core *c)
 {
 	/* Pairs with the increment in jlog__writer_flush(), which happens under
@@ -281,6 +337,8 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend)
 {
 	report_drops(c, pend);
+	if (JLOG__UNLIKELY(c->sampler))
+		report_sampled(c, pend, false);
 	write_out(c, pend);
 	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
 		flush_sinks(c, pend);
@@ -444,6 +502,8 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 		jlog__ring_wait(&c->ring, pos, seq, 1);
 	}
 	report_drops(c, pend);
+	if (c->sampler)
+		report_sampled(c, pend, true);
 	if (c->crash.record)
 		emit(c, c->crash.record, pend);
 	write_out(c, pend);
@@ -516,6 +576,12 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		if (JLOG__UNLIKELY(pos == limit)) {
+			/* The process is exiting without a close: the
+			 * suppressed counts are reported now or never. */
+			if (c->sampler) {
+				report_sampled(c, &pend, true);
+				write_out(c, &pend);
+			}
 			exit_park(c, pos);
 			continue;
 		}
@@ -544,6 +610,9 @@ static void *writer_main(void *arg)
 		}
 		jlog__ring_wait(&c->ring, pos, seq, c->flush_interval_ms);
 	}
+	/* Whatever is left of the suppressed counts: every one is reported. */
+	if (c->sampler)
+		report_sampled(c, &pend, true);
 	finish_batch(c, pos, &pend);
 	atomic_store_explicit(&c->writer_done, true, memory_order_release);
 	notify_flushers(c);
@@ -816,6 +885,8 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->bytes_written, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->lost, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->rotation_errors, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->sampled_out, 0, memory_order_relaxed);
+	jlog__sampler_fork_child(c->sampler);
 	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);

@@ -1,0 +1,349 @@
+/*
+ * Sampling and rate limits: per call site, "the first N records of each
+ * interval, then 1 in M", and token buckets per call site or per logger.
+ * Opt-in, and never silent: each suppressed record is counted in
+ * jlog_stats.sampled_out and in its call site's state, which the writer
+ * reports on the output (writer.c, report_sampled()).
+ *
+ * Cost when off: nothing on the log path. A logger with a sampler gives
+ * its handles a fast_max of 0, so that begin_record()'s existing size
+ * check sends every record here first (hotpath.c); without one that
+ * branch is never taken for a sampling reason.
+ *
+ * State: one 32-byte struct jlog__sample_site per call-site id, in chunks
+ * of 4096 allocated on first use (lock-free: a CAS installs a chunk), so
+ * memory is bounded by the call sites that log, at most as many as
+ * callsite.c hands out. Counts are exact under any number of threads:
+ * each decision is one CAS on the site's window (interval number and
+ * count in one word) or on its bucket's schedule.
+ *
+ * Time is the records' own stamp (jlog__stamp(): counter ticks or ns);
+ * intervals are converted to those units once, when the logger opens.
+ */
+#include "jlog-private.h"
+
+#include "opt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_SIZE (1u << JLOG__SAMPLE_CHUNK_BITS)
+#define MAX_INTERVAL_MS 3600000
+/* Intervals and bucket depths saturate here: far beyond any real use,
+ * and a schedule of now + this cannot wrap. */
+#define MAX_UNITS (UINT64_C(1) << 62)
+
+static uint64_t to_units(double v)
+{
+	return v >= (double)MAX_UNITS ? MAX_UNITS : v < 1 ? 1 : (uint64_t)v;
+}
+
+static int check_level(const char *what, int level)
+{
+	if (level < 0 || level > 255)
+		return jlog__fail(-EINVAL, "jlog_open: %s: %d is out of range 0..255", what, level);
+	return 0;
+}
+
+int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out)
+{
+	*out = NULL;
+	bool rate = o->rate_per_second != 0;
+	if (!o->sampling && !rate)
+		return 0;
+	if (o->sampling) {
+		if (o->sample_interval_ms < 1 || o->sample_interval_ms > MAX_INTERVAL_MS)
+			return jlog__fail(-EINVAL,
+			                  "jlog_open: sample_interval_ms: %d is out of range 1..%d",
+			                  o->sample_interval_ms, MAX_INTERVAL_MS);
+		int rc = check_level("sample_max_level", o->sample_max_level);
+		if (rc < 0)
+			return rc;
+	}
+	if (rate) {
+		/* !(x >= lo) also refuses NaN. */
+		if (!(o->rate_per_second >= 1e-6) || !(o->rate_per_second <= 1e9))
+			return jlog__fail(-EINVAL,
+			                  "jlog_open: rate_per_second: %g is out of range 0.000001..1e9 "
+			                  "(0: no rate limit)",
+			                  o->rate_per_second);
+		if (o->rate_per != JLOG_RATE_PER_CALLSITE && o->rate_per != JLOG_RATE_PER_LOGGER)
+			return jlog__fail(-EINVAL,
+			                  "jlog_open: rate_per: %d is not JLOG_RATE_PER_CALLSITE (0) "
+			                  "or JLOG_RATE_PER_LOGGER (1)",
+			                  o->rate_per);
+		int rc = check_level("rate_max_level", o->rate_max_level);
+		if (rc < 0)
+			return rc;
+	}
+	struct jlog__sampler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	double per_sec = jlog__clock_units_per_sec();
+	s->max_level = -1;
+	if (o->sampling) {
+		s->sampling = true;
+		s->first = o->sample_first;
+		s->thereafter = o->sample_thereafter;
+		s->interval = to_units(per_sec * o->sample_interval_ms / 1000.0);
+		s->sample_max = o->sample_max_level;
+		uint8_t unused = 0;
+		s->base = jlog__stamp(&unused);
+		s->max_level = s->sample_max;
+	}
+	if (rate) {
+		s->rate = true;
+		s->per_logger = o->rate_per == JLOG_RATE_PER_LOGGER;
+		double burst = o->rate_burst ? o->rate_burst : ceil(o->rate_per_second);
+		s->emission = to_units(per_sec / o->rate_per_second);
+		s->tolerance = burst < 2 ? 0 : to_units((double)s->emission * (burst - 1));
+		s->rate_max = o->rate_max_level;
+		if (s->rate_max > s->max_level)
+			s->max_level = s->rate_max;
+	}
+	s->report_ms = (uint64_t)(o->sampling ? o->sample_interval_ms : 1000);
+	*out = s;
+	return 0;
+}
+
+void jlog__sampler_free(struct jlog__sampler *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < JLOG__SAMPLE_CHUNKS; i++)
+		free(atomic_load_explicit(&s->chunks[i], memory_order_relaxed));
+	free(s);
+}
+
+/* The state of call site @id, or NULL when its chunk is not there yet. */
+static inline struct jlog__sample_site *site_for(struct jlog__sampler *s, uint32_t id)
+{
+	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
+	if (id == 0 || k >= JLOG__SAMPLE_CHUNKS)
+		return &s->nosite;
+	/* Acquire pairs with the release of admit_new_chunk()'s CAS: the
+	 * chunk's zeroes are seen. */
+	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
+	return chunk ? &chunk[id & (CHUNK_SIZE - 1)] : NULL;
+}
+
+/* jlog__sample_admit() for a call site whose chunk is not there yet:
+ * install it, then decide. Without memory for it the record goes on
+ * (never suppressed without being counted). A tail call out of line, so
+ * that jlog__sample_admit() saves no registers for it. */
+static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint32_t id,
+                                                      int level, uint64_t now)
+{
+	struct jlog__sampler *s = c->sampler;
+	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
+	struct jlog__sample_site *chunk = NULL;
+	struct jlog__sample_site *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
+	if (!fresh)
+		return true;
+	if (!atomic_compare_exchange_strong_explicit(&s->chunks[k], &chunk, fresh,
+	                                             memory_order_acq_rel, memory_order_acquire))
+		free(fresh); /* another thread installed one first */
+	return jlog__sample_admit(c, id, level, now);
+}
+
+/* First N of the interval, then 1 in M. */
+static bool sample_keep(const struct jlog__sampler *s, struct jlog__sample_site *site,
+                        uint64_t now)
+{
+	/* Intervals from the logger's opening: the first ends a whole
+	 * interval later. A stamp before the base (another CPU's counter a
+	 * little behind) belongs to the first. */
+	uint32_t epoch = now > s->base ? (uint32_t)((now - s->base) / s->interval) : 0;
+	/* Relaxed: the count is the only data, and the CAS orders it. */
+	uint64_t old = atomic_load_explicit(&site->window, memory_order_relaxed), nw;
+	uint32_t n;
+	do {
+		if ((uint32_t)(old >> 32) != epoch)
+			n = 1;
+		else
+			n = (uint32_t)old + ((uint32_t)old != UINT32_MAX);
+		nw = (uint64_t)epoch << 32 | n;
+	} while (!atomic_compare_exchange_weak_explicit(&site->window, &old, nw,
+	                                                memory_order_relaxed,
+	                                                memory_order_relaxed));
+	if (n <= s->first)
+		return true;
+	return s->thereafter && (n - s->first) % s->thereafter == 0;
+}
+
+/* Take a token of @b's bucket. */
+static bool bucket_take(const struct jlog__sampler *s, struct jlog__sample_site *b, uint64_t now)
+{
+	uint64_t old = atomic_load_explicit(&b->tat, memory_order_relaxed), next;
+	do {
+		uint64_t base = old > now ? old : now;
+		if (base - now > s->tolerance)
+			return false;
+		next = base + s->emission;
+	} while (!atomic_compare_exchange_weak_explicit(&b->tat, &old, next, memory_order_relaxed,
+	                                                memory_order_relaxed));
+	return true;
+}
+
+bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now)
+{
+	struct jlog__sampler *s = c->sampler;
+	if (level > s->max_level)
+		return true;
+	struct jlog__sample_site *site = site_for(s, id);
+	if (JLOG__UNLIKELY(!site))
+		return admit_new_chunk(c, id, level, now);
+	if (s->sampling && level <= s->sample_max && !sample_keep(s, site, now))
+		goto out;
+	if (s->rate && level <= s->rate_max &&
+	    !bucket_take(s, s->per_logger ? &s->bucket : site, now))
+		goto out;
+	return true;
+out:
+	/* Relaxed: counters; the writer takes the site's with an exchange,
+	 * so every suppressed record is reported exactly once. */
+	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->sampled_out, 1, memory_order_relaxed);
+	return false;
+}
+
+static void collect_site(struct jlog__sample_site *site, uint32_t id,
+                         void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg)
+{
+	/* Relaxed load first: most sites have nothing, and a plain read
+	 * does not dirty their line. */
+	if (!atomic_load_explicit(&site->suppressed, memory_order_relaxed))
+		return;
+	uint64_t n = atomic_exchange_explicit(&site->suppressed, 0, memory_order_relaxed);
+	if (n)
+		fn(arg, id, n);
+}
+
+void jlog__sample_collect(struct jlog__sampler *s,
+                          void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg)
+{
+	collect_site(&s->nosite, 0, fn, arg);
+	for (uint32_t k = 0; k < JLOG__SAMPLE_CHUNKS; k++) {
+		struct jlog__sample_site *chunk =
+			atomic_load_explicit(&s->chunks[k], memory_order_acquire);
+		if (!chunk)
+			continue;
+		for (uint32_t i = 0; i < CHUNK_SIZE; i++)
+			collect_site(&chunk[i], k << JLOG__SAMPLE_CHUNK_BITS | i, fn, arg);
+	}
+}
+
+void jlog__sampler_fork_child(struct jlog__sampler *s)
+{
+	if (!s)
+		return;
+	/* Only this thread runs. */
+	atomic_store_explicit(&s->nosite.suppressed, 0, memory_order_relaxed);
+	for (uint32_t k = 0; k < JLOG__SAMPLE_CHUNKS; k++) {
+		struct jlog__sample_site *chunk =
+			atomic_load_explicit(&s->chunks[k], memory_order_relaxed);
+		for (uint32_t i = 0; chunk && i < CHUNK_SIZE; i++)
+			atomic_store_explicit(&chunk[i].suppressed, 0, memory_order_relaxed);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int cfg_uint(const json_t *v, const char *path, unsigned *out, char *err, size_t errlen)
+{
+	long long n = 0;
+	int rc = jlog__cfg_int(v, path, 0, UINT32_MAX, &n, err, errlen);
+	if (rc == 0)
+		*out = (unsigned)n;
+	return rc;
+}
+
+static int cfg_sampling(const json_t *v, jlog_options *o, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *f;
+	o->sampling = true;
+	json_object_foreach((json_t *)v, key, f) {
+		char path[96];
+		snprintf(path, sizeof(path), "sampling.%.60s", key);
+		long long n = 0;
+		int rc;
+		if (strcmp(key, "first") == 0) {
+			rc = cfg_uint(f, path, &o->sample_first, err, errlen);
+		} else if (strcmp(key, "thereafter") == 0) {
+			rc = cfg_uint(f, path, &o->sample_thereafter, err, errlen);
+		} else if (strcmp(key, "interval_ms") == 0) {
+			rc = jlog__cfg_int(f, path, 1, MAX_INTERVAL_MS, &n, err, errlen);
+			o->sample_interval_ms = (int)n;
+		} else if (strcmp(key, "max_level") == 0) {
+			rc = jlog__cfg_level(f, path, &o->sample_max_level, err, errlen);
+		} else {
+			rc = jlog__cfg_fail(err, errlen, path,
+			                    "unknown key (first, thereafter, interval_ms, max_level)");
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cfg_rate(const json_t *v, jlog_options *o, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *f;
+	if (!json_object_get(v, "per_second"))
+		return jlog__cfg_fail(err, errlen, "rate_limit", "\"per_second\" is required");
+	json_object_foreach((json_t *)v, key, f) {
+		char path[96];
+		snprintf(path, sizeof(path), "rate_limit.%.60s", key);
+		int rc = 0;
+		if (strcmp(key, "per_second") == 0) {
+			double d = json_number_value(f);
+			if (!json_is_number(f))
+				rc = jlog__cfg_fail(err, errlen, path, "expected a number, got %s",
+				                    jlog__cfg_type_name(f));
+			else if (!(d >= 1e-6 && d <= 1e9))
+				rc = jlog__cfg_fail(err, errlen, path,
+				                    "%g is out of range 0.000001..1e9", d);
+			else
+				o->rate_per_second = d;
+		} else if (strcmp(key, "burst") == 0) {
+			rc = cfg_uint(f, path, &o->rate_burst, err, errlen);
+			if (rc == 0 && o->rate_burst == 0)
+				rc = jlog__cfg_fail(err, errlen, path, "must be at least 1");
+		} else if (strcmp(key, "per") == 0) {
+			const char *s = NULL;
+			rc = jlog__cfg_string(f, path, &s, err, errlen);
+			if (rc == 0 && strcmp(s, "callsite") == 0)
+				o->rate_per = JLOG_RATE_PER_CALLSITE;
+			else if (rc == 0 && strcmp(s, "logger") == 0)
+				o->rate_per = JLOG_RATE_PER_LOGGER;
+			else if (rc == 0)
+				rc = jlog__cfg_fail(err, errlen, path,
+				                    "expected \"callsite\" or \"logger\", got \"%s\"", s);
+		} else if (strcmp(key, "max_level") == 0) {
+			rc = jlog__cfg_level(f, path, &o->rate_max_level, err, errlen);
+		} else {
+			rc = jlog__cfg_fail(err, errlen, path,
+			                    "unknown key (per_second, burst, per, max_level)");
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int jlog__cfg_sampling(const char *key, const json_t *v, struct jlog_options *o, char *err,
+                       size_t errlen)
+{
+	if (!json_is_object(v))
+		return jlog__cfg_fail(err, errlen, key, "expected an object, got %s",
+		                      jlog__cfg_type_name(v));
+	return strcmp(key, "sampling") == 0 ? cfg_sampling(v, o, err, errlen)
+	                                    : cfg_rate(v, o, err, errlen);
+}

@@ -1,0 +1,618 @@
+/*
+ * Sampling and rate limits (jlog_options.sampling, .rate_per_second; the
+ * config keys "sampling" and "rate_limit"): exact counts under 4
+ * threads, the reports on the output adding up to jlog_stats.sampled_out,
+ * logged + dropped + sampled_out == calls, ERROR and above untouched
+ * unless max_level says, and the configuration's errors. Intervals are an
+ * hour and buckets refill one token in 1000 s, so that no interval ends
+ * and no token comes back during a test: the counts are exact, with no
+ * timing assumption.
+ */
+#include "test-common.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <sys/wait.h>
+
+#define THREADS 4
+#define HOUR_MS 3600000
+
+static jlog_options base_opts(const char *path)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = path;
+	o.level = JLOG_LEVEL_DEBUG;
+	o.queue_size = 4u << 20;
+	return o;
+}
+
+static jlog_logger *open_opts(const jlog_options *o)
+{
+	jlog_logger *lg = NULL;
+	int rc = jlog_open(&lg, o);
+	ck_assert_msg(rc == 0, "jlog_open: %d %s", rc, jlog_last_error());
+	return lg;
+}
+
+/* What a file holds: lines with message @msg, and the reports (their
+ * count and the sum of their sampled_out). */
+struct tally {
+	size_t records;
+	size_t reports;
+	uint64_t sampled_out;
+	size_t reports_without_file;
+};
+
+static struct tally tally_file(const char *path, const char *msg)
+{
+	struct tally t = {0, 0, 0, 0};
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *m = json_string_value(json_object_get(lines[i], "message"));
+		ck_assert_ptr_nonnull(m);
+		if (strcmp(m, "records sampled out") == 0) {
+			json_t *so = json_object_get(lines[i], "sampled_out");
+			ck_assert_msg(json_is_integer(so) && json_integer_value(so) > 0,
+			              "a report without a positive sampled_out");
+			ck_assert_str_eq(json_string_value(json_object_get(lines[i], "level")),
+			                 "WARNING");
+			t.reports++;
+			t.sampled_out += (uint64_t)json_integer_value(so);
+			const char *file = json_string_value(json_object_get(lines[i], "file"));
+			if (!file)
+				t.reports_without_file++;
+			else {
+				ck_assert_str_eq(file, "test-sample.c");
+				ck_assert(json_integer_value(json_object_get(lines[i], "line")) > 0);
+			}
+		} else if (strcmp(m, msg) == 0) {
+			t.records++;
+		}
+	}
+	tc_free_lines(lines, n);
+	return t;
+}
+
+static void check_stats(jlog_logger *lg, uint64_t calls, uint64_t logged)
+{
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	ck_assert_uint_eq(st.logged, logged);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.logged + st.dropped + st.sampled_out, calls);
+}
+
+/* Logs @per_thread records from one call site on each of THREADS
+ * threads. */
+struct worker {
+	jlog_logger *lg;
+	unsigned per_thread;
+	int level;
+	pthread_t t;
+};
+
+static void one_site(jlog_logger *lg, int level, unsigned i)
+{
+	JLOG_LOG(lg, level, "sampled", JLOG_UINT("i", i), JLOG_STR("pad", "x"));
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (unsigned i = 0; i < w->per_thread; i++)
+		one_site(w->lg, w->level, i);
+	return NULL;
+}
+
+static void run_threads(jlog_logger *lg, unsigned per_thread, int level)
+{
+	struct worker w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){lg, per_thread, level, 0};
+		ck_assert_int_eq(pthread_create(&w[i].t, NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(w[i].t, NULL);
+}
+
+/* What "first N, then 1 in M" keeps of @calls in one interval. */
+static uint64_t kept(uint64_t calls, uint64_t first, uint64_t m)
+{
+	if (calls <= first)
+		return calls;
+	return first + (m ? (calls - first) / m : 0);
+}
+
+START_TEST(test_options_defaults)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	ck_assert(!o.sampling);
+	ck_assert_uint_eq(o.sample_first, 100);
+	ck_assert_uint_eq(o.sample_thereafter, 100);
+	ck_assert_int_eq(o.sample_interval_ms, 1000);
+	ck_assert_int_eq(o.sample_max_level, JLOG_LEVEL_WARNING);
+	ck_assert(o.rate_per_second == 0);
+	ck_assert_uint_eq(o.rate_burst, 0);
+	ck_assert_int_eq(o.rate_per, JLOG_RATE_PER_CALLSITE);
+	ck_assert_int_eq(o.rate_max_level, JLOG_LEVEL_WARNING);
+}
+END_TEST
+
+/* Off by default: every call is logged, sampled_out stays 0. */
+START_TEST(test_off_by_default)
+{
+	char *path = tc_tmppath("off.jsonl");
+	jlog_options o = base_opts(path);
+	jlog_logger *lg = open_opts(&o);
+	for (unsigned i = 0; i < 500; i++)
+		one_site(lg, JLOG_LEVEL_INFO, i);
+	check_stats(lg, 500, 500);
+	jlog_close(lg);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 500);
+	ck_assert_uint_eq(t.reports, 0);
+	free(path);
+}
+END_TEST
+
+/* First N, then 1 in M, across 4 threads on one call site: exact. */
+START_TEST(test_sampling_exact_threads)
+{
+	char *path = tc_tmppath("sampling.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 37;
+	o.sample_thereafter = 10;
+	o.sample_interval_ms = HOUR_MS;
+	jlog_logger *lg = open_opts(&o);
+	unsigned per = (unsigned)tc_scale(2500, 100);
+	uint64_t calls = (uint64_t)per * THREADS;
+	uint64_t want = kept(calls, 37, 10);
+	run_threads(lg, per, JLOG_LEVEL_INFO);
+	check_stats(lg, calls, want);
+	jlog_stats st;
+	jlog_get_stats(lg, &st);
+	ck_assert_uint_eq(st.sampled_out, calls - want);
+	jlog_close(lg);
+
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, want);
+	ck_assert_uint_ge(t.reports, 1);
+	ck_assert_uint_eq(t.sampled_out, calls - want);
+	ck_assert_uint_eq(t.reports_without_file, 0);
+	free(path);
+}
+END_TEST
+
+/* thereafter 0: only the first N of the interval. */
+START_TEST(test_sampling_first_only)
+{
+	char *path = tc_tmppath("first.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 5;
+	o.sample_thereafter = 0;
+	o.sample_interval_ms = HOUR_MS;
+	jlog_logger *lg = open_opts(&o);
+	for (unsigned i = 0; i < 40; i++)
+		one_site(lg, JLOG_LEVEL_WARNING, i);
+	check_stats(lg, 40, 5);
+	jlog_close(lg);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 5);
+	ck_assert_uint_eq(t.reports, 1); /* one call site, one interval */
+	ck_assert_uint_eq(t.sampled_out, 35);
+	free(path);
+}
+END_TEST
+
+/* A token bucket per call site, burst 50 and a refill of one token in
+ * 1000 s: 50 records of each site, whichever thread logs them. */
+START_TEST(test_rate_per_callsite_threads)
+{
+	char *path = tc_tmppath("rate.jsonl");
+	jlog_options o = base_opts(path);
+	o.rate_per_second = 0.001;
+	o.rate_burst = 50;
+	jlog_logger *lg = open_opts(&o);
+	unsigned per = (unsigned)tc_scale(1000, 100);
+	run_threads(lg, per, JLOG_LEVEL_INFO);
+	/* Another call site has a bucket of its own. */
+	for (unsigned i = 0; i < 80; i++)
+		JLOG_INFO(lg, "other");
+	uint64_t calls = (uint64_t)per * THREADS + 80;
+	check_stats(lg, calls, 100);
+	jlog_close(lg);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 50);
+	ck_assert_uint_eq(tally_file(path, "other").records, 50);
+	ck_assert_uint_eq(t.sampled_out, calls - 100);
+	/* One per call site and report interval (a second: more than one
+	 * may end on a slow machine). */
+	ck_assert_uint_ge(t.reports, 2);
+	free(path);
+}
+END_TEST
+
+/* One bucket for the logger: two call sites share its 30 tokens. */
+START_TEST(test_rate_per_logger)
+{
+	char *path = tc_tmppath("rate-logger.jsonl");
+	jlog_options o = base_opts(path);
+	o.rate_per_second = 0.001;
+	o.rate_burst = 30;
+	o.rate_per = JLOG_RATE_PER_LOGGER;
+	jlog_logger *lg = open_opts(&o);
+	run_threads(lg, 20, JLOG_LEVEL_INFO);
+	for (unsigned i = 0; i < 20; i++)
+		JLOG_INFO(lg, "sampled", JLOG_UINT("i", i));
+	check_stats(lg, 100, 30);
+	jlog_close(lg);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 30);
+	ck_assert_uint_eq(t.sampled_out, 70);
+	free(path);
+}
+END_TEST
+
+/* Sampling first, then the bucket: records sampling suppressed take no
+ * token. */
+START_TEST(test_sampling_then_rate)
+{
+	char *path = tc_tmppath("both.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 0;
+	o.sample_thereafter = 2; /* every second record */
+	o.sample_interval_ms = HOUR_MS;
+	o.rate_per_second = 0.001;
+	o.rate_burst = 10;
+	jlog_logger *lg = open_opts(&o);
+	for (unsigned i = 0; i < 100; i++)
+		one_site(lg, JLOG_LEVEL_INFO, i);
+	/* 50 pass the sampling, 10 of those the bucket. */
+	check_stats(lg, 100, 10);
+	jlog_close(lg);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 10);
+	ck_assert_uint_eq(t.sampled_out, 90);
+	ck_assert_uint_eq(t.reports, 1);
+	free(path);
+}
+END_TEST
+
+/* ERROR and CRITICAL are never sampled by default; WARNING is. */
+START_TEST(test_error_not_sampled_by_default)
+{
+	char *path = tc_tmppath("errors.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 0;
+	o.sample_thereafter = 0; /* suppress everything that can be */
+	o.rate_per_second = 0.001;
+	o.rate_burst = 1;
+	jlog_logger *lg = open_opts(&o);
+	for (unsigned i = 0; i < 20; i++) {
+		one_site(lg, JLOG_LEVEL_WARNING, i);
+		one_site(lg, JLOG_LEVEL_ERROR, i);
+		one_site(lg, JLOG_LEVEL_CRITICAL, i);
+	}
+	check_stats(lg, 60, 40);
+	jlog_close(lg);
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	size_t warn = 0, err = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *m = json_string_value(json_object_get(lines[i], "message"));
+		const char *l = json_string_value(json_object_get(lines[i], "level"));
+		if (strcmp(m, "sampled") != 0)
+			continue;
+		if (strcmp(l, "WARNING") == 0)
+			warn++;
+		else
+			err++;
+	}
+	tc_free_lines(lines, n);
+	ck_assert_uint_eq(warn, 0);
+	ck_assert_uint_eq(err, 40);
+	ck_assert_uint_eq(tally_file(path, "sampled").sampled_out, 20);
+	free(path);
+}
+END_TEST
+
+/* max_level ERROR: ERROR is sampled, CRITICAL still not. */
+START_TEST(test_max_level)
+{
+	char *path = tc_tmppath("max-level.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 2;
+	o.sample_thereafter = 0;
+	o.sample_interval_ms = HOUR_MS;
+	o.sample_max_level = JLOG_LEVEL_ERROR;
+	jlog_logger *lg = open_opts(&o);
+	for (unsigned i = 0; i < 10; i++) {
+		JLOG_ERROR(lg, "err");
+		JLOG_CRITICAL(lg, "crit");
+	}
+	check_stats(lg, 20, 12);
+	jlog_close(lg);
+	ck_assert_uint_eq(tally_file(path, "err").records, 2);
+	ck_assert_uint_eq(tally_file(path, "crit").records, 10);
+	ck_assert_uint_eq(tally_file(path, "err").sampled_out, 8);
+	free(path);
+}
+END_TEST
+
+/* Every entry is sampled, exactly once: the general path (a JSON field),
+ * a child with bound fields, the printf macros, the wrappers' jlog_log()
+ * with and without a call site. */
+START_TEST(test_every_path_sampled_once)
+{
+	char *path = tc_tmppath("paths.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 3;
+	o.sample_thereafter = 0;
+	o.sample_interval_ms = HOUR_MS;
+	jlog_logger *lg = open_opts(&o);
+	jlog_logger *child = JLOG_WITH(lg, JLOG_STR("req", "r1"));
+	ck_assert_ptr_nonnull(child);
+	json_t *j = json_pack("{s:[i,i]}", "a", 1, 2);
+	for (unsigned i = 0; i < 10; i++) {
+		JLOG_INFO(lg, "json", JLOG_JSON("j", j));
+		JLOG_INFO(child, "child", JLOG_INT("i", i));
+		JLOG_INFOF(lg, "printf %u", i);
+		jlog_log(lg, JLOG_LEVEL_INFO, __FILE__, 42, "fn", NULL, 0, "wrapped");
+		jlog_log(lg, JLOG_LEVEL_INFO, NULL, 0, NULL, NULL, 0, "anonymous");
+	}
+	json_decref(j);
+	check_stats(lg, 50, 15);
+	jlog_close(child);
+	jlog_close(lg);
+	const char *msgs[] = {"json", "child", "wrapped", "anonymous"};
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(tally_file(path, msgs[i]).records == 3, "%s", msgs[i]);
+	size_t n, printf_lines = 0;
+	json_t **lines = tc_parse_file(path, &n);
+	for (size_t i = 0; i < n; i++)
+		printf_lines += strncmp(json_string_value(json_object_get(lines[i], "message")),
+		                        "printf ", 7) == 0;
+	tc_free_lines(lines, n);
+	ck_assert_uint_eq(printf_lines, 3);
+	struct tally t = tally_file(path, "none");
+	ck_assert_uint_eq(t.sampled_out, 35);
+	ck_assert_uint_eq(t.reports, 5);
+	ck_assert_uint_eq(t.reports_without_file, 1); /* the anonymous one */
+	free(path);
+}
+END_TEST
+
+/* The report reaches every sink, in every format: a preset and text. */
+static char text_out[1 << 16];
+static size_t text_len;
+static void text_write(const char *line, size_t len, void *user)
+{
+	(void)user;
+	if (text_len + len < sizeof(text_out)) {
+		memcpy(text_out + text_len, line, len);
+		text_len += len;
+	}
+}
+
+START_TEST(test_report_every_sink)
+{
+	char *path = tc_tmppath("main.jsonl");
+	char *ecs = tc_tmppath("ecs.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 1;
+	o.sample_thereafter = 0;
+	o.sample_interval_ms = HOUR_MS;
+	jlog_logger *lg = open_opts(&o);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = ecs;
+	so.preset = "ecs";
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	jlog_sink_options_init(&so);
+	so.write = text_write;
+	so.serialize = false;
+	so.format = "{level}|{message}|{file}|{extra}";
+	text_len = 0;
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	for (unsigned i = 0; i < 6; i++)
+		one_site(lg, JLOG_LEVEL_INFO, i);
+	jlog_close(lg);
+
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 1);
+	ck_assert_uint_eq(t.sampled_out, 5);
+	size_t n;
+	json_t **lines = tc_parse_file(ecs, &n);
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		json_t *so_v = json_object_get(lines[i], "sampled_out");
+		if (so_v) {
+			ck_assert_int_eq(json_integer_value(so_v), 5);
+			found = true;
+		}
+	}
+	tc_free_lines(lines, n);
+	ck_assert_msg(found, "no report in the ecs sink");
+	text_out[text_len] = '\0';
+	ck_assert_msg(strstr(text_out, "WARNING|records sampled out|test-sample.c|"
+	                               "{\"sampled_out\":5}\n") != NULL,
+	              "%s", text_out);
+	free(path);
+	free(ecs);
+}
+END_TEST
+
+/* A process that exits without closing its logger still reports what
+ * it suppressed (the exit handler's flush). */
+START_TEST(test_report_at_exit)
+{
+	char *path = tc_tmppath("exit.jsonl");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		jlog_options o = base_opts(path);
+		o.sampling = true;
+		o.sample_first = 2;
+		o.sample_thereafter = 0;
+		o.sample_interval_ms = HOUR_MS;
+		jlog_logger *lg = NULL;
+		if (jlog_open(&lg, &o) != 0)
+			_exit(3);
+		for (unsigned i = 0; i < 10; i++)
+			one_site(lg, JLOG_LEVEL_INFO, i);
+		exit(0); /* no jlog_close() */
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct tally t = tally_file(path, "sampled");
+	ck_assert_uint_eq(t.records, 2);
+	ck_assert_uint_eq(t.sampled_out, 8);
+	free(path);
+}
+END_TEST
+
+/* jlog_open() refuses bad values, naming the option. */
+START_TEST(test_option_errors)
+{
+	jlog_options o;
+	jlog_logger *lg = NULL;
+
+	jlog_options_init(&o);
+	o.sampling = true;
+	o.sample_interval_ms = 0;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	ck_assert_ptr_null(lg);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "sample_interval_ms"));
+
+	jlog_options_init(&o);
+	o.rate_per_second = -1;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "rate_per_second"));
+
+	jlog_options_init(&o);
+	o.rate_per_second = 10;
+	o.rate_per = 7;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "rate_per"));
+
+	jlog_options_init(&o);
+	o.sampling = true;
+	o.sample_max_level = 300;
+	ck_assert_int_eq(jlog_open(&lg, &o), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "sample_max_level"));
+}
+END_TEST
+
+/* The config keys set what the options do. */
+START_TEST(test_config_keys)
+{
+	char *path = tc_tmppath("config.jsonl");
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+	         "{\"level\": \"DEBUG\", \"sinks\": [{\"sink\": \"%s\"}],"
+	         " \"sampling\": {\"first\": 4, \"thereafter\": 3, \"interval_ms\": 3600000,"
+	         "                \"max_level\": \"error\"},"
+	         " \"rate_limit\": {\"per_second\": 0.001, \"burst\": 2, \"per\": \"logger\","
+	         "                  \"max_level\": \"DEBUG\"}}",
+	         path);
+	char err[256];
+	jlog_logger *lg = NULL;
+	ck_assert_msg(jlog_open_config_err(&lg, doc, err, sizeof(err)) == 0, "%s", err);
+	/* ERROR is sampled (max_level error): 4 + (16 - 4) / 3 = 8 of 16. */
+	for (unsigned i = 0; i < 16; i++)
+		JLOG_ERROR(lg, "e");
+	/* DEBUG: sampled, then the logger's bucket: 2 tokens. */
+	for (unsigned i = 0; i < 16; i++)
+		JLOG_DEBUG(lg, "d", JLOG_UINT("i", i));
+	/* INFO: sampled (8 of 16), not rate limited (above DEBUG). */
+	for (unsigned i = 0; i < 16; i++)
+		JLOG_INFO(lg, "i");
+	check_stats(lg, 48, 18);
+	jlog_close(lg);
+	ck_assert_uint_eq(tally_file(path, "e").records, 8);
+	ck_assert_uint_eq(tally_file(path, "d").records, 2);
+	ck_assert_uint_eq(tally_file(path, "i").records, 8);
+	ck_assert_uint_eq(tally_file(path, "e").sampled_out, 30);
+	free(path);
+
+	/* "sampling": {} is on, with the defaults: 100 first of a second. */
+	lg = NULL;
+	ck_assert_msg(jlog_open_config_err(&lg, "{\"sinks\": [{\"sink\": \"stderr\", \"level\": 50}],"
+	                                        " \"level\": \"INFO\", \"sampling\": {}}",
+	                                   err, sizeof(err)) == 0,
+	              "%s", err);
+	for (unsigned i = 0; i < 150; i++)
+		one_site(lg, JLOG_LEVEL_INFO, i);
+	jlog_stats st;
+	jlog_get_stats(lg, &st);
+	ck_assert_uint_eq(st.logged + st.sampled_out, 150);
+	ck_assert_uint_ge(st.logged, 100); /* a new second may have begun */
+	jlog_close(lg);
+}
+END_TEST
+
+static void config_error(const char *doc, const char *want)
+{
+	char err[256] = "";
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open_config_err(&lg, doc, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_null(lg);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "\"%s\" does not start with \"%s\"",
+	              err, want);
+}
+
+START_TEST(test_config_errors)
+{
+	config_error("{\"sampling\": 3}", "sampling: expected an object");
+	config_error("{\"sampling\": {\"first\": \"many\"}}", "sampling.first: expected an integer");
+	config_error("{\"sampling\": {\"thereafter\": -1}}", "sampling.thereafter: -1 is out of range");
+	config_error("{\"sampling\": {\"interval_ms\": 0}}", "sampling.interval_ms: 0 is out of range");
+	config_error("{\"sampling\": {\"max_level\": \"LOUD\"}}", "sampling.max_level:");
+	config_error("{\"sampling\": {\"every\": 2}}", "sampling.every: unknown key");
+	config_error("{\"rate_limit\": {\"burst\": 2}}", "rate_limit: \"per_second\" is required");
+	config_error("{\"rate_limit\": {\"per_second\": 0}}", "rate_limit.per_second: 0 is out of range");
+	config_error("{\"rate_limit\": {\"per_second\": \"fast\"}}",
+	             "rate_limit.per_second: expected a number");
+	config_error("{\"rate_limit\": {\"per_second\": 5, \"burst\": 0}}",
+	             "rate_limit.burst: must be at least 1");
+	config_error("{\"rate_limit\": {\"per_second\": 5, \"per\": \"thread\"}}",
+	             "rate_limit.per: expected \"callsite\" or \"logger\"");
+	config_error("{\"rate_limit\": {\"per_second\": 5, \"max\": 1}}", "rate_limit.max: unknown key");
+	config_error("{\"rate_limit\": []}", "rate_limit: expected an object");
+}
+END_TEST
+
+Suite *jlog_test_suite(void)
+{
+	Suite *s = suite_create("sample");
+	TCase *tc = tcase_create("sample");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_options_defaults);
+	tcase_add_test(tc, test_off_by_default);
+	tcase_add_test(tc, test_sampling_exact_threads);
+	tcase_add_test(tc, test_sampling_first_only);
+	tcase_add_test(tc, test_rate_per_callsite_threads);
+	tcase_add_test(tc, test_rate_per_logger);
+	tcase_add_test(tc, test_sampling_then_rate);
+	tcase_add_test(tc, test_error_not_sampled_by_default);
+	tcase_add_test(tc, test_max_level);
+	tcase_add_test(tc, test_every_path_sampled_once);
+	tcase_add_test(tc, test_report_every_sink);
+	tcase_add_test(tc, test_report_at_exit);
+	tcase_add_test(tc, test_option_errors);
+	tcase_add_test(tc, test_config_keys);
+	tcase_add_test(tc, test_config_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
