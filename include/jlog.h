@@ -445,7 +445,11 @@ typedef struct jlog_stats {
 	uint64_t dropped;      /* records refused because the ring was full
 	                          (DROP policy), or discarded after close */
 	uint64_t written;      /* lines written whole, summed over the sinks
-	                          (a record two sinks take counts twice) */
+	                          (a record two sinks take counts twice); for
+	                          a network or journald sink, queued whole for
+	                          sending: a queued line dropped afterwards
+	                          (after fork, a datagram limit learned late)
+	                          moves to lost at the writer's next tick */
 	uint64_t truncated;    /* records with at least one truncated value */
 	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not
@@ -520,7 +524,21 @@ typedef struct jlog_sink_keys {
 typedef struct jlog_sink_options {
 	/* "stderr", "stdout" or a file path (opened for append, created with
 	 * file_mode; a symbolic link is refused unless allow_symlink; a FIFO
-	 * without a reader is refused with -ENXIO rather than waited on).
+	 * without a reader is refused with -ENXIO rather than waited on),
+	 * or an aggregator (README, "Shipping to aggregators"):
+	 * "tcp://HOST:PORT", "udp://HOST:PORT" (HOST a name, an IPv4 address
+	 * or a bracketed IPv6 one, "[::1]"), "unix:/PATH" (stream socket),
+	 * "unixgram:/PATH" (datagram socket, e.g. "/dev/log"), "journald".
+	 * Their keys (options below, or the sink's object in
+	 * jlog_open_config()): "framing" ("lines", "rfc5424", "rfc3164"),
+	 * "facility", "app_name", "msgid", "hostname", "connect_timeout_ms",
+	 * "reconnect_max_ms", "buffer_size", "max_datagram"; for "journald"
+	 * "socket", "identifier", "journal_json", "reconnect_max_ms",
+	 * "buffer_size". A network sink never makes the writer wait on the
+	 * network longer than connect_timeout_ms; an aggregator that is not
+	 * there is no error: records wait in a buffer of buffer_size bytes
+	 * and go out when it is back (beyond the bound they are lost,
+	 * counted in jlog_stats.lost, reported once on stderr).
 	 * Ignored when write is set. Default "stderr". */
 	const char *sink;
 	/* Instead of sink: a callback given each line and user. */

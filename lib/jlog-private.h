@@ -665,6 +665,7 @@ struct jlog_sink {
 	bool backtrace;     /* show "stack" */
 	bool diagnose;      /* show "errno", "errno_text", "thread" */
 	bool catch_errors;
+	bool framed;        /* the transport has a record op (transport.h) */
 	_Atomic int pending_error; /* !catch_errors: first error to return */
 	/* The transport's describe(), taken at creation, for messages (the
 	 * crash handler's too, which cannot format). */

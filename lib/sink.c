@@ -235,6 +235,7 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 	s->backtrace = o->backtrace;
 	s->diagnose = o->diagnose;
 	s->catch_errors = o->catch_errors;
+	s->framed = tp->ops->record != NULL;
 	if (!o->serialize)
 		s->format = format_text;
 	else if (jlog__json_opts_plain(&s->json))

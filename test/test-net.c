@@ -554,6 +554,218 @@ START_TEST(fork_and_crash_write)
 }
 END_TEST
 
+/* ---- through the public API ------------------------------------------- */
+
+struct reader {
+	int ls;
+	char *data;
+	size_t len;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	int c = accept(r->ls, NULL, NULL);
+	r->data = c >= 0 ? read_all(c, &r->len) : NULL;
+	if (c >= 0)
+		close(c);
+	return NULL;
+}
+
+/* A logger whose only sink is @sink with @options (JSON text or NULL). */
+static jlog_logger *open_sink(const char *sink, const char *options, const char *preset)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "stderr";
+	o.level = JLOG_LEVEL_OFF;
+	o.queue_size = 1 << 22;
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = sink;
+	so.options = options;
+	so.preset = preset;
+	ck_assert_msg(jlog_add_sink(lg, &so) >= 0, "%s: %s", sink, jlog_last_error());
+	ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+	jlog_set_level(lg, JLOG_LEVEL_TRACE);
+	return lg;
+}
+
+static void assert_stats_balance(jlog_logger *lg, jlog_stats *st)
+{
+	ck_assert_int_eq(jlog_get_stats(lg, st), 0);
+	ck_assert_msg(st->logged == st->written + st->lost, "logged %llu written %llu lost %llu",
+	              (unsigned long long)st->logged, (unsigned long long)st->written,
+	              (unsigned long long)st->lost);
+}
+
+/* tcp:// with rfc5424: octet-counted frames, PRI from the level, the
+ * options' APP-NAME and MSGID, the JSON line as MSG. */
+START_TEST(api_tcp_rfc5424)
+{
+	int port = free_tcp_port();
+	struct reader rd = {.ls = listen_tcp(port, 0)};
+	pthread_t th;
+	pthread_create(&th, NULL, reader_main, &rd);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "tcp://127.0.0.1:%d", port);
+	jlog_logger *lg = open_sink(sink, "{\"framing\":\"rfc5424\",\"app_name\":\"tapp\","
+	                            "\"msgid\":\"m1\",\"facility\":\"local3\"}", NULL);
+	const int n = 2000;
+	for (int i = 0; i < n; i++) {
+		if (i % 2)
+			JLOG_ERROR(lg, "odd", JLOG_INT("i", i));
+		else
+			JLOG_INFO(lg, "even", JLOG_INT("i", i));
+	}
+	jlog_stats st;
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	assert_stats_balance(lg, &st);
+	ck_assert_uint_eq(st.written, (uint64_t)n);
+	jlog_close(lg);
+	pthread_join(th, NULL);
+	close(rd.ls);
+	size_t at = 0;
+	int k = 0;
+	while (at < rd.len) {
+		char *sp;
+		unsigned long cnt = strtoul(rd.data + at, &sp, 10);
+		ck_assert(*sp == ' ');
+		char *fr = sp + 1;
+		ck_assert_uint_le((size_t)(fr - rd.data) + cnt, rd.len);
+		/* local3 (19) * 8 + err (3) or info (6) */
+		const char *pri = k % 2 ? "<155>1 " : "<158>1 ";
+		ck_assert_msg(strncmp(fr, pri, 7) == 0, "%.40s", fr);
+		char *msg = memchr(fr, '{', cnt);
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_ptr_nonnull(strstr(fr, " tapp "));
+		ck_assert_ptr_nonnull(strstr(fr, " m1 - {"));
+		json_t *j = json_loadb(msg, cnt - (size_t)(msg - fr), 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "i")), k);
+		json_decref(j);
+		at = (size_t)(fr - rd.data) + cnt;
+		k++;
+	}
+	ck_assert_int_eq(k, n);
+	free(rd.data);
+}
+END_TEST
+
+/* Nobody listens: the outage buffer keeps what fits, the rest is lost,
+ * and jlog_stats says so (logged == written + lost). */
+START_TEST(api_outage_lost_counted)
+{
+	char sink[64];
+	snprintf(sink, sizeof(sink), "tcp://127.0.0.1:%d", free_tcp_port());
+	jlog_logger *lg = open_sink(sink, "{\"buffer_size\":65536,\"connect_timeout_ms\":200}",
+	                            NULL);
+	char pad[300];
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	for (int i = 0; i < 2000; i++)
+		JLOG_INFO(lg, "x", JLOG_INT("i", i), JLOG_STR("pad", pad));
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_stats st;
+	assert_stats_balance(lg, &st);
+	ck_assert_uint_gt(st.lost, 0);
+	ck_assert_uint_gt(st.written, 0);
+	ck_assert_uint_le(st.written * 300, 65536);
+	ck_assert_uint_ge(st.write_errors, 1);
+	jlog_close(lg);
+}
+END_TEST
+
+/* udp:// with max_datagram: a record too large is cut by the truncation
+ * rule (marked, valid JSON), never split. */
+START_TEST(api_udp_cut)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t l = sizeof(a);
+	getsockname(s, (struct sockaddr *)&a, &l);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "udp://127.0.0.1:%d", ntohs(a.sin_port));
+	jlog_logger *lg = open_sink(sink, "{\"max_datagram\":1000}", NULL);
+	char *big = malloc(5001);
+	memset(big, 'b', 5000);
+	big[5000] = 0;
+	JLOG_INFO(lg, big, JLOG_STR("s", big), JLOG_INT("k", 7));
+	JLOG_INFO(lg, "small", JLOG_INT("k", 8));
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	char buf[70000];
+	for (int i = 0; i < 2; i++) {
+		ssize_t got = recv(s, buf, sizeof(buf), 0);
+		ck_assert_int_gt(got, 0);
+		ck_assert_int_le(got, 1000);
+		json_t *j = json_loadb(buf, (size_t)got, 0, NULL);
+		ck_assert_msg(j != NULL, "%.*s", (int)got, buf);
+		if (i == 0) {
+			ck_assert(json_is_true(json_object_get(j, "truncated")));
+			const char *m = json_string_value(json_object_get(j, "message"));
+			ck_assert(m && strncmp(m, "bbbb", 4) == 0 && strstr(m, "\xe2\x80\xa6"));
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(j, "message")), "small");
+		}
+		json_decref(j);
+	}
+	jlog_stats st;
+	assert_stats_balance(lg, &st);
+	ck_assert_uint_eq(st.written, 2);
+	jlog_close(lg);
+	free(big);
+	close(s);
+}
+END_TEST
+
+/* Bad keys and values name the key, through both ways in. */
+START_TEST(api_bad_options)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "stderr";
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	static const char *const bad[][3] = {
+		{"tcp://127.0.0.1:1", "{\"framing\":\"json\"}", "options.framing"},
+		{"tcp://127.0.0.1:1", "{\"facility\":24}", "options.facility"},
+		{"tcp://127.0.0.1:1", "{\"facility\":\"locl0\"}", "options.facility"},
+		{"udp://127.0.0.1:1", "{\"max_datagram\":10}", "options.max_datagram"},
+		{"tcp://127.0.0.1:1", "{\"buffer_size\":\"big\"}", "options.buffer_size"},
+		{"tcp://127.0.0.1:1", "{\"app_name\":\"a b\"}", "options.app_name"},
+		{"tcp://127.0.0.1:1", "{\"bogus\":1}", "unknown key"},
+		{"tcp://127.0.0.1", NULL, "missing :PORT"},
+		{"journald", "{\"socket\":\"\"}", "options.socket"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.sink = bad[i][0];
+		so.options = bad[i][1];
+		ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+		ck_assert_msg(strstr(jlog_last_error(), bad[i][2]), "%s: %s", bad[i][1],
+		              jlog_last_error());
+	}
+	jlog_close(lg);
+	char err[512];
+	jlog_logger *cl = NULL;
+	ck_assert_int_eq(jlog_open_config_err(&cl, "{\"sinks\":[{\"sink\":\"unix:/x\","
+	                                      "\"reconnect_max_ms\":-1}]}", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_msg(strstr(err, "sinks[0].reconnect_max_ms"), "%s", err);
+	ck_assert_int_eq(jlog_open_config_err(&cl, "{\"sinks\":[{\"sink\":\"tcp://127.0.0.1:9\","
+	                                      "\"framing\":\"rfc5424\",\"facility\":\"daemon\","
+	                                      "\"msgid\":\"x\",\"app_name\":\"y\","
+	                                      "\"connect_timeout_ms\":100,"
+	                                      "\"buffer_size\":100000}]}", err, sizeof(err)),
+	                 0);
+	jlog_close(cl);
+}
+END_TEST
+
 /* ---- real servers ------------------------------------------------------ */
 
 static const char *server;
@@ -853,6 +1065,13 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, fork_and_crash_write);
 	suite_add_tcase(s, tc);
+	TCase *ta = tcase_create("api");
+	tcase_set_timeout(ta, 60);
+	tcase_add_test(ta, api_tcp_rfc5424);
+	tcase_add_test(ta, api_outage_lost_counted);
+	tcase_add_test(ta, api_udp_cut);
+	tcase_add_test(ta, api_bad_options);
+	suite_add_tcase(s, ta);
 	server = getenv("JLOG_TEST_SERVER");
 	if (server && *server) {
 		tc_server_start_or_skip(server);
