@@ -657,6 +657,16 @@ typedef struct jlog_sink_options {
 	 * torn. Costs a lock and a stat per batch. Default false; key
 	 * "shared". */
 	bool shared;
+	/* Integers beyond what the aggregator's reader holds exactly:
+	 * "exact" writes every integer as a JSON number; "string" writes an
+	 * integer field outside -2^53..2^53 (JavaScript's and a double's
+	 * exact range; also every unsigned value above INT64_MAX) as its
+	 * decimal digits in a JSON string, "18446744073709551615". NULL: the
+	 * preset's default, "string" for ecs, gcp and otel (Elasticsearch's
+	 * long refuses unsigned 64-bit values, Cloud Logging and OTLP/JSON
+	 * readers keep numbers as doubles), "exact" for default and loguru
+	 * (a file read by jq or jansson keeps 64 bits). Key "big_numbers". */
+	const char *big_numbers;
 } jlog_sink_options;
 
 /*

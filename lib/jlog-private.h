@@ -603,6 +603,9 @@ struct jlog__json_opts {
 	/* Dates in local time with their offset instead of UTC (every
 	 * preset; epoch forms and OTel's ns are the same either way). */
 	bool local_time;
+	/* Integer fields outside +-2^53 as decimal strings ("big_numbers":
+	 * "string"). */
+	bool big_strings;
 	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
 	           *key_line, *key_function, *key_pid, *key_tid;
 };
