@@ -391,9 +391,10 @@ void jlog__net_tp_describe(const struct jlog_transport *tp, char *buf, size_t le
 void jlog__net_tp_close(struct jlog_transport *tp)
 {
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
-	/* What is queued gets the connect timeout to go out; what is left
-	 * then is lost (the writer's counters are no longer kept). */
-	(void)jlog__net_flush(t->n, t->wait_ms);
+	/* What is queued gets the connect timeout to go out on a connection
+	 * that is up (one that is down would only make close wait); what is
+	 * left then is lost (the writer's counters are no longer kept). */
+	(void)jlog__net_flush(t->n, jlog__net_connected(t->n) ? t->wait_ms : 0);
 	if (jlog__net_queued(t->n)) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s: closed with %zu bytes of frames not sent", t->name,
