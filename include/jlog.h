@@ -764,7 +764,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * has opened, so a refused document adds none. "colorize" is true, false
  * or "auto"; "utc" true or false (absent: jlog_sink_options.utc -1).
  * "preset" and "time_format" take any case, as in
- * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON
+ * jlog_add_sink(); "big_numbers" is "exact" or "string"
+ * (jlog_sink_options.big_numbers). A network or journald sink takes its
+ * transport's keys in the same object ("framing", "facility",
+ * "buffer_size"... as listed at jlog_sink_options.sink). "file_mode" is an octal string ("0640" or "640"): JSON
  * has no octal, so a number is refused (640 read as decimal would be mode
  * 01200). A key of another kind of sink ("file_mode" on "stderr") is
  * checked and ignored, so that JLOG_SINK can turn a file sink into a
