@@ -448,8 +448,8 @@ typedef struct jlog_stats {
 	                          (a record two sinks take counts twice); for
 	                          a network or journald sink, queued whole for
 	                          sending: a queued line dropped afterwards
-	                          (after fork, a datagram limit learned late)
-	                          moves to lost at the writer's next tick */
+	                          (a datagram limit learned late) moves to
+	                          lost at the writer's next tick */
 	uint64_t truncated;    /* records with at least one truncated value */
 	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not

@@ -11,10 +11,13 @@
  * that line and the ones after it in the batch are not queued: the next
  * write reports the failure with the lines before it kept, so the writer
  * counts those as written and the rest as lost. Frames the engine drops
- * later, after they were counted written (at fork, a datagram limit
- * learned from EMSGSIZE), move to lost through base.side_lost at the next
- * tick; the engine's errors go to write_errors through
- * base.side_write_errors.
+ * later, after they were counted written (a datagram limit learned from
+ * EMSGSIZE), move to lost through base.side_lost at the next tick; the
+ * engine's errors go to write_errors through base.side_write_errors. The
+ * frames a forked child drops were its parent's lines, not in the
+ * child's counters (which start at zero), so they are not moved. Frames
+ * still queued when the sink closes are reported on stderr, but the
+ * counters are gone by then.
  *
  * Back-pressure. While connected, a record whose frame would fill more
  * than half the outage buffer first waits (poll) for the socket to take

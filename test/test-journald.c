@@ -11,6 +11,10 @@
 #include "journald.h"
 #include "net-conn.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 static char ident[64];
 
 START_TEST(field_names)
@@ -402,22 +406,64 @@ START_TEST(api_journald_100k)
 END_TEST
 
 /* A "journald" sink with no journald: jlog_add_sink() succeeds (the
- * entries wait), the outage is reported on stderr, nothing crashes. */
+ * entries wait), the outage is reported once on stderr with the socket's
+ * error (ENOENT: no socket; ECONNREFUSED: a socket nobody reads), not
+ * silently dropped as sd_journal_sendv() would. */
 START_TEST(api_journald_missing)
 {
-	jlog_options o;
-	jlog_options_init(&o);
-	o.sink = "stderr";
-	jlog_logger *lg = NULL;
-	ck_assert_int_eq(jlog_open(&lg, &o), 0);
-	jlog_sink_options so;
-	jlog_sink_options_init(&so);
-	so.sink = "journald";
-	so.options = "{\"socket\":\"/nonexistent/journal/socket\"}";
-	ck_assert_int_ge(jlog_add_sink(lg, &so), 1);
-	JLOG_INFO(lg, "waits");
-	ck_assert_int_eq(jlog_flush(lg), 0);
-	jlog_close(lg);
+	char *dead = tc_tmppath("dead.sock");
+	int ds = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", dead);
+	ck_assert_int_eq(bind(ds, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(ds); /* the path stays, nobody reads it */
+	const char *sockets[] = {"/nonexistent/journal/socket", dead};
+	const char *errors[] = {"No such file or directory", "Connection refused"};
+	for (int i = 0; i < 2; i++) {
+		char *err = tc_tmppath("stderr.txt");
+		fflush(stderr);
+		int saved = dup(STDERR_FILENO), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_ge(fd, 0);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = "stdout";
+		o.level = JLOG_LEVEL_OFF;
+		jlog_logger *lg = NULL;
+		ck_assert_int_eq(jlog_open(&lg, &o), 0);
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.sink = "journald";
+		char opts[300];
+		snprintf(opts, sizeof(opts), "{\"socket\":\"%s\"}", sockets[i]);
+		so.options = opts;
+		int id = jlog_add_sink(lg, &so);
+		ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+		jlog_set_level(lg, JLOG_LEVEL_INFO);
+		JLOG_INFO(lg, "waits");
+		JLOG_INFO(lg, "waits too");
+		int frc = jlog_flush(lg);
+		jlog_close(lg);
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		ck_assert_int_ge(id, 1);
+		ck_assert_int_eq(frc, 0);
+		size_t len;
+		char *text = tc_slurp(err, &len);
+		char want[300];
+		snprintf(want, sizeof(want), "jlog: sink journald:%s: connect: %s", sockets[i],
+		         errors[i]);
+		char *at = strstr(text, want);
+		ck_assert_msg(at != NULL, "%s", text);
+		ck_assert_ptr_null(strstr(at + 1, want)); /* once per outage */
+		free(text);
+		unlink(err);
+		free(err);
+	}
+	unlink(dead);
+	free(dead);
 }
 END_TEST
 
