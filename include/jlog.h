@@ -552,7 +552,11 @@ typedef struct jlog_stats {
 	uint64_t dropped;      /* records refused because the ring was full
 	                          (DROP policy), or discarded after close */
 	uint64_t written;      /* lines written whole, summed over the sinks
-	                          (a record two sinks take counts twice) */
+	                          (a record two sinks take counts twice); for
+	                          a network or journald sink, queued whole for
+	                          sending: a queued line dropped afterwards
+	                          (a datagram limit learned late) moves to
+	                          lost at the writer's next tick */
 	uint64_t truncated;    /* records with at least one truncated value */
 	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not
@@ -633,7 +637,21 @@ typedef struct jlog_sink_keys {
 typedef struct jlog_sink_options {
 	/* "stderr", "stdout" or a file path (opened for append, created with
 	 * file_mode; a symbolic link is refused unless allow_symlink; a FIFO
-	 * without a reader is refused with -ENXIO rather than waited on).
+	 * without a reader is refused with -ENXIO rather than waited on),
+	 * or an aggregator (README, "Shipping to aggregators"):
+	 * "tcp://HOST:PORT", "udp://HOST:PORT" (HOST a name, an IPv4 address
+	 * or a bracketed IPv6 one, "[::1]"), "unix:/PATH" (stream socket),
+	 * "unixgram:/PATH" (datagram socket, e.g. "/dev/log"), "journald".
+	 * Their keys (options below, or the sink's object in
+	 * jlog_open_config()): "framing" ("lines", "rfc5424", "rfc3164"),
+	 * "facility", "app_name", "msgid", "hostname", "connect_timeout_ms",
+	 * "reconnect_max_ms", "buffer_size", "max_datagram"; for "journald"
+	 * "socket", "identifier", "journal_json", "reconnect_max_ms",
+	 * "buffer_size". A network sink never makes the writer wait on the
+	 * network longer than connect_timeout_ms; an aggregator that is not
+	 * there is no error: records wait in a buffer of buffer_size bytes
+	 * and go out when it is back (beyond the bound they are lost,
+	 * counted in jlog_stats.lost, reported once on stderr).
 	 * Ignored when write is set. Default "stderr". */
 	const char *sink;
 	/* Instead of sink: a callback given each line and user. */
@@ -756,6 +774,16 @@ typedef struct jlog_sink_options {
 	 * (jlog_options.redact); NULL (the default) for none. Compiled by
 	 * jlog_add_sink(). Config key "redact". */
 	const jlog_redact_options *redact;
+	/* Integers beyond what the aggregator's reader holds exactly:
+	 * "exact" writes every integer as a JSON number; "string" writes an
+	 * integer field outside -2^53..2^53 (JavaScript's and a double's
+	 * exact range; also every unsigned value above INT64_MAX) as its
+	 * decimal digits in a JSON string, "18446744073709551615". NULL: the
+	 * preset's default, "string" for ecs, gcp and otel (Elasticsearch's
+	 * long refuses unsigned 64-bit values, Cloud Logging and OTLP/JSON
+	 * readers keep numbers as doubles), "exact" for default and loguru
+	 * (a file read by jq or jansson keeps 64 bits). Key "big_numbers". */
+	const char *big_numbers;
 } jlog_sink_options;
 
 /*
@@ -866,7 +894,10 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  * and takes "per": "callsite" or "logger"). "colorize" is true, false
  * or "auto"; "utc" true or false (absent: jlog_sink_options.utc -1).
  * "preset" and "time_format" take any case, as in
- * jlog_add_sink(). "file_mode" is an octal string ("0640" or "640"): JSON
+ * jlog_add_sink(); "big_numbers" is "exact" or "string"
+ * (jlog_sink_options.big_numbers). A network or journald sink takes its
+ * transport's keys in the same object ("framing", "facility",
+ * "buffer_size"... as listed at jlog_sink_options.sink). "file_mode" is an octal string ("0640" or "640"): JSON
  * has no octal, so a number is refused (640 read as decimal would be mode
  * 01200). A key of another kind of sink ("file_mode" on "stderr") is
  * checked and ignored, so that JLOG_SINK can turn a file sink into a

@@ -329,6 +329,21 @@ static bool prepare(struct jlog__buf *b, const struct jlog__rec_view *v, const s
 
 /* The surviving fields as members: ",\"k\":v" each, without the first
  * comma when *first (inside an object that has no member yet). */
+/* The line being written says "big_numbers": "string" (set by
+ * jlog__encode_preset(); writer thread). */
+static _Thread_local bool tls_big_strings;
+
+/* 2^53: beyond it a double, hence JavaScript, loses integers. Compared
+ * as integers: converting to double would round 2^53 + 1 down into range. */
+#define EXACT_MAX (1ull << 53)
+
+static bool beyond_double(const struct jlog__field_view *f)
+{
+	if (f->type == JLOG__T_INT)
+		return f->v.i > (int64_t)EXACT_MAX || f->v.i < -(int64_t)EXACT_MAX;
+	return f->type == JLOG__T_UINT && f->v.u > EXACT_MAX;
+}
+
 static void put_fields(struct jlog__buf *b, const struct scratch *s, size_t n, bool *first)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -342,7 +357,13 @@ static void put_fields(struct jlog__buf *b, const struct scratch *s, size_t n, b
 		*first = false;
 		jlog__buf_put(b, s->keys.p + e->off, e->len);
 		jlog__buf_lit(b, "\":");
-		jlog__json_value(b, &e->f);
+		if (JLOG__UNLIKELY(tls_big_strings) && beyond_double(&e->f)) {
+			jlog__buf_putc(b, '"');
+			jlog__json_value(b, &e->f);
+			jlog__buf_putc(b, '"');
+		} else {
+			jlog__json_value(b, &e->f);
+		}
 	}
 }
 
@@ -498,7 +519,7 @@ static bool plain_default(const struct jlog__json_opts *o)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (k[i])
 			return false;
-	return o->time_format == JLOG__TIME_RFC3339_US && !o->local_time;
+	return o->time_format == JLOG__TIME_RFC3339_US && !o->local_time && !o->big_strings;
 }
 
 bool jlog__json_opts_plain(const struct jlog__json_opts *o)
@@ -1068,6 +1089,7 @@ void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
 		jlog__json_opts_init(&def);
 		o = &def;
 	}
+	tls_big_strings = o->big_strings;
 	switch (o->preset) {
 	case JLOG__PRESET_ECS:
 		line_ecs(b, v, ctx, o);

@@ -627,6 +627,9 @@ struct jlog__json_opts {
 	/* Dates in local time with their offset instead of UTC (every
 	 * preset; epoch forms and OTel's ns are the same either way). */
 	bool local_time;
+	/* Integer fields outside +-2^53 as decimal strings ("big_numbers":
+	 * "string"). */
+	bool big_strings;
 	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
 	           *key_line, *key_function, *key_pid, *key_tid;
 };
@@ -692,6 +695,7 @@ struct jlog_sink {
 	bool backtrace;     /* show "stack" */
 	bool diagnose;      /* show "errno", "errno_text", "thread" */
 	bool catch_errors;
+	bool framed;        /* the transport has a record op (transport.h) */
 	_Atomic int pending_error; /* !catch_errors: first error to return */
 	/* The transport's describe(), taken at creation, for messages (the
 	 * crash handler's too, which cannot format). */

@@ -119,6 +119,18 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 		}
 		j->preset = (enum jlog__preset)p;
 	}
+	/* The readers behind ecs, gcp and otel lose integers beyond 2^53
+	 * (jlog.h, big_numbers). */
+	j->big_strings = j->preset == JLOG__PRESET_ECS || j->preset == JLOG__PRESET_GCP ||
+	                 j->preset == JLOG__PRESET_OTEL;
+	if (o->big_numbers) {
+		if (strcmp(o->big_numbers, "string") != 0 && strcmp(o->big_numbers, "exact") != 0) {
+			jlog__set_last_error("big_numbers: \"%.64s\" is not \"exact\" or \"string\"",
+			                     o->big_numbers);
+			return -EINVAL;
+		}
+		j->big_strings = strcmp(o->big_numbers, "string") == 0;
+	}
 	if (o->time_format) {
 		int t = jlog__time_format_parse(o->time_format);
 		if (t < 0) {
@@ -240,6 +252,7 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 	s->backtrace = o->backtrace;
 	s->diagnose = o->diagnose;
 	s->catch_errors = o->catch_errors;
+	s->framed = tp->ops->record != NULL;
 	if (!o->serialize)
 		s->format = format_text;
 	else if (jlog__json_opts_plain(&s->json))
@@ -450,6 +463,17 @@ static int set_preset(void *base, const json_t *v, const char *path, char *err, 
 	return rc;
 }
 
+static int set_big_numbers(void *base, const json_t *v, const char *path, char *err,
+                           size_t errlen)
+{
+	jlog_sink_options *so = base;
+	int rc = jlog__cfg_string(v, path, &so->big_numbers, err, errlen);
+	if (rc == 0 && strcmp(so->big_numbers, "exact") != 0 && strcmp(so->big_numbers, "string") != 0)
+		rc = jlog__cfg_fail(err, errlen, path, "\"%s\" is not \"exact\" or \"string\"",
+		                    so->big_numbers);
+	return rc;
+}
+
 static int set_time_format(void *base, const json_t *v, const char *path, char *err,
                            size_t errlen)
 {
@@ -504,6 +528,8 @@ const struct jlog__opt jlog__sink_keys[] = {
 	{"colorize", JLOG__OPT_CUSTOM, 0, set_colorize, "true, false or \"auto\""},
 	{"preset", JLOG__OPT_CUSTOM, 0, set_preset, "JSON key schema"},
 	{"time_format", JLOG__OPT_CUSTOM, 0, set_time_format, "time format of JSON lines"},
+	{"big_numbers", JLOG__OPT_CUSTOM, 0, set_big_numbers,
+	 "\"exact\" or \"string\" (integers beyond 2^53 as strings); default by preset"},
 	{"filter", JLOG__OPT_STRING, SO(filter), NULL, "logger-name prefix"},
 	{"keys", JLOG__OPT_CUSTOM, 0, set_keys, "renames of the default schema's keys"},
 	{"backtrace", JLOG__OPT_BOOL, SO(backtrace), NULL, "\"stack\" at ERROR and above"},

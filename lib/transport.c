@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Next, one line each: extern const struct jlog__transport_ops
- * jlog__transport_tcp; (and udp, unix, unixgram, journald). */
-
 static const struct {
 	const char *scheme;
 	bool prefix; /* the scheme starts the string ("tcp://host:514") */
@@ -26,11 +23,11 @@ static const struct {
 } registry[] = {
 	{"stderr", false, &jlog__transport_stream},
 	{"stdout", false, &jlog__transport_stream},
-	/* Next: {"tcp://", true, &jlog__transport_tcp}, */
-	/* Next: {"udp://", true, &jlog__transport_udp}, */
-	/* Next: {"unix:", true, &jlog__transport_unix}, */
-	/* Next: {"unixgram:", true, &jlog__transport_unixgram}, */
-	/* Next: {"journald", false, &jlog__transport_journald}, */
+	{"tcp://", true, &jlog__transport_net},
+	{"udp://", true, &jlog__transport_net},
+	{"unix:", true, &jlog__transport_net},
+	{"unixgram:", true, &jlog__transport_net},
+	{"journald", false, &jlog__transport_journald},
 };
 
 /* Anything the registry does not claim is a path: the rotating file,
@@ -91,6 +88,12 @@ void jlog__transport_opt_names(char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; kind_at(i); i++)
 		for (const struct jlog__opt *o = kind_at(i)->opts; o && o->name; o++) {
+			/* Keys several kinds share are named once. */
+			bool named = false;
+			for (size_t j = 0; j < i && !named; j++)
+				named = jlog__opt_find(kind_at(j)->opts, o->name) != NULL;
+			if (named)
+				continue;
 			int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", o->name);
 			if (n < 0 || (size_t)n >= len - at)
 				return;
@@ -126,7 +129,7 @@ static int parse_options(const struct jlog__transport_ops *kind, void *opts, con
 		const struct jlog__transport_ops *owner;
 		const struct jlog__opt *o = jlog__transport_opt(kind, key, &owner);
 		if (!o) {
-			char names[256];
+			char names[512];
 			jlog__transport_opt_names(names, sizeof(names));
 			rc = jlog__cfg_fail(err, sizeof(err), path, "unknown key (%s)", names);
 			goto out;

@@ -9,6 +9,8 @@
  *   transport-file.c      a path
  *   transport-rotate.c    a path that rotates (else handed to the above)
  *   transport-callback.c  jlog_sink_options.write
+ *   transport-net.c       "tcp://", "udp://", "unix:", "unixgram:"
+ *   transport-journald.c  "journald"
  *
  * and transport.c's registry maps a sink string to its kind by scheme. A
  * new kind is a new file and one line in the registry: its configuration
@@ -35,6 +37,10 @@
 
 struct jlog__opt;
 struct jlog__transport_ops;
+struct jlog__buf;
+struct jlog__rec_view;
+struct jlog__line_ctx;
+struct jlog_sink;
 
 /* What every transport starts with (its own state follows). */
 struct jlog_transport {
@@ -43,6 +49,12 @@ struct jlog_transport {
 	/* Failures of side work (rotation...) not yet in jlog_stats: added
 	 * by the transport, taken by the writer's tick (writer thread). */
 	uint64_t side_errors;
+	/* Lines an earlier write took (counted written) that the transport
+	 * dropped since (an outage buffer's frames): moved from written to
+	 * lost by the writer's tick. And the transport's own failures
+	 * (connects, sends), added to write_errors there. */
+	uint64_t side_lost;
+	uint64_t side_write_errors;
 };
 
 /* A stream that may be a terminal: colorize -1 (auto) looks at NO_COLOR,
@@ -83,6 +95,16 @@ struct jlog__transport_ops {
 	 * EAGAIN itself. */
 	int (*write)(struct jlog_transport *t, const char *p, size_t len,
 	             struct jlog__write_result *r);
+	/* Per record, on the writer thread, when the sink has just formatted
+	 * @v as the line at [@start, out->len) of @out (newline included): the
+	 * transport's per-record work (a syslog frame, a journal entry), which
+	 * needs the record and not only its line. It may replace the line by
+	 * a shorter one (jlog__sink_format() of @s with @v cut: a datagram's
+	 * limit). A line the transport cannot take is reported by the next
+	 * write, as a failure with the lines before it kept. May be NULL. */
+	void (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
+	               const struct jlog__rec_view *v, const struct jlog_sink *s,
+	               const struct jlog__line_ctx *ctx);
 	/* At the end of each batch the writer writes (the flush point of
 	 * jlog_flush()): anything buffered below write goes out. May be NULL. */
 	int (*flush)(struct jlog_transport *t);
@@ -107,6 +129,8 @@ extern const struct jlog__transport_ops jlog__transport_stream;
 extern const struct jlog__transport_ops jlog__transport_file;
 extern const struct jlog__transport_ops jlog__transport_callback;
 extern const struct jlog__transport_ops jlog__transport_rotate;
+extern const struct jlog__transport_ops jlog__transport_net;
+extern const struct jlog__transport_ops jlog__transport_journald;
 /* The plain file transport on @path (the rotating one's hand-off). */
 int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode,
                     bool allow_symlink);

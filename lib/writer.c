@@ -203,6 +203,8 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
 			continue;
 		}
+		if (JLOG__UNLIKELY(s->framed))
+			s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx);
 		s->pend_lines++;
 		full |= s->out.len >= OUT_HIGH_WATER;
 	}
@@ -374,6 +376,16 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 			atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors,
 			                          memory_order_relaxed);
 			tp->side_errors = 0;
+			if (tp->side_lost) {
+				/* Counted written when the transport took them. */
+				atomic_fetch_sub_explicit(&c->written, tp->side_lost,
+				                          memory_order_relaxed);
+				atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
+				tp->side_lost = 0;
+			}
+			atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors,
+			                          memory_order_relaxed);
+			tp->side_write_errors = 0;
 		}
 }
 

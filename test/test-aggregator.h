@@ -101,8 +101,8 @@ static inline char *tc_server_env(const char *name)
 /* The server's file @name (DIR/name) path; static buffer. */
 static inline const char *tc_server_file(const char *name)
 {
-	static char p[300];
-	snprintf(p, sizeof(p), "%s/%s", tc_srv.dir, name);
+	static char p[400];
+	snprintf(p, sizeof(p), "%.250s/%.120s", tc_srv.dir, name);
 	return p;
 }
 
@@ -203,6 +203,219 @@ static inline uint8_t *tc_make_record(int level, uint64_t time_ns, const char *m
 	v->function = function;
 	v->line = line;
 	return buf;
+}
+
+/* ---- records through a logger ------------------------------------------ */
+
+#include <pthread.h>
+
+/* A value with everything that breaks naive framing and parsing. */
+#define TC_HOSTILE "quote \" backslash \\ tab \t nl \n ctl \x01 \xc3\xa9 \xe2\x88\x91 " \
+                   "\xf0\x9f\x8e\x89 '; DROP TABLE users; -- <script>"
+
+/*
+ * A logger with two sinks of preset @preset: the file @file (the oracle:
+ * the same lines as the other sink gets, from the same writer) and @sink
+ * with @options (JSON text or NULL).
+ */
+static inline jlog_logger *tc_open_pair(const char *file, const char *sink,
+                                        const char *options, const char *preset)
+{
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "stderr";
+	o.level = JLOG_LEVEL_OFF;
+	o.queue_size = 1 << 24;
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.preset = preset;
+	so.sink = file;
+	ck_assert_msg(jlog_add_sink(lg, &so) >= 0, "%s: %s", file, jlog_last_error());
+	so.sink = sink;
+	so.options = options;
+	ck_assert_msg(jlog_add_sink(lg, &so) >= 0, "%s: %s", sink, jlog_last_error());
+	ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+	jlog_set_level(lg, JLOG_LEVEL_TRACE);
+	return lg;
+}
+
+struct tc_producer {
+	jlog_logger *lg;
+	const char *tag;
+	int thread, n, pace_every;
+};
+
+static inline void *tc_produce_main(void *arg)
+{
+	struct tc_producer *p = arg;
+	for (int i = 0; i < p->n; i++) {
+		JLOG_INFO(p->lg, p->tag, JLOG_INT("t", p->thread), JLOG_INT("seq", i),
+		          JLOG_STR("s", TC_HOSTILE), JLOG_DOUBLE("d", 0.25), JLOG_BOOL("ok", true),
+		          JLOG_INT("neg", -1234567890123LL), JLOG_NULL("none"),
+		          JLOG_INT("big", 9007199254740993LL),
+		          JLOG_INT("bigneg", -9007199254740993LL));
+		if (p->pace_every && i % p->pace_every == p->pace_every - 1)
+			tc_sleep_ms(1);
+	}
+	return NULL;
+}
+
+/* @threads threads log @per records each (tagged @tag in the message;
+ * fields t and seq say which); sleep 1 ms every @pace_every records per
+ * thread when not 0. */
+static inline void tc_produce(jlog_logger *lg, const char *tag, int threads, int per,
+                              int pace_every)
+{
+	pthread_t th[16];
+	struct tc_producer p[16];
+	ck_assert_int_le(threads, 16);
+	for (int t = 0; t < threads; t++) {
+		p[t] = (struct tc_producer){lg, tag, t, per, pace_every};
+		ck_assert_int_eq(pthread_create(&th[t], NULL, tc_produce_main, &p[t]), 0);
+	}
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+}
+
+/* The lines of @path that contain @tag (a copy each), in order. */
+static inline char **tc_tagged(const char *path, const char *tag, size_t *n)
+{
+	size_t len;
+	FILE *f = fopen(path, "rb");
+	*n = 0;
+	if (!f)
+		return calloc(1, sizeof(char *));
+	fclose(f);
+	char *text = tc_slurp(path, &len);
+	size_t nl;
+	char **all = tc_split_lines(text, len, &nl);
+	char **out = calloc(nl + 1, sizeof(*out));
+	ck_assert_ptr_nonnull(out);
+	for (size_t i = 0; i < nl; i++)
+		if (strstr(all[i], tag))
+			out[(*n)++] = strdup(all[i]);
+	free(all);
+	free(text);
+	return out;
+}
+
+static inline void tc_free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* How many times @tag occurs in @path (0 when it does not exist). */
+static inline size_t tc_count_tag(const char *path, const char *tag)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	fclose(f);
+	size_t len, n = 0, tl = strlen(tag);
+	char *text = tc_slurp(path, &len);
+	for (char *p = text; (p = memmem(p, len - (size_t)(p - text), tag, tl)) != NULL; p += tl)
+		n++;
+	free(text);
+	return n;
+}
+
+/* Wait until @path holds @want lines with @tag, or the count stops
+ * growing for @quiet_ms (the server flushed all it will), within @ms.
+ * Returns the last count. */
+static inline size_t tc_wait_tagged(const char *path, const char *tag, size_t want,
+                                    unsigned ms, unsigned quiet_ms)
+{
+	size_t n = 0, last = (size_t)-1;
+	unsigned still = 0;
+	for (unsigned t = 0; t < ms; t += 50) {
+		n = tc_count_tag(path, tag);
+		if (n >= want)
+			break;
+		still = n == last ? still + 50 : 0;
+		if (still >= quiet_ms)
+			break;
+		last = n;
+		tc_sleep_ms(50);
+	}
+	/* A duplicate would show after the count was reached. */
+	tc_sleep_ms(100);
+	return tc_count_tag(path, tag);
+}
+
+struct tc_tally {
+	size_t sent, got, dup, bad;
+};
+
+/*
+ * Match @got (lines received) against @sent (the oracle's lines) by the
+ * record's (t, seq): each received line must parse and equal the sent line
+ * of its record byte for byte (@byte_exact) or as JSON (parsed equal,
+ * types kept). @threads x @per records.
+ */
+/* The record number t * per + seq of a parsed line; t and seq sit at the
+ * top or in the preset's object of fields (loguru's record.extra: two
+ * levels down). SIZE_MAX when absent. */
+static inline size_t tc_record_no(json_t *j, int per)
+{
+	json_t *t = json_object_get(j, "t"), *q = json_object_get(j, "seq");
+	if (json_is_integer(t) && json_is_integer(q))
+		return (size_t)json_integer_value(t) * (size_t)per + (size_t)json_integer_value(q);
+	const char *key;
+	json_t *sub;
+	json_object_foreach(j, key, sub) {
+		size_t k = json_is_object(sub) ? tc_record_no(sub, per) : SIZE_MAX;
+		if (k != SIZE_MAX)
+			return k;
+	}
+	return SIZE_MAX;
+}
+
+static inline struct tc_tally tc_match(char **sent, size_t nsent, char **got, size_t ngot,
+                                       int threads, int per, bool byte_exact)
+{
+	struct tc_tally r = {.sent = nsent};
+	size_t total = (size_t)threads * (size_t)per;
+	ck_assert_uint_eq(nsent, total);
+	char **by = calloc(total, sizeof(*by));
+	unsigned char *seen = calloc(total, 1);
+	for (size_t i = 0; i < nsent; i++) {
+		json_t *j = json_loads(sent[i], 0, NULL);
+		ck_assert_msg(j != NULL, "oracle line does not parse: %s", sent[i]);
+		size_t k = tc_record_no(j, per);
+		ck_assert_msg(k < total && !by[k], "%s", sent[i]);
+		by[k] = sent[i];
+		json_decref(j);
+	}
+	for (size_t i = 0; i < ngot; i++) {
+		json_t *j = json_loads(got[i], 0, NULL);
+		size_t k = j ? tc_record_no(j, per) : SIZE_MAX;
+		bool ok = k < total && by[k];
+		if (ok && byte_exact) {
+			ok = strcmp(by[k], got[i]) == 0;
+		} else if (ok) {
+			json_t *w = json_loads(by[k], 0, NULL);
+			ok = json_equal(w, j);
+			json_decref(w);
+		}
+		json_decref(j);
+		if (!ok) {
+			if (r.bad++ < 3)
+				fprintf(stderr, "differs: %s\n   sent: %s\n", got[i],
+				        k < total && by[k] ? by[k] : "(none)");
+			continue;
+		}
+		if (seen[k]++)
+			r.dup++;
+		else
+			r.got++;
+	}
+	free(by);
+	free(seen);
+	return r;
 }
 
 #endif

@@ -11,6 +11,10 @@
 #include "journald.h"
 #include "net-conn.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 static char ident[64];
 
 START_TEST(field_names)
@@ -297,6 +301,172 @@ START_TEST(missing_journald)
 }
 END_TEST
 
+/* Through the logger: 100,000 records from 4 threads to a "journald"
+ * sink with JLOG_JSON, each one entry with every field; JLOG_JSON equals
+ * the line a file sink of the same logger got. */
+/* journalctl -D JOURNAL_DIR @args into a file of the server's directory;
+ * its text (free() it), *len its size. */
+static char *journalctl(const char *args, size_t *len)
+{
+	char *dir = tc_server_env("JOURNAL_DIR"), cmd[1200], out[300];
+	snprintf(out, sizeof(out), "%s/journalctl.out", tc_srv.dir);
+	snprintf(cmd, sizeof(cmd), "journalctl -D '%s' --all --no-pager %s >'%s' 2>/dev/null", dir,
+	         args, out);
+	free(dir);
+	ck_assert_int_ne(system(cmd), -1);
+	return tc_slurp(out, len);
+}
+
+START_TEST(api_journald_100k)
+{
+	snprintf(ident, sizeof(ident), "jlog-test-%d-api", (int)getpid());
+	char *sock = tc_server_env("JOURNAL_SOCK"), opts[512];
+	snprintf(opts, sizeof(opts), "{\"socket\":\"%s\",\"journal_json\":true,"
+	         "\"identifier\":\"%s\"}", sock, ident);
+	free(sock);
+	char *oracle = tc_tmppath("oracle.jsonl");
+	jlog_logger *lg = tc_open_pair(oracle, "journald", opts, NULL);
+	const int threads = 4, per = (int)tc_scale(25000, 250);
+	const char *tag = "api-journald";
+	tc_produce(lg, tag, threads, per, 0);
+	/* journald reads its socket in order: once this one is in, all are. */
+	JLOG_INFO(lg, "end of run");
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	ck_assert_uint_eq(st.logged * 2, st.written + st.lost);
+	ck_assert_uint_eq(st.lost, 0);
+	jlog_close(lg);
+	size_t total = (size_t)threads * (size_t)per, nsent, len;
+	char **sent = tc_tagged(oracle, tag, &nsent);
+	ck_assert_uint_eq(nsent, total);
+	char args[400];
+	snprintf(args, sizeof(args), "-o cat SYSLOG_IDENTIFIER=%s 'MESSAGE=end of run'", ident);
+	for (int t = 0; t < 600; t++) {
+		char *text = journalctl(args, &len);
+		free(text);
+		if (len)
+			break;
+		tc_sleep_ms(50);
+	}
+	ck_assert_uint_gt(len, 0);
+	/* Every entry's JLOG_JSON (-o cat of one field is fast); then every
+	 * field of the last thousand entries (-o json is slow). */
+	snprintf(args, sizeof(args), "-o cat --output-fields=JLOG_JSON SYSLOG_IDENTIFIER=%s "
+	         "MESSAGE=%s", ident, tag);
+	char *text = journalctl(args, &len);
+	size_t count;
+	char **lines = tc_split_lines(text, len, &count);
+	struct tc_tally r = tc_match(sent, nsent, lines, count, threads, per, true);
+	printf("journald via jlog: sent %zu, arrived %zu, duplicated %zu, differing %zu\n", r.sent,
+	       r.got, r.dup, r.bad);
+	ck_assert_uint_eq(r.got, total);
+	ck_assert_uint_eq(r.dup, 0);
+	ck_assert_uint_eq(r.bad, 0);
+	free(lines);
+	free(text);
+	snprintf(args, sizeof(args), "-o json -n 1000 SYSLOG_IDENTIFIER=%s MESSAGE=%s", ident, tag);
+	text = journalctl(args, &len);
+	json_t **es = tc_parse_lines_n(text, len, &count);
+	free(text);
+	ck_assert_uint_eq(count, 1000);
+	for (size_t k = 0; k < count; k++) {
+		json_t *e = es[k];
+		expect_field(e, "MESSAGE", tag, strlen(tag));
+		expect_field(e, "PRIORITY", "6", 1);
+		expect_field(e, "JLOG_LEVEL", "INFO", 4);
+		expect_field(e, "SYSLOG_IDENTIFIER", ident, strlen(ident));
+		expect_field(e, "CODE_FILE", "test-aggregator.h", strlen("test-aggregator.h"));
+		expect_field(e, "CODE_FUNC", "tc_produce_main", strlen("tc_produce_main"));
+		expect_field(e, "S", TC_HOSTILE, strlen(TC_HOSTILE));
+		expect_field(e, "D", "0.25", 4);
+		expect_field(e, "OK", "true", 4);
+		expect_field(e, "NEG", "-1234567890123", 14);
+		expect_field(e, "NONE", "null", 4);
+		/* The JSON line says the same. */
+		size_t jl;
+		char *line = jvalue(e, "JLOG_JSON", &jl);
+		json_t *j = json_loads(line, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		char num[32];
+		snprintf(num, sizeof(num), "%lld", json_integer_value(json_object_get(j, "seq")));
+		expect_field(e, "SEQ", num, strlen(num));
+		snprintf(num, sizeof(num), "%lld", json_integer_value(json_object_get(j, "tid")));
+		expect_field(e, "TID", num, strlen(num));
+		snprintf(num, sizeof(num), "%lld", json_integer_value(json_object_get(j, "line")));
+		expect_field(e, "CODE_LINE", num, strlen(num));
+		json_decref(j);
+		free(line);
+	}
+	tc_free_lines(es, count);
+	tc_free_strs(sent, nsent);
+	unlink(oracle);
+	free(oracle);
+}
+END_TEST
+
+/* A "journald" sink with no journald: jlog_add_sink() succeeds (the
+ * entries wait), the outage is reported once on stderr with the socket's
+ * error (ENOENT: no socket; ECONNREFUSED: a socket nobody reads), not
+ * silently dropped as sd_journal_sendv() would. */
+START_TEST(api_journald_missing)
+{
+	char *dead = tc_tmppath("dead.sock");
+	int ds = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", dead);
+	ck_assert_int_eq(bind(ds, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(ds); /* the path stays, nobody reads it */
+	const char *sockets[] = {"/nonexistent/journal/socket", dead};
+	const char *errors[] = {"No such file or directory", "Connection refused"};
+	for (int i = 0; i < 2; i++) {
+		char *err = tc_tmppath("stderr.txt");
+		fflush(stderr);
+		int saved = dup(STDERR_FILENO), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_ge(fd, 0);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = "stdout";
+		o.level = JLOG_LEVEL_OFF;
+		jlog_logger *lg = NULL;
+		ck_assert_int_eq(jlog_open(&lg, &o), 0);
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		so.sink = "journald";
+		char opts[300];
+		snprintf(opts, sizeof(opts), "{\"socket\":\"%s\"}", sockets[i]);
+		so.options = opts;
+		int id = jlog_add_sink(lg, &so);
+		ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+		jlog_set_level(lg, JLOG_LEVEL_INFO);
+		JLOG_INFO(lg, "waits");
+		JLOG_INFO(lg, "waits too");
+		int frc = jlog_flush(lg);
+		jlog_close(lg);
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		ck_assert_int_ge(id, 1);
+		ck_assert_int_eq(frc, 0);
+		size_t len;
+		char *text = tc_slurp(err, &len);
+		char want[300];
+		snprintf(want, sizeof(want), "jlog: sink journald:%s: connect: %s", sockets[i],
+		         errors[i]);
+		char *at = strstr(text, want);
+		ck_assert_msg(at != NULL, "%s", text);
+		ck_assert_ptr_null(strstr(at + 1, want)); /* once per outage */
+		free(text);
+		unlink(err);
+		free(err);
+	}
+	unlink(dead);
+	free(dead);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	tc_server_start_or_skip("journald");
@@ -308,6 +478,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, entries_read_back);
 	tcase_add_test(tc, large_entry_memfd);
 	tcase_add_test(tc, missing_journald);
+	tcase_add_test(tc, api_journald_100k);
+	tcase_add_test(tc, api_journald_missing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1913,6 +1913,98 @@ START_TEST(test_sink_utc_option)
 }
 END_TEST
 
+/* The object of @j (or of its objects) holding @key, or NULL. */
+static json_t *holder_of(json_t *j, const char *key)
+{
+	if (json_object_get(j, key))
+		return j;
+	const char *k;
+	json_t *sub;
+	json_object_foreach(j, k, sub) {
+		json_t *h = json_is_object(sub) ? holder_of(sub, key) : NULL;
+		if (h)
+			return h;
+	}
+	return NULL;
+}
+
+/* big_numbers: each preset's default, and both values forced; integers
+ * within +-2^53 stay numbers in every mode. */
+START_TEST(test_big_numbers)
+{
+	static const char *const presets[] = {"default", "ecs", "gcp", "otel", "loguru"};
+	static const bool string_default[] = {false, true, true, true, false};
+	for (size_t p = 0; p < 5; p++)
+		for (int mode = 0; mode < 3; mode++) {
+			char *path = tc_tmppath("big.jsonl");
+			jlog_options o;
+			jlog_options_init(&o);
+			o.sink = "stderr";
+			o.level = JLOG_LEVEL_OFF;
+			jlog_logger *lg = NULL;
+			ck_assert_int_eq(jlog_open(&lg, &o), 0);
+			jlog_sink_options so;
+			jlog_sink_options_init(&so);
+			so.sink = path;
+			so.preset = presets[p];
+			so.big_numbers = mode == 1 ? "exact" : mode == 2 ? "string" : NULL;
+			ck_assert_int_ge(jlog_add_sink(lg, &so), 1);
+			ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+			jlog_set_level(lg, JLOG_LEVEL_INFO);
+			JLOG_INFO(lg, "big", JLOG_UINT("u", 18446744073709551615ull),
+			          JLOG_INT("n", -9007199254740993LL), JLOG_INT("edge", 9007199254740992LL),
+			          JLOG_UINT("small", 42));
+			jlog_close(lg);
+			bool strings = mode == 2 || (mode == 0 && string_default[p]);
+			size_t len;
+			char *text = tc_slurp(path, &len);
+			if (!strings) {
+				/* jansson, like most readers, refuses 2^64-1: the text. */
+				ck_assert_ptr_nonnull(strstr(text, "\"u\":18446744073709551615"));
+				ck_assert_ptr_nonnull(strstr(text, "\"n\":-9007199254740993"));
+				ck_assert_ptr_nonnull(strstr(text, "\"edge\":9007199254740992"));
+				free(text);
+				unlink(path);
+				free(path);
+				continue;
+			}
+			free(text);
+			json_t **lines = tc_file_lines(path, 1);
+			json_t *h = holder_of(lines[0], "u");
+			ck_assert_ptr_nonnull(h);
+			{
+				ck_assert_str_eq(json_string_value(json_object_get(h, "u")),
+				                 "18446744073709551615");
+				ck_assert_str_eq(json_string_value(json_object_get(h, "n")),
+				                 "-9007199254740993");
+			}
+			ck_assert_int_eq(json_integer_value(json_object_get(h, "edge")), 9007199254740992LL);
+			ck_assert_int_eq(json_integer_value(json_object_get(h, "small")), 42);
+			tc_free_lines(lines, 1);
+			unlink(path);
+			free(path);
+		}
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "stderr";
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.big_numbers = "strings";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "big_numbers"));
+	jlog_close(lg);
+	char err[256];
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"sinks\":[{\"big_numbers\":1}]}", err,
+	                                      sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "sinks[0].big_numbers"), "%s", err);
+	ck_assert_int_eq(jlog_open_config_err(&lg, "{\"sinks\":[{\"big_numbers\":\"string\"}]}",
+	                                      err, sizeof(err)), 0);
+	jlog_close(lg);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	/* Read once by the otel preset, on its first line. Set here, before
@@ -1948,6 +2040,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_dedup_large);
 	tcase_add_test(tc, test_thread_scratch);
 	tcase_add_test(tc, test_lines_append);
+	tcase_add_test(tc, test_big_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }

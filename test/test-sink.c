@@ -346,7 +346,10 @@ START_TEST(test_transport_options)
 		{"{\"file_mode\":\"0999\"}", "options.file_mode: \"0999\" is not an octal mode"},
 		{"{\"allow_symlink\":1}",
 		 "options.allow_symlink: expected true or false, got an integer"},
-		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink, rotation, retention, compression, shared)"},
+		{"{\"bogus\":1}", "options.bogus: unknown key (file_mode, allow_symlink, rotation, retention, compression, shared, "
+		                  "framing, facility, app_name, msgid, hostname, connect_timeout_ms, "
+		                  "reconnect_max_ms, buffer_size, max_datagram, socket, journal_json, "
+		                  "identifier)"},
 		{"[1]", "options: expected an object, got an array"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -24,6 +24,9 @@
 #   journald:  JOURNAL_SOCK (the native socket) and JOURNAL_DIR (for
 #              journalctl -D); it runs in a private mount namespace so the
 #              host's /run/systemd is untouched.
+# Servers run in a session of their own (setsid): a restart from a test
+# process leaves no server in that process's group, which Check kills
+# when the test ends.
 # Readiness is checked by connecting to the ports and waiting for the
 # sockets, never by sleeping a fixed time. Exit status 77 means the server
 # cannot be installed or started here (a test then skips, saying so).
@@ -129,14 +132,14 @@ CONF
 	done
 	cat >>"$dir/rsyslog.conf" <<CONF
 input(type="imtcp" address="127.0.0.1" port="$tcp" ruleset="tcp")
-input(type="imudp" address="127.0.0.1" port="$udp" ruleset="udp")
+input(type="imudp" address="127.0.0.1" port="$udp" ruleset="udp" rcvbufSize="16m")
 input(type="imptcp" path="$dir/unix.sock" unlink="on" ruleset="unix")
 input(type="imuxsock" socket="$dir/unixgram.sock" useSpecialParser="off"
       parseHostname="off" ruleset="unixgram")
 CONF
 	rsyslogd -N1 -f "$dir/rsyslog.conf" >"$dir/check.log" 2>&1 ||
 		die "rsyslog refuses its configuration: $(tail -3 "$dir/check.log")"
-	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/pid" >"$dir/server.log" 2>&1 &
+	setsid rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/pid" >"$dir/server.log" 2>&1 &
 	echo $! >"$dir/server.pid"
 	wait_for 10 tcp_open "$tcp" || die "rsyslog did not listen on $tcp: $(tail -3 "$dir/server.log")"
 	wait_for 10 test -S "$dir/unix.sock" || die "rsyslog made no $dir/unix.sock"
@@ -167,7 +170,7 @@ source s_tcp { network(ip("127.0.0.1") port($tcp) transport("tcp") flags(no-pars
 source s_tcp5424 { syslog(ip("127.0.0.1") port($tcp5424) transport("tcp")
                    log-msg-size(1048576) max-connections(64) log-iw-size(64000)); };
 source s_udp { network(ip("127.0.0.1") port($udp) transport("udp") flags(no-parse)
-               log-msg-size(65536)); };
+               log-msg-size(65536) so-rcvbuf(16777216)); };
 source s_unix { unix-stream("$dir/unix.sock" flags(no-parse) log-msg-size(1048576)
                 max-connections(64) log-iw-size(64000)); };
 source s_unixgram { unix-dgram("$dir/unixgram.sock" flags(no-parse)
@@ -182,7 +185,7 @@ CONF
 	done
 	syslog-ng -s -f "$dir/syslog-ng.conf" >"$dir/check.log" 2>&1 ||
 		die "syslog-ng refuses its configuration: $(tail -3 "$dir/check.log")"
-	syslog-ng -F -f "$dir/syslog-ng.conf" -R "$dir/persist" -p "$dir/pid" \
+	setsid syslog-ng -F -f "$dir/syslog-ng.conf" -R "$dir/persist" -p "$dir/pid" \
 		-c "$dir/ctl" >"$dir/server.log" 2>&1 &
 	echo $! >"$dir/server.pid"
 	wait_for 10 tcp_open "$tcp" || die "syslog-ng did not listen on $tcp: $(tail -3 "$dir/server.log")"
@@ -206,8 +209,16 @@ start_journald() {
 	local dir=$1 jd=/lib/systemd/systemd-journald
 	[[ -x $jd ]] || skip "$jd is not installed"
 	command -v unshare >/dev/null || skip "unshare is not available"
-	mkdir -p "$dir/run-systemd" "$dir/run-log"
-	unshare -m --propagation private sh -c '
+	mkdir -p "$dir/run-systemd/journald.conf.d" "$dir/run-log"
+	# A test sends 100,000 entries from one process in seconds: no rate
+	# limit (the default drops beyond 10,000 per 30 s per service).
+	cat >"$dir/run-systemd/journald.conf.d/jlog-test.conf" <<CONF
+[Journal]
+Storage=volatile
+RateLimitIntervalSec=0
+RateLimitBurst=0
+CONF
+	setsid unshare -m --propagation private sh -c '
 		mkdir -p /run/systemd /run/log &&
 		mount --bind "$1/run-systemd" /run/systemd &&
 		mount --bind "$1/run-log" /run/log &&
