@@ -161,6 +161,48 @@ static int reopen_path(struct jlog__rotate *rf, uint64_t now)
 
 /* ---- Retention and the start-up clean-up ---- */
 
+/* The length of @path without a compression suffix: a rotated file and
+ * its compressed copy have the same stem. */
+static size_t stem_len(const char *path)
+{
+	size_t n = strlen(path);
+	if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
+		return n - 3;
+	if (n > 4 && strcmp(path + n - 4, ".zst") == 0)
+		return n - 4;
+	return n;
+}
+
+static bool same_stem(const struct jlog__rotated *a, const struct jlog__rotated *b)
+{
+	size_t la = stem_len(a->path);
+	return la == stem_len(b->path) && memcmp(a->path, b->path, la) == 0;
+}
+
+/* Is v[i] the second copy of a rotation listed before it? Between the
+ * compressor's rename and its unlink of the original (compress.c), a
+ * listing shows both: they are one rotated file, counted once, removed
+ * together. */
+static bool is_twin(const struct jlog__rotated *v, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (v[j].kind != JLOG__ROTATED_TMP && same_stem(&v[j], &v[i]))
+			return true;
+	return false;
+}
+
+static bool remove_rotated(struct jlog__rotate *rf, const char *path)
+{
+	if (unlink(path) == 0) {
+		rf->st.removed++;
+		return true;
+	}
+	if (errno == ENOENT)
+		return true;
+	fail(rf, JLOG__ROTATE_ERR_RETENTION, -errno, "retention: removing %s", path);
+	return false;
+}
+
 static void apply_retention(struct jlog__rotate *rf, uint64_t now)
 {
 	if (!rf->pol.keep_count && !rf->pol.keep_age_ns)
@@ -172,9 +214,20 @@ static void apply_retention(struct jlog__rotate *rf, uint64_t now)
 		fail(rf, JLOG__ROTATE_ERR_RETENTION, rc, "retention in %s: listing", rf->nm.dir);
 		return;
 	}
+	bool *twin = n ? calloc(n, sizeof(*twin)) : NULL;
+	if (n && !twin) {
+		fail(rf, JLOG__ROTATE_ERR_RETENTION, -ENOMEM, "retention in %s: listing",
+		     rf->nm.dir);
+		jlog__rotated_free(v, n);
+		return;
+	}
 	size_t files = 0;
-	for (size_t i = 0; i < n; i++)
-		files += v[i].kind != JLOG__ROTATED_TMP;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].kind == JLOG__ROTATED_TMP)
+			continue;
+		twin[i] = is_twin(v, i);
+		files += !twin[i];
+	}
 	/* Oldest first: by count, the first files - keep go; by age, those
 	 * last modified before now - age. */
 	size_t drop = rf->pol.keep_count && files > rf->pol.keep_count
@@ -185,7 +238,7 @@ static void apply_retention(struct jlog__rotate *rf, uint64_t now)
 	                          : 0;
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].kind == JLOG__ROTATED_TMP)
+		if (v[i].kind == JLOG__ROTATED_TMP || twin[i])
 			continue;
 		uint64_t mt = (uint64_t)v[i].mtime * NS + (uint64_t)v[i].mtime_ns;
 		bool old = rf->pol.keep_count ? drop > 0 : mt < cutoff;
@@ -193,16 +246,14 @@ static void apply_retention(struct jlog__rotate *rf, uint64_t now)
 			continue;
 		if (drop)
 			drop--;
-		if (unlink(v[i].path) == 0)
-			rf->st.removed++;
-		else if (errno != ENOENT) {
-			ok = false;
-			fail(rf, JLOG__ROTATE_ERR_RETENTION, -errno, "retention: removing %s",
-			     v[i].path);
-		}
+		ok &= remove_rotated(rf, v[i].path);
+		for (size_t j = i + 1; j < n; j++)
+			if (twin[j] && same_stem(&v[i], &v[j]))
+				ok &= remove_rotated(rf, v[j].path);
 	}
 	if (ok)
 		rf->failing[JLOG__ROTATE_ERR_RETENTION] = false;
+	free(twin);
 	jlog__rotated_free(v, n);
 }
 

@@ -103,7 +103,7 @@ rsyslog)
 	"$JLOG_AGGREGATOR" start rsyslog "$srv" >/dev/null ||
 		skip "rsyslog cannot be started here (tools/aggregator.sh start exit $?)"
 	TCP_PORT=$(sed -n 's/^TCP_PORT=//p' "$srv/env")
-	n=500
+	n=2000
 	run "$n" --syslog "tcp://127.0.0.1:$TCP_PORT"
 	check_files "$n"
 	records=$(summary records)

@@ -709,6 +709,47 @@ START_TEST(retention_by_count)
 }
 END_TEST
 
+/* A rotated file listed with its compressed copy (the compressor between
+ * its rename and its unlink of the original) is one rotation: counted
+ * once, and removed with its copy. Before, the pair counted as two and
+ * retention kept one rotation too few. */
+START_TEST(retention_counts_a_compressing_pair_once)
+{
+	set_tz("UTC");
+	char *path = tc_tmppath("app.log");
+	char *dir = dir_of(path);
+	touch(dir, "app.2020-01-01_00-00-00_000000.log", 1000);
+	touch(dir, "app.2020-01-01_00-00-00_000000.log.gz", 1001);
+	touch(dir, "app.2020-01-02_00-00-00_000000.log", 2000);
+	touch(dir, "app.2020-01-03_00-00-00_000000.log", 3000);
+	touch(dir, "app.2020-01-04_00-00-00_000000.log", 4000);
+	touch(dir, "app.2020-01-04_00-00-00_000000.log.gz", 4001);
+	struct jlog__rotate_policy p = {.size = 1 << 20};
+	ck_assert_int_eq(jlog__rotate_parse_retention(&p, "3 files"), 0);
+	struct jlog__rotate *rf = open_ok(path, &p);
+	/* Four rotations, keep three: only the oldest pair goes. */
+	const char *kept[] = {"app.2020-01-02_00-00-00_000000.log",
+	                      "app.2020-01-03_00-00-00_000000.log",
+	                      "app.2020-01-04_00-00-00_000000.log",
+	                      "app.2020-01-04_00-00-00_000000.log.gz"};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		char *k = join(dir, kept[i]);
+		ck_assert_msg(access(k, F_OK) == 0, "%s was removed", kept[i]);
+		free(k);
+	}
+	const char *gone[] = {"app.2020-01-01_00-00-00_000000.log",
+	                      "app.2020-01-01_00-00-00_000000.log.gz"};
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		char *g = join(dir, gone[i]);
+		ck_assert_msg(access(g, F_OK) != 0, "%s was kept", gone[i]);
+		free(g);
+	}
+	jlog__rotate_close(rf);
+	free(dir);
+	free(path);
+}
+END_TEST
+
 START_TEST(retention_by_age)
 {
 	set_tz("UTC");
@@ -1425,6 +1466,7 @@ Suite *jlog_test_suite(void)
 	tc = tcase_create("retention");
 	tcase_add_test(tc, retention_by_count);
 	tcase_add_test(tc, retention_by_age);
+	tcase_add_test(tc, retention_counts_a_compressing_pair_once);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("compression");
