@@ -73,7 +73,7 @@ ASAN_OPTS=(-Dbuildtype=debugoptimized '-Db_sanitize=address,undefined' -Db_lunde
 TSAN_OPTS=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dbench=false)
 # The fuzz build (clang) is only used for test/fuzz-record, which brings
 # its own sanitizers; b_lundef=false as for any sanitized link.
-FUZZ_OPTS=(-Dbuildtype=debugoptimized -Dfuzz=true -Db_lundef=false -Dbench=false
+FUZZ_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true -Dfuzz=true -Db_lundef=false -Dbench=false
 	-Dexamples=false)
 FUZZ_SECONDS=${JLOG_FUZZ_SECONDS:-60}
 
