@@ -58,6 +58,7 @@
  *     never cuts an escape sequence in two.
  */
 #include "jlog-private.h"
+#include "utf8.h"
 #include "civil.h"
 
 #include <errno.h>
@@ -198,50 +199,6 @@ static inline void put(struct jlog__buf *b, const void *p, size_t n)
 		jlog__buf_put(b, p, n);
 }
 
-enum utf8_status { UTF8_VALID, UTF8_INVALID };
-
-/*
- * Check the UTF-8 sequence at @p (p < end, *p >= 0x80) against Unicode's
- * table of well-formed byte sequences (overlongs, surrogates and code
- * points above U+10FFFF are invalid). *len is the sequence's length, or
- * that of its maximal subpart, which is replaced by one U+FFFD.
- */
-static enum utf8_status utf8_check(const unsigned char *p, const unsigned char *end,
-                                   size_t *len)
-{
-	unsigned c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		*len = 1;
-		return UTF8_INVALID;
-	}
-	for (size_t i = 1; i < need; i++) {
-		if (p + i == end || p[i] < lo || p[i] > hi) {
-			*len = i;
-			return UTF8_INVALID;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*len = need;
-	return UTF8_VALID;
-}
-
 /* Characters that end a line or steer a terminal: C1 controls (U+0080 to
  * U+009F) and U+2028/U+2029. @p is a valid sequence of @len bytes. */
 static bool is_special_cp(const unsigned char *p, size_t len)
@@ -322,7 +279,7 @@ static size_t put_text(struct jlog__buf *b, const char *s, size_t n, bool quoted
 		if (c < 0x80) {
 			olen = ucps = escape_cp(esc, c);
 			ulen = 1;
-		} else if (utf8_check(p, end, &ulen) == UTF8_VALID) {
+		} else if (jlog__utf8_check(p, end, &ulen) == JLOG__UTF8_VALID) {
 			if (is_special_cp(p, ulen)) {
 				unsigned cp = ulen == 2 ? (unsigned)(p[1] & 0x3f) | 0x80
 				                        : 0x2000u | (p[2] & 0x3f);
@@ -1722,7 +1679,7 @@ static int check_template(struct comp *c)
 		size_t len = 1;
 		if (*q < 0x20 || *q == 0x7f)
 			return fail(c, (size_t)(q - p), "control character 0x%02x", *q);
-		if (*q >= 0x80 && utf8_check(q, end, &len) != UTF8_VALID)
+		if (*q >= 0x80 && jlog__utf8_check(q, end, &len) != JLOG__UTF8_VALID)
 			return fail(c, (size_t)(q - p), "invalid UTF-8");
 		if (*q >= 0x80 && is_special_cp(q, len))
 			return fail(c, (size_t)(q - p), "control character U+%04X",

@@ -5,6 +5,7 @@
  * lifecycle it logs into is logger.c's.
  */
 #include "jlog-private.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -271,19 +272,6 @@ static size_t plan_truncation(size_t budget, size_t msg_len, const jlog_field *f
 	return total;
 }
 
-/* Cut @n bytes of UTF-8 text to at most @cap without splitting a
- * character. */
-static size_t utf8_cut(const char *s, size_t n, size_t cap)
-{
-	if (n <= cap)
-		return n;
-	size_t k = cap;
-	/* Step back over continuation bytes (at most 3) to a lead byte. */
-	while (k > 0 && cap - k < 3 && ((unsigned char)s[k] & 0xC0) == 0x80)
-		k--;
-	return k;
-}
-
 #define SIZES_ON_STACK 64
 
 /* Leave a log call: the end of what reserve_record() began. */
@@ -406,7 +394,7 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 		                                   sizes, &keep, &val_cap);
 		flags |= JLOG__REC_TRUNCATED;
 		if (msg_len > val_cap) {
-			msg_len = utf8_cut(msg, msg_len, val_cap);
+			msg_len = msg_len <= val_cap ? msg_len : jlog__utf8_cut(msg, val_cap);
 			flags |= JLOG__REC_MSG_TRUNCATED;
 		}
 	}

@@ -7,6 +7,7 @@
  * a damaged record is refused instead of being read out of bounds.
  */
 #include "jlog-private.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -14,35 +15,12 @@
 /* The largest value a field header can describe. */
 #define VAL_MAX ((size_t)UINT32_MAX)
 
-/*
- * Where to cut @s, which continues past @n, so that no UTF-8 sequence is
- * split: when a lead byte within the three bytes before @n starts a
- * sequence that would end past @n, cut just before that lead byte. Bytes
- * that cannot start a sequence (C0, C1, F5 and above, stray continuation
- * bytes) are cut wherever @n falls; the encoder replaces them with U+FFFD.
- */
-static size_t utf8_cut(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = n;
-	while (i > 0 && n - i < 3 && (s[i - 1] & 0xc0) == 0x80)
-		i--;
-	if (i == 0)
-		return n;
-	unsigned lead = s[i - 1];
-	size_t seq = lead >= 0xc2 && lead <= 0xdf   ? 2
-	             : lead >= 0xe0 && lead <= 0xef ? 3
-	             : lead >= 0xf0 && lead <= 0xf4 ? 4
-	                                            : 0;
-	return seq && i - 1 + seq > n ? i - 1 : n;
-}
-
 /* The number of key bytes a record keeps. */
 static size_t key_bytes(const jlog_field *f)
 {
 	if (!f->key)
 		return 0;
-	return f->key_len <= JLOG__MAX_KEY ? f->key_len : utf8_cut(f->key, JLOG__MAX_KEY);
+	return f->key_len <= JLOG__MAX_KEY ? f->key_len : jlog__utf8_cut(f->key, JLOG__MAX_KEY);
 }
 
 /* A dump callback that keeps the prefix that fits in the destination and
@@ -147,7 +125,7 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 	case JLOG__T_STR:
 		vlen = f->len;
 		if (vlen > val_cap) {
-			vlen = utf8_cut(f->v.s, val_cap);
+			vlen = jlog__utf8_cut(f->v.s, val_cap);
 			h.flags = JLOG__FIELD_TRUNCATED;
 		}
 		if (vlen)
@@ -173,7 +151,7 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 			 * kept as a string. */
 			h.type = JLOG__T_STR;
 			h.flags = JLOG__FIELD_TRUNCATED;
-			vlen = utf8_cut((const char *)val, val_cap);
+			vlen = jlog__utf8_cut((const char *)val, val_cap);
 			/* jansson wrote val_cap bytes; the ones cut off fall in
 			 * the record's unused tail, which must read as zero
 			 * (jlog__record_decode refuses anything else there). */

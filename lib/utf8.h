@@ -1,5 +1,6 @@
 /*
- * UTF-8: the one check of a sequence against Unicode's well-formed table,
+ * UTF-8: the one check of a sequence against Unicode's well-formed table
+ * and the one rule for cutting text without splitting a sequence,
  * shared by the JSON encoder, the text formatter and the template
  * compiler, inline because the encoder calls it per non-ASCII sequence.
  */
@@ -59,6 +60,31 @@ static inline enum jlog__utf8_status jlog__utf8_check(const unsigned char *p,
 	}
 	*len = need;
 	return JLOG__UTF8_VALID;
+}
+
+/*
+ * Where to cut @str, which continues past @n, so that no UTF-8 sequence is
+ * split: when a lead byte within the three bytes before @n starts a
+ * sequence that would end past @n, cut just before that lead byte. Bytes
+ * that cannot start a sequence (C0, C1, F5 and above, stray continuation
+ * bytes) are cut wherever @n falls; the encoder replaces them with U+FFFD.
+ * The one cut rule of record values, keys and fast-path messages
+ * (record.c, hotpath.c).
+ */
+static inline size_t jlog__utf8_cut(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = n;
+	while (i > 0 && n - i < 3 && (s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return n;
+	unsigned lead = s[i - 1];
+	size_t seq = lead >= 0xc2 && lead <= 0xdf   ? 2
+	             : lead >= 0xe0 && lead <= 0xef ? 3
+	             : lead >= 0xf0 && lead <= 0xf4 ? 4
+	                                            : 0;
+	return seq && i - 1 + seq > n ? i - 1 : n;
 }
 
 #endif
