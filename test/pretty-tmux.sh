@@ -45,11 +45,15 @@ if ! tm new-session -d -s t -x 160 -y 20 "env -i PATH=$PATH TERM=$TERM HOME=$T H
 fi
 
 # run COMMAND - type it into the pane, wait for it to finish, capture.
+# The marker is computed, so the typed command never matches it, and
+# numbered, so the previous command's marker (on the pane until the shell
+# runs `clear`) is not taken for this one's.
+runs=0
 run() {
-	# The marker is computed, so the typed command never matches it.
-	tm send-keys -t t "clear; $1; echo __DONE__\$((6 * 7))" Enter
-	for _ in $(seq 200); do
-		if tm capture-pane -p -t t | grep -q '^__DONE__42$'; then
+	runs=$((runs + 1))
+	tm send-keys -t t "clear; $1; echo __DONE__\$((6 * 7))_$runs" Enter
+	for _ in $(seq 600); do
+		if tm capture-pane -p -t t | grep -q "^__DONE__42_$runs\$"; then
 			tm capture-pane -e -p -t t >"$T/pane"
 			tm capture-pane -p -t t >"$T/plain"
 			return 0
