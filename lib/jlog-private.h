@@ -1113,7 +1113,7 @@ void jlog__thread_name_register(uint32_t tid);
 size_t jlog__thread_name(uint32_t tid, char out[16]);
 
 /* ------------------------------------------------------------------------ */
-/* Text formatter (format.c)                                                */
+/* Text formatter (format.h: format-compile.c, format.c)                    */
 /* ------------------------------------------------------------------------ */
 
 /* A compiled loguru-style template (opaque; immutable once compiled, so
@@ -1122,7 +1122,7 @@ struct jlog__template;
 
 /*
  * Compile a loguru template: {fields} with Python format specs, <color>
- * markup, {{ }} and \< escapes (format.c documents the language and the
+ * markup, {{ }} and \< escapes (format.h documents the language and the
  * choices made where loguru does not map to C). Returns 0 and *out, or
  * -EINVAL with a message naming the reason and the column in @err
  * ("format: unknown field {foo} at column 12"), or -ENOMEM.
