@@ -1,6 +1,18 @@
 /*
  * Internal declarations shared by the files of lib/. Nothing here is
  * public; tests of internals include this header and link jlog_internal.
+ *
+ * One umbrella over the parts, in the order of the data flow: the output
+ * buffer, the record layout and its decoder (record.c), the encoder
+ * (encode.h), levels (level.h), callsites, the clock and the ring
+ * (callsite.h, clock.h, ring.h), the presets (preset.h), sinks and the
+ * crash handler (crash.h), the logger core with sampling, the
+ * writer and diagnostics, the scoped context (context.h), configuration
+ * and errors, and the text formatter (template.h). Each part uses the ones
+ * before it (a sink needs the record view, the line context, the buffer
+ * and the level table), and every file of lib/ needs several, so each
+ * includes this one rather than a list that would change with each file.
+ * A part header is included here only (it says so if included alone).
  */
 #ifndef JLOG_PRIVATE_H
 #define JLOG_PRIVATE_H
@@ -273,391 +285,12 @@ bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor
  * Returns the full length the text needs (may exceed cap), 0 on failure. */
 size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap);
 
-/* ------------------------------------------------------------------------ */
-/* JSON encoder (encode.c)                                                  */
-/* ------------------------------------------------------------------------ */
-
-/* Append a JSON string literal (with quotes): escapes '"', '\\', every
- * C0 control character (as \n \r \t \b \f or \u00XX), DEL and the C1
- * controls U+0080..U+009F (as \u007f..\u009f), U+2028 and U+2029 (as
- * \u2028, \u2029), and replaces each maximal invalid UTF-8
- * subsequence with U+FFFD (the WHATWG/Unicode "substitution of maximal
- * subparts" rule). Overlongs, surrogates and code points above U+10FFFF are
- * invalid. */
-void jlog__json_str(struct jlog__buf *b, const char *s, size_t n);
-/* Same, for a string that was truncated: drop an incomplete UTF-8 sequence
- * at the end and append "…" (U+2026). */
-void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n);
-/* A field's value as JSON: strings escaped (truncated ones marked), JSON
- * text as given (U+2028/9 escaped), numbers, booleans, null. */
-struct jlog__field_view;
-void jlog__json_value(struct jlog__buf *b, const struct jlog__field_view *f);
-void jlog__json_int(struct jlog__buf *b, int64_t v);
-void jlog__json_uint(struct jlog__buf *b, uint64_t v);
-/* Shortest decimal that strtod() reads back to the same double; always has
- * a '.', or an exponent, so it parses back as a real; NaN/Inf → null. */
-void jlog__json_double(struct jlog__buf *b, double v);
-/* Format a double into @out (at least 32 bytes) as jlog__json_double does;
- * returns the length. NaN/Inf give "null". */
-size_t jlog__fmt_double(char *out, double v);
-/* "2026-11-26T04:02:03.123456Z" with quotes (RFC 3339, UTC, microseconds). */
-void jlog__json_time(struct jlog__buf *b, uint64_t time_ns);
-/* The local time zone at a second: offset from UTC in seconds (east
- * positive) and abbreviation ("CET"). Cached per minute and per thread
- * (encode.c says why that is exact); valid until the thread's next call. */
-struct jlog__zone {
-	uint64_t minute; /* the minute (Unix seconds / 60) it holds for */
-	int32_t off;
-	char abbr[8];
-};
-const struct jlog__zone *jlog__local_zone(uint64_t sec);
-/* @time_ns moved by @off seconds (local wall-clock time as if UTC, for
- * the calendar code); 0 rather than below the epoch. */
-uint64_t jlog__local_ns(uint64_t time_ns, int32_t off);
-/* "+01:00" (@colon) or "+0100" into @o (at least 6 bytes); the length. */
-size_t jlog__fmt_offset(char *o, int32_t off, bool colon);
-/* jlog__json_time(), or with @local the local time with its offset
- * ("2026-11-26T05:02:03.123456+01:00"). */
-void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local);
-/* Replace the 'Z"' that ends a time appended at @pos with the offset
- * @off and its quote. */
-void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off);
-
-/* Process facts the line needs that are not in the record. */
-struct jlog__line_ctx {
-	pid_t pid;
-};
-
-/*
- * Append one JSON line (ending in '\n') for a decoded record, in the
- * default schema: time, level, message, [logger], file, line, function,
- * pid, tid, [truncated], [dropped], then the fields (bound, then call).
- *
- * Duplicate keys: a field whose key equals a reserved key of the schema
- * ("time", "level", "message", "logger", "file", "line", "function", "pid",
- * "tid", "truncated", "dropped") is written under "fields.<key>". Among the
- * fields, the last one with a given key wins: earlier ones are not written.
- */
-void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
-                       const struct jlog__line_ctx *ctx);
-
-/* Level name ("INFO") or NULL for an unnamed level. */
-const char *jlog__level_name(int level);
-
-/* A named level and what each output calls it (the one table, level.c). */
-struct jlog__level_row {
-	int level;
-	const char *name;  /* "WARNING" */
-	const char *lower; /* "warning" */
-	const char *color; /* loguru's markup, "<yellow><bold>" */
-	const char *sgr;   /* its SGR codes */
-	const char *icon;  /* loguru's icon, UTF-8 */
-	int syslog;        /* RFC 5424 severity */
-	const char *gcp;   /* Cloud Logging LogSeverity */
-	int otel;          /* OpenTelemetry SeverityNumber */
-};
-/* The row of named level @level, NULL for another level. */
-const struct jlog__level_row *jlog__level_row(int level);
-/* The row of the nearest named level at or below @level; TRACE's below
- * TRACE. */
-const struct jlog__level_row *jlog__level_floor(int level);
-
-/* ------------------------------------------------------------------------ */
-/* Callsites (callsite.c)                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Give @cs an id (once; thread-safe) and return it; 0 if the table is
- * full or out of memory (the record then has no file/line/function). */
-uint32_t jlog__callsite_register(jlog_callsite *cs);
-static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
-{
-	/* Acquire pairs with the release store in jlog__callsite_register():
-	 * an id seen here is already in the table. */
-	uint32_t id = __atomic_load_n(&cs->id, __ATOMIC_ACQUIRE);
-	return id ? id : jlog__callsite_register(cs);
-}
-/* The callsite of an id, NULL if unknown. Any thread. */
-const jlog_callsite *jlog__callsite_get(uint32_t id);
-/* Base name of the callsite's file (computed at registration). */
-const char *jlog__callsite_basename(uint32_t id);
-/* The callsite of a (file, line, function) triple given by the caller
- * (jlog_log()): one per distinct triple of pointers, kept for the life of
- * the process; NULL when the table is full or out of memory. Any thread. */
-jlog_callsite *jlog__callsite_intern(const char *file, int line, const char *func);
-
-/* ------------------------------------------------------------------------ */
-/* Clock (clock.c)                                                          */
-/* ------------------------------------------------------------------------ */
-
-/* A timespec as ns. */
-static inline uint64_t jlog__ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
-}
-
-/* Wall-clock time now. CLOCK_REALTIME is read through the vDSO: no
- * system call, about 16 ns here. */
-static inline uint64_t jlog__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return jlog__ts_ns(&ts);
-}
-
-/* True once jlog__clock_init() found an invariant time-stamp counter the
- * kernel keeps time with (clock.c); producers then stamp records with it.
- * Set before the first logger opens and never changed after, so a plain
- * read is race-free: every producer holds a logger opened after it. */
-extern bool jlog__clock_tsc;
-/* Decide the clock (once per process; any thread). */
-void jlog__clock_init(void);
-/* In a forked child: forget an anchor another thread of the parent may
- * have been publishing at the fork. */
-void jlog__clock_fork_child(void);
-/* Whether this machine's counter qualifies, given the value of JLOG_CLOCK
- * (NULL when unset; "realtime" refuses it). */
-bool jlog__clock_choose_tsc(const char *env);
-/* Wall-clock ns of a counter reading (a JLOG__REC_TICKS record's time).
- * Async-signal-safe; any thread. */
-uint64_t jlog__clock_ticks_to_ns(uint64_t ticks);
-
-/* How many units of jlog__stamp() make a second: counter ticks (as
- * measured now), or 1e9 (ns). For intervals converted once, when a
- * logger opens, so that the log path compares stamps without converting
- * them. */
-double jlog__clock_units_per_sec(void);
-
-/* A record's timestamp: the time-stamp counter when calibrated (3
- * instructions and about 7 ns instead of 16 for clock_gettime(); burst
- * p50 43 -> 35 ns in jlog-bench), else CLOCK_REALTIME ns. Adds
- * JLOG__REC_TICKS to *flags for the former. */
-static inline uint64_t jlog__stamp(uint8_t *flags)
-{
-#if defined(__x86_64__)
-	if (JLOG__LIKELY(jlog__clock_tsc)) {
-		*flags |= JLOG__REC_TICKS;
-		return __builtin_ia32_rdtsc();
-	}
-#endif
-	(void)flags;
-	return jlog__now_ns();
-}
-
-/* ------------------------------------------------------------------------ */
-/* Ring (ring.c)                                                            */
-/* ------------------------------------------------------------------------ */
-
-struct jlog_ring {
-	/* Producer side: written by every producer (CAS), read by the
-	 * consumer. Its own cache line so producers do not invalidate the
-	 * consumer's line on every reservation. */
-	_Alignas(JLOG__CACHELINE) _Atomic uint64_t head;
-
-	/* Consumer side: written by the consumer only. */
-	_Alignas(JLOG__CACHELINE) _Atomic uint64_t tail;
-
-	/* Wakeups (slow paths only). */
-	_Alignas(JLOG__CACHELINE) _Atomic uint32_t space_seq; /* futex: space freed */
-	_Atomic uint32_t waiters;        /* producers parked on space_seq */
-	_Atomic uint32_t wake_seq;       /* futex: consumer wakeup */
-	_Atomic uint32_t consumer_idle;  /* consumer is (about to be) asleep */
-	_Atomic bool closed;             /* no more records accepted */
-
-	/* Read-only after init. */
-	_Alignas(JLOG__CACHELINE) uint8_t *buf;
-	uint64_t cap;
-	uint64_t mask;
-	uint64_t start; /* initial position (tests start near wraparound) */
-};
-
-/* Slot header in front of each record, 8 bytes, read and written
- * atomically: 0 means "not yet written". */
-#define JLOG__SLOT_COMMITTED (1ull << 63)
-#define JLOG__SLOT_PAD (1ull << 62)
-#define JLOG__SLOT_LEN_MASK 0xffffffffull
-
-/* Capacity is rounded up to a power of two. @start is the initial value of
- * the free-running positions. Returns 0 or -ENOMEM/-EINVAL. */
-int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start);
-void jlog__ring_finish(struct jlog_ring *r);
-
-/*
- * Reserve @len payload bytes (len <= cap / 4). Returns a pointer to the
- * payload, or NULL when the ring is full and @block is false, or when the
- * ring is closed. With @block the caller spins briefly, then sleeps until
- * the consumer frees space. Lock-free: no lock, no allocation, no syscall
- * unless the ring is full.
- */
-void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block);
-/*
- * The common case of a reservation, inline, with the orders of the full
- * protocol (ring.c): the record fits before the end of the buffer and
- * leaves the ring under half full, so no padding and no wakeup. One CAS
- * attempt; returns false for anything else (a lost race included), which
- * jlog__ring_reserve_slow() handles. Saves the call and half of the full
- * path's 59 instructions (callgrind, bench/hotpath.c).
- */
-static inline bool jlog__ring_try_reserve(struct jlog_ring *r, size_t len, uint8_t **payload)
-{
-	uint64_t need = 8 + JLOG__ALIGN8((uint64_t)len);
-	/* Relaxed: a guess that the CAS validates. */
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	/* Acquire pairs with the release store of tail in
-	 * jlog__ring_release(), as in the full path. */
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	uint64_t off = head & r->mask;
-	/* Computed before the CAS, which makes the compiler reload fields. */
-	uint8_t *p = r->buf + off + 8;
-	if (JLOG__LIKELY(off + need <= r->cap && head + need - tail <= r->cap / 2) &&
-	    atomic_compare_exchange_strong_explicit(&r->head, &head, head + need,
-	                                            memory_order_relaxed, memory_order_relaxed)) {
-		*payload = p;
-		return true;
-	}
-	return false;
-}
-static inline void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
-{
-	uint8_t *p;
-	return jlog__ring_try_reserve(r, len, &p) ? p : jlog__ring_reserve_slow(r, len, block);
-}
-/* Publish a reserved record to the consumer. */
-static inline void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
-{
-	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	/* Publish the record bytes before its header. Pairs with the acquire
-	 * load of the header in jlog__ring_peek(). */
-	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
-	/* Fetch for writing the ring lines a few records ahead: the consumer
-	 * zeroed them long ago and they went cold (out of this core's
-	 * caches) since, and the hardware prefetchers do not cross 4 KiB
-	 * pages, so without this the calls near a page boundary took a miss
-	 * per line. 1 KiB ahead gives the fetch ~7 calls of lead; each commit
-	 * moves the window by one record, so with records up to 256 bytes
-	 * every line is fetched once. 8 instructions (199 -> 207 per call);
-	 * burst p99 720 -> 300 ns when fetching the next record's lines, and
-	 * fetching 1 KiB ahead instead: calls other than the first after a
-	 * sleep over 120 ns 1.5% -> 0.3%, their p99 140 -> 54 ns and p99.9
-	 * 320 -> 180 ns (jlog-bench --mode burst, three alternating runs of
-	 * each). */
-	(void)r;
-	/* Integer addresses: past the ring's end a prefetch is harmless (it
-	 * never faults); the first lines of the next lap are not fetched. */
-	uintptr_t ahead = (uintptr_t)payload + len + 1024;
-	__builtin_prefetch((const void *)ahead, 1, 3);
-	__builtin_prefetch((const void *)(ahead + 64), 1, 3);
-	__builtin_prefetch((const void *)(ahead + 128), 1, 3);
-	__builtin_prefetch((const void *)(ahead + 192), 1, 3);
-}
-
-/*
- * Consumer: look at the position *pos. Returns 1 and sets *rec and *len and
- * advances *pos past the record when a committed record is there (padding
- * is skipped); returns 0 when nothing committed is there yet.
- */
-int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec,
-                    size_t *len);
-/* Consumer: give back everything before @pos (zeroes it and publishes the
- * new tail; wakes producers parked on a full ring). */
-void jlog__ring_release(struct jlog_ring *r, uint64_t pos);
-/* Current head (acquire): every record reserved before the call ends at or
- * before it. */
-uint64_t jlog__ring_head(struct jlog_ring *r);
-
-/* Wake the consumer if it sleeps. Async-signal-safe. */
-void jlog__ring_wake_consumer(struct jlog_ring *r);
-/* Wake the consumer unconditionally (even one about to sleep whose wait
- * sequence was read before this call). Async-signal-safe. */
-void jlog__ring_kick(struct jlog_ring *r);
-/* Consumer: read the wait sequence before checking its own reasons to
- * stay awake (stop, flush), then pass it to jlog__ring_wait(), which
- * sleeps until woken or @timeout_ms passes, unless the ring has a
- * committed record at @pos or a kick came after the sequence was read. */
-uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
-void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
-/* Refuse new reservations and wake every parked producer. */
-void jlog__ring_close(struct jlog_ring *r);
-/* Consumer, at stop: if head is still @head (everything before it
- * consumed and released), make every later reservation fail and close the
- * ring; false when a producer reserved meanwhile (see ring.c). */
-bool jlog__ring_seal(struct jlog_ring *r, uint64_t head);
-/* In a forked child (only the forking thread runs): empty the ring,
- * dropping the parent's records, and reset its wakeup state. Returns the
- * new position (head == tail). */
-uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r);
-
-/* ------------------------------------------------------------------------ */
-/* JSON presets (encode-preset.c)                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The schemas are described at the top of encode-preset.c. */
-enum jlog__preset {
-	JLOG__PRESET_DEFAULT,
-	JLOG__PRESET_ECS,
-	JLOG__PRESET_GCP,
-	JLOG__PRESET_OTEL,
-	JLOG__PRESET_LOGURU,
-};
-
-enum jlog__time_format {
-	JLOG__TIME_RFC3339_MS, /* "2026-11-26T04:02:03.123Z" */
-	JLOG__TIME_RFC3339_US, /* "2026-11-26T04:02:03.123456Z", the default */
-	JLOG__TIME_RFC3339_NS, /* "2026-11-26T04:02:03.123456789Z" */
-	JLOG__TIME_EPOCH_S,    /* 1795665723.123456 (a number, exact digits) */
-	JLOG__TIME_EPOCH_MS,   /* 1795665723123 */
-	JLOG__TIME_EPOCH_NS,   /* 1795665723123456789 */
-};
-
-/*
- * Options of a JSON line. Set with jlog__json_opts_init(): a zeroed struct
- * means RFC3339_MS, not the default time format.
- *
- * time_format applies to the default preset (all six forms) and to ecs and
- * gcp (the RFC 3339 forms; an epoch form gives RFC3339_US there, their
- * time keys being dates); otel (Timestamp in ns) and loguru keep their own.
- * The key_* renames apply to the default preset only; NULL keeps a key.
- * Field keys that collide with the renamed keys get "fields." (the
- * reserved set follows the renames). Renames that make two schema keys
- * print the same are refused by jlog__json_opts_check(), and ignored by
- * the encoder (the default names are used).
- */
-struct jlog__json_opts {
-	enum jlog__preset preset;
-	enum jlog__time_format time_format;
-	/* Dates in local time with their offset instead of UTC (every
-	 * preset; epoch forms and OTel's ns are the same either way). */
-	bool local_time;
-	/* Integer fields outside +-2^53 as decimal strings ("big_numbers":
-	 * "string"). */
-	bool big_strings;
-	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
-	           *key_line, *key_function, *key_pid, *key_tid;
-};
-
-void jlog__json_opts_init(struct jlog__json_opts *o);
-/* 0, or -EINVAL for an unknown preset or time format or colliding renames
- * (-ENOMEM if that could not be decided). Call it when configuring. */
-int jlog__json_opts_check(const struct jlog__json_opts *o);
-/* True when @o prints exactly jlog__encode_json()'s lines. */
-bool jlog__json_opts_plain(const struct jlog__json_opts *o);
-/* "default", "ecs", "gcp", "otel", "loguru" (ASCII case-insensitive), or
- * -EINVAL. */
-int jlog__preset_parse(const char *name);
-/* "rfc3339" (= rfc3339_us), "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
- * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
- * case-insensitive), or -EINVAL. */
-int jlog__time_format_parse(const char *name);
-/* Append one JSON line (ending in '\n') for a record in the preset of @o
- * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
-void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
-                         const struct jlog__line_ctx *ctx, const struct jlog__json_opts *o);
-/* Level mappings of the gcp and otel presets (nearest named level at or
- * below): Cloud Logging's severity name, OpenTelemetry's SeverityNumber. */
-const char *jlog__gcp_severity(int level);
-int jlog__otel_severity(int level);
-/* CLOCK_REALTIME when the library was loaded: loguru's elapsed counts from
- * it. Tests may set it before encoding. */
-extern uint64_t jlog__start_ns;
+#include "encode.h" /* JSON encoder (encode.c) */
+#include "level.h" /* Level names and the level table (level.c) */
+#include "callsite.h" /* Callsites (callsite.c) */
+#include "clock.h" /* Clock (clock.c) */
+#include "ring.h" /* Ring (ring.c) */
+#include "preset.h" /* JSON presets (encode-preset.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Sinks (sink.c; their transports: transport.h)                           */
@@ -788,37 +421,7 @@ struct jlog__write_deadline {
 };
 /* Its use by jlog__write_some(): transport.h (jlog__write_kind()). */
 
-/* ------------------------------------------------------------------------ */
-/* Crash handler (crash.c)                                                  */
-/* ------------------------------------------------------------------------ */
-
-struct jlog_core;
-
-/* A core's part in the crash protocol (see the top of crash.c). */
-struct jlog__crash_core {
-	_Atomic(struct jlog_core *) next; /* crash.c's list of open cores */
-	_Atomic uint32_t req;   /* handler: write up to target, then stop */
-	_Atomic uint32_t ack;   /* writer: done, standing still */
-	/* Writer: the ring position up to which every record's line has been
-	 * handed to the sink (advanced at each write, not only per batch). */
-	_Atomic uint64_t sink_pos;
-	/* Handler, published by the release store of req: */
-	uint64_t target; /* ring head when the crash began */
-	const struct jlog__rec_view *record; /* the crash record */
-	bool asked;      /* handler only: req was set */
-};
-
-/* Add @c to / remove it from the handler's list; open_lock held. A core
- * removed while a crash is being handled is never freed: the calling
- * thread stands still until the process dies. */
-void jlog__crash_register(struct jlog_core *c);
-void jlog__crash_unregister(struct jlog_core *c);
-/* A thread's first log call, and a writer's start: give the thread an
- * alternate signal stack if the crash handler is installed. */
-void jlog__crash_thread_init(void);
-/* Writer: the last flush a crash handler asked for is written; stand
- * still until the process dies. */
-__attribute__((noreturn)) void jlog__crash_writer_park(struct jlog_core *c);
+#include "crash.h" /* Crash handler (crash.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Logger core (logger.c, writer.c)                                         */
@@ -1042,20 +645,7 @@ void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c,
  * are not written). */
 int jlog__writer_fork_child(struct jlog_core *c);
 
-/* ------------------------------------------------------------------------ */
-/* Scoped context (context.c)                                               */
-/* ------------------------------------------------------------------------ */
-
-/* The calling thread's pushed context fields, encoded like bound fields;
- * the log path copies buf[0..len) into each record. */
-struct jlog__context_tls {
-	uint8_t *buf;
-	size_t len;
-	size_t cap;
-	uint32_t nfields;
-};
-extern _Thread_local struct jlog__context_tls jlog__ctx
-	__attribute__((tls_model("initial-exec")));
+#include "context.h" /* Scoped context (context.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Levels, configuration, errors (level.c, config.c, error.c, logger.c)     */
@@ -1112,50 +702,7 @@ void jlog__thread_name_register(uint32_t tid);
  * 0 when unknown or empty. Writer thread (any thread). */
 size_t jlog__thread_name(uint32_t tid, char out[16]);
 
-/* ------------------------------------------------------------------------ */
-/* Text formatter (format.c)                                                */
-/* ------------------------------------------------------------------------ */
-
-/* A compiled loguru-style template (opaque; immutable once compiled, so
- * one template may serve several threads). */
-struct jlog__template;
-
-/*
- * Compile a loguru template: {fields} with Python format specs, <color>
- * markup, {{ }} and \< escapes (format.c documents the language and the
- * choices made where loguru does not map to C). Returns 0 and *out, or
- * -EINVAL with a message naming the reason and the column in @err
- * ("format: unknown field {foo} at column 12"), or -ENOMEM.
- */
-int jlog__template_compile(const char *tmpl, struct jlog__template **out, char *err,
-                           size_t errlen);
-/* {time} in local time (@local) or UTC (the default); before the template
- * is shared. */
-void jlog__template_set_local(struct jlog__template *t, bool local);
-/* NULL is a no-op. */
-void jlog__template_free(struct jlog__template *t);
-/*
- * Append one line (ending in its only '\n') for a record. @color: emit
- * ANSI SGR codes for the markup; without, markup is removed. Fields the
- * template does not show follow as " key=value" pairs. Writer thread (any
- * thread: the scratch space is thread-local); sets b->failed when out of
- * memory.
- */
-void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
-                       const struct jlog__line_ctx *ctx, const struct jlog__template *t,
-                       bool color);
-/* loguru's default icon of a level (loguru/_defaults.py), shared by
- * {level.icon} and the loguru preset's record.level.icon; " " for other
- * levels, as loguru gives a level logged by number. */
-const char *jlog__level_icon(int level);
-/* loguru's default format, usable as a template. */
-extern const char jlog__default_text_format[];
-/*
- * Whether @markup (NULL or "" for none) is a level color the text format
- * can show: opening tags it knows, as "<magenta><bold>". If not, why it
- * is not goes to @why ("unknown tag <purple>"). Thread-safe.
- */
-bool jlog__color_check(const char *markup, char *why, size_t whylen);
+#include "template.h" /* Text formatter (format.h: format-compile.c, format.c) */
 
 #include "logger.h"
 

@@ -3,19 +3,14 @@
  *
  * A sink (sink.c) owns what is the same for every output: level, filters,
  * formatter, buffer, counters and error reports. It hands whole lines to
- * its transport, which each kind implements in a file of its own:
- *
- *   transport-stream.c    "stderr", "stdout"
- *   transport-file.c      a path
- *   transport-rotate.c    a path that rotates (else handed to the above)
- *   transport-callback.c  jlog_sink_options.write
- *   transport-net.c       "tcp://", "udp://", "unix:", "unixgram:"
- *   transport-journald.c  "journald"
- *
- * and transport.c's registry maps a sink string to its kind by scheme. A
- * new kind is a new file and one line in the registry: its configuration
- * keys are its own option table (opt.h), read by jlog_open_config() from
- * the sink's object and by jlog_add_sink() from jlog_sink_options.options.
+ * its transport, which each kind implements in a file of its own,
+ * lib/transport-NAME.c, listed once in transports.def with the sink
+ * strings it claims ("stderr", "tcp://", every path...). That list makes
+ * the declarations below, transport.c's registry, which maps a sink string
+ * to its kind, and the build's sources: a new kind is its file and its
+ * line there (docs/TRANSPORTS.md). Its configuration keys are its own
+ * option table (opt.h), read by jlog_open_config() from the sink's object
+ * and by jlog_add_sink() from jlog_sink_options.options.
  * transport-fd.c holds what the descriptor-based kinds share: the write
  * loop that never leaves a cut line in a regular file, and the
  * signal-safe write of the crash handler.
@@ -124,13 +119,12 @@ struct jlog__transport_ops {
 	void (*close)(struct jlog_transport *t);
 };
 
-/* The kinds (one file each). */
-extern const struct jlog__transport_ops jlog__transport_stream;
-extern const struct jlog__transport_ops jlog__transport_file;
-extern const struct jlog__transport_ops jlog__transport_callback;
-extern const struct jlog__transport_ops jlog__transport_rotate;
-extern const struct jlog__transport_ops jlog__transport_net;
-extern const struct jlog__transport_ops jlog__transport_journald;
+/* The kinds (one file each): jlog__transport_NAME for each line of
+ * transports.def. */
+#define JLOG_TRANSPORT(name, claims) \
+	extern const struct jlog__transport_ops jlog__transport_##name;
+#include "transports.def"
+#undef JLOG_TRANSPORT
 /* The plain file transport on @path (the rotating one's hand-off). */
 int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode,
                     bool allow_symlink);
