@@ -11,7 +11,9 @@
  * the frame's header) is formatted again from its record, cut by the rule
  * of a record too long for max_record_size: "truncated":true, the message
  * cut and marked with U+2026, and as many of the fields as fit (the first
- * ones). It is never split nor sent invalid.
+ * ones), and counted in jlog_stats.truncated like a record the log call
+ * cut (once: a record the call already cut is counted there). It is never
+ * split nor sent invalid.
  */
 #include "transport-net.h"
 
@@ -251,7 +253,7 @@ static bool shrink_line(struct jlog__buf *out, size_t start, size_t budget,
 	return false;
 }
 
-void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
+bool jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
                          const struct jlog__rec_view *v, const struct jlog_sink *s,
                          const struct jlog__line_ctx *ctx)
 {
@@ -259,10 +261,11 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 	if (start == 0)
 		t->drop_at = SIZE_MAX; /* a new batch (or one discarded) */
 	if (t->drop_at != SIZE_MAX)
-		return; /* a line before failed: this one goes with it */
+		return false; /* a line before failed: this one goes with it */
 	size_t len = out->len - start;
 	if (len && out->p[out->len - 1] == '\n')
 		len--;
+	bool cut = false;
 	if (t->cut_to_datagram) {
 		size_t max = jlog__net_max_frame(t->n), over = jlog__frame_overhead(&t->fo);
 		size_t budget = max > over ? max - over : 0;
@@ -274,9 +277,10 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 				jlog__buf_putc(out, '\n');
 				t->drop_at = start;
 				t->drop_err = -EMSGSIZE;
-				return;
+				return false;
 			}
 			len = out->len - start - 1;
+			cut = !(v->flags & JLOG__REC_TRUNCATED);
 		}
 	}
 	t->frame.len = 0;
@@ -285,7 +289,7 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 		t->frame.failed = false;
 		t->drop_at = start;
 		t->drop_err = -ENOMEM;
-		return;
+		return false;
 	}
 	size_t queued = jlog__net_queued(t->n);
 	if (t->stalled && queued < t->buffer_size / 4)
@@ -302,7 +306,9 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 		t->lost_seen++; /* this one is counted through the write */
 		t->drop_at = start;
 		t->drop_err = rc;
+		return false; /* lost: its line is not written, cut or not */
 	}
+	return cut;
 }
 
 int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,

@@ -93,7 +93,7 @@ int jlog__net_tp_open(struct jlog__net_tp *t, struct jlog__net_opts *no,
                       const struct jlog__net_common_opts *c, struct jlog_transport **out);
 
 /* The shared ops. */
-void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
+bool jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
                          const struct jlog__rec_view *v, const struct jlog_sink *s,
                          const struct jlog__line_ctx *ctx);
 int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,

@@ -101,8 +101,11 @@ struct jlog__transport_ops {
 	 * needs the record and not only its line. It may replace the line by
 	 * a shorter one (jlog__sink_format() of @s with @v cut: a datagram's
 	 * limit). A line the transport cannot take is reported by the next
-	 * write, as a failure with the lines before it kept. May be NULL. */
-	void (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
+	 * write, as a failure with the lines before it kept. Returns true
+	 * when it shortened a record that was whole, which the writer counts
+	 * in jlog_stats.truncated (the log call counted the others). May be
+	 * NULL. */
+	bool (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
 	               const struct jlog__rec_view *v, const struct jlog_sink *s,
 	               const struct jlog__line_ctx *ctx);
 	/* At the end of each batch the writer writes (the flush point of

@@ -203,8 +203,9 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
 			continue;
 		}
-		if (JLOG__UNLIKELY(s->framed))
-			s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx);
+		if (JLOG__UNLIKELY(s->framed) &&
+		    s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx))
+			atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 		s->pend_lines++;
 		full |= s->out.len >= OUT_HIGH_WATER;
 	}

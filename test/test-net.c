@@ -681,7 +681,7 @@ START_TEST(api_outage_lost_counted)
 END_TEST
 
 /* udp:// with max_datagram: a record too large is cut by the truncation
- * rule (marked, valid JSON), never split. */
+ * rule (marked, valid JSON, counted in jlog_stats.truncated), never split. */
 START_TEST(api_udp_cut)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -717,6 +717,9 @@ START_TEST(api_udp_cut)
 	jlog_stats st;
 	assert_stats_balance(lg, &st, 1);
 	ck_assert_uint_eq(st.written, 2);
+	/* The call kept the record whole (it fits max_record_size): the
+	 * cut is the datagram's, and counted like the call's own. */
+	ck_assert_uint_eq(st.truncated, 1);
 	jlog_close(lg);
 	free(big);
 	close(s);
