@@ -555,8 +555,9 @@ typedef struct jlog_stats {
 	                          (a record two sinks take counts twice); for
 	                          a network or journald sink, queued whole for
 	                          sending: a queued line dropped afterwards
-	                          (a datagram limit learned late) moves to
-	                          lost at the writer's next tick */
+	                          (a datagram limit learned late, or still
+	                          queued when jlog_close()'s close_timeout_ms
+	                          ends) moves to lost */
 	uint64_t truncated;    /* records with at least one truncated value,
 	                          and lines a datagram sink shortened to its
 	                          max_datagram (once per sink that did) */

@@ -763,6 +763,19 @@ void jlog__net_after_fork(struct jlog__net *n)
 	n->rng ^= (uint64_t)getpid() << 17;
 }
 
+uint64_t jlog__net_discard(struct jlog__net *n)
+{
+	uint64_t gone = n->l_n;
+	if (n->head_sent && n->fd >= 0) {
+		close(n->fd);
+		n->fd = -1;
+		n->state = DOWN;
+		n->deadline = 0;
+	}
+	drop_queue(n);
+	return gone;
+}
+
 const char *jlog__net_describe(struct jlog__net *n)
 {
 	static const char *const names[] = {"disconnected", "resolving", "connecting",

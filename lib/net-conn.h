@@ -18,6 +18,7 @@
  *   crash_write  jlog__net_crash_write(n, frame)
  *   after_fork   jlog__net_after_fork(n)     in the child
  *   describe     jlog__net_describe(n)
+ *   finish       jlog__net_flush(n, ms) then jlog__net_discard(n)
  *   close        jlog__net_flush(n, ms) then jlog__net_close(n)
  * Everything but crash_write runs on the writer thread only (the engine
  * has no lock); stats are plain counters read on that thread.
@@ -148,6 +149,13 @@ int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len);
  * is the parent's), and reconnect on the next write.
  */
 void jlog__net_after_fork(struct jlog__net *n);
+
+/*
+ * jlog__net_discard - drop every queued frame, counted in lost (a close
+ * whose deadline passed); a frame half-sent goes too, and the connection
+ * with it, so that no later write completes it. Returns how many.
+ */
+uint64_t jlog__net_discard(struct jlog__net *n);
 
 /* jlog__net_describe - "tcp://127.0.0.1:514 (connected)" etc. */
 const char *jlog__net_describe(struct jlog__net *n);

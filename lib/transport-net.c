@@ -331,11 +331,10 @@ int jlog__net_tp_flush(struct jlog_transport *tp)
 	return 0;
 }
 
-void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
+/* The engine's losses and errors since the last look, for the writer
+ * (transport-net.h, accounting). */
+static void take_engine_counts(struct jlog__net_tp *t)
 {
-	(void)now_ns;
-	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
-	jlog__net_tick(t->n);
 	struct jlog__net_stats st = jlog__net_stats(t->n);
 	if (st.lost > t->lost_seen) {
 		t->base.side_lost += st.lost - t->lost_seen;
@@ -345,6 +344,28 @@ void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
 		t->base.side_write_errors += st.errors - t->errors_seen;
 		t->errors_seen = st.errors;
 	}
+}
+
+void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
+{
+	(void)now_ns;
+	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	jlog__net_tick(t->n);
+	take_engine_counts(t);
+}
+
+void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms)
+{
+	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	uint64_t now = jlog__ms_now();
+	unsigned ms = 0;
+	if (!until_ms)
+		ms = t->wait_ms; /* no deadline set: close's own wait */
+	else if (until_ms > now)
+		ms = until_ms - now < UINT32_MAX ? (unsigned)(until_ms - now) : UINT32_MAX;
+	(void)jlog__net_flush(t->n, jlog__net_connected(t->n) ? ms : 0);
+	(void)jlog__net_discard(t->n);
+	take_engine_counts(t);
 }
 
 /* Async-signal-safe but for the frame's header (snprintf, gmtime_r): the
@@ -397,9 +418,11 @@ void jlog__net_tp_describe(const struct jlog_transport *tp, char *buf, size_t le
 void jlog__net_tp_close(struct jlog_transport *tp)
 {
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
-	/* What is queued gets the connect timeout to go out on a connection
-	 * that is up (one that is down would only make close wait); what is
-	 * left then is lost (the writer's counters are no longer kept). */
+	/* After finish nothing is queued. A sink jlog_remove_sink() took
+	 * away had none: what is queued gets the connect timeout to go out
+	 * on a connection that is up (one that is down would only make the
+	 * remove wait); what is left then is said, not counted (the writer
+	 * counted it written and no longer looks at this sink). */
 	(void)jlog__net_flush(t->n, jlog__net_connected(t->n) ? t->wait_ms : 0);
 	if (jlog__net_queued(t->n)) {
 		char msg[400];
@@ -453,6 +476,7 @@ const struct jlog__transport_ops jlog__transport_net = {
 	.write = jlog__net_tp_write,
 	.flush = jlog__net_tp_flush,
 	.tick = jlog__net_tp_tick,
+	.finish = jlog__net_tp_finish,
 	.crash_write = jlog__net_tp_crash_write,
 	.after_fork = jlog__net_tp_after_fork,
 	.describe = jlog__net_tp_describe,

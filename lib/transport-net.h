@@ -15,9 +15,13 @@
  * EMSGSIZE), move to lost through base.side_lost at the next tick; the
  * engine's errors go to write_errors through base.side_write_errors. The
  * frames a forked child drops were its parent's lines, not in the
- * child's counters (which start at zero), so they are not moved. Frames
- * still queued when the sink closes are reported on stderr, but the
- * counters are gone by then.
+ * child's counters (which start at zero), so they are not moved. At
+ * jlog_close() the finish op sends what is queued until the close
+ * deadline, on a connection that is up (one that is down would only make
+ * the close wait), and moves what is left to lost, which the writer
+ * reports once with the other sinks' losses. A sink that jlog_remove_sink()
+ * takes away gets no finish: its close waits connect_timeout_ms and says
+ * on stderr what was not sent, but that is counted written.
  *
  * Back-pressure. While connected, a record whose frame would fill more
  * than half the outage buffer first waits (poll) for the socket to take
@@ -100,6 +104,7 @@ int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,
                        struct jlog__write_result *r);
 int jlog__net_tp_flush(struct jlog_transport *tp);
 void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns);
+void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms);
 void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t len);
 void jlog__net_tp_after_fork(struct jlog_transport *tp);
 void jlog__net_tp_describe(const struct jlog_transport *tp, char *buf, size_t len);

@@ -21,7 +21,7 @@
  * signal-safe write of the crash handler.
  *
  * Threads: open runs in jlog_open()/jlog_add_sink(); close once no writer
- * uses the sink any more; after_fork in the child of fork(), before its
+ * uses the sink any more (after finish, when a close stopped the writer); after_fork in the child of fork(), before its
  * writer starts; crash_write in a signal handler (crash.c, step 4); every
  * other operation on the writer thread only.
  */
@@ -114,6 +114,12 @@ struct jlog__transport_ops {
 	/* Time-driven work (rotation, reconnecting): called by the writer at
 	 * least every flush interval, with CLOCK_REALTIME. May be NULL. */
 	void (*tick)(struct jlog_transport *t, uint64_t now_ns);
+	/* At jlog_close(), on the writer thread after its last write: send
+	 * what the transport still holds below write (an outage buffer)
+	 * until @until_ms (CLOCK_MONOTONIC in ms: the close deadline), then
+	 * drop the rest and add it to side_lost, where the writer moves it
+	 * from written to lost and reports it. May be NULL. */
+	void (*finish)(struct jlog_transport *t, uint64_t until_ms);
 	/* Reopen the target (an external rotation moved it). May be NULL. */
 	int (*reopen)(struct jlog_transport *t);
 	/* Async-signal-safe: write @p (whole lines) as well as can be, with a

@@ -726,6 +726,77 @@ START_TEST(api_udp_cut)
 }
 END_TEST
 
+/* A server that reads nothing: the frames still queued when close's
+ * deadline passes are lost, counted so (not written) and said once. */
+START_TEST(api_close_deadline_counts_lost)
+{
+	int port = free_tcp_port(), ls = listen_tcp(port, 4096);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "tcp://127.0.0.1:%d", port);
+	jlog_options o;
+	jlog_options_init(&o);
+	o.sink = "stderr";
+	o.level = JLOG_LEVEL_OFF;
+	o.queue_size = 1 << 22;
+	o.close_timeout_ms = 300;
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open(&lg, &o), 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = sink;
+	so.options = "{\"connect_timeout_ms\":100,\"buffer_size\":16777216}";
+	ck_assert_msg(jlog_add_sink(lg, &so) >= 0, "%s", jlog_last_error());
+	ck_assert_int_eq(jlog_remove_sink(lg, 0), 0);
+	jlog_set_level(lg, JLOG_LEVEL_TRACE);
+	jlog_logger *kept = jlog_named(lg, "kept");
+	ck_assert_ptr_nonnull(kept);
+	char pad[300];
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	/* About 10 MiB: more than the two sockets hold (the sender's grows
+	 * to tcp_wmem's 4 MiB), less than half the outage buffer. */
+	const int n = 30000;
+	for (int i = 0; i < n; i++)
+		JLOG_INFO(lg, "x", JLOG_INT("i", i), JLOG_STR("pad", pad));
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_stats before;
+	assert_stats_balance(lg, &before, 1);
+	ck_assert_uint_eq(before.written, (uint64_t)n);
+	/* Capture what the close says on stderr. */
+	char errpath[] = "/tmp/jlog-net-close-XXXXXX";
+	int ef = mkstemp(errpath), saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(ef, 0);
+	dup2(ef, STDERR_FILENO);
+	uint64_t t0 = jlog__ms_now();
+	ck_assert_int_eq(jlog_close(lg), 0);
+	uint64_t took = jlog__ms_now() - t0;
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	jlog_stats st;
+	assert_stats_balance(kept, &st, 1);
+	jlog_close(kept);
+	ck_assert_uint_gt(st.lost, 0);
+	ck_assert_uint_lt(st.written, (uint64_t)n);
+	ck_assert_uint_le(took, 1300);
+	size_t elen;
+	lseek(ef, 0, SEEK_SET);
+	char *err = read_all(ef, &elen);
+	close(ef);
+	unlink(errpath);
+	err = realloc(err, elen + 1);
+	err[elen] = 0;
+	char want[160];
+	snprintf(want, sizeof(want), "jlog: close: %llu lines not written within close_timeout_ms",
+	         (unsigned long long)st.lost);
+	const char *at = strstr(err, want);
+	ck_assert_msg(at != NULL, "stderr: %s", err);
+	ck_assert_msg(strstr(at + strlen(want), "not written") == NULL && strstr(err, "not sent") == NULL,
+	              "said more than once: %s", err);
+	free(err);
+	close(ls);
+}
+END_TEST
+
 /* Bad keys and values name the key, through both ways in. */
 START_TEST(api_bad_options)
 {
@@ -1291,6 +1362,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(ta, api_tcp_rfc5424);
 	tcase_add_test(ta, api_outage_lost_counted);
 	tcase_add_test(ta, api_udp_cut);
+	tcase_add_test(ta, api_close_deadline_counts_lost);
 	tcase_add_test(ta, api_bad_options);
 	suite_add_tcase(s, ta);
 	server = getenv("JLOG_TEST_SERVER");
