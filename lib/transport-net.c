@@ -30,6 +30,11 @@
 /* The crash write's frames are built in this much memory, reserved at
  * open (a signal handler cannot allocate); a longer frame is skipped. */
 #define CRASH_MEM (256u * 1024u)
+/* How long a crash write waits for a full socket: a stream's send of
+ * many frames, whose end would be torn if it gave up in the middle (the
+ * crash handler's watchdog is far longer), and a datagram. */
+#define CRASH_STREAM_WAIT_MS 1000u
+#define CRASH_DGRAM_WAIT_MS 200u
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -185,6 +190,7 @@ int jlog__net_tp_open(struct jlog__net_tp *t, struct jlog__net_opts *no,
 	t->wait_ms = c->connect_timeout_ms ? c->connect_timeout_ms : JLOG__NET_CONNECT_TIMEOUT_MS;
 	t->buffer_size = c->buffer_size ? c->buffer_size : JLOG__NET_BUFFER_SIZE;
 	t->drop_at = SIZE_MAX;
+	t->stream = no->addr.stream;
 	jlog__buf_init(&t->frame);
 	t->crash.p = malloc(CRASH_MEM);
 	t->crash.cap = CRASH_MEM;
@@ -301,7 +307,7 @@ bool jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 		if (jlog__net_flush(t->n, t->wait_ms) < 0 && jlog__net_connected(t->n))
 			t->stalled = true;
 	}
-	int rc = jlog__net_write(t->n, t->frame.p, t->frame.len);
+	int rc = jlog__net_queue(t->n, t->frame.p, t->frame.len);
 	if (rc < 0) {
 		t->lost_seen++; /* this one is counted through the write */
 		t->drop_at = start;
@@ -316,6 +322,9 @@ int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,
 {
 	(void)p;
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	/* The record op only queued the batch's frames (net-conn.h,
+	 * jlog__net_queue()): they go now, as a file's lines would. */
+	(void)jlog__net_flush(t->n, 0);
 	size_t at = t->drop_at;
 	t->drop_at = SIZE_MAX;
 	if (at == SIZE_MAX || at >= len)
@@ -370,7 +379,23 @@ void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms)
 
 /* Async-signal-safe but for the frame's header (snprintf, gmtime_r): the
  * crash handler's step 4 runs the formatter too. Each line gets the
- * crash's time and severity crit in its header; its JSON has its own. */
+ * crash's time and severity crit in its header; its JSON has its own. A
+ * stream's frames go out together, as many as the crash buffer holds per
+ * send (a send per frame would spend a socket buffer's worth of per-send
+ * overhead on a few hundred frames); a datagram's one by one. Each send
+ * waits a while for a full socket, since the process is about to die
+ * with what is left; after one wait gave up the rest go only if the
+ * socket takes them at once. */
+static void crash_send(struct jlog__net_tp *t)
+{
+	if (t->crash.len == 0)
+		return;
+	unsigned ms = t->crash_gave_up ? 0 : t->stream ? CRASH_STREAM_WAIT_MS : CRASH_DGRAM_WAIT_MS;
+	if (jlog__net_crash_write(t->n, t->crash.p, t->crash.len, ms) < 0)
+		t->crash_gave_up = true;
+	t->crash.len = 0;
+}
+
 void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t len)
 {
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
@@ -383,18 +408,29 @@ void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t l
 	v.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	v.level = JLOG_LEVEL_CRITICAL;
 	const char *end = p + len;
+	t->crash.len = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		v.msg = p;
 		v.msg_len = n;
-		t->crash.len = 0;
+		size_t at = t->crash.len;
 		t->crash.failed = false;
 		t->build(t, &t->crash, p, n, &v);
-		if (!t->crash.failed)
-			(void)jlog__net_crash_write(t->n, t->crash.p, t->crash.len);
+		if (t->crash.failed && at > 0) {
+			/* Full: send the frames before this one, build it again. */
+			t->crash.len = at;
+			crash_send(t);
+			t->crash.failed = false;
+			t->build(t, &t->crash, p, n, &v);
+		}
+		if (t->crash.failed)
+			t->crash.len = 0; /* longer than the buffer: skipped */
+		if (!t->stream)
+			crash_send(t);
 		p += n + (nl != NULL);
 	}
+	crash_send(t);
 }
 
 void jlog__net_tp_after_fork(struct jlog_transport *tp)

@@ -5,7 +5,10 @@
  * the record op.
  *
  * Accounting (jlog_stats: every formatted line ends up in written or in
- * lost). The record op queues each record's frame in the engine at once.
+ * lost). The record op queues each record's frame in the engine, and the
+ * write op sends the batch (net-conn.h, jlog__net_queue(): never before
+ * the writer hands the batch over, which the crash handler resumes
+ * from; only back-pressure, below, sends in the middle of a batch).
  * A frame the engine refuses (its outage buffer full, a datagram too
  * large) is remembered as the first line of the batch that failed, and
  * that line and the ones after it in the batch are not queued: the next
@@ -66,6 +69,8 @@ struct jlog__net_tp {
 	uint64_t errors_seen; /* engine errors already in side_write_errors */
 	struct jlog__buf frame;     /* the record's frame (writer thread) */
 	struct jlog__buf crash;     /* fixed: the crash write's frames */
+	bool stream;                /* a stream socket (else datagrams) */
+	bool crash_gave_up;         /* a crash write's wait ran out: no more waits */
 	char name[300];
 	struct jlog__frame_opts fo; /* the syslog kinds */
 	struct jlog__journald_opts jo; /* journald */

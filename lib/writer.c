@@ -394,13 +394,12 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 }
 
 /* At close, after the last write: what the transports still hold gets
- * until the deadline (transport.h, finish). What they drop then counts
- * as a write the deadline cut short, so that report_deadline() says so
- * once, with the other sinks' losses. */
-static void finish_sinks(struct jlog_core *c, struct pending *pend)
+ * until @until (ms: the close deadline, or the crash's short wait;
+ * transport.h, finish). What they drop then counts as a write the
+ * deadline cut short, so that report_deadline() says so once, with the
+ * other sinks' losses. */
+static void finish_sinks(struct jlog_core *c, struct pending *pend, uint64_t until)
 {
-	/* Acquire pairs with the release store in set_deadline(). */
-	uint64_t until = atomic_load_explicit(&c->io.at_ms, memory_order_acquire);
 	struct jlog__sink_set *set = pend->set;
 	for (unsigned i = 0; set && i < set->n; i++) {
 		struct jlog_transport *tp = set->s[i]->tp;
@@ -546,6 +545,9 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	write_out(c, pend);
 	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
 		flush_sinks(c, pend);
+	/* A network sink's queue would die with the process: a short wait
+	 * for it, within the handler's patience (crash.c, NO_PROGRESS_MS). */
+	finish_sinks(c, pend, jlog__ms_now() + CRASH_STALL_MS);
 	jlog__crash_writer_park(c);
 }
 
@@ -651,7 +653,8 @@ static void *writer_main(void *arg)
 	if (c->sampler)
 		report_sampled(c, &pend, true);
 	finish_batch(c, pos, &pend);
-	finish_sinks(c, &pend);
+	/* Acquire pairs with the release store in set_deadline(). */
+	finish_sinks(c, &pend, atomic_load_explicit(&c->io.at_ms, memory_order_acquire));
 	atomic_store_explicit(&c->writer_done, true, memory_order_release);
 	notify_flushers(c);
 	return NULL;

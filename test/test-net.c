@@ -522,7 +522,7 @@ START_TEST(fork_and_crash_write)
 	struct jlog__net_opts o = {0};
 	struct jlog__net *n = open_net(sink, &o, &r);
 	ck_assert(jlog__net_connected(n));
-	ck_assert_int_eq(jlog__net_crash_write(n, "crash\n", 6), 0);
+	ck_assert_int_eq(jlog__net_crash_write(n, "crash\n", 6, 0), 0);
 	ck_assert_int_eq(jlog__net_write(n, "queued\n", 7), 0); /* kept, not sent */
 	ck_assert_uint_eq(jlog__net_queued(n), 7);
 	pid_t pid = fork();
