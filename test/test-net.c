@@ -1166,6 +1166,29 @@ static char **server_lines(const char *file, const char *tag, size_t *n)
 	return v;
 }
 
+/* Occurrences of @tag in the whole lines of @path from *off on, which
+ * moves past them: the count of a growing file read once, for a rate
+ * (tc_count_tag() reads it all every time, which would slow the server
+ * it measures). */
+static size_t count_tag_from(const char *path, const char *tag, off_t *off)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = 0, cap = 0;
+	char *line = NULL;
+	ssize_t len;
+	if (fseeko(f, *off, SEEK_SET) == 0)
+		while ((len = getline(&line, &cap, f)) > 0 && line[len - 1] == '\n') {
+			*off += len;
+			for (char *p = line; (p = strstr(p, tag)) != NULL; p += strlen(tag))
+				n++;
+		}
+	free(line);
+	fclose(f);
+	return n;
+}
+
 static struct tc_tally run_case(const char *preset, const char *transport, const char *framing,
                                 const char *file, int threads, int per, int pace,
                                 const char *tag)
@@ -1175,12 +1198,31 @@ static struct tc_tally run_case(const char *preset, const char *transport, const
 	snprintf(opts, sizeof(opts), "{\"framing\":\"%s\"}", framing);
 	char *oracle = tc_tmppath("oracle.jsonl");
 	jlog_logger *lg = tc_open_pair(oracle, sink, opts, preset);
+	uint64_t t0 = jlog__ms_now();
 	tc_produce(lg, tag, threads, per, pace);
 	ck_assert_int_eq(jlog_flush(lg), 0);
+	uint64_t t_flushed = jlog__ms_now();
 	jlog_stats st;
 	assert_stats_balance(lg, &st, 2);
 	jlog_close(lg);
 	size_t total = (size_t)threads * (size_t)per, nsent, ngot;
+	/* The server's ingest rate: from the first call until its output
+	 * file holds every record (looked at every 25 ms). Unpaced runs
+	 * only: the datagrams' pacing would set the figure. */
+	size_t in_file = 0;
+	off_t seen_to = 0;
+	for (int k = 0; pace == 0 && k < 60000 / 25 && in_file < total; k++) {
+		in_file += count_tag_from(tc_server_file(file), tag, &seen_to);
+		if (in_file < total)
+			tc_sleep_ms(25);
+	}
+	uint64_t t_in = jlog__ms_now();
+	if (pace == 0 && in_file == total)
+		printf("%s ingest %s %s: %zu records in %llu ms from the first call until its "
+		       "file held them: %.0f records/s (jlog_flush() returned after "
+		       "%llu ms)\n", server, transport, framing, total,
+		       (unsigned long long)(t_in - t0), (double)total * 1000.0 / (double)(t_in - t0),
+		       (unsigned long long)(t_flushed - t0));
 	char **sent = tc_tagged(oracle, tag, &nsent);
 	ck_assert_uint_eq(nsent, total);
 	tc_wait_tagged(tc_server_file(file), tag, total, 60000, 3000);
