@@ -329,9 +329,16 @@ static void *torn_listener(void *arg)
 
 /* A frame partly written to a connection that dies is sent again whole
  * (from its first byte) on the next one. The frame is larger than the
- * socket buffers can hold, so the first send is partial. */
+ * socket buffers can hold, so the first send is partial. Not under
+ * valgrind, which slows the listener so that the kernel takes a frame of
+ * any size the test can move in its time before the reset: the case
+ * runs in the plain and sanitizer builds. */
 START_TEST(torn_frame_resent_whole)
 {
+	if (getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload")) {
+		fprintf(stderr, "torn_frame_resent_whole: skipped under valgrind\n");
+		return;
+	}
 	int port = free_tcp_port();
 	struct torn_ctx t = {.ls = listen_tcp(port, 4096)};
 	pthread_t th;
@@ -525,17 +532,29 @@ START_TEST(fork_and_crash_write)
 	ck_assert_int_eq(jlog__net_crash_write(n, "crash\n", 6, 0), 0);
 	ck_assert_int_eq(jlog__net_write(n, "queued\n", 7), 0); /* kept, not sent */
 	ck_assert_uint_eq(jlog__net_queued(n), 7);
+	/* The child answers through a pipe and ends by SIGKILL: under
+	 * valgrind an exit's leak check of what the child inherited would
+	 * set its exit status. */
+	int res[2];
+	ck_assert_int_eq(pipe(res), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		jlog__net_after_fork(n);
-		int bad = jlog__net_queued(n) != 0 || jlog__net_stats(n).lost != 1;
+		char bad = jlog__net_queued(n) != 0 || jlog__net_stats(n).lost != 1;
 		jlog__net_write(n, "child\n", 6);
 		bad |= jlog__net_flush(n, 5000) != 0;
-		_exit(bad);
+		bad = bad ? 'F' : 'K';
+		jlog__net_close(n); /* the child's copy: its leak otherwise */
+		(void)!write(res[1], &bad, 1);
+		kill(getpid(), SIGKILL);
 	}
+	close(res[1]);
+	char verdict = 0;
+	ck_assert_int_eq(read(res[0], &verdict, 1), 1);
+	close(res[0]);
 	int st;
 	waitpid(pid, &st, 0);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_msg(verdict == 'K', "the child's engine kept the parent's frames or did not send");
 	ck_assert_int_eq(jlog__net_write(n, "parent\n", 7), 0);
 	ck_assert_int_eq(jlog__net_flush(n, 5000), 0);
 	ck_assert_uint_eq(jlog__net_stats(n).connects, 1);
