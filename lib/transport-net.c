@@ -381,11 +381,11 @@ void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms)
  * crash handler's step 4 runs the formatter too. Each line gets the
  * crash's time and severity crit in its header; its JSON has its own. A
  * stream's frames go out together, as many as the crash buffer holds per
- * send (a send per frame would spend a socket buffer's worth of per-send
- * overhead on a few hundred frames); a datagram's one by one. Each send
- * waits a while for a full socket, since the process is about to die
- * with what is left; after one wait gave up the rest go only if the
- * socket takes them at once. */
+ * send (each send costs the socket buffer an overhead of its own, so one
+ * per frame fills it long before its size in bytes); a datagram's one by
+ * one. Each send waits a while for a full socket, since the process is
+ * about to die with what is left; after one wait gave up the rest go
+ * only if the socket takes them at once. */
 static void crash_send(struct jlog__net_tp *t)
 {
 	if (t->crash.len == 0)
