@@ -555,9 +555,12 @@ typedef struct jlog_stats {
 	                          (a record two sinks take counts twice); for
 	                          a network or journald sink, queued whole for
 	                          sending: a queued line dropped afterwards
-	                          (a datagram limit learned late) moves to
-	                          lost at the writer's next tick */
-	uint64_t truncated;    /* records with at least one truncated value */
+	                          (a datagram limit learned late, or still
+	                          queued when jlog_close()'s close_timeout_ms
+	                          ends) moves to lost */
+	uint64_t truncated;    /* records with at least one truncated value,
+	                          and lines a datagram sink shortened to its
+	                          max_datagram (once per sink that did) */
 	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not
 	                          grow); the first failure of a sink, and

@@ -16,7 +16,7 @@
  * signal-safe write of the crash handler.
  *
  * Threads: open runs in jlog_open()/jlog_add_sink(); close once no writer
- * uses the sink any more; after_fork in the child of fork(), before its
+ * uses the sink any more (after finish, when a close stopped the writer); after_fork in the child of fork(), before its
  * writer starts; crash_write in a signal handler (crash.c, step 4); every
  * other operation on the writer thread only.
  */
@@ -96,8 +96,11 @@ struct jlog__transport_ops {
 	 * needs the record and not only its line. It may replace the line by
 	 * a shorter one (jlog__sink_format() of @s with @v cut: a datagram's
 	 * limit). A line the transport cannot take is reported by the next
-	 * write, as a failure with the lines before it kept. May be NULL. */
-	void (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
+	 * write, as a failure with the lines before it kept. Returns true
+	 * when it shortened a record that was whole, which the writer counts
+	 * in jlog_stats.truncated (the log call counted the others). May be
+	 * NULL. */
+	bool (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
 	               const struct jlog__rec_view *v, const struct jlog_sink *s,
 	               const struct jlog__line_ctx *ctx);
 	/* At the end of each batch the writer writes (the flush point of
@@ -106,6 +109,12 @@ struct jlog__transport_ops {
 	/* Time-driven work (rotation, reconnecting): called by the writer at
 	 * least every flush interval, with CLOCK_REALTIME. May be NULL. */
 	void (*tick)(struct jlog_transport *t, uint64_t now_ns);
+	/* At jlog_close(), on the writer thread after its last write: send
+	 * what the transport still holds below write (an outage buffer)
+	 * until @until_ms (CLOCK_MONOTONIC in ms: the close deadline), then
+	 * drop the rest and add it to side_lost, where the writer moves it
+	 * from written to lost and reports it. May be NULL. */
+	void (*finish)(struct jlog_transport *t, uint64_t until_ms);
 	/* Reopen the target (an external rotation moved it). May be NULL. */
 	int (*reopen)(struct jlog_transport *t);
 	/* Async-signal-safe: write @p (whole lines) as well as can be, with a

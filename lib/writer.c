@@ -203,8 +203,9 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
 			continue;
 		}
-		if (JLOG__UNLIKELY(s->framed))
-			s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx);
+		if (JLOG__UNLIKELY(s->framed) &&
+		    s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx))
+			atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 		s->pend_lines++;
 		full |= s->out.len >= OUT_HIGH_WATER;
 	}
@@ -358,6 +359,23 @@ uint64_t jlog__ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Move what a transport counted on the side into the logger's counters
+ * (transport.h, struct jlog_transport). */
+static void take_side_counts(struct jlog_core *c, struct jlog_transport *tp)
+{
+	/* Relaxed: statistics counters. */
+	atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors, memory_order_relaxed);
+	tp->side_errors = 0;
+	if (tp->side_lost) {
+		/* Counted written when the transport took them. */
+		atomic_fetch_sub_explicit(&c->written, tp->side_lost, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
+		tp->side_lost = 0;
+	}
+	atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors, memory_order_relaxed);
+	tp->side_write_errors = 0;
+}
+
 /* The transports' time-driven work: at least every flush interval, since
  * the idle writer wakes that often; at most every millisecond. */
 static void tick_sinks(struct jlog_core *c, struct pending *pend)
@@ -371,22 +389,28 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 	for (unsigned i = 0; set && i < set->n; i++)
 		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK) {
 			jlog__sink_tick(set->s[i], real);
-			struct jlog_transport *tp = set->s[i]->tp;
-			/* Relaxed: a statistics counter. */
-			atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors,
-			                          memory_order_relaxed);
-			tp->side_errors = 0;
-			if (tp->side_lost) {
-				/* Counted written when the transport took them. */
-				atomic_fetch_sub_explicit(&c->written, tp->side_lost,
-				                          memory_order_relaxed);
-				atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
-				tp->side_lost = 0;
-			}
-			atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors,
-			                          memory_order_relaxed);
-			tp->side_write_errors = 0;
+			take_side_counts(c, set->s[i]->tp);
 		}
+}
+
+/* At close, after the last write: what the transports still hold gets
+ * until @until (ms: the close deadline, or the crash's short wait;
+ * transport.h, finish). What they drop then counts as a write the
+ * deadline cut short, so that report_deadline() says so once, with the
+ * other sinks' losses. */
+static void finish_sinks(struct jlog_core *c, struct pending *pend, uint64_t until)
+{
+	struct jlog__sink_set *set = pend->set;
+	for (unsigned i = 0; set && i < set->n; i++) {
+		struct jlog_transport *tp = set->s[i]->tp;
+		if (!tp->ops->finish)
+			continue;
+		tp->ops->finish(tp, until);
+		if (tp->side_lost)
+			/* Relaxed: a counter, read after the join. */
+			atomic_fetch_add_explicit(&c->io.expired, 1, memory_order_relaxed);
+		take_side_counts(c, tp);
+	}
 }
 
 static bool past_deadline(struct jlog_core *c)
@@ -521,6 +545,9 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	write_out(c, pend);
 	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
 		flush_sinks(c, pend);
+	/* A network sink's queue would die with the process: a short wait
+	 * for it, within the handler's patience (crash.c, NO_PROGRESS_MS). */
+	finish_sinks(c, pend, jlog__ms_now() + CRASH_STALL_MS);
 	jlog__crash_writer_park(c);
 }
 
@@ -626,6 +653,8 @@ static void *writer_main(void *arg)
 	if (c->sampler)
 		report_sampled(c, &pend, true);
 	finish_batch(c, pos, &pend);
+	/* Acquire pairs with the release store in set_deadline(). */
+	finish_sinks(c, &pend, atomic_load_explicit(&c->io.at_ms, memory_order_acquire));
 	atomic_store_explicit(&c->writer_done, true, memory_order_release);
 	notify_flushers(c);
 	return NULL;
