@@ -508,9 +508,11 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	 * the sampler decides here, on this branch only: without one this
 	 * costs nothing more. A record too large for this path is sampled
 	 * by log_general() instead, so never twice. */
-	/* Relaxed: jlog_reload_config() may change them (handle_limits()),
-	 * and a call that reads the old limits decides as before it. */
-	if (JLOG__UNLIKELY(total > __atomic_load_n(&lg->fast_max, __ATOMIC_RELAXED))) {
+	/* jlog_reload_config() may change them (handle_limits()); a call
+	 * that reads the old limits decides as before it. Acquire pairs
+	 * with the release store there: a limit that sends the record to
+	 * the sampler comes with the sampler it was stored after. */
+	if (JLOG__UNLIKELY(total > __atomic_load_n(&lg->fast_max, __ATOMIC_ACQUIRE))) {
 		if (total > __atomic_load_n(&lg->sample_max, __ATOMIC_RELAXED))
 			return -1;
 		if (!jlog__sample_admit(c, id, level, now))

@@ -156,10 +156,12 @@ static void handle_limits(jlog_logger *lg, const struct jlog_core *c, uint8_t bo
 {
 	size_t max = bound_flags ? 0 : c->fast_max;
 	bool on = jlog__sampler_on(c->sampler);
-	/* Relaxed: read so by begin_record(); a reload changes them while
-	 * other threads log. */
-	__atomic_store_n(&lg->fast_max, on ? 0 : max, __ATOMIC_RELAXED);
+	/* A reload changes them while other threads log. sample_max
+	 * first, and fast_max with release, paired with begin_record()'s
+	 * acquire: a call that finds fast_max 0 sees the sampler and the
+	 * sample_max stored before it. */
 	__atomic_store_n(&lg->sample_max, on ? max : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lg->fast_max, on ? 0 : max, __ATOMIC_RELEASE);
 }
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)

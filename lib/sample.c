@@ -242,13 +242,11 @@ static bool bucket_take(const struct jlog__sample_rules *s, struct jlog__sample_
 
 bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now)
 {
-	/* Acquire pairs with the release store of jlog_reload_config(),
-	 * which may give a running logger its first sampler; the handle's
-	 * limits that send this call here are read relaxed, so the sampler
-	 * may not be seen yet: the record goes on. */
+	/* Never NULL here: jlog_reload_config() publishes a running
+	 * logger's first sampler before the handle limits that send calls
+	 * here (logger.c, handle_limits(); log_general() checks itself).
+	 * Acquire pairs with that release store. */
 	struct jlog__sampler *s = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
-	if (JLOG__UNLIKELY(!s))
-		return true;
 	/* Acquire pairs with jlog__sampler_set_rules(). */
 	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
 	if (level > r->max_level)
