@@ -815,6 +815,23 @@ JLOG_EXPORT int jlog_reopen(jlog_logger *log);
  */
 JLOG_EXPORT int jlog_install_reopen_on_sighup(jlog_logger *log);
 
+/*
+ * jlog_install_reload_on_sighup - opt-in: the SIGHUP handler of
+ * jlog_install_reopen_on_sighup() (one handler, the same rules for the
+ * previous one and for NULL) that also reloads @log's configuration from
+ * the file it was opened from, as jlog_reload_config(@log, NULL) does.
+ * The handler only sets flags and wakes the writer (async-signal-safe);
+ * the writer reopens the files, then runs the reload itself between two
+ * records (the records it took before are written with the old settings)
+ * and, when the document is refused, says why on stderr ("jlog: reload on
+ * SIGHUP: ...; the configuration is unchanged") and keeps running as it
+ * was. Returns 0, -EINVAL (@log was not opened from a file: the message
+ * says so) or the negative errno of sigaction(). Installing either hook
+ * again replaces the logger and what SIGHUP does. Not thread-safe against
+ * itself or jlog_install_reopen_on_sighup().
+ */
+JLOG_EXPORT int jlog_install_reload_on_sighup(jlog_logger *log);
+
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
  * no-op. Thread-safe. */
 JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
@@ -928,6 +945,56 @@ JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JL
  * jlog_last_error() instead of stderr. @err may be NULL. */
 JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
                                      size_t errlen) JLOG__WUR;
+
+/*
+ * jlog_reload_config - apply a changed document (the schema of
+ * jlog_open_config(): a file path, or the JSON text itself when it starts
+ * with '{'; NULL: the file the logger was opened from again) to @log's
+ * root (NULL: the default logger), which must have been opened from a
+ * configuration (jlog_open_config(), or the default logger from
+ * JLOG_CONFIG, whose reload applies the environment's overrides again).
+ *
+ * Reload compares the document with the last one applied, as jlog-config
+ * show would print them, and changes what differs:
+ *   - "level" and "modules" (the module list is replaced whole; a level
+ *     set with jlog_set_level() on a child handle stays);
+ *   - "redact", "sampling", "rate_limit" (suppressed counts are still
+ *     reported), "flush_interval_ms", "levels" (added, never removed);
+ *   - "sinks", sink by sink: a sink whose settings are all the same as
+ *     one of the last document's is kept, with its open file or
+ *     connection; any other is opened new; one the document no longer
+ *     has is written up to the switch, then closed. Sinks added with
+ *     jlog_add_sink() are not the document's and are left alone.
+ *     Top-level "file_mode" and "allow_symlink" replace the file sinks
+ *     they change.
+ * Any other setting cannot change on a running logger ("queue_size",
+ * "max_record_size", "overflow", "close_timeout_ms", "name"): a document
+ * that changes one is refused, naming it ("queue_size: cannot change on a
+ * running logger (4194304, now 1048576); close and open the logger to
+ * apply it"), and nothing changes.
+ *
+ * Atomic: everything that can fail (reading, checking, opening the new
+ * sinks, compiling rules) happens first; an invalid document, or a sink
+ * that cannot open, changes nothing, and the message names the key path
+ * as jlog_open_config()'s do ("sinks[1].preset: unknown preset \"elk\"").
+ * The levels and the sampling rules apply to log calls that begin after
+ * the call took them; then the call takes the ring position P, and every
+ * record reserved before P is formatted and written with the old sinks,
+ * redaction and filters, every record from P on with the new ones, so
+ * that a sink that stays gets every record once. The call returns once
+ * the writer has switched (it waits for the records before P to be
+ * formatted): a record logged after it returns has the new settings.
+ *
+ * Returns 0; -EINVAL (a bad document, a setting that cannot change, a
+ * logger not opened from a configuration, a closed logger), the negative
+ * errno of reading the file, -ENOMEM, or the error of opening a sink; the
+ * reason is kept for jlog_last_error(). -EDEADLK from a sink's callback or
+ * filter (the writer thread). Thread-safe, also while other threads log;
+ * serialized with itself and jlog_add_sink()/jlog_remove_sink(); not
+ * concurrently with jlog_close() of the root, nor from a signal handler
+ * (jlog_install_reload_on_sighup() is for that).
+ */
+JLOG_EXPORT int jlog_reload_config(jlog_logger *log, const char *path_or_json);
 
 
 /* ------------------------------------------------------------------------ */

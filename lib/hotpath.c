@@ -353,7 +353,8 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	struct jlog_core *c = lg->core;
 	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
 
-	if (JLOG__UNLIKELY(c->sampler)) {
+	/* Acquire: jlog_reload_config() may publish a first sampler. */
+	if (JLOG__UNLIKELY(__atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE))) {
 		uint8_t unused = 0;
 		if (!jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
 			return;
@@ -507,8 +508,12 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	 * the sampler decides here, on this branch only: without one this
 	 * costs nothing more. A record too large for this path is sampled
 	 * by log_general() instead, so never twice. */
-	if (JLOG__UNLIKELY(total > lg->fast_max)) {
-		if (total > lg->sample_max)
+	/* jlog_reload_config() may change them (handle_limits()); a call
+	 * that reads the old limits decides as before it. Acquire pairs
+	 * with the release store there: a limit that sends the record to
+	 * the sampler comes with the sampler it was stored after. */
+	if (JLOG__UNLIKELY(total > __atomic_load_n(&lg->fast_max, __ATOMIC_ACQUIRE))) {
+		if (total > __atomic_load_n(&lg->sample_max, __ATOMIC_RELAXED))
 			return -1;
 		if (!jlog__sample_admit(c, id, level, now))
 			return 0;

@@ -447,7 +447,10 @@ struct jlog__sample_site {
 #define JLOG__SAMPLE_CHUNK_BITS 12
 #define JLOG__SAMPLE_CHUNKS 256 /* as many call-site ids as callsite.c has */
 
-struct jlog__sampler {
+/* What a sampler decides by: immutable once published, so that a log call
+ * may read it while jlog_reload_config() puts other rules in its place
+ * (jlog__sampler_set_rules()). */
+struct jlog__sample_rules {
 	bool sampling;
 	uint32_t first, thereafter;
 	uint64_t interval; /* in jlog__stamp() units */
@@ -457,14 +460,36 @@ struct jlog__sampler {
 	uint64_t emission;  /* stamp units per token */
 	uint64_t tolerance; /* (burst - 1) * emission */
 	int rate_max;
-	int max_level;      /* the higher of the enabled limits' levels */
+	int max_level;      /* the higher of the enabled limits' levels; -1: none */
 	uint64_t report_ms; /* writer: the report interval */
-	uint64_t next_report_ms;
+	struct jlog__sample_rules *retired_next; /* the sampler's replaced rules */
+};
+
+/* A sampler: its rules and the per-call-site state the rules count in,
+ * which outlives a change of rules, so that no suppressed count is lost. */
+struct jlog__sampler {
+	/* Acquire loads by log calls; replaced, never freed while the
+	 * sampler lives (a log call may still read the old ones). */
+	_Atomic(struct jlog__sample_rules *) rules;
+	struct jlog__sample_rules *retired;
+	uint64_t next_report_ms; /* writer */
 	struct jlog__sample_site nosite; /* records without a call site */
 	struct jlog__sample_site bucket; /* JLOG_RATE_PER_LOGGER */
 	_Atomic(struct jlog__sample_site *) chunks[JLOG__SAMPLE_CHUNKS];
 };
 
+/* The rules @o asks for, in *out (NULL when it asks for none), or -EINVAL
+ * (named by jlog__fail) / -ENOMEM. */
+int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **out);
+/* A sampler with no counts yet that decides by @r (NULL: admits every
+ * record), or NULL when out of memory (@r is then freed). */
+struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r);
+/* Decide by @r from now on (NULL: admit every record); the old rules are
+ * kept until the sampler is freed. Callers serialize. */
+void jlog__sampler_set_rules(struct jlog__sampler *s, struct jlog__sample_rules *r);
+/* Whether @s limits anything (a sampler whose rules were taken away by a
+ * reload admits everything and only reports what it counted before). */
+bool jlog__sampler_on(const struct jlog__sampler *s);
 /* The sampler @o asks for, in *out (NULL when it asks for none), or
  * -EINVAL (named by jlog__fail) / -ENOMEM. */
 int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out);
@@ -554,6 +579,15 @@ struct jlog_core {
 	_Atomic uint64_t sampled_out;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
+	/* Reload (reload.c): the document the logger was opened from, as
+	 * last applied (NULL when jlog_open() opened it; guarded by
+	 * sinks_lock); the change jlog_reload_config() asks the writer to
+	 * make at a ring position; the SIGHUP hook's request to reload from
+	 * the file. */
+	struct jlog__cfg_state *cfg;
+	_Atomic(struct jlog__reload *) reload_req;
+	_Atomic bool reload_file_req;
+	struct jlog_logger *root; /* the root handle, while open */
 
 	struct jlog_core *next_open; /* global list of open cores */
 	bool is_default;
@@ -620,6 +654,41 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
                                              bool backtrace, bool diagnose,
                                              struct jlog__rec_view *tmp);
 
+/* Reload (reload.c). The writer, between batches (every sink buffer
+ * empty) at ring position @pos: makes a requested change whose position
+ * is @pos, or runs the SIGHUP hook's reload; true when it changed what
+ * the writer uses. */
+bool jlog__reload_writer(struct jlog_core *c, uint64_t pos);
+/* Whether the record that ends at ring position @end is one of those
+ * the old settings of the requested change @r write (before its
+ * position; false while the position is not taken yet). */
+struct jlog__reload;
+bool jlog__reload_before(struct jlog__reload *r, uint64_t end);
+/* Whether @c was opened from a configuration file (it can reload from
+ * it: jlog_install_reload_on_sighup()). */
+bool jlog__reload_from_file_ok(struct jlog_core *c);
+/* Free a core's reload state (NULL is a no-op). */
+void jlog__cfg_state_free(struct jlog__cfg_state *st);
+/* jlog__config_open_doc()'s record of the document it opened @lg from
+ * (@p, parsed), the file it came from (@path, NULL for JSON text) and
+ * whether a reload from the file applies the environment's overrides
+ * again (@env, the default logger). 0 or -ENOMEM. */
+struct jlog__cfg;
+int jlog__cfg_state_init(jlog_logger *lg, const struct jlog__cfg *p, const char *path, bool env);
+
+/* logger.c, for reload.c. A sink set of @n sinks (uninitialised
+ * pointers), or NULL. */
+struct jlog__sink_set *jlog__sink_set_new(unsigned n);
+/* What log calls must capture for @set's sinks (JLOG__CAPTURE_*). */
+unsigned jlog__sink_capture(const struct jlog__sink_set *set);
+/* Keep a set the writer no longer uses until the core is freed. */
+void jlog__sink_set_retire(struct jlog_core *c, struct jlog__sink_set *set);
+/* Whether the writer may be using a sink set right now. */
+bool jlog__writer_running(struct jlog_core *c);
+/* With c->lock held: resolve every handle's gate and limits after a
+ * change of the root's level, the module levels or the sampler. */
+void jlog__handles_update_locked(struct jlog_core *c);
+
 /* Writer thread (writer.c). */
 int jlog__writer_start(struct jlog_core *c);
 /* Drain everything, stop and join the writer, waiting for the sinks at
@@ -660,8 +729,11 @@ const char *jlog__level_color(int level);
 int jlog__level_check(const char *name, int no, const char *color);
 /* jlog_open, without creating the options' sink when @no_sink. */
 int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
-/* Open a root logger from a parsed configuration document. */
-int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size_t errlen);
+/* Open a root logger from a parsed configuration document, which came
+ * from the file @path (NULL: JSON text), with the environment's overrides
+ * when @env (the default logger: a reload applies them again). */
+int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, const char *path, bool env,
+                          char *err, size_t errlen);
 /* The default logger's document from JLOG_CONFIG and the environment. */
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
 /* Apply JLOG_LEVEL, JLOG_SINK, JLOG_FORMAT, JLOG_SERIALIZE, JLOG_COLORIZE

@@ -120,6 +120,7 @@ static void core_free(struct jlog_core *c)
 	for (size_t i = 0; i < c->nmodules; i++)
 		free(c->modules[i].prefix);
 	free(c->modules);
+	jlog__cfg_state_free(c->cfg);
 	free_sinks(c);
 	jlog__sampler_free(c->sampler);
 	jlog__ring_finish(&c->ring);
@@ -137,7 +138,7 @@ static void logger_free(jlog_logger *lg)
 }
 
 /* A sink set of @n sinks (uninitialised pointers). */
-static struct jlog__sink_set *set_new(unsigned n)
+struct jlog__sink_set *jlog__sink_set_new(unsigned n)
 {
 	struct jlog__sink_set *set =
 		malloc(sizeof(*set) + (n ? n : 1) * sizeof(set->s[0]));
@@ -154,8 +155,13 @@ static struct jlog__sink_set *set_new(unsigned n)
 static void handle_limits(jlog_logger *lg, const struct jlog_core *c, uint8_t bound_flags)
 {
 	size_t max = bound_flags ? 0 : c->fast_max;
-	lg->fast_max = c->sampler ? 0 : max;
-	lg->sample_max = c->sampler ? max : 0;
+	bool on = jlog__sampler_on(c->sampler);
+	/* A reload changes them while other threads log. sample_max
+	 * first, and fast_max with release, paired with begin_record()'s
+	 * acquire: a call that finds fast_max 0 sees the sampler and the
+	 * sample_max stored before it. */
+	__atomic_store_n(&lg->sample_max, on ? max : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lg->fast_max, on ? 0 : max, __ATOMIC_RELEASE);
 }
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)
@@ -197,7 +203,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
 	if (rc < 0)
 		goto err_free;
-	struct jlog__sink_set *set = set_new(no_sink ? 0 : 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(no_sink ? 0 : 1);
 	if (!set) {
 		rc = -ENOMEM;
 		goto err_ring;
@@ -252,6 +258,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	c->root_level = lg->gate.level;
 	lg->core = c;
 	lg->is_root = true;
+	c->root = lg;
 
 	rc = jlog__writer_start(c);
 	if (rc < 0)
@@ -448,7 +455,7 @@ int jlog_flush(jlog_logger *lg)
 static jlog_logger *resolve(const jlog_logger *lg);
 
 /* What log calls must capture for @set's sinks. */
-static unsigned capture_of(const struct jlog__sink_set *set)
+unsigned jlog__sink_capture(const struct jlog__sink_set *set)
 {
 	unsigned what = 0;
 	for (unsigned i = 0; i < set->n; i++) {
@@ -462,7 +469,7 @@ static unsigned capture_of(const struct jlog__sink_set *set)
 
 /* Whether the writer may be using a sink set right now (a writer thread
  * of this process that has not finished). */
-static bool writer_running(struct jlog_core *c)
+bool jlog__writer_running(struct jlog_core *c)
 {
 	return c->writer_started && c->writer_pid == getpid() &&
 	       !atomic_load_explicit(&c->writer_done, memory_order_acquire);
@@ -491,14 +498,19 @@ static bool writer_uses(struct jlog_core *c, uintptr_t set)
 static void publish_sinks(struct jlog_core *c, struct jlog__sink_set *set)
 {
 	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
-	atomic_store_explicit(&c->capture, capture_of(set), memory_order_relaxed);
+	atomic_store_explicit(&c->capture, jlog__sink_capture(set), memory_order_relaxed);
 	/* Release: the writer that loads the set sees the sinks whole. */
 	atomic_store_explicit(&c->sinks, set, memory_order_release);
-	if (writer_running(c) && !pthread_equal(pthread_self(), c->writer))
+	if (jlog__writer_running(c) && !pthread_equal(pthread_self(), c->writer))
 		jlog__writer_wait(c, writer_uses, (uintptr_t)set);
-	if (old) {
-		old->retired_next = c->retired;
-		c->retired = old;
+	jlog__sink_set_retire(c, old);
+}
+
+void jlog__sink_set_retire(struct jlog_core *c, struct jlog__sink_set *set)
+{
+	if (set) {
+		set->retired_next = c->retired;
+		c->retired = set;
 	}
 }
 
@@ -539,7 +551,7 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 	}
 	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
 	unsigned n = old ? old->n : 0;
-	struct jlog__sink_set *set = set_new(n + 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(n + 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
 		jlog__sink_destroy(s);
@@ -582,7 +594,7 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 		return jlog__fail(-ESRCH, "jlog_remove_sink: no sink with id %d (the logger's "
 		                  "sinks: %s)", id, n ? ids : "none");
 	}
-	struct jlog__sink_set *set = set_new(n - 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(n - 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
 		return jlog__fail(-ENOMEM, "jlog_remove_sink: out of memory");
@@ -654,6 +666,20 @@ static void update_gates_locked(struct jlog_core *c)
 		return;
 	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
 		__atomic_store_n(&ch->gate.level, effective_level_locked(c, ch), __ATOMIC_RELAXED);
+}
+
+void jlog__handles_update_locked(struct jlog_core *c)
+{
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return;
+	jlog_logger *root = c->root;
+	__atomic_store_n(&root->gate.level, c->root_level, __ATOMIC_RELAXED);
+	if (c->is_default)
+		__atomic_store_n(&jlog__default_gate, c->root_level, __ATOMIC_RELAXED);
+	handle_limits(root, c, 0);
+	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
+		handle_limits(ch, c, ch->bound_flags);
+	update_gates_locked(c);
 }
 
 void jlog_set_level(jlog_logger *lg, int level)
@@ -854,11 +880,12 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 		ch->bound_len = k;
 		ch->nbound = kept;
 	}
-	handle_limits(ch, c, ch->bound_flags);
-
 	ch->core = c;
 	ch->parent = parent;
 	pthread_mutex_lock(&c->lock);
+	/* Under the lock: a reload that changes the sampler updates the
+	 * handles listed here. */
+	handle_limits(ch, c, ch->bound_flags);
 	ch->gate.level = atomic_load_explicit(&c->closed, memory_order_relaxed)
 	                         ? JLOG_LEVEL_OFF
 	                         : effective_level_locked(c, ch);

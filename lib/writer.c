@@ -236,6 +236,13 @@ static void report_drops(struct jlog_core *c, struct pending *pend)
 	emit(c, &v, pend);
 }
 
+/* The core's sampler, which jlog_reload_config() may give a running
+ * logger (acquire pairs with its release store). */
+static inline struct jlog__sampler *sampler_of(struct jlog_core *c)
+{
+	return __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
+}
+
 struct sampled_report {
 	struct jlog_core *c;
 	struct pending *pend;
@@ -283,11 +290,12 @@ static void report_site(void *arg, uint32_t id, uint64_t n)
  * last report. */
 static void report_sampled(struct jlog_core *c, struct pending *pend, bool all)
 {
-	struct jlog__sampler *s = c->sampler;
+	struct jlog__sampler *s = sampler_of(c);
 	uint64_t now = jlog__ms_now();
 	if (!all && now < s->next_report_ms)
 		return;
-	s->next_report_ms = now + s->report_ms;
+	s->next_report_ms =
+		now + atomic_load_explicit(&s->rules, memory_order_acquire)->report_ms;
 	struct sampled_report r = {c, pend, jlog__now_ns(), jlog__gettid()};
 	jlog__sample_collect(s, report_site, &r);
 }
@@ -317,14 +325,28 @@ static void notify_flushers(struct jlog_core *c)
 }
 
 /* Drain up to BATCH_RECORDS records from *pos, and none at or past
- * @limit. Returns how many. */
-static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit)
+ * @limit, nor, with @reload, one that a reload asked for meanwhile wants
+ * formatted with its new settings (made between batches: the loop of
+ * writer_main()). Returns how many. */
+static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit,
+                      bool reload)
 {
 	unsigned n = 0;
 	const void *rec;
 	size_t len;
-	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0 &&
-	       jlog__ring_peek(&c->ring, pos, &rec, &len)) {
+	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0) {
+		uint64_t at = *pos;
+		if (!jlog__ring_peek(&c->ring, pos, &rec, &len))
+			break;
+		/* After the peek: a record reserved after the reload took its
+		 * position was committed after the request was published,
+		 * so the request is seen here (reload.c says why). Acquire
+		 * pairs with its store. The record stays for the next batch. */
+		struct jlog__reload *rq = atomic_load_explicit(&c->reload_req, memory_order_acquire);
+		if (JLOG__UNLIKELY(rq) && reload && !jlog__reload_before(rq, *pos)) {
+			*pos = at;
+			break;
+		}
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
@@ -340,7 +362,7 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend)
 {
 	report_drops(c, pend);
-	if (JLOG__UNLIKELY(c->sampler))
+	if (JLOG__UNLIKELY(sampler_of(c)))
 		report_sampled(c, pend, false);
 	write_out(c, pend);
 	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
@@ -526,7 +548,7 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	uint64_t stall_since = 0;
 	while ((int64_t)(pos - c->crash.target) < 0) {
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
-		if (drain(c, &pos, pend, pos + ((uint64_t)1 << 62)) > 0) {
+		if (drain(c, &pos, pend, pos + ((uint64_t)1 << 62), false) > 0) {
 			write_out(c, pend); /* moves crash.sink_pos: progress */
 			stall_since = 0;
 			continue;
@@ -538,7 +560,7 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 		jlog__ring_wait(&c->ring, pos, seq, 1);
 	}
 	report_drops(c, pend);
-	if (c->sampler)
+	if (sampler_of(c))
 		report_sampled(c, pend, true);
 	if (c->crash.record)
 		emit(c, c->crash.record, pend);
@@ -607,8 +629,19 @@ static void *writer_main(void *arg)
 		 * Relaxed: the flag carries no data. */
 		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reopen_req, memory_order_relaxed)))
 			jlog__reopen_sinks(c, pend.set);
+		/* The same order for a reload (reload.c), which swaps what the
+		 * writer uses while every sink buffer is still empty: a change
+		 * asked for at ring position P is made here once every record
+		 * before P is written (drain() takes nothing from P on before);
+		 * once made, the loop goes round to switch sink sets. Relaxed:
+		 * jlog__reload_writer() reads the request again with acquire,
+		 * and the SIGHUP hook's flag carries no data. */
+		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reload_req, memory_order_relaxed) ||
+		                   atomic_load_explicit(&c->reload_file_req, memory_order_relaxed)) &&
+		    jlog__reload_writer(c, pos))
+			continue;
 		uint64_t limit = drain_limit(c, pos);
-		unsigned n = drain(c, &pos, &pend, limit);
+		unsigned n = drain(c, &pos, &pend, limit, true);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
 			stall_since = 0;
@@ -617,7 +650,7 @@ static void *writer_main(void *arg)
 		if (JLOG__UNLIKELY(pos == limit)) {
 			/* The process is exiting without a close: the
 			 * suppressed counts are reported now or never. */
-			if (c->sampler) {
+			if (sampler_of(c)) {
 				report_sampled(c, &pend, true);
 				write_out(c, &pend);
 			}
@@ -650,7 +683,7 @@ static void *writer_main(void *arg)
 		jlog__ring_wait(&c->ring, pos, seq, c->flush_interval_ms);
 	}
 	/* Whatever is left of the suppressed counts: every one is reported. */
-	if (c->sampler)
+	if (sampler_of(c))
 		report_sampled(c, &pend, true);
 	finish_batch(c, pos, &pend);
 	/* Acquire pairs with the release store in set_deadline(). */
