@@ -10,7 +10,7 @@
  * are applied to it as overrides (see jlog__config_from_env).
  */
 #include "jlog-private.h"
-
+#include "flight.h"
 #include "opt.h"
 #include "redact.h"
 #include "transport.h"
@@ -282,6 +282,8 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 			p->opts.redact = &p->redact;
 		} else if (strcmp(key, "sampling") == 0 || strcmp(key, "rate_limit") == 0) {
 			rc = jlog__cfg_sampling(key, v, &p->opts, err, errlen);
+		} else if (strcmp(key, "flight_recorder") == 0) {
+			rc = jlog__cfg_flight(v, &p->opts, err, errlen);
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
@@ -695,6 +697,7 @@ static json_t *effective(const struct parsed *p)
 	json_object_set_new(j, "modules", mods);
 	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
 	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
+	json_object_set_new(j, "flight_recorder", jlog__flight_to_json(o, level_json, p->levels));
 	json_t *sinks = json_array();
 	if (p->nsinks == 0) {
 		/* No sinks: jlog_open()'s own, the options' sink in JSON. */

@@ -353,9 +353,13 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	struct jlog_core *c = lg->core;
 	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
 
-	if (JLOG__UNLIKELY(c->sampler)) {
+	/* The flight recorder's records (below the handle's level, which
+	 * the gate let through) are not sampled: see begin_record(). */
+	if (JLOG__UNLIKELY(c->sampler || c->flight)) {
 		uint8_t unused = 0;
-		if (!jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
+		if (c->flight && level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
+			extra_flags |= JLOG__REC_DEFERRED;
+		else if (c->sampler && !jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
 			return;
 	}
 
@@ -482,38 +486,12 @@ _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the
  * instructions for a root logger without context, with the inline
  * reservation; callgrind, bench/hotpath.c).
  */
-static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
-                               size_t msg_len, size_t n, size_t fields_size,
+/* The rest of begin_record(): reserve @total bytes and write the head. */
+static inline int reserve_head(jlog_logger *lg, struct jlog_core *c, uint32_t id, int level,
+                               size_t msg_len, size_t n, size_t total, size_t extra,
+                               size_t ctx_len, uint32_t ctx_n, uint8_t flags, uint64_t now,
                                struct jlog__reserved *r)
 {
-	struct jlog_core *c = lg->core;
-	/* Errors of a logger whose sinks show diagnostics need the caller's
-	 * errno and stack: jlog__log() captures them (log_diag()). */
-	if (JLOG__UNLIKELY(level >= JLOG_LEVEL_ERROR) &&
-	    JLOG__UNLIKELY(atomic_load_explicit(&c->capture, memory_order_relaxed)))
-		return -1;
-	/* The clock first: fewer values live across its call, fewer
-	 * registers to save (6 instructions). */
-	uint8_t flags = 0;
-	uint64_t now = jlog__stamp(&flags);
-	size_t ctx_len = jlog__ctx.len;
-	uint32_t ctx_n = jlog__ctx.nfields;
-	size_t extra = lg->name_len + lg->bound_len + ctx_len;
-	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + extra + fields_size;
-	/* Large records get the exact limits of the general path (context
-	 * at most half a record, truncation), and so do all the records of
-	 * a handle whose bound fields were cut (its fast_max is 0). A
-	 * logger with a sampler gives its handles a fast_max of 0 too, and
-	 * the sampler decides here, on this branch only: without one this
-	 * costs nothing more. A record too large for this path is sampled
-	 * by log_general() instead, so never twice. */
-	if (JLOG__UNLIKELY(total > lg->fast_max)) {
-		if (total > lg->sample_max)
-			return -1;
-		if (!jlog__sample_admit(c, id, level, now))
-			return 0;
-	}
-
 	uint32_t tid = jlog__gettid();
 	uint8_t *p;
 	if (JLOG__UNLIKELY(!reserve_record(c, total, &p)))
@@ -538,6 +516,62 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	r->fields = q;
 	r->core = c;
 	return 1;
+}
+
+/* A flight recorder's record (below the handle's level): begin_record()'s
+ * end with the mark, out of line, so that begin_record() never carries a
+ * changed flags value (2 instructions on every call when it did). */
+static __attribute__((noinline)) int reserve_deferred(jlog_logger *lg, struct jlog_core *c,
+                                                      uint32_t id, int level, size_t msg_len,
+                                                      size_t n, size_t total, size_t extra,
+                                                      size_t ctx_len, uint32_t ctx_n,
+                                                      uint8_t flags, uint64_t now,
+                                                      struct jlog__reserved *r)
+{
+	return reserve_head(lg, c, id, level, msg_len, n, total, extra, ctx_len, ctx_n,
+	                    flags | JLOG__REC_DEFERRED, now, r);
+}
+
+static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
+                               size_t msg_len, size_t n, size_t fields_size,
+                               struct jlog__reserved *r)
+{
+	struct jlog_core *c = lg->core;
+	/* Errors of a logger whose sinks show diagnostics need the caller's
+	 * errno and stack: jlog__log() captures them (log_diag()). */
+	if (JLOG__UNLIKELY(level >= JLOG_LEVEL_ERROR) &&
+	    JLOG__UNLIKELY(atomic_load_explicit(&c->capture, memory_order_relaxed)))
+		return -1;
+	/* The clock first: fewer values live across its call, fewer
+	 * registers to save (6 instructions). */
+	uint8_t flags = 0;
+	uint64_t now = jlog__stamp(&flags);
+	size_t ctx_len = jlog__ctx.len;
+	uint32_t ctx_n = jlog__ctx.nfields;
+	size_t extra = lg->name_len + lg->bound_len + ctx_len;
+	size_t total = sizeof(struct jlog__rec_hdr) + msg_len + extra + fields_size;
+	/* Large records get the exact limits of the general path (context
+	 * at most half a record, truncation), and so do all the records of
+	 * a handle whose bound fields were cut (its fast_max is 0). A
+	 * logger with a sampler gives its handles a fast_max of 0 too, and
+	 * the sampler decides here, on this branch only: without one this
+	 * costs nothing more. A record too large for this path is sampled
+	 * by log_general() instead, so never twice. A flight recorder sends
+	 * its handles here the same way: a record below the handle's own
+	 * level (the gate is the recorder's) is marked for it, and is not
+	 * sampled; without a recorder the gate is that level, so no record
+	 * is marked. */
+	if (JLOG__UNLIKELY(total > lg->fast_max)) {
+		if (total > lg->sample_max)
+			return -1;
+		if (level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
+			return reserve_deferred(lg, c, id, level, msg_len, n, total, extra, ctx_len,
+			                        ctx_n, flags, now, r);
+		if (c->sampler && !jlog__sample_admit(c, id, level, now))
+			return 0;
+	}
+	return reserve_head(lg, c, id, level, msg_len, n, total, extra, ctx_len, ctx_n, flags, now,
+	                    r);
 }
 
 int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, size_t msg_len,

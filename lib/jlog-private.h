@@ -138,6 +138,9 @@ enum {
 	/* time_ns holds a time-stamp counter reading, not ns (clock.c);
 	 * jlog__record_decode() converts it. */
 	JLOG__REC_TICKS = 1u << 4,
+	/* Below the logger's level: for the flight recorder (flight.h), not
+	 * for the sinks, until a trigger record comes. */
+	JLOG__REC_DEFERRED = 1u << 5,
 };
 
 /* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
@@ -949,6 +952,9 @@ struct jlog_core {
 	 * looks: every handle's fast_max sends nothing its way). */
 	struct jlog__sampler *sampler;
 	_Atomic uint64_t sampled_out;
+	/* The flight recorder (flight.h); NULL when off, and then, as with
+	 * the sampler, the log path never looks. Fixed at open. */
+	struct jlog__flight *flight;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
 
@@ -970,6 +976,11 @@ struct jlog_logger {
 	struct jlog_logger *next_child; /* in core->children */
 	bool is_root;
 	bool level_set; /* level set on this handle itself */
+	/* The handle's level; the gate holds it too, or, with a flight
+	 * recorder, the recorder's lower level, and begin_record() marks
+	 * the records below this one deferred. Relaxed atomic accesses, as
+	 * the gate's (set by logger.c's set_gate()). */
+	int level;
 	int own_level;  /* that level, when level_set */
 	char *name;
 	size_t name_len;
@@ -985,9 +996,9 @@ struct jlog_logger {
 	 * with bound_flags so that every record takes log_general(), or 0
 	 * with a sampler so that every record asks it first. */
 	size_t fast_max;
-	/* With a sampler: the fast_max the handle would have without it
-	 * (what begin_record() takes once the sampler let a record go);
-	 * else 0. */
+	/* With a sampler or a flight recorder: the fast_max the handle
+	 * would have without them (what begin_record() takes once it has
+	 * asked them); else 0. */
 	size_t sample_max;
 };
 

@@ -8,6 +8,7 @@
  * taken on the log path.
  */
 #include "jlog-private.h"
+#include "flight.h"
 #include "redact.h"
 
 #include <jansson.h>
@@ -55,6 +56,9 @@ void jlog_options_init(jlog_options *opts)
 	opts->sample_max_level = JLOG_LEVEL_WARNING;
 	opts->rate_per = JLOG_RATE_PER_CALLSITE;
 	opts->rate_max_level = JLOG_LEVEL_WARNING;
+	opts->flight_bytes = 256u * 1024u;
+	opts->flight_level = JLOG_LEVEL_DEBUG;
+	opts->flight_trigger = JLOG_LEVEL_ERROR;
 }
 
 static int clamp_level(int level)
@@ -122,6 +126,7 @@ static void core_free(struct jlog_core *c)
 	free(c->modules);
 	free_sinks(c);
 	jlog__sampler_free(c->sampler);
+	jlog__flight_free(c->flight);
 	jlog__ring_finish(&c->ring);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->sinks_lock);
@@ -150,12 +155,26 @@ static struct jlog__sink_set *set_new(unsigned n)
 
 /* The records begin_record() takes for @lg: every record of a handle
  * whose bound fields were cut (@bound_flags) goes to log_general(), and
- * with a sampler every record asks it first (jlog_logger.sample_max). */
+ * with a sampler or a flight recorder every record asks them first
+ * (jlog_logger.sample_max). */
 static void handle_limits(jlog_logger *lg, const struct jlog_core *c, uint8_t bound_flags)
 {
 	size_t max = bound_flags ? 0 : c->fast_max;
-	lg->fast_max = c->sampler ? 0 : max;
-	lg->sample_max = c->sampler ? max : 0;
+	bool ask = c->sampler || c->flight;
+	lg->fast_max = ask ? 0 : max;
+	lg->sample_max = ask ? max : 0;
+}
+
+/* Set a handle's level: the gate lets the flight recorder's levels
+ * through too, and begin_record() and log_general() (hotpath.c) mark
+ * the records below @level deferred. Relaxed stores: see jlog__enabled.
+ * Returns the gate. */
+static int set_gate(jlog_logger *lg, const struct jlog_core *c, int level)
+{
+	int gate = c->flight && c->flight->level < level ? c->flight->level : level;
+	__atomic_store_n(&lg->level, level, __ATOMIC_RELAXED);
+	__atomic_store_n(&lg->gate.level, gate, __ATOMIC_RELAXED);
+	return gate;
 }
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)
@@ -192,6 +211,8 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	}
 	memset(c, 0, sizeof(*c));
 	rc = jlog__sampler_new(opts, &c->sampler);
+	if (rc == 0)
+		rc = jlog__flight_new(opts, &c->flight);
 	if (rc < 0)
 		goto err_free;
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
@@ -248,8 +269,8 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 		goto err_lock;
 	atomic_init(&c->written_pos, c->ring.start);
 
-	lg->gate.level = clamp_level(opts->level);
-	c->root_level = lg->gate.level;
+	c->root_level = clamp_level(opts->level);
+	set_gate(lg, c, c->root_level);
 	lg->core = c;
 	lg->is_root = true;
 
@@ -275,6 +296,7 @@ err_ring:
 	jlog__ring_finish(&c->ring);
 err_free:
 	jlog__sampler_free(c->sampler);
+	jlog__flight_free(c->flight);
 	free(c);
 	logger_free(lg);
 	return rc;
@@ -653,7 +675,7 @@ static void update_gates_locked(struct jlog_core *c)
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
 		return;
 	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
-		__atomic_store_n(&ch->gate.level, effective_level_locked(c, ch), __ATOMIC_RELAXED);
+		set_gate(ch, c, effective_level_locked(c, ch));
 }
 
 void jlog_set_level(jlog_logger *lg, int level)
@@ -667,9 +689,9 @@ void jlog_set_level(jlog_logger *lg, int level)
 	if (!atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		if (lg->is_root) {
 			c->root_level = level;
-			__atomic_store_n(&lg->gate.level, level, __ATOMIC_RELAXED);
+			int gate = set_gate(lg, c, level);
 			if (c->is_default)
-				__atomic_store_n(&jlog__default_gate, level, __ATOMIC_RELAXED);
+				__atomic_store_n(&jlog__default_gate, gate, __ATOMIC_RELAXED);
 		} else {
 			lg->level_set = true;
 			lg->own_level = level;
@@ -731,7 +753,9 @@ int jlog_get_level(const jlog_logger *lg)
 	lg = resolve(lg);
 	if (!lg)
 		return JLOG_LEVEL_OFF;
-	return __atomic_load_n(&lg->gate.level, __ATOMIC_RELAXED);
+	/* A closed handle's gate is OFF, whatever its level was. */
+	int gate = __atomic_load_n(&lg->gate.level, __ATOMIC_RELAXED);
+	return gate == JLOG_LEVEL_OFF ? gate : __atomic_load_n(&lg->level, __ATOMIC_RELAXED);
 }
 
 bool jlog_enabled(const jlog_logger *lg, int level)
@@ -759,6 +783,12 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	st->rotation_errors = atomic_load_explicit(&c->rotation_errors, memory_order_relaxed);
 	st->sampled_out = atomic_load_explicit(&c->sampled_out, memory_order_relaxed);
+	if (c->flight) {
+		st->deferred_written = atomic_load_explicit(&c->flight->written, memory_order_relaxed);
+		st->deferred_discarded =
+			atomic_load_explicit(&c->flight->discarded, memory_order_relaxed);
+		st->deferred_held = atomic_load_explicit(&c->flight->held, memory_order_relaxed);
+	}
 	return 0;
 }
 
@@ -859,9 +889,10 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	ch->core = c;
 	ch->parent = parent;
 	pthread_mutex_lock(&c->lock);
-	ch->gate.level = atomic_load_explicit(&c->closed, memory_order_relaxed)
-	                         ? JLOG_LEVEL_OFF
-	                         : effective_level_locked(c, ch);
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		ch->gate.level = JLOG_LEVEL_OFF;
+	else
+		set_gate(ch, c, effective_level_locked(c, ch));
 	ch->next_child = c->children;
 	c->children = ch;
 	c->refs++;

@@ -41,6 +41,7 @@
  * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
+#include "flight.h"
 #include "redact.h"
 #include "transport.h"
 
@@ -315,6 +316,34 @@ static void notify_flushers(struct jlog_core *c)
 	}
 }
 
+struct flight_emit {
+	struct jlog_core *c;
+	struct pending *pend;
+};
+
+static void emit_held(void *arg, const struct jlog__rec_view *v)
+{
+	struct flight_emit *e = arg;
+	emit(e->c, v, e->pend);
+}
+
+/* With a flight recorder (flight.h): a deferred record is held, and a
+ * record at or above the trigger has the held ones written first. */
+static void emit_flight(struct jlog_core *c, const struct jlog__rec_view *v,
+                        struct pending *pend)
+{
+	struct jlog__flight *f = c->flight;
+	if (v->flags & JLOG__REC_DEFERRED) {
+		jlog__flight_keep(f, v);
+		return;
+	}
+	if (v->level >= f->trigger && f->n) {
+		struct flight_emit e = {c, pend};
+		jlog__flight_replay(f, emit_held, &e);
+	}
+	emit(c, v, pend);
+}
+
 /* Drain up to BATCH_RECORDS records from *pos, and none at or past
  * @limit. Returns how many. */
 static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit)
@@ -327,10 +356,12 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
-		if (jlog__record_decode(rec, len, &v))
-			emit(c, &v, pend);
-		else
+		if (!jlog__record_decode(rec, len, &v))
 			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		else if (JLOG__UNLIKELY(c->flight))
+			emit_flight(c, &v, pend);
+		else
+			emit(c, &v, pend);
 		n++;
 	}
 	return n;
@@ -516,7 +547,9 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	report_drops(c, pend);
 	if (c->sampler)
 		report_sampled(c, pend, true);
-	if (c->crash.record)
+	if (c->crash.record && c->flight)
+		emit_flight(c, c->crash.record, pend);
+	else if (c->crash.record)
 		emit(c, c->crash.record, pend);
 	write_out(c, pend);
 	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
@@ -625,6 +658,9 @@ static void *writer_main(void *arg)
 	/* Whatever is left of the suppressed counts: every one is reported. */
 	if (c->sampler)
 		report_sampled(c, &pend, true);
+	/* Nothing will trigger the held records any more. */
+	if (c->flight)
+		jlog__flight_discard(c->flight);
 	finish_batch(c, pos, &pend);
 	atomic_store_explicit(&c->writer_done, true, memory_order_release);
 	notify_flushers(c);
@@ -899,6 +935,7 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->rotation_errors, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->sampled_out, 0, memory_order_relaxed);
 	jlog__sampler_fork_child(c->sampler);
+	jlog__flight_fork_child(c->flight);
 	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);
