@@ -327,6 +327,16 @@ typedef struct jlog_options {
 	size_t flight_bytes;     /* default 256 KiB, range 4 KiB..1 GiB */
 	int flight_level;        /* default JLOG_LEVEL_DEBUG */
 	int flight_trigger;      /* default JLOG_LEVEL_ERROR; above flight_level */
+
+	/*
+	 * Self-metrics (README, "Metrics"): every stats_interval_ms the
+	 * writer adds an INFO record of its own, {"message":"jlog stats",
+	 * ...}, with the counters of jlog_stats, the ring's high-water mark,
+	 * the writer's busy share and each sink's counts, to every sink that
+	 * takes INFO. 0 (the default): off, and it costs nothing. Range
+	 * 0..86400000. Config key "stats_interval_ms".
+	 */
+	int stats_interval_ms;
 } jlog_options;
 
 /* jlog_options.rate_per: one token bucket per call site, or per logger. */
@@ -617,6 +627,11 @@ typedef struct jlog_stats {
 	uint64_t deferred_written;
 	uint64_t deferred_discarded;
 	uint64_t deferred_held;
+	/* The ring: its capacity (jlog_options.queue_size rounded up), and
+	 * the most bytes it held (reserved, not yet consumed by the writer),
+	 * as the writer sees it at the start of each batch. */
+	uint64_t queue_size;
+	uint64_t queue_high_water;
 } jlog_stats;
 
 /*
@@ -626,6 +641,34 @@ typedef struct jlog_stats {
  * NULL) or -ENOMEM (no default logger). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
+
+/* Counters of one sink since it was added (jlog_get_sink_stats()). Later
+ * versions add fields at the end only. */
+typedef struct jlog_sink_stats {
+	int id;                 /* the sink's id (jlog_add_sink()'s) */
+	char target[160];       /* what it writes to: "file /var/log/app.jsonl",
+	                           "stderr", "tcp://host:514"... (NUL-terminated) */
+	uint64_t written;       /* lines written whole (or queued whole for a
+	                           network or journald sink) */
+	uint64_t bytes_written; /* bytes it accepted, in whole lines */
+	uint64_t write_errors;  /* failed writes of a batch of lines */
+	uint64_t lost;          /* lines formatted for it but not written whole */
+} jlog_sink_stats;
+
+/*
+ * jlog_get_sink_stats - read the counters of the sink @sink_id of @log's
+ * root (NULL: the default logger) into *stats: summed over the sinks, they
+ * are jlog_stats.written, bytes_written and lost (write_errors there also
+ * counts failures that are no sink's). Sink 0 is jlog_options.sink (or a
+ * configuration's first sink). Each counter is read atomically.
+ *
+ * Returns 0; -EINVAL (stats NULL, or the logger is closed), -ESRCH (no
+ * sink with that id: the message lists the ids there are), -EDEADLK (from
+ * a sink callback or filter, which run on the writer thread), -ENOMEM (no
+ * default logger); jlog_last_error() says which. Thread-safe, also while
+ * sinks are added and removed.
+ */
+JLOG_EXPORT int jlog_get_sink_stats(jlog_logger *log, int sink_id, jlog_sink_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Sinks                                                                    */

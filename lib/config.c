@@ -244,6 +244,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 		} else if (strcmp(key, "close_timeout_ms") == 0) {
 			rc = jlog__cfg_int(v, key, 0, 600000, &n, err, errlen);
 			p->opts.close_timeout_ms = (int)n;
+		} else if (strcmp(key, "stats_interval_ms") == 0) {
+			rc = jlog__cfg_int(v, key, 0, 86400000, &n, err, errlen);
+			p->opts.stats_interval_ms = (int)n;
 		} else if (strcmp(key, "overflow") == 0) {
 			const char *s = NULL;
 			rc = jlog__cfg_string(v, key, &s, err, errlen);
@@ -687,6 +690,7 @@ static json_t *effective(const struct parsed *p)
 	json_object_set_new(j, "max_record_size", json_integer((json_int_t)mrs));
 	json_object_set_new(j, "flush_interval_ms", json_integer(o->flush_interval_ms));
 	json_object_set_new(j, "close_timeout_ms", json_integer(o->close_timeout_ms));
+	json_object_set_new(j, "stats_interval_ms", json_integer(o->stats_interval_ms));
 	json_object_set_new(j, "overflow",
 	                    json_string(o->overflow == JLOG_OVERFLOW_DROP ? "drop" : "block"));
 	json_object_set_new(j, "file_mode", mode_json(o->file_mode));

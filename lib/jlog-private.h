@@ -714,6 +714,13 @@ struct jlog_sink {
 	size_t kept_bytes;
 	size_t kept_lines;
 	uint64_t cuts_removed; /* cut lines truncated away after a failure */
+	/* jlog_sink_stats: written by the writer where it counts the core's
+	 * written, bytes_written, write_errors and lost; read by any thread
+	 * (jlog_get_sink_stats()). */
+	_Atomic uint64_t n_written;
+	_Atomic uint64_t n_bytes;
+	_Atomic uint64_t n_errors;
+	_Atomic uint64_t n_lost;
 };
 
 /* The sinks of a core: an immutable array, replaced whole (copy, change,
@@ -955,6 +962,14 @@ struct jlog_core {
 	/* The flight recorder (flight.h); NULL when off, and then, as with
 	 * the sampler, the log path never looks. Fixed at open. */
 	struct jlog__flight *flight;
+	/* Self-metrics (metrics.c): the ring's high-water mark (writer;
+	 * read by any thread), and the periodic stats record's state. */
+	_Atomic uint64_t queue_high;
+	int stats_interval_ms;  /* 0: off */
+	uint64_t stats_next_ms; /* writer: when the next record is due */
+	uint64_t busy_ns;       /* writer: time spent on batches (with stats) */
+	uint64_t stats_busy_ns; /* busy_ns and the time at the last record */
+	uint64_t stats_at_ns;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
 

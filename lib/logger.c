@@ -9,6 +9,7 @@
  */
 #include "jlog-private.h"
 #include "flight.h"
+#include "metrics.h"
 #include "redact.h"
 
 #include <jansson.h>
@@ -29,6 +30,7 @@
 #define MAX_NAME 255u
 #define DEFAULT_CLOSE_TIMEOUT_MS 5000
 #define MAX_CLOSE_TIMEOUT_MS 600000
+#define MAX_STATS_INTERVAL_MS 86400000
 
 pthread_mutex_t jlog__open_lock = PTHREAD_MUTEX_INITIALIZER;
 struct jlog_core *jlog__open_cores; /* guarded by jlog__open_lock */
@@ -91,6 +93,9 @@ static int check_options(const jlog_options *o)
 	if (o->close_timeout_ms < 0 || o->close_timeout_ms > MAX_CLOSE_TIMEOUT_MS)
 		return jlog__fail(-EINVAL, "jlog_open: close_timeout_ms: %d is out of range 0..%d",
 		                  o->close_timeout_ms, MAX_CLOSE_TIMEOUT_MS);
+	if (o->stats_interval_ms < 0 || o->stats_interval_ms > MAX_STATS_INTERVAL_MS)
+		return jlog__fail(-EINVAL, "jlog_open: stats_interval_ms: %d is out of range 0..%d",
+		                  o->stats_interval_ms, MAX_STATS_INTERVAL_MS);
 	return 0;
 }
 
@@ -255,6 +260,9 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	c->overflow = opts->overflow;
 	c->flush_interval_ms = opts->flush_interval_ms;
 	c->close_timeout_ms = opts->close_timeout_ms;
+	c->stats_interval_ms = opts->stats_interval_ms;
+	c->stats_next_ms = jlog__ms_now() + (uint64_t)opts->stats_interval_ms;
+	c->stats_at_ns = jlog__mono_ns();
 	/* A record may take at most a quarter of the ring, so a small ring
 	 * lowers the limit rather than refusing the default. */
 	c->max_record_size = opts->max_record_size < opts->queue_size / 4
@@ -619,6 +627,46 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 	jlog__sink_destroy(gone);
 	return 0;
 }
+
+int jlog_get_sink_stats(jlog_logger *lg, int id, jlog_sink_stats *st)
+{
+	if (!st)
+		return jlog__fail(-EINVAL, "jlog_get_sink_stats: stats is NULL");
+	lg = resolve(lg);
+	if (!lg)
+		return jlog__fail(-ENOMEM, "jlog_get_sink_stats: no default logger");
+	struct jlog_core *c = lg->core;
+	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+		return jlog__fail(-EINVAL, "jlog_get_sink_stats: the logger is closed");
+	/* sinks_lock keeps the sink from being destroyed while it is read;
+	 * jlog_add_sink() holds it while it waits for the writer. */
+	if (on_writer(c))
+		return jlog__fail(-EDEADLK, "jlog_get_sink_stats() from a sink callback or filter");
+	pthread_mutex_lock(&c->sinks_lock);
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	unsigned n = set ? set->n : 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct jlog_sink *s = set->s[i];
+		if (s->id != id)
+			continue;
+		memset(st, 0, sizeof(*st));
+		st->id = id;
+		snprintf(st->target, sizeof(st->target), "%s", s->desc);
+		/* Relaxed: counters only, as in jlog_get_stats(). */
+		st->written = atomic_load_explicit(&s->n_written, memory_order_relaxed);
+		st->bytes_written = atomic_load_explicit(&s->n_bytes, memory_order_relaxed);
+		st->write_errors = atomic_load_explicit(&s->n_errors, memory_order_relaxed);
+		st->lost = atomic_load_explicit(&s->n_lost, memory_order_relaxed);
+		pthread_mutex_unlock(&c->sinks_lock);
+		return 0;
+	}
+	char ids[96] = "";
+	for (unsigned i = 0, k = 0; i < n && k + 12 < sizeof(ids); i++)
+		k += (unsigned)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? ", " : "", set->s[i]->id);
+	pthread_mutex_unlock(&c->sinks_lock);
+	return jlog__fail(-ESRCH, "jlog_get_sink_stats: no sink with id %d (the logger's sinks: %s)",
+	                  id, n ? ids : "none");
+}
 /* ------------------------------------------------------------------------ */
 /* Levels and statistics                                                    */
 /* ------------------------------------------------------------------------ */
@@ -783,6 +831,8 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	st->rotation_errors = atomic_load_explicit(&c->rotation_errors, memory_order_relaxed);
 	st->sampled_out = atomic_load_explicit(&c->sampled_out, memory_order_relaxed);
+	st->queue_size = c->ring.cap;
+	st->queue_high_water = atomic_load_explicit(&c->queue_high, memory_order_relaxed);
 	if (c->flight) {
 		st->deferred_written = atomic_load_explicit(&c->flight->written, memory_order_relaxed);
 		st->deferred_discarded =

@@ -42,6 +42,7 @@
  */
 #include "jlog-private.h"
 #include "flight.h"
+#include "metrics.h"
 #include "redact.h"
 #include "transport.h"
 
@@ -84,6 +85,17 @@ struct pending {
 	unsigned hooks; /* JLOG__SINK_HOOK_* of any sink of set */
 	uint64_t last_tick_ms;
 };
+
+/* A sink's own counters (jlog_sink_stats), next to the core's: relaxed,
+ * statistics only. */
+static inline void sink_count(struct jlog_sink *s, uint64_t written, uint64_t bytes,
+                              uint64_t errors, uint64_t lost)
+{
+	atomic_fetch_add_explicit(&s->n_written, written, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_errors, errors, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_lost, lost, memory_order_relaxed);
+}
 
 /* A new sink set: which of the transports' hooks the batches call. */
 static void use_set(struct pending *pend, struct jlog__sink_set *set)
@@ -128,6 +140,7 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 			/* Past the close or exit deadline: nothing is written
 			 * any more (see the top of the file). */
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines, memory_order_relaxed);
+			sink_count(s, 0, 0, 0, s->pend_lines);
 			s->out.len = 0;
 			s->pend_lines = 0;
 			continue;
@@ -137,12 +150,14 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, s->pend_lines, memory_order_relaxed);
+			sink_count(s, s->pend_lines, (uint64_t)n, 0, 0);
 		} else if (n < 0) {
 			uint64_t kept = s->kept_lines < s->pend_lines ? s->kept_lines : s->pend_lines;
 			atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines - kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+			sink_count(s, kept, s->kept_bytes, 1, s->pend_lines - kept);
 		}
 		s->pend_lines = 0;
 	}
@@ -190,6 +205,7 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			 * rather than written with the secret. */
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -202,6 +218,7 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			s->out.failed = false;
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
 		if (JLOG__UNLIKELY(s->framed))
@@ -316,14 +333,15 @@ static void notify_flushers(struct jlog_core *c)
 	}
 }
 
-struct flight_emit {
+/* emit() as a callback, for flight.c and metrics.c. */
+struct emit_arg {
 	struct jlog_core *c;
 	struct pending *pend;
 };
 
-static void emit_held(void *arg, const struct jlog__rec_view *v)
+static void emit_cb(void *arg, const struct jlog__rec_view *v)
 {
-	struct flight_emit *e = arg;
+	struct emit_arg *e = arg;
 	emit(e->c, v, e->pend);
 }
 
@@ -338,8 +356,8 @@ static void emit_flight(struct jlog_core *c, const struct jlog__rec_view *v,
 		return;
 	}
 	if (v->level >= f->trigger && f->n) {
-		struct flight_emit e = {c, pend};
-		jlog__flight_replay(f, emit_held, &e);
+		struct emit_arg e = {c, pend};
+		jlog__flight_replay(f, emit_cb, &e);
 	}
 	emit(c, v, pend);
 }
@@ -372,6 +390,10 @@ static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend
 	report_drops(c, pend);
 	if (JLOG__UNLIKELY(c->sampler))
 		report_sampled(c, pend, false);
+	if (JLOG__UNLIKELY(c->stats_interval_ms) && jlog__metrics_due(c, jlog__ms_now())) {
+		struct emit_arg e = {c, pend};
+		jlog__metrics_record(c, pend->set, emit_cb, &e);
+	}
 	write_out(c, pend);
 	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
 		flush_sinks(c, pend);
@@ -412,10 +434,14 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 				atomic_fetch_sub_explicit(&c->written, tp->side_lost,
 				                          memory_order_relaxed);
 				atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&set->s[i]->n_written, tp->side_lost,
+				                          memory_order_relaxed);
+				sink_count(set->s[i], 0, 0, 0, tp->side_lost);
 				tp->side_lost = 0;
 			}
 			atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors,
 			                          memory_order_relaxed);
+			sink_count(set->s[i], 0, 0, tp->side_write_errors, 0);
 			tp->side_write_errors = 0;
 		}
 }
@@ -614,9 +640,14 @@ static void *writer_main(void *arg)
 		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reopen_req, memory_order_relaxed)))
 			jlog__reopen_sinks(c, pend.set);
 		uint64_t limit = drain_limit(c, pos);
+		jlog__metrics_batch(c, pos);
+		/* The busy share of the stats record: the time of each batch. */
+		uint64_t began = JLOG__UNLIKELY(c->stats_interval_ms) ? jlog__mono_ns() : 0;
 		unsigned n = drain(c, &pos, &pend, limit);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
+			if (began)
+				c->busy_ns += jlog__mono_ns() - began;
 			stall_since = 0;
 			continue;
 		}
@@ -936,6 +967,9 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->sampled_out, 0, memory_order_relaxed);
 	jlog__sampler_fork_child(c->sampler);
 	jlog__flight_fork_child(c->flight);
+	atomic_store_explicit(&c->queue_high, 0, memory_order_relaxed);
+	c->busy_ns = c->stats_busy_ns = 0;
+	c->stats_at_ns = jlog__mono_ns();
 	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);
