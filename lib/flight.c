@@ -135,6 +135,7 @@ void jlog__flight_keep(struct jlog__flight *f, const struct jlog__rec_view *v)
 	memcpy(&h, p, sizeof(h));
 	h.nfields++;
 	h.flags &= (uint8_t)~JLOG__REC_DEFERRED;
+	h.callsite &= ~JLOG__CALLSITE_DEFERRED;
 	memcpy(p, &h, sizeof(h));
 	struct jlog__field_hdr fh = {.type = JLOG__T_BOOL, .key_len = sizeof(mark_key) - 1,
 	                             .val_len = 1};

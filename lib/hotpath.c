@@ -486,52 +486,6 @@ _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the
  * instructions for a root logger without context, with the inline
  * reservation; callgrind, bench/hotpath.c).
  */
-/* The rest of begin_record(): reserve @total bytes and write the head. */
-static inline int reserve_head(jlog_logger *lg, struct jlog_core *c, uint32_t id, int level,
-                               size_t msg_len, size_t n, size_t total, size_t extra,
-                               size_t ctx_len, uint32_t ctx_n, uint8_t flags, uint64_t now,
-                               struct jlog__reserved *r)
-{
-	uint32_t tid = jlog__gettid();
-	uint8_t *p;
-	if (JLOG__UNLIKELY(!reserve_record(c, total, &p)))
-		return 0;
-	/* reserved stays 0: the ring hands out zeroed bytes (see the
-	 * protocol at the top of ring.c). */
-	struct jlog__rec_hdr *h = (struct jlog__rec_hdr *)(void *)p;
-	h->time_ns = now;
-	h->callsite = id;
-	h->tid = tid;
-	h->msg_len = (uint32_t)msg_len;
-	h->nfields = (uint32_t)(lg->nbound + ctx_n + n);
-	h->name_len = (uint16_t)lg->name_len;
-	h->level = (uint8_t)level;
-	h->flags = flags;
-	uint8_t *q = p + sizeof(*h) + msg_len;
-	/* The context's bytes are read here, its length above: a push
-	 * (never from a signal handler) only appends. */
-	if (JLOG__UNLIKELY(extra))
-		q = write_extra(q, lg, jlog__ctx.buf, ctx_len);
-	r->rec = p;
-	r->fields = q;
-	r->core = c;
-	return 1;
-}
-
-/* A flight recorder's record (below the handle's level): begin_record()'s
- * end with the mark, out of line, so that begin_record() never carries a
- * changed flags value (2 instructions on every call when it did). */
-static __attribute__((noinline)) int reserve_deferred(jlog_logger *lg, struct jlog_core *c,
-                                                      uint32_t id, int level, size_t msg_len,
-                                                      size_t n, size_t total, size_t extra,
-                                                      size_t ctx_len, uint32_t ctx_n,
-                                                      uint8_t flags, uint64_t now,
-                                                      struct jlog__reserved *r)
-{
-	return reserve_head(lg, c, id, level, msg_len, n, total, extra, ctx_len, ctx_n,
-	                    flags | JLOG__REC_DEFERRED, now, r);
-}
-
 static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
                                size_t msg_len, size_t n, size_t fields_size,
                                struct jlog__reserved *r)
@@ -558,20 +512,43 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	 * costs nothing more. A record too large for this path is sampled
 	 * by log_general() instead, so never twice. A flight recorder sends
 	 * its handles here the same way: a record below the handle's own
-	 * level (the gate is the recorder's) is marked for it, and is not
-	 * sampled; without a recorder the gate is that level, so no record
-	 * is marked. */
+	 * level (the gate is the recorder's) is marked for it in its
+	 * callsite id (JLOG__CALLSITE_DEFERRED: a changed flags value would
+	 * cost every call 2 instructions), and is not sampled. Without a
+	 * recorder the gate is that level, so no record is marked. */
 	if (JLOG__UNLIKELY(total > lg->fast_max)) {
 		if (total > lg->sample_max)
 			return -1;
 		if (level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
-			return reserve_deferred(lg, c, id, level, msg_len, n, total, extra, ctx_len,
-			                        ctx_n, flags, now, r);
-		if (c->sampler && !jlog__sample_admit(c, id, level, now))
+			id |= JLOG__CALLSITE_DEFERRED;
+		else if (c->sampler && !jlog__sample_admit(c, id, level, now))
 			return 0;
 	}
-	return reserve_head(lg, c, id, level, msg_len, n, total, extra, ctx_len, ctx_n, flags, now,
-	                    r);
+
+	uint32_t tid = jlog__gettid();
+	uint8_t *p;
+	if (JLOG__UNLIKELY(!reserve_record(c, total, &p)))
+		return 0;
+	/* reserved stays 0: the ring hands out zeroed bytes (see the
+	 * protocol at the top of ring.c). */
+	struct jlog__rec_hdr *h = (struct jlog__rec_hdr *)(void *)p;
+	h->time_ns = now;
+	h->callsite = id;
+	h->tid = tid;
+	h->msg_len = (uint32_t)msg_len;
+	h->nfields = (uint32_t)(lg->nbound + ctx_n + n);
+	h->name_len = (uint16_t)lg->name_len;
+	h->level = (uint8_t)level;
+	h->flags = flags;
+	uint8_t *q = p + sizeof(*h) + msg_len;
+	/* The context's bytes are read here, its length above: a push
+	 * (never from a signal handler) only appends. */
+	if (JLOG__UNLIKELY(extra))
+		q = write_extra(q, lg, jlog__ctx.buf, ctx_len);
+	r->rec = p;
+	r->fields = q;
+	r->core = c;
+	return 1;
 }
 
 int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, size_t msg_len,

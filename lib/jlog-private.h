@@ -142,6 +142,11 @@ enum {
 	 * for the sinks, until a trigger record comes. */
 	JLOG__REC_DEFERRED = 1u << 5,
 };
+/* The fast path marks a deferred record in its callsite id (hotpath.c's
+ * begin_record(), where setting a flag costs every call a register);
+ * jlog__record_decode() turns it into JLOG__REC_DEFERRED. Ids stay far
+ * below it (callsite.c). */
+#define JLOG__CALLSITE_DEFERRED (1u << 31)
 
 /* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
  * Its flags: */
