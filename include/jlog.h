@@ -307,6 +307,36 @@ typedef struct jlog_options {
 	int rate_per;
 	int rate_max_level; /* the highest level limited; default
 	                       JLOG_LEVEL_WARNING */
+
+	/*
+	 * Flight recorder (see the README's "Flight recorder"); off while
+	 * flight_records is 0, the default, and then it costs nothing. Records
+	 * below the logger's level (a handle's own, its module's or the
+	 * root's) down to flight_level are not discarded: the writer keeps
+	 * the last flight_records of them (at most flight_bytes bytes; the
+	 * oldest go first, counted in jlog_stats.deferred_discarded) and
+	 * writes them, oldest first and each with the field "deferred":true,
+	 * before the next record at or above flight_trigger. Those records
+	 * pass the sinks' own levels and filters like any other, and are
+	 * redacted like any other. A recorded call costs what an enabled
+	 * call costs: jlog_enabled() is true at the recorded levels. Records
+	 * still held when the logger closes are discarded (counted). Config
+	 * key "flight_recorder": {"records", "bytes", "level", "trigger"}.
+	 */
+	unsigned flight_records; /* 0 (off) .. 1000000 */
+	size_t flight_bytes;     /* default 256 KiB, range 4 KiB..1 GiB */
+	int flight_level;        /* default JLOG_LEVEL_DEBUG */
+	int flight_trigger;      /* default JLOG_LEVEL_ERROR; above flight_level */
+
+	/*
+	 * Self-metrics (README, "Metrics"): every stats_interval_ms the
+	 * writer adds an INFO record of its own, {"message":"jlog stats",
+	 * ...}, with the counters of jlog_stats, the ring's high-water mark,
+	 * the writer's busy share and each sink's counts, to every sink that
+	 * takes INFO. 0 (the default): off, and it costs nothing. Range
+	 * 0..86400000. Config key "stats_interval_ms".
+	 */
+	int stats_interval_ms;
 } jlog_options;
 
 /* jlog_options.rate_per: one token bucket per call site, or per logger. */
@@ -491,13 +521,14 @@ JLOG_EXPORT int jlog_set_module_level(jlog_logger *log, const char *prefix, int 
 
 /*
  * jlog_get_level - the minimum level of a logger (NULL: the default
- * logger). Thread-safe.
+ * logger), not counting the flight recorder's lower levels. Thread-safe.
  */
 JLOG_EXPORT int jlog_get_level(const jlog_logger *log);
 
 /*
  * jlog_enabled - true when a record at @level would be logged by @log
- * (NULL: the default logger). Thread-safe.
+ * (NULL: the default logger), or kept by its flight recorder
+ * (jlog_options.flight_records). Thread-safe.
  */
 JLOG_EXPORT bool jlog_enabled(const jlog_logger *log, int level);
 
@@ -584,7 +615,26 @@ typedef struct jlog_stats {
 	                          suppressed (jlog_options.sampling,
 	                          .rate_per_second); logged + dropped +
 	                          sampled_out is the number of log calls made
-	                          at enabled levels */
+	                          at enabled levels (plus the calls the
+	                          flight recorder took, see below) */
+	/* The flight recorder (jlog_options.flight_records). Its records
+	 * count in logged like any other; of those the writer has seen,
+	 * deferred_written were written before a trigger record,
+	 * deferred_discarded were pushed out by newer ones (or were larger
+	 * than flight_bytes, or were held when the logger closed), and
+	 * deferred_held are held now. So after jlog_flush(), the recorded
+	 * calls are deferred_written + deferred_discarded + deferred_held, and
+	 * logged + dropped + sampled_out is the number of calls at enabled
+	 * levels plus the recorded calls. deferred_written counts records, not
+	 * lines: written counts their lines per sink as it does any line. */
+	uint64_t deferred_written;
+	uint64_t deferred_discarded;
+	uint64_t deferred_held;
+	/* The ring: its capacity (jlog_options.queue_size rounded up), and
+	 * the most bytes it held (reserved, not yet consumed by the writer),
+	 * as the writer sees it at the start of each batch. */
+	uint64_t queue_size;
+	uint64_t queue_high_water;
 } jlog_stats;
 
 /*
@@ -594,6 +644,34 @@ typedef struct jlog_stats {
  * NULL) or -ENOMEM (no default logger). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
+
+/* Counters of one sink since it was added (jlog_get_sink_stats()). Later
+ * versions add fields at the end only. */
+typedef struct jlog_sink_stats {
+	int id;                 /* the sink's id (jlog_add_sink()'s) */
+	char target[160];       /* what it writes to: "file /var/log/app.jsonl",
+	                           "stderr", "tcp://host:514"... (NUL-terminated) */
+	uint64_t written;       /* lines written whole (or queued whole for a
+	                           network or journald sink) */
+	uint64_t bytes_written; /* bytes it accepted, in whole lines */
+	uint64_t write_errors;  /* failed writes of a batch of lines */
+	uint64_t lost;          /* lines formatted for it but not written whole */
+} jlog_sink_stats;
+
+/*
+ * jlog_get_sink_stats - read the counters of the sink @sink_id of @log's
+ * root (NULL: the default logger) into *stats: summed over the sinks, they
+ * are jlog_stats.written, bytes_written and lost (write_errors there also
+ * counts failures that are no sink's). Sink 0 is jlog_options.sink (or a
+ * configuration's first sink). Each counter is read atomically.
+ *
+ * Returns 0; -EINVAL (stats NULL, or the logger is closed), -ESRCH (no
+ * sink with that id: the message lists the ids there are), -EDEADLK (from
+ * a sink callback or filter, which run on the writer thread), -ENOMEM (no
+ * default logger); jlog_last_error() says which. Thread-safe, also while
+ * sinks are added and removed.
+ */
+JLOG_EXPORT int jlog_get_sink_stats(jlog_logger *log, int sink_id, jlog_sink_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Sinks                                                                    */

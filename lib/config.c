@@ -12,6 +12,7 @@
 #include "jlog-private.h"
 
 #include "config.h"
+#include "flight.h"
 #include "opt.h"
 #include "redact.h"
 #include "transport.h"
@@ -229,6 +230,9 @@ static int parse_doc(const json_t *doc, struct jlog__cfg *p, char *err, size_t e
 		} else if (strcmp(key, "close_timeout_ms") == 0) {
 			rc = jlog__cfg_int(v, key, 0, 600000, &n, err, errlen);
 			p->opts.close_timeout_ms = (int)n;
+		} else if (strcmp(key, "stats_interval_ms") == 0) {
+			rc = jlog__cfg_int(v, key, 0, 86400000, &n, err, errlen);
+			p->opts.stats_interval_ms = (int)n;
 		} else if (strcmp(key, "overflow") == 0) {
 			const char *s = NULL;
 			rc = jlog__cfg_string(v, key, &s, err, errlen);
@@ -268,6 +272,8 @@ static int parse_doc(const json_t *doc, struct jlog__cfg *p, char *err, size_t e
 		} else if (strcmp(key, "sampling") == 0 || strcmp(key, "rate_limit") == 0) {
 			rc = jlog__cfg_sampling(key, v, &p->opts, err, errlen);
 			*(key[0] == 's' ? &p->sampling : &p->rate_limit) = v;
+		} else if (strcmp(key, "flight_recorder") == 0) {
+			rc = jlog__cfg_flight(v, &p->opts, err, errlen);
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
@@ -709,6 +715,7 @@ static json_t *effective(const struct jlog__cfg *p)
 	json_object_set_new(j, "max_record_size", json_integer((json_int_t)mrs));
 	json_object_set_new(j, "flush_interval_ms", json_integer(o->flush_interval_ms));
 	json_object_set_new(j, "close_timeout_ms", json_integer(o->close_timeout_ms));
+	json_object_set_new(j, "stats_interval_ms", json_integer(o->stats_interval_ms));
 	json_object_set_new(j, "overflow",
 	                    json_string(o->overflow == JLOG_OVERFLOW_DROP ? "drop" : "block"));
 	json_object_set_new(j, "file_mode", mode_json(o->file_mode));
@@ -719,6 +726,7 @@ static json_t *effective(const struct jlog__cfg *p)
 	json_object_set_new(j, "modules", mods);
 	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
 	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
+	json_object_set_new(j, "flight_recorder", jlog__flight_to_json(o, level_json, p->levels));
 	json_t *sinks = json_array();
 	if (p->nsinks == 0) {
 		/* No sinks: jlog_open()'s own, the options' sink in JSON. */

@@ -150,7 +150,15 @@ enum {
 	/* time_ns holds a time-stamp counter reading, not ns (clock.c);
 	 * jlog__record_decode() converts it. */
 	JLOG__REC_TICKS = 1u << 4,
+	/* Below the logger's level: for the flight recorder (flight.h), not
+	 * for the sinks, until a trigger record comes. */
+	JLOG__REC_DEFERRED = 1u << 5,
 };
+/* The fast path marks a deferred record in its callsite id (hotpath.c's
+ * begin_record(), where setting a flag costs every call a register);
+ * jlog__record_decode() turns it into JLOG__REC_DEFERRED. Ids stay far
+ * below it (callsite.c). */
+#define JLOG__CALLSITE_DEFERRED (1u << 31)
 
 /* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
  * Its flags: */
@@ -344,6 +352,13 @@ struct jlog_sink {
 	size_t kept_bytes;
 	size_t kept_lines;
 	uint64_t cuts_removed; /* cut lines truncated away after a failure */
+	/* jlog_sink_stats: written by the writer where it counts the core's
+	 * written, bytes_written, write_errors and lost; read by any thread
+	 * (jlog_get_sink_stats()). */
+	_Atomic uint64_t n_written;
+	_Atomic uint64_t n_bytes;
+	_Atomic uint64_t n_errors;
+	_Atomic uint64_t n_lost;
 };
 
 /* The sinks of a core: an immutable array, replaced whole (copy, change,
@@ -577,6 +592,17 @@ struct jlog_core {
 	 * looks: every handle's fast_max sends nothing its way). */
 	struct jlog__sampler *sampler;
 	_Atomic uint64_t sampled_out;
+	/* The flight recorder (flight.h); NULL when off, and then, as with
+	 * the sampler, the log path never looks. Fixed at open. */
+	struct jlog__flight *flight;
+	/* Self-metrics (metrics.c): the ring's high-water mark (writer;
+	 * read by any thread), and the periodic stats record's state. */
+	_Atomic uint64_t queue_high;
+	int stats_interval_ms;  /* 0: off */
+	uint64_t stats_next_ms; /* writer: when the next record is due */
+	uint64_t busy_ns;       /* writer: time spent on batches (with stats) */
+	uint64_t stats_busy_ns; /* busy_ns and the time at the last record */
+	uint64_t stats_at_ns;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
 	/* Reload (reload.c): the document the logger was opened from, as
@@ -607,6 +633,11 @@ struct jlog_logger {
 	struct jlog_logger *next_child; /* in core->children */
 	bool is_root;
 	bool level_set; /* level set on this handle itself */
+	/* The handle's level; the gate holds it too, or, with a flight
+	 * recorder, the recorder's lower level, and begin_record() marks
+	 * the records below this one deferred. Relaxed atomic accesses, as
+	 * the gate's (set by logger.c's set_gate()). */
+	int level;
 	int own_level;  /* that level, when level_set */
 	char *name;
 	size_t name_len;
@@ -622,9 +653,9 @@ struct jlog_logger {
 	 * with bound_flags so that every record takes log_general(), or 0
 	 * with a sampler so that every record asks it first. */
 	size_t fast_max;
-	/* With a sampler: the fast_max the handle would have without it
-	 * (what begin_record() takes once the sampler let a record go);
-	 * else 0. */
+	/* With a sampler or a flight recorder: the fast_max the handle
+	 * would have without them (what begin_record() takes once it has
+	 * asked them); else 0. */
 	size_t sample_max;
 };
 

@@ -297,6 +297,10 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	memset(v, 0, sizeof(*v));
 	v->time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns) : h.time_ns;
 	v->level = h.level;
+	if (h.callsite & JLOG__CALLSITE_DEFERRED) {
+		h.callsite &= ~JLOG__CALLSITE_DEFERRED;
+		h.flags |= JLOG__REC_DEFERRED;
+	}
 	v->flags = h.flags;
 	v->tid = h.tid;
 	v->msg = (const char *)p + sizeof(h);

@@ -82,6 +82,7 @@ struct jlog__reload {
 	struct jlog__module_level *modules;
 	size_t nmodules;
 	int flush_interval_ms;
+	int stats_interval_ms;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -200,6 +201,23 @@ static void set_flush(struct jlog_core *c, struct jlog__reload *r)
 	c->flush_interval_ms = r->flush_interval_ms;
 }
 
+static int prep_stats(struct jlog_core *c, struct jlog__reload *r, char *err, size_t errlen)
+{
+	(void)c;
+	(void)err;
+	(void)errlen;
+	r->stats_interval_ms = r->p->opts.stats_interval_ms;
+	return 0;
+}
+
+/* The periodic stats record (metrics.c) is the writer's own: the next one
+ * is due a whole new interval from the switch. */
+static void set_stats(struct jlog_core *c, struct jlog__reload *r)
+{
+	c->stats_interval_ms = r->stats_interval_ms;
+	c->stats_next_ms = jlog__ms_now() + (uint64_t)r->stats_interval_ms;
+}
+
 /* The document's custom levels, added process-wide as jlog_open_config()
  * adds them (a level is never taken away: records may name it). Last of
  * the preparations, when nothing else can fail. */
@@ -249,6 +267,7 @@ static const struct live_key live_keys[] = {
 	{"sampling", prep_sampling, swap_sampling, NULL, free_sampling},
 	{"rate_limit", prep_sampling, swap_sampling, NULL, free_sampling},
 	{"flush_interval_ms", prep_flush, NULL, set_flush, NULL},
+	{"stats_interval_ms", prep_stats, NULL, set_stats, NULL},
 	{"file_mode", NULL, NULL, NULL, NULL},
 	{"allow_symlink", NULL, NULL, NULL, NULL},
 	{"levels", prep_levels, NULL, NULL, NULL}, /* last: it cannot be undone */

@@ -41,6 +41,8 @@
  * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
+#include "flight.h"
+#include "metrics.h"
 #include "redact.h"
 #include "transport.h"
 
@@ -83,6 +85,17 @@ struct pending {
 	unsigned hooks; /* JLOG__SINK_HOOK_* of any sink of set */
 	uint64_t last_tick_ms;
 };
+
+/* A sink's own counters (jlog_sink_stats), next to the core's: relaxed,
+ * statistics only. */
+static inline void sink_count(struct jlog_sink *s, uint64_t written, uint64_t bytes,
+                              uint64_t errors, uint64_t lost)
+{
+	atomic_fetch_add_explicit(&s->n_written, written, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_errors, errors, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_lost, lost, memory_order_relaxed);
+}
 
 /* A new sink set: which of the transports' hooks the batches call. */
 static void use_set(struct pending *pend, struct jlog__sink_set *set)
@@ -127,6 +140,7 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 			/* Past the close or exit deadline: nothing is written
 			 * any more (see the top of the file). */
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines, memory_order_relaxed);
+			sink_count(s, 0, 0, 0, s->pend_lines);
 			s->out.len = 0;
 			s->pend_lines = 0;
 			continue;
@@ -136,12 +150,14 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, s->pend_lines, memory_order_relaxed);
+			sink_count(s, s->pend_lines, (uint64_t)n, 0, 0);
 		} else if (n < 0) {
 			uint64_t kept = s->kept_lines < s->pend_lines ? s->kept_lines : s->pend_lines;
 			atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines - kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+			sink_count(s, kept, s->kept_bytes, 1, s->pend_lines - kept);
 		}
 		s->pend_lines = 0;
 	}
@@ -189,6 +205,7 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			 * rather than written with the secret. */
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -201,6 +218,7 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			s->out.failed = false;
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
 		if (JLOG__UNLIKELY(s->framed) &&
@@ -324,6 +342,35 @@ static void notify_flushers(struct jlog_core *c)
 	}
 }
 
+/* emit() as a callback, for flight.c and metrics.c. */
+struct emit_arg {
+	struct jlog_core *c;
+	struct pending *pend;
+};
+
+static void emit_cb(void *arg, const struct jlog__rec_view *v)
+{
+	struct emit_arg *e = arg;
+	emit(e->c, v, e->pend);
+}
+
+/* With a flight recorder (flight.h): a deferred record is held, and a
+ * record at or above the trigger has the held ones written first. */
+static void emit_flight(struct jlog_core *c, const struct jlog__rec_view *v,
+                        struct pending *pend)
+{
+	struct jlog__flight *f = c->flight;
+	if (v->flags & JLOG__REC_DEFERRED) {
+		jlog__flight_keep(f, v);
+		return;
+	}
+	if (v->level >= f->trigger && f->n) {
+		struct emit_arg e = {c, pend};
+		jlog__flight_replay(f, emit_cb, &e);
+	}
+	emit(c, v, pend);
+}
+
 /* Drain up to BATCH_RECORDS records from *pos, and none at or past
  * @limit, nor, with @reload, one that a reload asked for meanwhile wants
  * formatted with its new settings (made between batches: the loop of
@@ -350,10 +397,12 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
-		if (jlog__record_decode(rec, len, &v))
-			emit(c, &v, pend);
-		else
+		if (!jlog__record_decode(rec, len, &v))
 			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		else if (JLOG__UNLIKELY(c->flight))
+			emit_flight(c, &v, pend);
+		else
+			emit(c, &v, pend);
 		n++;
 	}
 	return n;
@@ -364,6 +413,10 @@ static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend
 	report_drops(c, pend);
 	if (JLOG__UNLIKELY(sampler_of(c)))
 		report_sampled(c, pend, false);
+	if (JLOG__UNLIKELY(c->stats_interval_ms) && jlog__metrics_due(c, jlog__ms_now())) {
+		struct emit_arg e = {c, pend};
+		jlog__metrics_record(c, pend->set, emit_cb, &e);
+	}
 	write_out(c, pend);
 	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
 		flush_sinks(c, pend);
@@ -383,8 +436,9 @@ uint64_t jlog__ms_now(void)
 
 /* Move what a transport counted on the side into the logger's counters
  * (transport.h, struct jlog_transport). */
-static void take_side_counts(struct jlog_core *c, struct jlog_transport *tp)
+static void take_side_counts(struct jlog_core *c, struct jlog_sink *s)
 {
+	struct jlog_transport *tp = s->tp;
 	/* Relaxed: statistics counters. */
 	atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors, memory_order_relaxed);
 	tp->side_errors = 0;
@@ -392,9 +446,12 @@ static void take_side_counts(struct jlog_core *c, struct jlog_transport *tp)
 		/* Counted written when the transport took them. */
 		atomic_fetch_sub_explicit(&c->written, tp->side_lost, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&s->n_written, tp->side_lost, memory_order_relaxed);
+		sink_count(s, 0, 0, 0, tp->side_lost);
 		tp->side_lost = 0;
 	}
 	atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors, memory_order_relaxed);
+	sink_count(s, 0, 0, tp->side_write_errors, 0);
 	tp->side_write_errors = 0;
 }
 
@@ -411,7 +468,7 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 	for (unsigned i = 0; set && i < set->n; i++)
 		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK) {
 			jlog__sink_tick(set->s[i], real);
-			take_side_counts(c, set->s[i]->tp);
+			take_side_counts(c, set->s[i]);
 		}
 }
 
@@ -431,7 +488,7 @@ static void finish_sinks(struct jlog_core *c, struct pending *pend, uint64_t unt
 		if (tp->side_lost)
 			/* Relaxed: a counter, read after the join. */
 			atomic_fetch_add_explicit(&c->io.expired, 1, memory_order_relaxed);
-		take_side_counts(c, tp);
+		take_side_counts(c, set->s[i]);
 	}
 }
 
@@ -562,7 +619,9 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	report_drops(c, pend);
 	if (sampler_of(c))
 		report_sampled(c, pend, true);
-	if (c->crash.record)
+	if (c->crash.record && c->flight)
+		emit_flight(c, c->crash.record, pend);
+	else if (c->crash.record)
 		emit(c, c->crash.record, pend);
 	write_out(c, pend);
 	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
@@ -641,9 +700,14 @@ static void *writer_main(void *arg)
 		    jlog__reload_writer(c, pos))
 			continue;
 		uint64_t limit = drain_limit(c, pos);
+		jlog__metrics_batch(c, pos);
+		/* The busy share of the stats record: the time of each batch. */
+		uint64_t began = JLOG__UNLIKELY(c->stats_interval_ms) ? jlog__mono_ns() : 0;
 		unsigned n = drain(c, &pos, &pend, limit, true);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
+			if (began)
+				c->busy_ns += jlog__mono_ns() - began;
 			stall_since = 0;
 			continue;
 		}
@@ -685,6 +749,9 @@ static void *writer_main(void *arg)
 	/* Whatever is left of the suppressed counts: every one is reported. */
 	if (sampler_of(c))
 		report_sampled(c, &pend, true);
+	/* Nothing will trigger the held records any more. */
+	if (c->flight)
+		jlog__flight_discard(c->flight);
 	finish_batch(c, pos, &pend);
 	/* Acquire pairs with the release store in set_deadline(). */
 	finish_sinks(c, &pend, atomic_load_explicit(&c->io.at_ms, memory_order_acquire));
@@ -961,6 +1028,10 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->rotation_errors, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->sampled_out, 0, memory_order_relaxed);
 	jlog__sampler_fork_child(c->sampler);
+	jlog__flight_fork_child(c->flight);
+	atomic_store_explicit(&c->queue_high, 0, memory_order_relaxed);
+	c->busy_ns = c->stats_busy_ns = 0;
+	c->stats_at_ns = jlog__mono_ns();
 	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);

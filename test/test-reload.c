@@ -320,6 +320,47 @@ START_TEST(redact_added)
 }
 END_TEST
 
+/* ---- The periodic stats record, turned on by a reload ---- */
+
+static void log_for_ms(jlog_logger *lg, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		JLOG_INFO(lg, "tick", JLOG_INT("i", i));
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+START_TEST(stats_interval_added)
+{
+	char *a = tc_tmppath("a.jsonl");
+	char doc[1024];
+	snprintf(doc, sizeof(doc), "{\"sinks\": [{\"sink\": \"%s\", \"serialize\": true}]}", a);
+	jlog_logger *lg = open_doc(doc);
+	log_for_ms(lg, 200);
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	ck_assert_uint_eq(count_msg(a, "jlog stats"), 0);
+	snprintf(doc, sizeof(doc),
+	         "{\"stats_interval_ms\": 20, "
+	         "\"sinks\": [{\"sink\": \"%s\", \"serialize\": true}]}",
+	         a);
+	ck_assert_int_eq(jlog_reload_config(lg, doc), 0);
+	log_for_ms(lg, 300);
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	ck_assert_uint_ge(count_msg(a, "jlog stats"), 1);
+	/* The recorder is fixed at open: a document that changes it is
+	 * refused, naming the key, and the logger runs on unchanged. */
+	snprintf(doc, sizeof(doc),
+	         "{\"stats_interval_ms\": 20, \"flight_recorder\": {\"records\": 10}, "
+	         "\"sinks\": [{\"sink\": \"%s\", \"serialize\": true}]}",
+	         a);
+	ck_assert_int_lt(jlog_reload_config(lg, doc), 0);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "flight_recorder"));
+	ck_assert_int_eq(jlog_close(lg), 0);
+	free(a);
+}
+END_TEST
+
 /* ---- Sampling on a logger that had none, then off again ---- */
 
 static void log_ten(jlog_logger *lg)
@@ -510,6 +551,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, invalid_changes_nothing);
 	tcase_add_test(tc, level_change);
 	tcase_add_test(tc, redact_added);
+	tcase_add_test(tc, stats_interval_added);
 	tcase_add_test(tc, sampling_added);
 	tcase_add_test(tc, sinks_kept_removed_added);
 	tcase_add_test(tc, sighup_reload);
