@@ -284,6 +284,12 @@ bool jlog__diag_valid(const uint8_t *p, size_t len)
 
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 {
+	return jlog__record_decode_into(rec, len, v, NULL, 0);
+}
+
+bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
+                              struct jlog__field_view *fv, uint32_t cap)
+{
 	const uint8_t *p = rec;
 	struct jlog__rec_hdr h;
 
@@ -319,10 +325,26 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	 * takes at least a header, so a huge nfields in a short record fails
 	 * fast. */
 	const uint8_t *cur = v->fields;
-	struct jlog__field_view f;
-	for (uint32_t i = 0; i < h.nfields; i++)
-		if (!next_raw(v, &cur, &f))
-			return false;
+	if (fv && h.nfields <= cap) {
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < h.nfields; i++) {
+			if (!next_raw(v, &cur, &fv[n]))
+				return false;
+			/* The diagnostic field is skipped, as jlog__field_next()
+			 * does. */
+			n += fv[n].type != JLOG__T_DIAG;
+		}
+		v->fv = fv;
+		v->fv_fields = v->fields;
+		v->fv_end = v->end;
+		v->fv_nfields = v->nfields;
+		v->fv_n = n;
+	} else {
+		struct jlog__field_view f;
+		for (uint32_t i = 0; i < h.nfields; i++)
+			if (!next_raw(v, &cur, &f))
+				return false;
+	}
 	/* A producer commits the length it reserved; a value cut at a
 	 * character boundary may leave a few bytes unused at the end, which
 	 * the ring had zeroed. Anything else there is corruption. */
