@@ -74,6 +74,18 @@ static inline void jlog__copy_bytes(void *dst_, const void *src, size_t n)
 	memcpy(dst, src, n);
 }
 
+/* The first and the last @w bytes (a constant, 4 or 8; n >= w) of @a and
+ * @b are equal. */
+static inline bool jlog__ends_equal(const uint8_t *a, const uint8_t *b, size_t n, size_t w)
+{
+	uint64_t x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+	memcpy(&x0, a, w);
+	memcpy(&x1, a + n - w, w);
+	memcpy(&y0, b, w);
+	memcpy(&y1, b + n - w, w);
+	return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
 /* Whether the @n bytes at @a and @b are equal, for short keys: the loads
  * of jlog__copy_bytes() and one compare instead of a call into libc's
  * memcmp (its pair). */
@@ -81,22 +93,10 @@ static inline bool jlog__bytes_equal(const void *a_, const void *b_, size_t n)
 {
 	const uint8_t *a = a_, *b = b_;
 	if (JLOG__LIKELY(n <= 16)) {
-		if (n >= 8) {
-			uint64_t x0, x1, y0, y1;
-			memcpy(&x0, a, 8);
-			memcpy(&x1, a + n - 8, 8);
-			memcpy(&y0, b, 8);
-			memcpy(&y1, b + n - 8, 8);
-			return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-		}
-		if (n >= 4) {
-			uint32_t x0, x1, y0, y1;
-			memcpy(&x0, a, 4);
-			memcpy(&x1, a + n - 4, 4);
-			memcpy(&y0, b, 4);
-			memcpy(&y1, b + n - 4, 4);
-			return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-		}
+		if (n >= 8)
+			return jlog__ends_equal(a, b, n, 8);
+		if (n >= 4)
+			return jlog__ends_equal(a, b, n, 4);
 		return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 	}
 	return memcmp(a, b, n) == 0;
