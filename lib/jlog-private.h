@@ -85,6 +85,34 @@ static inline void jlog__copy_bytes(void *dst_, const void *src, size_t n)
 	}
 	memcpy(dst, src, n);
 }
+
+/* The first and the last @w bytes (a constant, 4 or 8; n >= w) of @a and
+ * @b are equal. */
+static inline bool jlog__ends_equal(const uint8_t *a, const uint8_t *b, size_t n, size_t w)
+{
+	uint64_t x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+	memcpy(&x0, a, w);
+	memcpy(&x1, a + n - w, w);
+	memcpy(&y0, b, w);
+	memcpy(&y1, b + n - w, w);
+	return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
+/* Whether the @n bytes at @a and @b are equal, for short keys: the loads
+ * of jlog__copy_bytes() and one compare instead of a call into libc's
+ * memcmp (its pair). */
+static inline bool jlog__bytes_equal(const void *a_, const void *b_, size_t n)
+{
+	const uint8_t *a = a_, *b = b_;
+	if (JLOG__LIKELY(n <= 16)) {
+		if (n >= 8)
+			return jlog__ends_equal(a, b, n, 8);
+		if (n >= 4)
+			return jlog__ends_equal(a, b, n, 4);
+		return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+	}
+	return memcmp(a, b, n) == 0;
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -205,7 +233,27 @@ struct jlog__rec_view {
 	const uint8_t *end;    /* end of the record */
 	/* For synthetic drop reports: the number of records dropped. */
 	uint64_t dropped;
+	/* The fields jlog__field_next() walks, as jlog__record_decode_into()
+	 * already decoded them (fv_n of them), or NULL. They hold only while
+	 * fields, end and nfields are the ones decoded: a copy of the view
+	 * given other fields (redaction, diagnostics) or cut short
+	 * (transport-net.c) walks its own. Read them with jlog__rec_decoded(). */
+	const struct jlog__field_view *fv;
+	const uint8_t *fv_fields;
+	const uint8_t *fv_end;
+	uint32_t fv_nfields;
+	uint32_t fv_n;
 };
+
+/* The decoded fields of @v, fv_n of them, or NULL when the encoder must
+ * walk them itself (see struct jlog__rec_view). */
+static inline const struct jlog__field_view *jlog__rec_decoded(const struct jlog__rec_view *v)
+{
+	return v->fv && v->fv_fields == v->fields && v->fv_end == v->end &&
+	               v->fv_nfields == v->nfields
+	               ? v->fv
+	               : NULL;
+}
 
 /* Encoded size of one field as the caller gave it, before truncation. */
 size_t jlog__field_size(const jlog_field *f);
@@ -280,6 +328,12 @@ void *jlog__tls_slot_get(struct jlog__tls_slot *slot);
 /* Decode @len bytes of a record. Returns false if the bytes are not a
  * well-formed record (the writer then skips it and counts an error). */
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
+/* The same, keeping the fields that jlog__field_next() would return in
+ * @fv (room for @cap) for the formatters, when there are at most @cap:
+ * the writer's decode already walks every field to check it, and the
+ * encoder then need not walk them again. @fv must outlive the view's use. */
+bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
+                              struct jlog__field_view *fv, uint32_t cap);
 
 /* Iterate the fields of a decoded record: *cursor starts at v->fields.
  * Returns false at the end or on malformed bytes. Skips the diagnostic

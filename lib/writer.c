@@ -64,6 +64,9 @@
 #define OUT_HIGH_WATER (256u * 1024u)
 /* Give space back to producers at least every this many records. */
 #define BATCH_RECORDS 1024u
+/* The fields of a record that its decode keeps for the formatters (a
+ * record with more has them walked again by each formatter). */
+#define DECODED_FIELDS 32u
 /* At stop, how long to wait for a record that was reserved but never
  * committed (its thread died inside a log call) before giving up on it. */
 #define STOP_STALL_MS 2000
@@ -381,6 +384,7 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 	unsigned n = 0;
 	const void *rec;
 	size_t len;
+	struct jlog__field_view fv[DECODED_FIELDS];
 	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0) {
 		uint64_t at = *pos;
 		if (!jlog__ring_peek(&c->ring, pos, &rec, &len))
@@ -397,7 +401,7 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
-		if (!jlog__record_decode(rec, len, &v))
+		if (!jlog__record_decode_into(rec, len, &v, fv, DECODED_FIELDS))
 			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
 		else if (JLOG__UNLIKELY(c->flight))
 			emit_flight(c, &v, pend);
