@@ -3,15 +3,17 @@
  * public; tests of internals include this header and link jlog_internal.
  *
  * One umbrella over the parts, in the order of the data flow: the output
- * buffer, the record layout and its decoder (record.c), the encoder
- * (encode.h), levels (level.h), callsites, the clock and the ring
- * (callsite.h, clock.h, ring.h), the presets (preset.h), sinks and the
- * crash handler (crash.h), the logger core with sampling, the
- * writer and diagnostics, the scoped context (context.h), configuration
- * and errors, and the text formatter (template.h). Each part uses the ones
- * before it (a sink needs the record view, the line context, the buffer
- * and the level table), and every file of lib/ needs several, so each
- * includes this one rather than a list that would change with each file.
+ * buffer (buf.h), the record layout and its decoder (record.h), the
+ * encoder (encode.h), levels (level.h), callsites, the clock and the ring
+ * (callsite.h, clock.h, ring.h), the presets (preset.h), sinks (sink.h)
+ * and the crash handler (crash.h), sampling (sample.h), the logger core
+ * with diagnostics and reload (logger-core.h), the writer (writer.h), the
+ * scoped context (context.h), configuration and errors
+ * (config-private.h), and the text formatter (template.h). Each part
+ * uses the ones before it (a sink needs the record view, the line
+ * context, the buffer and the level table), and every file of lib/ needs
+ * several, so each includes this one rather than a list that would
+ * change with each file.
  * A part header is included here only (it says so if included alone).
  */
 #ifndef JLOG_PRIVATE_H
