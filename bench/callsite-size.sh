@@ -7,7 +7,9 @@
 # function ("one") and one function per statement ("many"), compiles each
 # with gcc and clang at -O2 -c, and prints the .text bytes per statement
 # (sum of the .text* sections, `size -A`) and the compile time per
-# statement (median of RUNS runs, wall clock). Peers in the same run: the
+# statement (median of RUNS runs): wall clock, and the compiler's CPU time
+# (user + system, from /usr/bin/time when installed), which a loaded
+# machine inflates far less than the wall clock. Peers in the same run: the
 # same record as fprintf() with a JSON format, and spdlog's SPDLOG_INFO
 # (fmt) when its headers are installed (g++/clang++). A compile slower
 # than TIMEOUT seconds is reported as ">TIMEOUT".
@@ -83,7 +85,10 @@ have_spdlog=0
 printf '#include <spdlog/spdlog.h>\n' >"$work/probe.cc"
 if g++ $spdlog_flags -fsyntax-only "$work/probe.cc" 2>/dev/null; then have_spdlog=1; fi
 
-printf '%-8s %-8s %-5s %6s %12s %14s\n' peer compiler shape stmts text_B/stmt compile_ms/stmt
+timer=
+if [ -x /usr/bin/time ]; then timer="/usr/bin/time -f %U+%S -o $work/cpu"; fi
+
+printf '%-8s %-8s %-5s %6s %12s %14s %10s\n' peer compiler shape stmts text_B/stmt compile_ms/stmt cpu_ms/stmt
 for peer in $peers; do
 	[ "$peer" = spdlog ] && [ $have_spdlog = 0 ] && continue
 	for comp in gcc clang; do
@@ -99,27 +104,35 @@ for peer in $peers; do
 				gen "$peer" "$n" "$shape" "$src"
 				ok=1
 				: >"$work/times"
+				: >"$work/cpus"
 				r=0
 				while [ $r -lt "$runs" ]; do
 					t0=$(date +%s%N)
-					if ! timeout "$tmo" $cc -O2 $flags -c "$src" -o "$work/o.o" 2>"$work/err"; then
+					if ! timeout "$tmo" $timer $cc -O2 $flags -c "$src" -o "$work/o.o" 2>"$work/err"; then
 						ok=0
 						break
 					fi
 					t1=$(date +%s%N)
 					echo $(((t1 - t0) / 1000)) >>"$work/times"
+					if [ -n "$timer" ]; then
+						echo "$(cat "$work/cpu")" | awk -F+ '{print ($1 + $2) * 1e6}' >>"$work/cpus"
+					else
+						echo 0 >>"$work/cpus"
+					fi
 					r=$((r + 1))
 				done
 				if [ $ok = 0 ]; then
 					if [ -s "$work/err" ]; then cat "$work/err" >&2; fi
-					printf '%-8s %-8s %-5s %6d %12s %14s\n' $peer $comp $shape $n - ">${tmo}s"
+					printf '%-8s %-8s %-5s %6d %12s %14s %10s\n' $peer $comp $shape $n - ">${tmo}s" -
 					continue
 				fi
 				text=$(size -A "$work/o.o" | awk '$1 ~ /^\.text/ {s += $2} END {print s + 0}')
 				us=$(median <"$work/times")
-				printf '%-8s %-8s %-5s %6d %12.0f %14.2f\n' $peer $comp $shape $n \
+				cpu=$(median <"$work/cpus")
+				printf '%-8s %-8s %-5s %6d %12.0f %14.2f %10.2f\n' $peer $comp $shape $n \
 					"$(echo "$text $n" | awk '{print $1 / $2}')" \
-					"$(echo "$us $n" | awk '{print $1 / $2 / 1000}')"
+					"$(echo "$us $n" | awk '{print $1 / $2 / 1000}')" \
+					"$(echo "$cpu $n" | awk '{print $1 / $2 / 1000}')"
 			done
 		done
 	done

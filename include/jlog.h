@@ -1268,18 +1268,24 @@ extern "C" {
  * log through NULL, open the default logger with jlog_default() before the
  * handler can run. A statement's first call registers its callsite, which
  * allocates (calloc) once per 4096 callsites beyond the first 4096 of the
- * process.
+ * process, and builds the statement's template (its keys and field
+ * headers, encoded once), which allocates only once the process's
+ * templates outgrow 256 KiB (a few thousand statements).
+ *
+ * Code at the call site (C, GCC or Clang): the level gate, the values
+ * stored in an array and one call, with the keys, types, file, line and
+ * function in a static descriptor. That needs each field to be written
+ * with a constructor macro above (or a macro of yours that expands to
+ * one) and its key to be a string literal (or NULL); a statement with a
+ * key computed at run time, or more than 32 fields, builds jlog_field
+ * values and makes the same call as C++ does, with the same records.
  */
 #define JLOG_LOG(logger, level, ...)                                          \
 	do {                                                                  \
 		jlog_logger *jlog__lg_ = (logger);                            \
 		int jlog__lv_ = (level);                                      \
-		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_))) {    \
-			static jlog_callsite jlog__cs_ = {__FILE__, __func__, \
-			                                  __LINE__, 0};       \
-			JLOG__EMIT(jlog__lg_, &jlog__cs_, jlog__lv_,          \
-			           __VA_ARGS__);                              \
-		}                                                             \
+		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_)))      \
+			JLOG__EMIT(jlog__lg_, jlog__lv_, __VA_ARGS__);        \
 	} while (0)
 
 #define JLOG_TRACE(logger, ...) JLOG_LOG(logger, JLOG_LEVEL_TRACE, __VA_ARGS__)

@@ -140,9 +140,65 @@ enum {
 	JLOG__REC_TICKS = 1u << 4,
 };
 
-/* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
- * Its flags: */
+/* struct jlog__field_hdr is in jlog-inline.h, where binaries built with
+ * an older jlog.h encode it inline. Its flags: */
 enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
+
+/* Encoded size of a plain field for the fast path of jlog__log(); 0: the
+ * general path (JSON, a key over JLOG__MAX_KEY, a string over 4 GiB). */
+static inline size_t jlog__field_fast_size(const jlog_field *f)
+{
+	size_t base = sizeof(struct jlog__field_hdr) + f->key_len;
+	if (JLOG__UNLIKELY(f->key_len > JLOG__MAX_KEY))
+		return 0;
+	switch (f->type) {
+	case JLOG__T_STR:
+		return f->len <= UINT32_MAX ? base + f->len : 0;
+	case JLOG__T_INT:
+	case JLOG__T_UINT:
+	case JLOG__T_DOUBLE:
+		return base + 8;
+	case JLOG__T_BOOL:
+		return base + 1;
+	case JLOG__T_NULL:
+		return base;
+	default:
+		return 0;
+	}
+}
+
+/* Encode a field that jlog__field_fast_size() accepted; returns its end. */
+static inline unsigned char *jlog__field_put(unsigned char *q, const jlog_field *f)
+{
+	struct jlog__field_hdr h;
+	unsigned char *val = q + sizeof(h) + f->key_len;
+	h.type = (uint8_t)f->type;
+	h.flags = 0;
+	h.key_len = (uint16_t)f->key_len;
+	h.val_len = 0;
+	if (f->key_len)
+		memcpy(q + sizeof(h), f->key, f->key_len);
+	switch (f->type) {
+	case JLOG__T_STR:
+		h.val_len = (uint32_t)f->len;
+		if (f->len)
+			memcpy(val, f->v.s, f->len);
+		break;
+	case JLOG__T_BOOL:
+		h.val_len = 1;
+		*val = f->v.i != 0;
+		break;
+	case JLOG__T_NULL:
+		break;
+	default: /* INT, UINT, DOUBLE: 8 bytes, unaligned */
+		h.val_len = 8;
+		memcpy(val, &f->v.u, 8);
+		break;
+	}
+	memcpy(q, &h, sizeof(h));
+	return val + h.val_len;
+}
+
 
 /* JLOG__MAX_KEY (jlog.h) is the longest key kept (longer keys are cut, at
  * a UTF-8 boundary). */
