@@ -6,7 +6,9 @@
  *          jlog_close() returned (everything written, or sent), in
  *          records per second of the writer.
  *   burst: 100 calls, each timed with clock_gettime(CLOCK_MONOTONIC), then
- *          a 1 ms sleep, repeated; p50 and p99.9 of the call's cost.
+ *          a 1 ms sleep, repeated; p50 and p99.9 of the call's cost, and
+ *          the file sink's spread over the runs, the noise the network
+ *          sink's figures are compared with.
  *
  * The network sink is tcp:// to jlog-discard (test/jlog-discard.c, a
  * reader that discards), so the figure is jlog's own, not an
@@ -176,15 +178,26 @@ int main(int argc, char **argv)
 		fn[r] = flood(net, records);
 		burst(file, 100000, &b50f[r], &b999f[r]);
 		burst(net, 100000, &b50n[r], &b999n[r]);
-		fprintf(stderr, "run %d: file %.0f/s, %s %.0f/s\n", r + 1, ff[r], net, fn[r]);
+		fprintf(stderr, "run %d: flood file %.0f/s, %s %.0f/s; burst p50/p99.9 ns file "
+		        "%.0f/%.0f, %s %.0f/%.0f\n", r + 1, ff[r], net, fn[r], b50f[r], b999f[r], net,
+		        b50n[r], b999n[r]);
 	}
 	unlink(file);
 	printf("records %ld, runs %d (medians)\n", records, runs);
 	printf("flood, records/s: file %.0f, %s %.0f (%.0f%% of the file's)\n", median(ff, runs),
 	       net, median(fn, runs), 100.0 * median(fn, runs) / median(ff, runs));
-	printf("burst, ns per call: file p50 %.0f p99.9 %.0f; %s p50 %.0f p99.9 %.0f\n",
-	       median(b50f, runs), median(b999f, runs), net, median(b50n, runs),
-	       median(b999n, runs));
+	double m50f = median(b50f, runs), m999f = median(b999f, runs);
+	double m50n = median(b50n, runs), m999n = median(b999n, runs);
+	printf("burst, ns per call: file p50 %.0f p99.9 %.0f; %s p50 %.0f p99.9 %.0f\n", m50f,
+	       m999f, net, m50n, m999n);
+	/* The noise: how far the file sink's own runs spread (median()
+	 * sorted them). The network's median is within it when it falls
+	 * inside that range. */
+	printf("burst noise, the file sink's runs: p50 %.0f..%.0f, p99.9 %.0f..%.0f; the "
+	       "network's medians are %s (p50) and %s (p99.9)\n", b50f[0], b50f[runs - 1],
+	       b999f[0], b999f[runs - 1],
+	       m50n >= b50f[0] && m50n <= b50f[runs - 1] ? "within it" : "outside it",
+	       m999n >= b999f[0] && m999n <= b999f[runs - 1] ? "within it" : "outside it");
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		char line[256];

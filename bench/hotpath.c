@@ -15,6 +15,9 @@
  *
  * and divide the Ir total by the number of calls (100,000). The same with
  * --toggle-collect=hot_disabled and --disabled gives a disabled call.
+ * BUILDDIR/bench/jlog-hotpath-compact is this file compiled with
+ * JLOG_COMPACT_CALLSITES (jlog.h): the same calls through the compact call
+ * site, for the other figure.
  * Each call's record is the one jlog-bench logs; the sink is a file
  * (default /dev/null) so that the writer's output costs nothing.
  *
@@ -23,6 +26,11 @@
  * the record; --sampled-out suppresses every record (first 0, none
  * after), so a call pays the decision only; --rate gives each call site
  * a token bucket that never runs dry (10^9 a second, burst 2^32-1).
+ *
+ * With a flight recorder (README, "Flight recorder"): --flight holds
+ * DEBUG records (200 of them); an INFO call then pays for the recorder's
+ * check, and with --disabled the DEBUG call of hot_disabled() is the
+ * recorded call (count it with --toggle-collect=hot_disabled).
  */
 #include <jlog.h>
 
@@ -53,7 +61,7 @@ __attribute__((noinline)) void hot_disabled(jlog_logger *log)
 int main(int argc, char **argv)
 {
 	long calls = 100000;
-	int disabled = 0, sampling = 0, rate = 0;
+	int disabled = 0, sampling = 0, rate = 0, flight = 0;
 	const char *sink = "/dev/null";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
@@ -68,10 +76,12 @@ int main(int argc, char **argv)
 			sampling = 2;
 		else if (strcmp(argv[i], "--rate") == 0)
 			rate = 1;
+		else if (strcmp(argv[i], "--flight") == 0)
+			flight = 1;
 		else {
 			fprintf(stderr,
 			        "usage: %s [--calls N] [--disabled] [--sink PATH] "
-			        "[--sampling | --sampled-out] [--rate]\n",
+			        "[--sampling | --sampled-out] [--rate] [--flight]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -93,6 +103,8 @@ int main(int argc, char **argv)
 		o.rate_per_second = 1e9;
 		o.rate_burst = UINT32_MAX;
 	}
+	if (flight)
+		o.flight_records = 200;
 	jlog_logger *log;
 	int rc = jlog_open(&log, &o);
 	if (rc < 0) {
@@ -112,9 +124,11 @@ int main(int argc, char **argv)
 	jlog_stats st;
 	jlog_flush(log);
 	jlog_get_stats(log, &st);
-	printf("calls %ld logged %llu written %llu dropped %llu sampled_out %llu\n", calls,
+	printf("calls %ld logged %llu written %llu dropped %llu sampled_out %llu "
+	       "deferred_discarded %llu\n", calls,
 	       (unsigned long long)st.logged, (unsigned long long)st.written,
-	       (unsigned long long)st.dropped, (unsigned long long)st.sampled_out);
+	       (unsigned long long)st.dropped, (unsigned long long)st.sampled_out,
+	       (unsigned long long)st.deferred_discarded);
 	jlog_close(log);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * jlog-inline.h - the private part of jlog.h that the macros expand to:
- * each JLOG_LOG statement's static descriptor and its one out-of-line
- * call, and the record wire format that binaries built with an earlier
- * jlog.h encode inline. Included by jlog.h only (inside its extern "C"
+ * the inline fast path of JLOG_LOG and the record wire format it bakes
+ * into every call site, or, with JLOG_COMPACT_CALLSITES, each statement's
+ * static descriptor and its one out-of-line call. Included by jlog.h only (inside its extern "C"
  * block); nothing here is API, and everything is named jlog__ / JLOG__.
  * The field encoding below is the one lib/record.c decodes: changing it
  * needs a new soname (see the ABI policy in jlog.h).
@@ -17,12 +17,19 @@
 #endif
 
 /*
- * Private: the record's field encoding (lib/record.c) and the entry
- * points of the inline fast path that binaries built with an earlier
- * jlog.h call (jlog__log_begin(), jlog__log_commit()): they encode their
- * fields into the record at the call site, so both stay, unchanged, for
- * this soname (see the ABI policy in jlog.h). Statements compiled with
- * this header call jlog__log_site() instead (below).
+ * Private: the inline fast path of JLOG_LOG in C, the default. The call
+ * site encodes its fields into the record itself, straight from the
+ * field constructors: with literal keys and types, the size of each
+ * field, its header and its key bytes fold into constants, so a field
+ * costs a few stores instead of a 48-byte jlog_field built, then read
+ * twice with a switch per field inside jlog__log().
+ *
+ * This bakes the field encoding of a record (lib/record.c) into the
+ * caller: changing it needs a new soname (see the ABI policy in jlog.h).
+ * Fields the fast path does not encode (JSON, keys over 1024 bytes, a
+ * record over half of max_record_size) go through jlog__log(). A
+ * translation unit that defines JLOG_COMPACT_CALLSITES calls
+ * jlog__log_site() instead (below), which is exported either way.
  */
 struct jlog__field_hdr {
 	uint8_t type;  /* enum jlog__type */
@@ -58,9 +65,123 @@ JLOG_EXPORT int jlog__log_begin(jlog_logger *log, jlog_callsite *cs, int level,
 /* Private: publish a record whose fields end at @end. */
 JLOG_EXPORT void jlog__log_commit(const struct jlog__reserved *r, unsigned char *end);
 
+/* Encoded size of a field for the inline path; 0: the general path. */
+JLOG__INLINE size_t jlog__field_fast_size(const jlog_field *f)
+{
+	size_t base = sizeof(struct jlog__field_hdr) + f->key_len;
+	if (JLOG__UNLIKELY(f->key_len > JLOG__MAX_KEY))
+		return 0;
+	switch (f->type) {
+	case JLOG__T_STR:
+		return f->len <= UINT32_MAX ? base + f->len : 0;
+	case JLOG__T_INT:
+	case JLOG__T_UINT:
+	case JLOG__T_DOUBLE:
+		return base + 8;
+	case JLOG__T_BOOL:
+		return base + 1;
+	case JLOG__T_NULL:
+		return base;
+	default:
+		return 0;
+	}
+}
+
+/* Encode a field that jlog__field_fast_size() accepted; returns its end. */
+JLOG__INLINE unsigned char *jlog__field_put(unsigned char *q, const jlog_field *f)
+{
+	struct jlog__field_hdr h;
+	unsigned char *val = q + sizeof(h) + f->key_len;
+	h.type = (uint8_t)f->type;
+	h.flags = 0;
+	h.key_len = (uint16_t)f->key_len;
+	h.val_len = 0;
+	if (f->key_len)
+		memcpy(q + sizeof(h), f->key, f->key_len);
+	switch (f->type) {
+	case JLOG__T_STR:
+		h.val_len = (uint32_t)f->len;
+		if (f->len)
+			memcpy(val, f->v.s, f->len);
+		break;
+	case JLOG__T_BOOL:
+		h.val_len = 1;
+		*val = f->v.i != 0;
+		break;
+	case JLOG__T_NULL:
+		break;
+	default: /* INT, UINT, DOUBLE: 8 bytes, unaligned */
+		h.val_len = 8;
+		memcpy(val, &f->v.u, 8);
+		break;
+	}
+	memcpy(q, &h, sizeof(h));
+	return val + h.val_len;
+}
+
+/* Unroll the loops over a call's fields, so that each field's type and
+ * lengths are constants of its own iteration. */
+#if defined(__clang__)
+#define JLOG__UNROLL _Pragma("unroll 64")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define JLOG__UNROLL _Pragma("GCC unroll 64")
+#else
+#define JLOG__UNROLL
+#endif
+
 /*
- * Private: the call site of JLOG_LOG in C. Each statement has a static
- * descriptor (struct jlog__site: its callsite, its fields' keys and
+ * @copy: room for @n fields in the caller's frame. The general path gets
+ * a copy of the fields, never @f itself: when @f's address reaches no
+ * call, the compiler keeps its members as constants (GCC 12 and Clang 14
+ * fold nothing of the fields otherwise, about 200 instructions more for
+ * the standard record).
+ */
+JLOG__INLINE void jlog__log_fields(jlog_logger *log, jlog_callsite *cs, int level,
+                                   const char *msg, const jlog_field *f, size_t n,
+                                   jlog_field *copy)
+{
+	size_t msg_len = msg ? strlen(msg) : 0;
+	size_t size = 0;
+	size_t i;
+	struct jlog__reserved r;
+	unsigned char *q;
+	int rc;
+	JLOG__UNROLL
+	for (i = 0; i < n; i++) {
+		size_t fs = jlog__field_fast_size(&f[i]);
+		if (JLOG__UNLIKELY(fs == 0))
+			goto general;
+		size += fs;
+	}
+	/* The level is clamped and the message copied here, where they are
+	 * usually constants (12 instructions fewer in jlog__log_begin()). */
+	rc = jlog__log_begin(log, cs, level < 0 ? 0 : level > 255 ? 255 : level, msg_len, n,
+	                     size, &r);
+	if (JLOG__UNLIKELY(rc <= 0)) {
+		if (rc < 0)
+			goto general;
+		return;
+	}
+	if (msg_len)
+		memcpy(r.rec + JLOG__REC_HEAD, msg, msg_len);
+	q = r.fields;
+	JLOG__UNROLL
+	for (i = 0; i < n; i++)
+		q = jlog__field_put(q, &f[i]);
+	jlog__log_commit(&r, q);
+	return;
+general:
+	/* Element by element, so that GCC moves the fields' stores into
+	 * this branch (a memcpy kept them on the fast path: 30 stores). */
+	JLOG__UNROLL
+	for (i = 0; i < n; i++)
+		copy[i] = f[i];
+	jlog__log(log, cs, level, msg, msg_len, copy, n);
+}
+
+/*
+ * Private: the compact call site of JLOG_LOG in C, selected by
+ * JLOG_COMPACT_CALLSITES (jlog.h). Each statement has a static descriptor (struct jlog__site: its callsite, its fields' keys and
  * types, all constants) and makes one out-of-line call,
  * jlog__log_site(), with the values only, packed one union jlog__val
  * each (a string takes two: pointer, then its length, or SIZE_MAX for
@@ -311,8 +432,8 @@ extern "C" {
 		              JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
 		              JLOG__NFIELDS(__VA_ARGS__) - 1);                \
 	} while (0)
-#if defined(__GNUC__) || defined(__clang__)
-/* @lg is JLOG_LOG's variable. The empty asm hides what the level gate
+#if defined(JLOG_COMPACT_CALLSITES) && (defined(__GNUC__) || defined(__clang__))
+/* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is JLOG_LOG's variable. The empty asm hides what the level gate
  * learnt of it (NULL or not), which otherwise makes GCC copy the whole
  * call into both of the gate's branches. */
 #define JLOG__EMIT(lg, lvl, ...)                                              \
@@ -381,10 +502,16 @@ extern "C" {
 #define JLOG__EMIT_31 JLOG__EMIT_N
 #define JLOG__EMIT_32 JLOG__EMIT_N
 #else
+/* The inline fast path, the default: the statement encodes its fields
+ * into the record itself (jlog__log_fields()). */
 #define JLOG__EMIT(lg, lvl, ...)                                              \
 	do {                                                                  \
+		static jlog_callsite jlog__cs_ = {__FILE__, __func__, __LINE__, 0}; \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
-		JLOG__EMIT_ARRAY(lg, lvl, __VA_ARGS__);                       \
+		jlog_field jlog__copy_[JLOG__NFIELDS(__VA_ARGS__)];           \
+		jlog__log_fields((lg), &jlog__cs_, (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
+		                 JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
+		                 JLOG__NFIELDS(__VA_ARGS__) - 1, jlog__copy_); \
 	} while (0)
 #endif
 #endif

@@ -307,6 +307,36 @@ typedef struct jlog_options {
 	int rate_per;
 	int rate_max_level; /* the highest level limited; default
 	                       JLOG_LEVEL_WARNING */
+
+	/*
+	 * Flight recorder (see the README's "Flight recorder"); off while
+	 * flight_records is 0, the default, and then it costs nothing. Records
+	 * below the logger's level (a handle's own, its module's or the
+	 * root's) down to flight_level are not discarded: the writer keeps
+	 * the last flight_records of them (at most flight_bytes bytes; the
+	 * oldest go first, counted in jlog_stats.deferred_discarded) and
+	 * writes them, oldest first and each with the field "deferred":true,
+	 * before the next record at or above flight_trigger. Those records
+	 * pass the sinks' own levels and filters like any other, and are
+	 * redacted like any other. A recorded call costs what an enabled
+	 * call costs: jlog_enabled() is true at the recorded levels. Records
+	 * still held when the logger closes are discarded (counted). Config
+	 * key "flight_recorder": {"records", "bytes", "level", "trigger"}.
+	 */
+	unsigned flight_records; /* 0 (off) .. 1000000 */
+	size_t flight_bytes;     /* default 256 KiB, range 4 KiB..1 GiB */
+	int flight_level;        /* default JLOG_LEVEL_DEBUG */
+	int flight_trigger;      /* default JLOG_LEVEL_ERROR; above flight_level */
+
+	/*
+	 * Self-metrics (README, "Metrics"): every stats_interval_ms the
+	 * writer adds an INFO record of its own, {"message":"jlog stats",
+	 * ...}, with the counters of jlog_stats, the ring's high-water mark,
+	 * the writer's busy share and each sink's counts, to every sink that
+	 * takes INFO. 0 (the default): off, and it costs nothing. Range
+	 * 0..86400000. Config key "stats_interval_ms".
+	 */
+	int stats_interval_ms;
 } jlog_options;
 
 /* jlog_options.rate_per: one token bucket per call site, or per logger. */
@@ -491,13 +521,14 @@ JLOG_EXPORT int jlog_set_module_level(jlog_logger *log, const char *prefix, int 
 
 /*
  * jlog_get_level - the minimum level of a logger (NULL: the default
- * logger). Thread-safe.
+ * logger), not counting the flight recorder's lower levels. Thread-safe.
  */
 JLOG_EXPORT int jlog_get_level(const jlog_logger *log);
 
 /*
  * jlog_enabled - true when a record at @level would be logged by @log
- * (NULL: the default logger). Thread-safe.
+ * (NULL: the default logger), or kept by its flight recorder
+ * (jlog_options.flight_records). Thread-safe.
  */
 JLOG_EXPORT bool jlog_enabled(const jlog_logger *log, int level);
 
@@ -555,9 +586,12 @@ typedef struct jlog_stats {
 	                          (a record two sinks take counts twice); for
 	                          a network or journald sink, queued whole for
 	                          sending: a queued line dropped afterwards
-	                          (a datagram limit learned late) moves to
-	                          lost at the writer's next tick */
-	uint64_t truncated;    /* records with at least one truncated value */
+	                          (a datagram limit learned late, or still
+	                          queued when jlog_close()'s close_timeout_ms
+	                          ends) moves to lost */
+	uint64_t truncated;    /* records with at least one truncated value,
+	                          and lines a datagram sink shortened to its
+	                          max_datagram (once per sink that did) */
 	uint64_t write_errors; /* failed writes of a batch of lines to a
 	                          sink (and output buffers that could not
 	                          grow); the first failure of a sink, and
@@ -581,7 +615,26 @@ typedef struct jlog_stats {
 	                          suppressed (jlog_options.sampling,
 	                          .rate_per_second); logged + dropped +
 	                          sampled_out is the number of log calls made
-	                          at enabled levels */
+	                          at enabled levels (plus the calls the
+	                          flight recorder took, see below) */
+	/* The flight recorder (jlog_options.flight_records). Its records
+	 * count in logged like any other; of those the writer has seen,
+	 * deferred_written were written before a trigger record,
+	 * deferred_discarded were pushed out by newer ones (or were larger
+	 * than flight_bytes, or were held when the logger closed), and
+	 * deferred_held are held now. So after jlog_flush(), the recorded
+	 * calls are deferred_written + deferred_discarded + deferred_held, and
+	 * logged + dropped + sampled_out is the number of calls at enabled
+	 * levels plus the recorded calls. deferred_written counts records, not
+	 * lines: written counts their lines per sink as it does any line. */
+	uint64_t deferred_written;
+	uint64_t deferred_discarded;
+	uint64_t deferred_held;
+	/* The ring: its capacity (jlog_options.queue_size rounded up), and
+	 * the most bytes it held (reserved, not yet consumed by the writer),
+	 * as the writer sees it at the start of each batch. */
+	uint64_t queue_size;
+	uint64_t queue_high_water;
 } jlog_stats;
 
 /*
@@ -591,6 +644,34 @@ typedef struct jlog_stats {
  * NULL) or -ENOMEM (no default logger). Thread-safe.
  */
 JLOG_EXPORT int jlog_get_stats(jlog_logger *log, jlog_stats *stats);
+
+/* Counters of one sink since it was added (jlog_get_sink_stats()). Later
+ * versions add fields at the end only. */
+typedef struct jlog_sink_stats {
+	int id;                 /* the sink's id (jlog_add_sink()'s) */
+	char target[160];       /* what it writes to: "file /var/log/app.jsonl",
+	                           "stderr", "tcp://host:514"... (NUL-terminated) */
+	uint64_t written;       /* lines written whole (or queued whole for a
+	                           network or journald sink) */
+	uint64_t bytes_written; /* bytes it accepted, in whole lines */
+	uint64_t write_errors;  /* failed writes of a batch of lines */
+	uint64_t lost;          /* lines formatted for it but not written whole */
+} jlog_sink_stats;
+
+/*
+ * jlog_get_sink_stats - read the counters of the sink @sink_id of @log's
+ * root (NULL: the default logger) into *stats: summed over the sinks, they
+ * are jlog_stats.written, bytes_written and lost (write_errors there also
+ * counts failures that are no sink's). Sink 0 is jlog_options.sink (or a
+ * configuration's first sink). Each counter is read atomically.
+ *
+ * Returns 0; -EINVAL (stats NULL, or the logger is closed), -ESRCH (no
+ * sink with that id: the message lists the ids there are), -EDEADLK (from
+ * a sink callback or filter, which run on the writer thread), -ENOMEM (no
+ * default logger); jlog_last_error() says which. Thread-safe, also while
+ * sinks are added and removed.
+ */
+JLOG_EXPORT int jlog_get_sink_stats(jlog_logger *log, int sink_id, jlog_sink_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Sinks                                                                    */
@@ -812,6 +893,23 @@ JLOG_EXPORT int jlog_reopen(jlog_logger *log);
  */
 JLOG_EXPORT int jlog_install_reopen_on_sighup(jlog_logger *log);
 
+/*
+ * jlog_install_reload_on_sighup - opt-in: the SIGHUP handler of
+ * jlog_install_reopen_on_sighup() (one handler, the same rules for the
+ * previous one and for NULL) that also reloads @log's configuration from
+ * the file it was opened from, as jlog_reload_config(@log, NULL) does.
+ * The handler only sets flags and wakes the writer (async-signal-safe);
+ * the writer reopens the files, then runs the reload itself between two
+ * records (the records it took before are written with the old settings)
+ * and, when the document is refused, says why on stderr ("jlog: reload on
+ * SIGHUP: ...; the configuration is unchanged") and keeps running as it
+ * was. Returns 0, -EINVAL (@log was not opened from a file: the message
+ * says so) or the negative errno of sigaction(). Installing either hook
+ * again replaces the logger and what SIGHUP does. Not thread-safe against
+ * itself or jlog_install_reopen_on_sighup().
+ */
+JLOG_EXPORT int jlog_install_reload_on_sighup(jlog_logger *log);
+
 /* jlog_sink_options_init - fill *opts with the defaults above. NULL is a
  * no-op. Thread-safe. */
 JLOG_EXPORT void jlog_sink_options_init(jlog_sink_options *opts);
@@ -925,6 +1023,56 @@ JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JL
  * jlog_last_error() instead of stderr. @err may be NULL. */
 JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
                                      size_t errlen) JLOG__WUR;
+
+/*
+ * jlog_reload_config - apply a changed document (the schema of
+ * jlog_open_config(): a file path, or the JSON text itself when it starts
+ * with '{'; NULL: the file the logger was opened from again) to @log's
+ * root (NULL: the default logger), which must have been opened from a
+ * configuration (jlog_open_config(), or the default logger from
+ * JLOG_CONFIG, whose reload applies the environment's overrides again).
+ *
+ * Reload compares the document with the last one applied, as jlog-config
+ * show would print them, and changes what differs:
+ *   - "level" and "modules" (the module list is replaced whole; a level
+ *     set with jlog_set_level() on a child handle stays);
+ *   - "redact", "sampling", "rate_limit" (suppressed counts are still
+ *     reported), "flush_interval_ms", "levels" (added, never removed);
+ *   - "sinks", sink by sink: a sink whose settings are all the same as
+ *     one of the last document's is kept, with its open file or
+ *     connection; any other is opened new; one the document no longer
+ *     has is written up to the switch, then closed. Sinks added with
+ *     jlog_add_sink() are not the document's and are left alone.
+ *     Top-level "file_mode" and "allow_symlink" replace the file sinks
+ *     they change.
+ * Any other setting cannot change on a running logger ("queue_size",
+ * "max_record_size", "overflow", "close_timeout_ms", "name"): a document
+ * that changes one is refused, naming it ("queue_size: cannot change on a
+ * running logger (4194304, now 1048576); close and open the logger to
+ * apply it"), and nothing changes.
+ *
+ * Atomic: everything that can fail (reading, checking, opening the new
+ * sinks, compiling rules) happens first; an invalid document, or a sink
+ * that cannot open, changes nothing, and the message names the key path
+ * as jlog_open_config()'s do ("sinks[1].preset: unknown preset \"elk\"").
+ * The levels and the sampling rules apply to log calls that begin after
+ * the call took them; then the call takes the ring position P, and every
+ * record reserved before P is formatted and written with the old sinks,
+ * redaction and filters, every record from P on with the new ones, so
+ * that a sink that stays gets every record once. The call returns once
+ * the writer has switched (it waits for the records before P to be
+ * formatted): a record logged after it returns has the new settings.
+ *
+ * Returns 0; -EINVAL (a bad document, a setting that cannot change, a
+ * logger not opened from a configuration, a closed logger), the negative
+ * errno of reading the file, -ENOMEM, or the error of opening a sink; the
+ * reason is kept for jlog_last_error(). -EDEADLK from a sink's callback or
+ * filter (the writer thread). Thread-safe, also while other threads log;
+ * serialized with itself and jlog_add_sink()/jlog_remove_sink(); not
+ * concurrently with jlog_close() of the root, nor from a signal handler
+ * (jlog_install_reload_on_sighup() is for that).
+ */
+JLOG_EXPORT int jlog_reload_config(jlog_logger *log, const char *path_or_json);
 
 
 /* ------------------------------------------------------------------------ */
@@ -1268,17 +1416,31 @@ extern "C" {
  * log through NULL, open the default logger with jlog_default() before the
  * handler can run. A statement's first call registers its callsite, which
  * allocates (calloc) once per 4096 callsites beyond the first 4096 of the
- * process, and builds the statement's template (its keys and field
- * headers, encoded once), which allocates only once the process's
- * templates outgrow 256 KiB (a few thousand statements).
+ * process.
  *
- * Code at the call site (C, GCC or Clang): the level gate, the values
- * stored in an array and one call, with the keys, types, file, line and
- * function in a static descriptor. That needs each field to be written
- * with a constructor macro above (or a macro of yours that expands to
- * one) and its key to be a string literal (or NULL); a statement with a
- * key computed at run time, or more than 32 fields, builds jlog_field
- * values and makes the same call as C++ does, with the same records.
+ * Code at the call site (C), by default: the level gate and the record's
+ * encoding inline (its size, its field headers and keys folded into
+ * constants, the values stored into the ring), the fastest enabled call
+ * and about 1 KB of code per statement of five fields.
+ *
+ * JLOG_COMPACT_CALLSITES: define it before including jlog.h (in a file,
+ * or with -DJLOG_COMPACT_CALLSITES) and that translation unit's C
+ * statements (GCC or Clang) compile to the level gate, the values stored
+ * in an array and one out-of-line call, with the keys, types, file, line
+ * and function in a static descriptor: about a fifth of the code per
+ * statement, for about twice the instructions per enabled call (the
+ * library copies a template of the statement's fields, built on its first
+ * call). A disabled call costs the same in both. Use it in files with many
+ * log statements that are rarely enabled (debug and trace, error paths);
+ * keep the default where a statement runs often. Both give the same
+ * records, and translation units of either kind mix in one binary. In
+ * this mode a statement's first call also builds its template, which
+ * allocates only once the process's templates outgrow 256 KiB (a few
+ * thousand statements); each field must be written with a constructor
+ * macro above (or a macro of yours that expands to one), and a statement
+ * whose key is not a string literal (or NULL), or with more than 32
+ * fields, builds jlog_field values and makes the same call as C++ does.
+ * C++ ignores the macro.
  */
 #define JLOG_LOG(logger, level, ...)                                          \
 	do {                                                                  \

@@ -3,7 +3,8 @@
  * Howard Hinnant's civil_from_days and days_from_civil, restricted to
  * non-negative days (a uint64_t of ns is never before 1970). Shared by
  * the JSON time (time-format.c) and the text formatter's calendar fields
- * (format.c).
+ * (format.c), and jlog-pretty's reading of RFC 3339 times
+ * (tools/pretty-record.c).
  */
 #ifndef JLOG_CIVIL_H
 #define JLOG_CIVIL_H

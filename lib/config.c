@@ -11,6 +11,8 @@
  */
 #include "jlog-private.h"
 
+#include "config.h"
+#include "flight.h"
 #include "opt.h"
 #include "redact.h"
 #include "transport.h"
@@ -22,26 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define MAX_SINKS 64
-
-struct parsed {
-	jlog_options opts;
-	jlog_sink_options sinks[MAX_SINKS];
-	bool level_given[MAX_SINKS]; /* the sink set its own level */
-	char *options[MAX_SINKS];    /* its transport keys (sinks[i].options) */
-	size_t nsinks;
-	bool file_mode_given, allow_symlink_given; /* at the top level */
-	struct {
-		const char *prefix;
-		int level;
-	} modules[256];
-	size_t nmodules;
-	const json_t *levels; /* the document's "levels", checked; or NULL */
-	/* "redact" of the document and of each sink; their keys arrays. */
-	jlog_redact_options redact, sink_redact[MAX_SINKS];
-	const char **redact_keys, **sink_redact_keys[MAX_SINKS];
-};
 
 /* Check @v as key @o of a transport (@owner's) and, when @owner is the
  * sink's own transport, keep it in @mine for jlog_sink_options.options. */
@@ -122,6 +104,15 @@ static int parse_sink(const json_t *obj, size_t index, jlog_sink_options *so, bo
 	return 0;
 }
 
+int jlog__cfg_sink_fail(char *err, size_t errlen, size_t index, int rc)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "sinks[%zu]", index);
+	const char *why = jlog_last_error();
+	jlog__cfg_fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+	return rc;
+}
+
 static void discard_line(const char *line, size_t len, void *user)
 {
 	(void)line;
@@ -140,13 +131,8 @@ static int check_sink(const jlog_sink_options *so, size_t index, char *err, size
 	struct jlog_sink *s;
 	jlog__set_last_error("%s", "");
 	int rc = jlog__sink_create_opts(&s, &twin);
-	if (rc < 0) {
-		char path[32];
-		snprintf(path, sizeof(path), "sinks[%zu]", index);
-		const char *why = jlog_last_error();
-		jlog__cfg_fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
-		return rc;
-	}
+	if (rc < 0)
+		return jlog__cfg_sink_fail(err, errlen, index, rc);
 	jlog__sink_destroy(s);
 	return 0;
 }
@@ -206,7 +192,7 @@ static int parse_levels(const json_t *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+static int parse_doc(const json_t *doc, struct jlog__cfg *p, char *err, size_t errlen)
 {
 	if (!json_is_object(doc))
 		return jlog__cfg_fail(err, errlen, "", "the configuration must be a JSON object, got %s",
@@ -244,6 +230,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 		} else if (strcmp(key, "close_timeout_ms") == 0) {
 			rc = jlog__cfg_int(v, key, 0, 600000, &n, err, errlen);
 			p->opts.close_timeout_ms = (int)n;
+		} else if (strcmp(key, "stats_interval_ms") == 0) {
+			rc = jlog__cfg_int(v, key, 0, 86400000, &n, err, errlen);
+			p->opts.stats_interval_ms = (int)n;
 		} else if (strcmp(key, "overflow") == 0) {
 			const char *s = NULL;
 			rc = jlog__cfg_string(v, key, &s, err, errlen);
@@ -282,6 +271,9 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 			p->opts.redact = &p->redact;
 		} else if (strcmp(key, "sampling") == 0 || strcmp(key, "rate_limit") == 0) {
 			rc = jlog__cfg_sampling(key, v, &p->opts, err, errlen);
+			*(key[0] == 's' ? &p->sampling : &p->rate_limit) = v;
+		} else if (strcmp(key, "flight_recorder") == 0) {
+			rc = jlog__cfg_flight(v, &p->opts, err, errlen);
 		} else if (strcmp(key, "levels") == 0) {
 			continue; /* parsed first */
 		} else if (strcmp(key, "sinks") == 0) {
@@ -335,7 +327,7 @@ static int parse_doc(const json_t *doc, struct parsed *p, char *err, size_t errl
 	return 0;
 }
 
-static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
+static int parse(const json_t *doc, struct jlog__cfg *p, char *err, size_t errlen)
 {
 	int rc = parse_doc(doc, p, err, errlen);
 	jlog__cfg_doc_levels(NULL);
@@ -344,7 +336,7 @@ static int parse(const json_t *doc, struct parsed *p, char *err, size_t errlen)
 
 /* Open a logger from a parsed document: the root without a sink, then its
  * modules and sinks; on any failure everything is closed again. */
-static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t errlen)
+static int open_parsed(jlog_logger **out, struct jlog__cfg *p, char *err, size_t errlen)
 {
 	jlog_logger *lg;
 	unsigned seq = jlog__last_error_seq();
@@ -363,10 +355,7 @@ static int open_parsed(jlog_logger **out, struct parsed *p, char *err, size_t er
 		jlog__set_last_error("%s", "");
 		rc = jlog_add_sink(lg, &p->sinks[i]);
 		if (rc < 0) {
-			char path[32];
-			snprintf(path, sizeof(path), "sinks[%zu]", i);
-			const char *why = jlog_last_error();
-			jlog__cfg_fail(err, errlen, path, "%s", *why ? why : jlog_strerror(rc));
+			jlog__cfg_sink_fail(err, errlen, i, rc);
 			jlog_close(lg);
 			return rc;
 		}
@@ -427,7 +416,7 @@ static json_t *load(const char *text, int *rc, char *err, size_t errlen)
 	return doc;
 }
 
-static void parsed_free(struct parsed *p)
+static void parsed_free(struct jlog__cfg *p)
 {
 	for (size_t i = 0; i < MAX_SINKS; i++) {
 		free(p->options[i]);
@@ -437,9 +426,10 @@ static void parsed_free(struct parsed *p)
 	free(p);
 }
 
-int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errlen)
+int jlog__config_open_doc(jlog_logger **out, json_t *doc, const char *path, bool env, char *err,
+                          size_t errlen)
 {
-	struct parsed *p = calloc(1, sizeof(*p));
+	struct jlog__cfg *p = calloc(1, sizeof(*p));
 	if (!p) {
 		jlog__cfg_fail(err, errlen, "", "out of memory");
 		return -ENOMEM;
@@ -447,9 +437,39 @@ int jlog__config_open_doc(jlog_logger **out, json_t *doc, char *err, size_t errl
 	int rc = parse(doc, p, err, errlen);
 	if (rc == 0)
 		rc = open_parsed(out, p, err, errlen);
+	/* What jlog_reload_config() compares the next document with. */
+	if (rc == 0 && (rc = jlog__cfg_state_init(*out, p, path, env)) < 0) {
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		jlog_close(*out);
+		*out = NULL;
+	}
 	parsed_free(p);
 	return rc;
 }
+
+int jlog__cfg_parse(const json_t *doc, struct jlog__cfg **out, char *err, size_t errlen)
+{
+	struct jlog__cfg *p = calloc(1, sizeof(*p));
+	*out = NULL;
+	if (!p) {
+		jlog__cfg_fail(err, errlen, "", "out of memory");
+		return -ENOMEM;
+	}
+	int rc = parse(doc, p, err, errlen);
+	if (rc < 0) {
+		parsed_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void jlog__cfg_free(struct jlog__cfg *p)
+{
+	if (p)
+		parsed_free(p);
+}
+
 
 static int open_config(jlog_logger **out, const char *path_or_json, char *err, size_t errlen)
 {
@@ -462,7 +482,8 @@ static int open_config(jlog_logger **out, const char *path_or_json, char *err, s
 	json_t *doc = load(path_or_json, &rc, err, errlen);
 	if (!doc)
 		return rc;
-	rc = jlog__config_open_doc(out, doc, err, errlen);
+	const char *t = path_or_json + strspn(path_or_json, " \t\n\r");
+	rc = jlog__config_open_doc(out, doc, *t == '{' ? NULL : path_or_json, false, err, errlen);
 	json_decref(doc);
 	return rc;
 }
@@ -581,7 +602,7 @@ json_t *jlog__config_load(const char *path_or_json, int *rc, char *err, size_t e
 
 int jlog__config_check(const json_t *doc, char *err, size_t errlen)
 {
-	struct parsed *p = calloc(1, sizeof(*p));
+	struct jlog__cfg *p = calloc(1, sizeof(*p));
 	if (!p) {
 		jlog__cfg_fail(err, errlen, "", "out of memory");
 		return -ENOMEM;
@@ -671,7 +692,16 @@ static json_t *sink_json(const jlog_sink_options *so, const json_t *levels)
 	return j;
 }
 
-static json_t *effective(const struct parsed *p)
+void jlog__cfg_default_sink(const struct jlog__cfg *p, jlog_sink_options *so)
+{
+	/* As jlog__open() makes sink 0. */
+	jlog_sink_options_init(so);
+	so->sink = p->opts.sink;
+	so->file_mode = p->opts.file_mode;
+	so->allow_symlink = p->opts.allow_symlink;
+}
+
+static json_t *effective(const struct jlog__cfg *p)
 {
 	json_t *j = json_object();
 	if (!j)
@@ -685,6 +715,7 @@ static json_t *effective(const struct parsed *p)
 	json_object_set_new(j, "max_record_size", json_integer((json_int_t)mrs));
 	json_object_set_new(j, "flush_interval_ms", json_integer(o->flush_interval_ms));
 	json_object_set_new(j, "close_timeout_ms", json_integer(o->close_timeout_ms));
+	json_object_set_new(j, "stats_interval_ms", json_integer(o->stats_interval_ms));
 	json_object_set_new(j, "overflow",
 	                    json_string(o->overflow == JLOG_OVERFLOW_DROP ? "drop" : "block"));
 	json_object_set_new(j, "file_mode", mode_json(o->file_mode));
@@ -695,13 +726,12 @@ static json_t *effective(const struct parsed *p)
 	json_object_set_new(j, "modules", mods);
 	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
 	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
+	json_object_set_new(j, "flight_recorder", jlog__flight_to_json(o, level_json, p->levels));
 	json_t *sinks = json_array();
 	if (p->nsinks == 0) {
 		/* No sinks: jlog_open()'s own, the options' sink in JSON. */
 		jlog_sink_options so;
-		jlog_sink_options_init(&so);
-		so.file_mode = o->file_mode;
-		so.allow_symlink = o->allow_symlink;
+		jlog__cfg_default_sink(p, &so);
 		json_array_append_new(sinks, sink_json(&so, p->levels));
 	}
 	for (size_t i = 0; i < p->nsinks; i++)
@@ -712,7 +742,7 @@ static json_t *effective(const struct parsed *p)
 
 json_t *jlog__config_effective(const json_t *doc, int *rc, char *err, size_t errlen)
 {
-	struct parsed *p = calloc(1, sizeof(*p));
+	struct jlog__cfg *p = calloc(1, sizeof(*p));
 	if (!p) {
 		*rc = -ENOMEM;
 		jlog__cfg_fail(err, errlen, "", "out of memory");
@@ -725,5 +755,16 @@ json_t *jlog__config_effective(const json_t *doc, int *rc, char *err, size_t err
 		jlog__cfg_fail(err, errlen, "", "out of memory");
 	}
 	parsed_free(p);
+	return j;
+}
+
+json_t *jlog__cfg_view(const struct jlog__cfg *p)
+{
+	json_t *j = effective(p);
+	if (!j)
+		return NULL;
+	/* jlog-config show leaves these out; reload compares them. */
+	json_object_set(j, "sampling", p->sampling ? (json_t *)p->sampling : json_null());
+	json_object_set(j, "rate_limit", p->rate_limit ? (json_t *)p->rate_limit : json_null());
 	return j;
 }

@@ -743,7 +743,9 @@ static bool fb_step(struct jlog_sink *s)
 	fb.stall_since = 0;
 	fb.next = p;
 	struct jlog__rec_view v;
-	if (jlog__record_decode(rec, len, &v))
+	/* A flight recorder's records are the writer's to hold (flight.h):
+	 * this path holds nothing, so they are not written here. */
+	if (jlog__record_decode(rec, len, &v) && !(v.flags & JLOG__REC_DEFERRED))
 		fb_line(s, &v);
 	fb.pos = p;
 	return true;

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Level gate read by jlog__enabled(NULL, ...): -1 until the default
  * logger is opened, which sends the first check through
@@ -33,7 +34,9 @@ static void default_open(void)
 	jlog_logger *lg = NULL;
 	json_t *doc = jlog__config_from_env(&rc, err, sizeof(err));
 	if (doc) {
-		rc = jlog__config_open_doc(&lg, doc, err, sizeof(err));
+		const char *path = getenv("JLOG_CONFIG");
+		path = path && *path && path[strspn(path, " \t\n\r")] != '{' ? path : NULL;
+		rc = jlog__config_open_doc(&lg, doc, path, true, err, sizeof(err));
 		json_decref(doc);
 	}
 	if (rc < 0 || !lg) {

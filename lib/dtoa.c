@@ -496,16 +496,17 @@ size_t jlog__fmt_double(char *out, double v)
 			char tmp[20];
 			char *d = jlog__fmt_u64(tmp + sizeof(tmp), m);
 			int nd = (int)(tmp + sizeof(tmp) - d);
+			/* jlog__copy_bytes(): short copies without a libc call. */
 			if (nd > k) { /* 12.5 */
-				memcpy(o, d, (size_t)(nd - k));
+				jlog__copy_bytes(o, d, (size_t)(nd - k));
 				o += nd - k;
 				*o++ = '.';
-				memcpy(o, d + nd - k, (size_t)k);
+				jlog__copy_bytes(o, d + nd - k, (size_t)k);
 				o += k;
 			} else { /* 0.025 */
-				memcpy(o, "0.000", (size_t)(2 + k - nd));
+				jlog__copy_bytes(o, "0.000", (size_t)(2 + k - nd));
 				o += 2 + k - nd;
-				memcpy(o, d, (size_t)nd);
+				jlog__copy_bytes(o, d, (size_t)nd);
 				o += nd;
 			}
 			*o = '\0';

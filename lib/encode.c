@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Strings                                                                  */
@@ -70,19 +73,50 @@ static inline bool plain8(uint64_t x)
 	return ((ctl | x | (x + ONES) | q | bs) & HIGHS) == 0;
 }
 
+#ifdef __SSE2__
+/* plain8() for 16 bytes at once: a signed compare below 0x20 also takes
+ * every byte of 0x80 or above (negative), as plain8()'s high-bit term does. */
+static inline bool plain16(__m128i x)
+{
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+	                           _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+	bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+	                                     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+	return _mm_movemask_epi8(bad) == 0;
+}
+
+/* Two words at once, for strings under 16 bytes. */
+static inline bool plain8x2(uint64_t x, uint64_t y)
+{
+	return plain16(_mm_set_epi64x((long long)y, (long long)x));
+}
+#else
+static inline bool plain8x2(uint64_t x, uint64_t y)
+{
+	return plain8(x) && plain8(y);
+}
+#endif
+
 /*
  * True when all @n bytes at @p are class P, read with whole-word loads
  * only: a tail shorter than a word is checked with a load that overlaps
  * bytes already checked, a string under four bytes is padded with 'a'.
  * Keys and most values are plain ASCII: str_body() then copies them
- * without a byte loop (standard record: 151 -> 118 ns per line together
- * with jlog__buf_put()'s inline short copy; jlog-bench-encode).
+ * without a byte loop. With SSE2, 16 bytes are checked at a time, and a
+ * string under 16 bytes in one check of its two words.
  */
 static inline bool all_plain(const unsigned char *p, size_t n)
 {
-	uint64_t x;
-	if (n >= 8) {
+	uint64_t x, y;
+	if (n >= 16) {
 		size_t i = 0;
+#ifdef __SSE2__
+		for (; i + 16 <= n; i += 16)
+			if (!plain16(_mm_loadu_si128((const __m128i *)(const void *)(p + i))))
+				return false;
+		return i == n ||
+		       plain16(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)));
+#else
 		for (; i + 8 <= n; i += 8) {
 			memcpy(&x, p + i, 8);
 			if (!plain8(x))
@@ -92,18 +126,25 @@ static inline bool all_plain(const unsigned char *p, size_t n)
 			return true;
 		memcpy(&x, p + n - 8, 8);
 		return plain8(x);
+#endif
 	}
+	if (n >= 8) {
+		memcpy(&x, p, 8);
+		memcpy(&y, p + n - 8, 8);
+		return plain8x2(x, y);
+	}
+	y = ONES * 'a';
 	if (n >= 4) {
 		uint32_t lo, hi;
 		memcpy(&lo, p, 4);
 		memcpy(&hi, p + n - 4, 4);
-		return plain8(lo | (uint64_t)hi << 32);
+		return plain8x2(lo | (uint64_t)hi << 32, y);
 	}
-	x = ONES * 'a';
+	x = y;
 	if (n > 0) {
 		x = (x << 24) | (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
 	}
-	return plain8(x);
+	return plain8x2(x, y);
 }
 
 /* \u00XX (or a short escape) for a C0 control, '"', '\\', DEL or, from
@@ -294,20 +335,46 @@ struct site_ent {
 #define KEYS_MAX 32u
 #define KEYS_RAW 384u
 #define KEYS_TEXT 448u
+/* Each printed key framed as the line has it, ,"key": (4 bytes more). */
+#define KEYS_FRAMED (KEYS_TEXT + 4u * KEYS_MAX)
 struct keys_ent {
 	uint32_t id; /* callsite; 0: empty */
 	uint32_t n;  /* fields */
 	uint32_t text_len;
 	uint16_t raw_len[KEYS_MAX];
 	uint16_t off[KEYS_MAX], len[KEYS_MAX]; /* in text */
+	uint16_t foff[KEYS_MAX];               /* in framed; length len + 4 */
 	bool skip[KEYS_MAX];
 	char raw[KEYS_RAW];
 	char text[KEYS_TEXT];
+	char framed[KEYS_FRAMED];
+};
+
+/* The fragment of a line from the level's key to the message's,
+ * ,"level":"INFO","message": for the level name last printed (its
+ * pointer: names are static or never freed, level.c), and its number
+ * when it is a named level, whose name never changes (a custom level's
+ * may appear later), so that no lookup is needed. */
+#define LEVEL_TEXT 96u
+struct level_ent {
+	const char *name;
+	int named; /* the named level's number, or -1 */
+	uint32_t len;
+	char text[LEVEL_TEXT];
+};
+
+/* ,"tid":N for the thread id last printed. */
+struct tid_ent {
+	uint32_t tid;
+	uint32_t len; /* 0: empty */
+	char text[20];
 };
 
 struct scratch {
 	struct site_ent sites[SITE_SLOTS];
 	struct keys_ent keys_cache[SITE_SLOTS];
+	struct level_ent level;
+	struct tid_ent tid;
 	struct jlog__buf keys;
 	struct jlog__key_ent *ent;
 	size_t ent_cap;
@@ -404,6 +471,7 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 {
 	const uint8_t *cur = v->fields;
 	size_t n = 0;
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
 
 	s->keys.len = 0;
 	s->keys.failed = false;
@@ -411,8 +479,13 @@ static bool collect_fields(struct scratch *s, const struct jlog__rec_view *v, si
 		if (n == s->ent_cap && !jlog__key_ents_grow(&s->ent, &s->ent_cap))
 			return false;
 		struct jlog__key_ent *e = &s->ent[n];
-		if (!jlog__field_next(v, &cur, &e->f))
+		if (fv) {
+			if (n == v->fv_n)
+				break;
+			e->f = fv[n];
+		} else if (!jlog__field_next(v, &cur, &e->f)) {
 			break;
+		}
 		n++;
 		e->off = s->keys.len;
 		if (is_reserved(e->f.key, e->f.key_len))
@@ -465,14 +538,32 @@ static void put_json_text(struct jlog__buf *b, const char *s, size_t n)
 	jlog__buf_put(b, run, (size_t)(end - run));
 }
 
-static inline void put_value(struct jlog__buf *b, const struct jlog__field_view *f)
+/* jlog__json_str(), with a short plain string (most values, the message)
+ * quoted and copied here in one append. */
+static inline void put_str(struct jlog__buf *b, const char *s, size_t n)
+{
+	if (n <= 64 && all_plain((const unsigned char *)s, n) && jlog__buf_room(b, n + 2)) {
+		char *o = b->p + b->len;
+		o[0] = '"';
+		jlog__copy_bytes(o + 1, s, n);
+		o[n + 1] = '"';
+		b->len += n + 2;
+		return;
+	}
+	jlog__json_str(b, s, n);
+}
+
+/* Always inline: out of line, its prologue and epilogue cost nearly as
+ * much as what it does for a number or a short string. */
+static inline __attribute__((always_inline)) void put_value(struct jlog__buf *b,
+                                                            const struct jlog__field_view *f)
 {
 	switch (f->type) {
 	case JLOG__T_STR:
 		if (f->flags & JLOG__FIELD_TRUNCATED)
 			jlog__json_str_truncated(b, f->v.s, f->val_len);
 		else
-			jlog__json_str(b, f->v.s, f->val_len);
+			put_str(b, f->v.s, f->val_len);
 		break;
 	case JLOG__T_JSON:
 		put_json_text(b, f->v.s, f->val_len);
@@ -518,10 +609,26 @@ static bool collect_cached(struct scratch *s, const struct keys_ent *k,
 			return false;
 	const uint8_t *cur = v->fields;
 	const char *raw = k->raw;
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
+	if (fv) {
+		/* The decoded fields are used where they are (put_fields()):
+		 * only their keys are compared. */
+		if (v->fv_n != k->n)
+			return false;
+		for (size_t i = 0; i < k->n; i++) {
+			if (fv[i].key_len != k->raw_len[i] ||
+			    !jlog__bytes_equal(fv[i].key, raw, fv[i].key_len))
+				return false;
+			raw += fv[i].key_len;
+		}
+		*count = k->n;
+		return true;
+	}
 	for (size_t i = 0; i < k->n; i++) {
 		struct jlog__key_ent *e = &s->ent[i];
-		if (!jlog__field_next(v, &cur, &e->f) || e->f.key_len != k->raw_len[i] ||
-		    memcmp(e->f.key, raw, e->f.key_len) != 0)
+		if (!jlog__field_next(v, &cur, &e->f))
+			return false;
+		if (e->f.key_len != k->raw_len[i] || !jlog__bytes_equal(e->f.key, raw, e->f.key_len))
 			return false;
 		raw += e->f.key_len;
 		e->off = k->off[i];
@@ -554,8 +661,30 @@ static void keys_store(struct keys_ent *k, const struct scratch *s, uint32_t cal
 	}
 	memcpy(k->text, s->keys.p, s->keys.len);
 	k->text_len = (uint32_t)s->keys.len;
+	size_t f = 0;
+	for (size_t i = 0; i < n; i++) {
+		k->foff[i] = (uint16_t)f;
+		memcpy(k->framed + f, ",\"", 2);
+		memcpy(k->framed + f + 2, k->text + k->off[i], k->len[i]);
+		memcpy(k->framed + f + 2 + k->len[i], "\":", 2);
+		f += k->len[i] + 4u;
+	}
 	k->n = (uint32_t)n;
 	k->id = callsite;
+}
+
+/* The fields of a line whose keys are @k's, from the record's decoded
+ * fields @fv (collect_cached()); put_fields() is the same from the
+ * scratch's entries. */
+static void put_fields_decoded(struct jlog__buf *b, const struct keys_ent *k,
+                               const struct jlog__field_view *fv)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->skip[i])
+			continue;
+		jlog__buf_put(b, k->framed + k->foff[i], k->len[i] + 4u);
+		put_value(b, &fv[i]);
+	}
 }
 
 /* @text: the printed keys (the scratch's, or a keys_ent's). */
@@ -579,6 +708,7 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 	struct scratch *s = NULL;
 	size_t n = 0;
 	const char *key_text = NULL;
+	const struct keys_ent *cached = NULL;
 
 	if (v->callsite)
 		s = scratch_get(); /* NULL: no cache this time */
@@ -587,6 +717,7 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 		struct keys_ent *k = s && v->callsite ? &s->keys_cache[v->callsite % SITE_SLOTS] : NULL;
 		if (k && collect_cached(s, k, v, &n)) {
 			key_text = k->text;
+			cached = k;
 		} else {
 			if (!s || !collect_fields(s, v, &n) || !jlog__mark_duplicate_keys(s->keys.p, s->ent, n, &s->table, &s->table_cap)) {
 				b->failed = true;
@@ -600,17 +731,33 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 
 	jlog__buf_lit(b, "{\"time\":");
 	jlog__json_time(b, v->time_ns);
-	jlog__buf_lit(b, ",\"level\":\"");
-	const char *name = jlog__level_name(v->level);
-	if (name)
-		jlog__buf_put(b, name, strlen(name));
-	else
-		jlog__json_int(b, v->level);
-	jlog__buf_lit(b, "\",\"message\":");
+	const char *name = NULL;
+	bool level_hit = s && s->level.len && s->level.named == v->level;
+	if (!level_hit) {
+		name = jlog__level_name(v->level);
+		level_hit = s && name && s->level.name == name;
+	}
+	if (level_hit) {
+		jlog__buf_put(b, s->level.text, s->level.len);
+	} else {
+		size_t start = b->len;
+		jlog__buf_lit(b, ",\"level\":\"");
+		if (name)
+			jlog__buf_put(b, name, strlen(name));
+		else
+			jlog__json_int(b, v->level);
+		jlog__buf_lit(b, "\",\"message\":");
+		if (s && name && !b->failed && b->len - start <= LEVEL_TEXT) {
+			s->level.name = name;
+			s->level.named = jlog__level_row(v->level) ? v->level : -1;
+			s->level.len = (uint32_t)(b->len - start);
+			memcpy(s->level.text, b->p + start, s->level.len);
+		}
+	}
 	if (v->flags & JLOG__REC_MSG_TRUNCATED)
 		jlog__json_str_truncated(b, v->msg, v->msg_len);
 	else
-		jlog__json_str(b, v->msg, v->msg_len);
+		put_str(b, v->msg, v->msg_len);
 	if (v->name_len) {
 		jlog__buf_lit(b, ",\"logger\":");
 		jlog__json_str(b, v->name, v->name_len);
@@ -641,8 +788,18 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 			memcpy(site->text, b->p + start, site->len);
 		}
 	}
-	jlog__buf_lit(b, ",\"tid\":");
-	jlog__json_uint(b, v->tid);
+	if (s && s->tid.len && s->tid.tid == v->tid) {
+		jlog__buf_put(b, s->tid.text, s->tid.len);
+	} else {
+		size_t start = b->len;
+		jlog__buf_lit(b, ",\"tid\":");
+		jlog__json_uint(b, v->tid);
+		if (s && !b->failed && b->len - start <= sizeof(s->tid.text)) {
+			s->tid.tid = v->tid;
+			s->tid.len = (uint32_t)(b->len - start);
+			memcpy(s->tid.text, b->p + start, s->tid.len);
+		}
+	}
 	if (v->flags & JLOG__REC_TRUNCATED)
 		jlog__buf_lit(b, ",\"truncated\":true");
 	/* Drop reports are built by the writer as a view with no fields. */
@@ -650,7 +807,10 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 		jlog__buf_lit(b, ",\"dropped\":");
 		jlog__json_uint(b, v->dropped);
 	}
-	if (key_text)
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
+	if (cached && fv)
+		put_fields_decoded(b, cached, fv);
+	else if (key_text)
 		put_fields(b, s, key_text, n);
 	jlog__buf_lit(b, "}\n");
 }

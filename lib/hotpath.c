@@ -353,9 +353,15 @@ static __attribute__((noinline)) void log_general(jlog_logger *lg, jlog_callsite
 	struct jlog_core *c = lg->core;
 	uint32_t id = cs ? jlog__callsite_id(cs) : 0;
 
-	if (JLOG__UNLIKELY(c->sampler)) {
+	/* Acquire: jlog_reload_config() may publish a first sampler. The
+	 * flight recorder's records (below the handle's level, which the gate
+	 * let through) are not sampled: see begin_record(). */
+	const void *sampler = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
+	if (JLOG__UNLIKELY(sampler || c->flight)) {
 		uint8_t unused = 0;
-		if (!jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
+		if (c->flight && level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
+			extra_flags |= JLOG__REC_DEFERRED;
+		else if (sampler && !jlog__sample_admit(c, id, level, jlog__stamp(&unused)))
 			return;
 	}
 
@@ -506,11 +512,23 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	 * logger with a sampler gives its handles a fast_max of 0 too, and
 	 * the sampler decides here, on this branch only: without one this
 	 * costs nothing more. A record too large for this path is sampled
-	 * by log_general() instead, so never twice. */
-	if (JLOG__UNLIKELY(total > lg->fast_max)) {
-		if (total > lg->sample_max)
+	 * by log_general() instead, so never twice. A flight recorder sends
+	 * its handles here the same way: a record below the handle's own
+	 * level (the gate is the recorder's) is marked for it in its
+	 * callsite id (JLOG__CALLSITE_DEFERRED: a changed flags value would
+	 * cost every call 2 instructions), and is not sampled. Without a
+	 * recorder the gate is that level, so no record is marked.
+	 * jlog_reload_config() may change the limits (handle_limits()); a
+	 * call that reads the old limits decides as before it. Acquire pairs
+	 * with the release store there: a limit that sends the record to
+	 * the sampler comes with the sampler it was stored after. */
+	if (JLOG__UNLIKELY(total > __atomic_load_n(&lg->fast_max, __ATOMIC_ACQUIRE))) {
+		if (total > __atomic_load_n(&lg->sample_max, __ATOMIC_RELAXED))
 			return -1;
-		if (!jlog__sample_admit(c, id, level, now))
+		if (level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
+			id |= JLOG__CALLSITE_DEFERRED;
+		else if (__atomic_load_n(&c->sampler, __ATOMIC_RELAXED) &&
+		         !jlog__sample_admit(c, id, level, now))
 			return 0;
 	}
 
@@ -540,8 +558,8 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	return 1;
 }
 
-/* The inline fast path of binaries built with an earlier jlog.h (see
- * jlog-inline.h); statements compiled now call jlog__log_site(). */
+/* The inline fast path of the macros (jlog__log_fields(), jlog-inline.h);
+ * statements compiled with JLOG_COMPACT_CALLSITES call jlog__log_site(). */
 int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, size_t msg_len,
                     size_t n, size_t fields_size, struct jlog__reserved *r)
 {

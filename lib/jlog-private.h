@@ -1,6 +1,18 @@
 /*
  * Internal declarations shared by the files of lib/. Nothing here is
  * public; tests of internals include this header and link jlog_internal.
+ *
+ * One umbrella over the parts, in the order of the data flow: the output
+ * buffer, the record layout and its decoder (record.c), the encoder
+ * (encode.h), levels (level.h), callsites, the clock and the ring
+ * (callsite.h, clock.h, ring.h), the presets (preset.h), sinks and the
+ * crash handler (crash.h), the logger core with sampling, the
+ * writer and diagnostics, the scoped context (context.h), configuration
+ * and errors, and the text formatter (template.h). Each part uses the ones
+ * before it (a sink needs the record view, the line context, the buffer
+ * and the level table), and every file of lib/ needs several, so each
+ * includes this one rather than a list that would change with each file.
+ * A part header is included here only (it says so if included alone).
  */
 #ifndef JLOG_PRIVATE_H
 #define JLOG_PRIVATE_H
@@ -73,6 +85,34 @@ static inline void jlog__copy_bytes(void *dst_, const void *src, size_t n)
 	}
 	memcpy(dst, src, n);
 }
+
+/* The first and the last @w bytes (a constant, 4 or 8; n >= w) of @a and
+ * @b are equal. */
+static inline bool jlog__ends_equal(const uint8_t *a, const uint8_t *b, size_t n, size_t w)
+{
+	uint64_t x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+	memcpy(&x0, a, w);
+	memcpy(&x1, a + n - w, w);
+	memcpy(&y0, b, w);
+	memcpy(&y1, b + n - w, w);
+	return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
+/* Whether the @n bytes at @a and @b are equal, for short keys: the loads
+ * of jlog__copy_bytes() and one compare instead of a call into libc's
+ * memcmp (its pair). */
+static inline bool jlog__bytes_equal(const void *a_, const void *b_, size_t n)
+{
+	const uint8_t *a = a_, *b = b_;
+	if (JLOG__LIKELY(n <= 16)) {
+		if (n >= 8)
+			return jlog__ends_equal(a, b, n, 8);
+		if (n >= 4)
+			return jlog__ends_equal(a, b, n, 4);
+		return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+	}
+	return memcmp(a, b, n) == 0;
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -138,67 +178,19 @@ enum {
 	/* time_ns holds a time-stamp counter reading, not ns (clock.c);
 	 * jlog__record_decode() converts it. */
 	JLOG__REC_TICKS = 1u << 4,
+	/* Below the logger's level: for the flight recorder (flight.h), not
+	 * for the sinks, until a trigger record comes. */
+	JLOG__REC_DEFERRED = 1u << 5,
 };
+/* The fast path marks a deferred record in its callsite id (hotpath.c's
+ * begin_record(), where setting a flag costs every call a register);
+ * jlog__record_decode() turns it into JLOG__REC_DEFERRED. Ids stay far
+ * below it (callsite.c). */
+#define JLOG__CALLSITE_DEFERRED (1u << 31)
 
-/* struct jlog__field_hdr is in jlog-inline.h, where binaries built with
- * an older jlog.h encode it inline. Its flags: */
+/* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
+ * Its flags: */
 enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
-
-/* Encoded size of a plain field for the fast path of jlog__log(); 0: the
- * general path (JSON, a key over JLOG__MAX_KEY, a string over 4 GiB). */
-static inline size_t jlog__field_fast_size(const jlog_field *f)
-{
-	size_t base = sizeof(struct jlog__field_hdr) + f->key_len;
-	if (JLOG__UNLIKELY(f->key_len > JLOG__MAX_KEY))
-		return 0;
-	switch (f->type) {
-	case JLOG__T_STR:
-		return f->len <= UINT32_MAX ? base + f->len : 0;
-	case JLOG__T_INT:
-	case JLOG__T_UINT:
-	case JLOG__T_DOUBLE:
-		return base + 8;
-	case JLOG__T_BOOL:
-		return base + 1;
-	case JLOG__T_NULL:
-		return base;
-	default:
-		return 0;
-	}
-}
-
-/* Encode a field that jlog__field_fast_size() accepted; returns its end. */
-static inline unsigned char *jlog__field_put(unsigned char *q, const jlog_field *f)
-{
-	struct jlog__field_hdr h;
-	unsigned char *val = q + sizeof(h) + f->key_len;
-	h.type = (uint8_t)f->type;
-	h.flags = 0;
-	h.key_len = (uint16_t)f->key_len;
-	h.val_len = 0;
-	if (f->key_len)
-		memcpy(q + sizeof(h), f->key, f->key_len);
-	switch (f->type) {
-	case JLOG__T_STR:
-		h.val_len = (uint32_t)f->len;
-		if (f->len)
-			memcpy(val, f->v.s, f->len);
-		break;
-	case JLOG__T_BOOL:
-		h.val_len = 1;
-		*val = f->v.i != 0;
-		break;
-	case JLOG__T_NULL:
-		break;
-	default: /* INT, UINT, DOUBLE: 8 bytes, unaligned */
-		h.val_len = 8;
-		memcpy(val, &f->v.u, 8);
-		break;
-	}
-	memcpy(q, &h, sizeof(h));
-	return val + h.val_len;
-}
-
 
 /* JLOG__MAX_KEY (jlog.h) is the longest key kept (longer keys are cut, at
  * a UTF-8 boundary). */
@@ -241,7 +233,27 @@ struct jlog__rec_view {
 	const uint8_t *end;    /* end of the record */
 	/* For synthetic drop reports: the number of records dropped. */
 	uint64_t dropped;
+	/* The fields jlog__field_next() walks, as jlog__record_decode_into()
+	 * already decoded them (fv_n of them), or NULL. They hold only while
+	 * fields, end and nfields are the ones decoded: a copy of the view
+	 * given other fields (redaction, diagnostics) or cut short
+	 * (transport-net.c) walks its own. Read them with jlog__rec_decoded(). */
+	const struct jlog__field_view *fv;
+	const uint8_t *fv_fields;
+	const uint8_t *fv_end;
+	uint32_t fv_nfields;
+	uint32_t fv_n;
 };
+
+/* The decoded fields of @v, fv_n of them, or NULL when the encoder must
+ * walk them itself (see struct jlog__rec_view). */
+static inline const struct jlog__field_view *jlog__rec_decoded(const struct jlog__rec_view *v)
+{
+	return v->fv && v->fv_fields == v->fields && v->fv_end == v->end &&
+	               v->fv_nfields == v->nfields
+	               ? v->fv
+	               : NULL;
+}
 
 /* Encoded size of one field as the caller gave it, before truncation. */
 size_t jlog__field_size(const jlog_field *f);
@@ -316,6 +328,12 @@ void *jlog__tls_slot_get(struct jlog__tls_slot *slot);
 /* Decode @len bytes of a record. Returns false if the bytes are not a
  * well-formed record (the writer then skips it and counts an error). */
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
+/* The same, keeping the fields that jlog__field_next() would return in
+ * @fv (room for @cap) for the formatters, when there are at most @cap:
+ * the writer's decode already walks every field to check it, and the
+ * encoder then need not walk them again. @fv must outlive the view's use. */
+bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
+                              struct jlog__field_view *fv, uint32_t cap);
 
 /* Iterate the fields of a decoded record: *cursor starts at v->fields.
  * Returns false at the end or on malformed bytes. Skips the diagnostic
@@ -329,391 +347,12 @@ bool jlog__field_next_raw(const struct jlog__rec_view *v, const uint8_t **cursor
  * Returns the full length the text needs (may exceed cap), 0 on failure. */
 size_t jlog__json_dump(const struct json_t *j, char *dst, size_t cap);
 
-/* ------------------------------------------------------------------------ */
-/* JSON encoder (encode.c)                                                  */
-/* ------------------------------------------------------------------------ */
-
-/* Append a JSON string literal (with quotes): escapes '"', '\\', every
- * C0 control character (as \n \r \t \b \f or \u00XX), DEL and the C1
- * controls U+0080..U+009F (as \u007f..\u009f), U+2028 and U+2029 (as
- * \u2028, \u2029), and replaces each maximal invalid UTF-8
- * subsequence with U+FFFD (the WHATWG/Unicode "substitution of maximal
- * subparts" rule). Overlongs, surrogates and code points above U+10FFFF are
- * invalid. */
-void jlog__json_str(struct jlog__buf *b, const char *s, size_t n);
-/* Same, for a string that was truncated: drop an incomplete UTF-8 sequence
- * at the end and append "…" (U+2026). */
-void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n);
-/* A field's value as JSON: strings escaped (truncated ones marked), JSON
- * text as given (U+2028/9 escaped), numbers, booleans, null. */
-struct jlog__field_view;
-void jlog__json_value(struct jlog__buf *b, const struct jlog__field_view *f);
-void jlog__json_int(struct jlog__buf *b, int64_t v);
-void jlog__json_uint(struct jlog__buf *b, uint64_t v);
-/* Shortest decimal that strtod() reads back to the same double; always has
- * a '.', or an exponent, so it parses back as a real; NaN/Inf → null. */
-void jlog__json_double(struct jlog__buf *b, double v);
-/* Format a double into @out (at least 32 bytes) as jlog__json_double does;
- * returns the length. NaN/Inf give "null". */
-size_t jlog__fmt_double(char *out, double v);
-/* "2026-11-26T04:02:03.123456Z" with quotes (RFC 3339, UTC, microseconds). */
-void jlog__json_time(struct jlog__buf *b, uint64_t time_ns);
-/* The local time zone at a second: offset from UTC in seconds (east
- * positive) and abbreviation ("CET"). Cached per minute and per thread
- * (encode.c says why that is exact); valid until the thread's next call. */
-struct jlog__zone {
-	uint64_t minute; /* the minute (Unix seconds / 60) it holds for */
-	int32_t off;
-	char abbr[8];
-};
-const struct jlog__zone *jlog__local_zone(uint64_t sec);
-/* @time_ns moved by @off seconds (local wall-clock time as if UTC, for
- * the calendar code); 0 rather than below the epoch. */
-uint64_t jlog__local_ns(uint64_t time_ns, int32_t off);
-/* "+01:00" (@colon) or "+0100" into @o (at least 6 bytes); the length. */
-size_t jlog__fmt_offset(char *o, int32_t off, bool colon);
-/* jlog__json_time(), or with @local the local time with its offset
- * ("2026-11-26T05:02:03.123456+01:00"). */
-void jlog__json_time_zone(struct jlog__buf *b, uint64_t time_ns, bool local);
-/* Replace the 'Z"' that ends a time appended at @pos with the offset
- * @off and its quote. */
-void jlog__json_zone_suffix(struct jlog__buf *b, size_t pos, int32_t off);
-
-/* Process facts the line needs that are not in the record. */
-struct jlog__line_ctx {
-	pid_t pid;
-};
-
-/*
- * Append one JSON line (ending in '\n') for a decoded record, in the
- * default schema: time, level, message, [logger], file, line, function,
- * pid, tid, [truncated], [dropped], then the fields (bound, then call).
- *
- * Duplicate keys: a field whose key equals a reserved key of the schema
- * ("time", "level", "message", "logger", "file", "line", "function", "pid",
- * "tid", "truncated", "dropped") is written under "fields.<key>". Among the
- * fields, the last one with a given key wins: earlier ones are not written.
- */
-void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
-                       const struct jlog__line_ctx *ctx);
-
-/* Level name ("INFO") or NULL for an unnamed level. */
-const char *jlog__level_name(int level);
-
-/* A named level and what each output calls it (the one table, level.c). */
-struct jlog__level_row {
-	int level;
-	const char *name;  /* "WARNING" */
-	const char *lower; /* "warning" */
-	const char *color; /* loguru's markup, "<yellow><bold>" */
-	const char *sgr;   /* its SGR codes */
-	const char *icon;  /* loguru's icon, UTF-8 */
-	int syslog;        /* RFC 5424 severity */
-	const char *gcp;   /* Cloud Logging LogSeverity */
-	int otel;          /* OpenTelemetry SeverityNumber */
-};
-/* The row of named level @level, NULL for another level. */
-const struct jlog__level_row *jlog__level_row(int level);
-/* The row of the nearest named level at or below @level; TRACE's below
- * TRACE. */
-const struct jlog__level_row *jlog__level_floor(int level);
-
-/* ------------------------------------------------------------------------ */
-/* Callsites (callsite.c)                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Give @cs an id (once; thread-safe) and return it; 0 if the table is
- * full or out of memory (the record then has no file/line/function). */
-uint32_t jlog__callsite_register(jlog_callsite *cs);
-static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
-{
-	/* Acquire pairs with the release store in jlog__callsite_register():
-	 * an id seen here is already in the table. */
-	uint32_t id = __atomic_load_n(&cs->id, __ATOMIC_ACQUIRE);
-	return id ? id : jlog__callsite_register(cs);
-}
-/* The callsite of an id, NULL if unknown. Any thread. */
-const jlog_callsite *jlog__callsite_get(uint32_t id);
-/* Base name of the callsite's file (computed at registration). */
-const char *jlog__callsite_basename(uint32_t id);
-/* The callsite of a (file, line, function) triple given by the caller
- * (jlog_log()): one per distinct triple of pointers, kept for the life of
- * the process; NULL when the table is full or out of memory. Any thread. */
-jlog_callsite *jlog__callsite_intern(const char *file, int line, const char *func);
-
-/* ------------------------------------------------------------------------ */
-/* Clock (clock.c)                                                          */
-/* ------------------------------------------------------------------------ */
-
-/* A timespec as ns. */
-static inline uint64_t jlog__ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
-}
-
-/* Wall-clock time now. CLOCK_REALTIME is read through the vDSO: no
- * system call, about 16 ns here. */
-static inline uint64_t jlog__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return jlog__ts_ns(&ts);
-}
-
-/* True once jlog__clock_init() found an invariant time-stamp counter the
- * kernel keeps time with (clock.c); producers then stamp records with it.
- * Set before the first logger opens and never changed after, so a plain
- * read is race-free: every producer holds a logger opened after it. */
-extern bool jlog__clock_tsc;
-/* Decide the clock (once per process; any thread). */
-void jlog__clock_init(void);
-/* In a forked child: forget an anchor another thread of the parent may
- * have been publishing at the fork. */
-void jlog__clock_fork_child(void);
-/* Whether this machine's counter qualifies, given the value of JLOG_CLOCK
- * (NULL when unset; "realtime" refuses it). */
-bool jlog__clock_choose_tsc(const char *env);
-/* Wall-clock ns of a counter reading (a JLOG__REC_TICKS record's time).
- * Async-signal-safe; any thread. */
-uint64_t jlog__clock_ticks_to_ns(uint64_t ticks);
-
-/* How many units of jlog__stamp() make a second: counter ticks (as
- * measured now), or 1e9 (ns). For intervals converted once, when a
- * logger opens, so that the log path compares stamps without converting
- * them. */
-double jlog__clock_units_per_sec(void);
-
-/* A record's timestamp: the time-stamp counter when calibrated (3
- * instructions and about 7 ns instead of 16 for clock_gettime(); burst
- * p50 43 -> 35 ns in jlog-bench), else CLOCK_REALTIME ns. Adds
- * JLOG__REC_TICKS to *flags for the former. */
-static inline uint64_t jlog__stamp(uint8_t *flags)
-{
-#if defined(__x86_64__)
-	if (JLOG__LIKELY(jlog__clock_tsc)) {
-		*flags |= JLOG__REC_TICKS;
-		return __builtin_ia32_rdtsc();
-	}
-#endif
-	(void)flags;
-	return jlog__now_ns();
-}
-
-/* ------------------------------------------------------------------------ */
-/* Ring (ring.c)                                                            */
-/* ------------------------------------------------------------------------ */
-
-struct jlog_ring {
-	/* Producer side: written by every producer (CAS), read by the
-	 * consumer. Its own cache line so producers do not invalidate the
-	 * consumer's line on every reservation. */
-	_Alignas(JLOG__CACHELINE) _Atomic uint64_t head;
-
-	/* Consumer side: written by the consumer only. */
-	_Alignas(JLOG__CACHELINE) _Atomic uint64_t tail;
-
-	/* Wakeups (slow paths only). */
-	_Alignas(JLOG__CACHELINE) _Atomic uint32_t space_seq; /* futex: space freed */
-	_Atomic uint32_t waiters;        /* producers parked on space_seq */
-	_Atomic uint32_t wake_seq;       /* futex: consumer wakeup */
-	_Atomic uint32_t consumer_idle;  /* consumer is (about to be) asleep */
-	_Atomic bool closed;             /* no more records accepted */
-
-	/* Read-only after init. */
-	_Alignas(JLOG__CACHELINE) uint8_t *buf;
-	uint64_t cap;
-	uint64_t mask;
-	uint64_t start; /* initial position (tests start near wraparound) */
-};
-
-/* Slot header in front of each record, 8 bytes, read and written
- * atomically: 0 means "not yet written". */
-#define JLOG__SLOT_COMMITTED (1ull << 63)
-#define JLOG__SLOT_PAD (1ull << 62)
-#define JLOG__SLOT_LEN_MASK 0xffffffffull
-
-/* Capacity is rounded up to a power of two. @start is the initial value of
- * the free-running positions. Returns 0 or -ENOMEM/-EINVAL. */
-int jlog__ring_init(struct jlog_ring *r, size_t capacity, uint64_t start);
-void jlog__ring_finish(struct jlog_ring *r);
-
-/*
- * Reserve @len payload bytes (len <= cap / 4). Returns a pointer to the
- * payload, or NULL when the ring is full and @block is false, or when the
- * ring is closed. With @block the caller spins briefly, then sleeps until
- * the consumer frees space. Lock-free: no lock, no allocation, no syscall
- * unless the ring is full.
- */
-void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block);
-/*
- * The common case of a reservation, inline, with the orders of the full
- * protocol (ring.c): the record fits before the end of the buffer and
- * leaves the ring under half full, so no padding and no wakeup. One CAS
- * attempt; returns false for anything else (a lost race included), which
- * jlog__ring_reserve_slow() handles. Saves the call and half of the full
- * path's 59 instructions (callgrind, bench/hotpath.c).
- */
-static inline bool jlog__ring_try_reserve(struct jlog_ring *r, size_t len, uint8_t **payload)
-{
-	uint64_t need = 8 + JLOG__ALIGN8((uint64_t)len);
-	/* Relaxed: a guess that the CAS validates. */
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	/* Acquire pairs with the release store of tail in
-	 * jlog__ring_release(), as in the full path. */
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	uint64_t off = head & r->mask;
-	/* Computed before the CAS, which makes the compiler reload fields. */
-	uint8_t *p = r->buf + off + 8;
-	if (JLOG__LIKELY(off + need <= r->cap && head + need - tail <= r->cap / 2) &&
-	    atomic_compare_exchange_strong_explicit(&r->head, &head, head + need,
-	                                            memory_order_relaxed, memory_order_relaxed)) {
-		*payload = p;
-		return true;
-	}
-	return false;
-}
-static inline void *jlog__ring_reserve(struct jlog_ring *r, size_t len, bool block)
-{
-	uint8_t *p;
-	return jlog__ring_try_reserve(r, len, &p) ? p : jlog__ring_reserve_slow(r, len, block);
-}
-/* Publish a reserved record to the consumer. */
-static inline void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t len)
-{
-	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)((uint8_t *)payload - 8);
-	/* Publish the record bytes before its header. Pairs with the acquire
-	 * load of the header in jlog__ring_peek(). */
-	atomic_store_explicit(hdr, (uint64_t)len | JLOG__SLOT_COMMITTED, memory_order_release);
-	/* Fetch for writing the ring lines a few records ahead: the consumer
-	 * zeroed them long ago and they went cold (out of this core's
-	 * caches) since, and the hardware prefetchers do not cross 4 KiB
-	 * pages, so without this the calls near a page boundary took a miss
-	 * per line. 1 KiB ahead gives the fetch ~7 calls of lead; each commit
-	 * moves the window by one record, so with records up to 256 bytes
-	 * every line is fetched once. 8 instructions (199 -> 207 per call);
-	 * burst p99 720 -> 300 ns when fetching the next record's lines, and
-	 * fetching 1 KiB ahead instead: calls other than the first after a
-	 * sleep over 120 ns 1.5% -> 0.3%, their p99 140 -> 54 ns and p99.9
-	 * 320 -> 180 ns (jlog-bench --mode burst, three alternating runs of
-	 * each). */
-	(void)r;
-	/* Integer addresses: past the ring's end a prefetch is harmless (it
-	 * never faults); the first lines of the next lap are not fetched. */
-	uintptr_t ahead = (uintptr_t)payload + len + 1024;
-	__builtin_prefetch((const void *)ahead, 1, 3);
-	__builtin_prefetch((const void *)(ahead + 64), 1, 3);
-	__builtin_prefetch((const void *)(ahead + 128), 1, 3);
-	__builtin_prefetch((const void *)(ahead + 192), 1, 3);
-}
-
-/*
- * Consumer: look at the position *pos. Returns 1 and sets *rec and *len and
- * advances *pos past the record when a committed record is there (padding
- * is skipped); returns 0 when nothing committed is there yet.
- */
-int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec,
-                    size_t *len);
-/* Consumer: give back everything before @pos (zeroes it and publishes the
- * new tail; wakes producers parked on a full ring). */
-void jlog__ring_release(struct jlog_ring *r, uint64_t pos);
-/* Current head (acquire): every record reserved before the call ends at or
- * before it. */
-uint64_t jlog__ring_head(struct jlog_ring *r);
-
-/* Wake the consumer if it sleeps. Async-signal-safe. */
-void jlog__ring_wake_consumer(struct jlog_ring *r);
-/* Wake the consumer unconditionally (even one about to sleep whose wait
- * sequence was read before this call). Async-signal-safe. */
-void jlog__ring_kick(struct jlog_ring *r);
-/* Consumer: read the wait sequence before checking its own reasons to
- * stay awake (stop, flush), then pass it to jlog__ring_wait(), which
- * sleeps until woken or @timeout_ms passes, unless the ring has a
- * committed record at @pos or a kick came after the sequence was read. */
-uint32_t jlog__ring_wait_seq(struct jlog_ring *r);
-void jlog__ring_wait(struct jlog_ring *r, uint64_t pos, uint32_t seq, int timeout_ms);
-/* Refuse new reservations and wake every parked producer. */
-void jlog__ring_close(struct jlog_ring *r);
-/* Consumer, at stop: if head is still @head (everything before it
- * consumed and released), make every later reservation fail and close the
- * ring; false when a producer reserved meanwhile (see ring.c). */
-bool jlog__ring_seal(struct jlog_ring *r, uint64_t head);
-/* In a forked child (only the forking thread runs): empty the ring,
- * dropping the parent's records, and reset its wakeup state. Returns the
- * new position (head == tail). */
-uint64_t jlog__ring_reset_after_fork(struct jlog_ring *r);
-
-/* ------------------------------------------------------------------------ */
-/* JSON presets (encode-preset.c)                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The schemas are described at the top of encode-preset.c. */
-enum jlog__preset {
-	JLOG__PRESET_DEFAULT,
-	JLOG__PRESET_ECS,
-	JLOG__PRESET_GCP,
-	JLOG__PRESET_OTEL,
-	JLOG__PRESET_LOGURU,
-};
-
-enum jlog__time_format {
-	JLOG__TIME_RFC3339_MS, /* "2026-11-26T04:02:03.123Z" */
-	JLOG__TIME_RFC3339_US, /* "2026-11-26T04:02:03.123456Z", the default */
-	JLOG__TIME_RFC3339_NS, /* "2026-11-26T04:02:03.123456789Z" */
-	JLOG__TIME_EPOCH_S,    /* 1795665723.123456 (a number, exact digits) */
-	JLOG__TIME_EPOCH_MS,   /* 1795665723123 */
-	JLOG__TIME_EPOCH_NS,   /* 1795665723123456789 */
-};
-
-/*
- * Options of a JSON line. Set with jlog__json_opts_init(): a zeroed struct
- * means RFC3339_MS, not the default time format.
- *
- * time_format applies to the default preset (all six forms) and to ecs and
- * gcp (the RFC 3339 forms; an epoch form gives RFC3339_US there, their
- * time keys being dates); otel (Timestamp in ns) and loguru keep their own.
- * The key_* renames apply to the default preset only; NULL keeps a key.
- * Field keys that collide with the renamed keys get "fields." (the
- * reserved set follows the renames). Renames that make two schema keys
- * print the same are refused by jlog__json_opts_check(), and ignored by
- * the encoder (the default names are used).
- */
-struct jlog__json_opts {
-	enum jlog__preset preset;
-	enum jlog__time_format time_format;
-	/* Dates in local time with their offset instead of UTC (every
-	 * preset; epoch forms and OTel's ns are the same either way). */
-	bool local_time;
-	/* Integer fields outside +-2^53 as decimal strings ("big_numbers":
-	 * "string"). */
-	bool big_strings;
-	const char *key_time, *key_level, *key_message, *key_logger, *key_file,
-	           *key_line, *key_function, *key_pid, *key_tid;
-};
-
-void jlog__json_opts_init(struct jlog__json_opts *o);
-/* 0, or -EINVAL for an unknown preset or time format or colliding renames
- * (-ENOMEM if that could not be decided). Call it when configuring. */
-int jlog__json_opts_check(const struct jlog__json_opts *o);
-/* True when @o prints exactly jlog__encode_json()'s lines. */
-bool jlog__json_opts_plain(const struct jlog__json_opts *o);
-/* "default", "ecs", "gcp", "otel", "loguru" (ASCII case-insensitive), or
- * -EINVAL. */
-int jlog__preset_parse(const char *name);
-/* "rfc3339" (= rfc3339_us), "rfc3339_ms", "rfc3339_us", "rfc3339_ns",
- * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
- * case-insensitive), or -EINVAL. */
-int jlog__time_format_parse(const char *name);
-/* Append one JSON line (ending in '\n') for a record in the preset of @o
- * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
-void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,
-                         const struct jlog__line_ctx *ctx, const struct jlog__json_opts *o);
-/* Level mappings of the gcp and otel presets (nearest named level at or
- * below): Cloud Logging's severity name, OpenTelemetry's SeverityNumber. */
-const char *jlog__gcp_severity(int level);
-int jlog__otel_severity(int level);
-/* CLOCK_REALTIME when the library was loaded: loguru's elapsed counts from
- * it. Tests may set it before encoding. */
-extern uint64_t jlog__start_ns;
+#include "encode.h" /* JSON encoder (encode.c) */
+#include "level.h" /* Level names and the level table (level.c) */
+#include "callsite.h" /* Callsites (callsite.c) */
+#include "clock.h" /* Clock (clock.c) */
+#include "ring.h" /* Ring (ring.c) */
+#include "preset.h" /* JSON presets (encode-preset.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Sinks (sink.c; their transports: transport.h)                           */
@@ -767,6 +406,13 @@ struct jlog_sink {
 	size_t kept_bytes;
 	size_t kept_lines;
 	uint64_t cuts_removed; /* cut lines truncated away after a failure */
+	/* jlog_sink_stats: written by the writer where it counts the core's
+	 * written, bytes_written, write_errors and lost; read by any thread
+	 * (jlog_get_sink_stats()). */
+	_Atomic uint64_t n_written;
+	_Atomic uint64_t n_bytes;
+	_Atomic uint64_t n_errors;
+	_Atomic uint64_t n_lost;
 };
 
 /* The sinks of a core: an immutable array, replaced whole (copy, change,
@@ -844,37 +490,7 @@ struct jlog__write_deadline {
 };
 /* Its use by jlog__write_some(): transport.h (jlog__write_kind()). */
 
-/* ------------------------------------------------------------------------ */
-/* Crash handler (crash.c)                                                  */
-/* ------------------------------------------------------------------------ */
-
-struct jlog_core;
-
-/* A core's part in the crash protocol (see the top of crash.c). */
-struct jlog__crash_core {
-	_Atomic(struct jlog_core *) next; /* crash.c's list of open cores */
-	_Atomic uint32_t req;   /* handler: write up to target, then stop */
-	_Atomic uint32_t ack;   /* writer: done, standing still */
-	/* Writer: the ring position up to which every record's line has been
-	 * handed to the sink (advanced at each write, not only per batch). */
-	_Atomic uint64_t sink_pos;
-	/* Handler, published by the release store of req: */
-	uint64_t target; /* ring head when the crash began */
-	const struct jlog__rec_view *record; /* the crash record */
-	bool asked;      /* handler only: req was set */
-};
-
-/* Add @c to / remove it from the handler's list; open_lock held. A core
- * removed while a crash is being handled is never freed: the calling
- * thread stands still until the process dies. */
-void jlog__crash_register(struct jlog_core *c);
-void jlog__crash_unregister(struct jlog_core *c);
-/* A thread's first log call, and a writer's start: give the thread an
- * alternate signal stack if the crash handler is installed. */
-void jlog__crash_thread_init(void);
-/* Writer: the last flush a crash handler asked for is written; stand
- * still until the process dies. */
-__attribute__((noreturn)) void jlog__crash_writer_park(struct jlog_core *c);
+#include "crash.h" /* Crash handler (crash.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Logger core (logger.c, writer.c)                                         */
@@ -900,7 +516,10 @@ struct jlog__sample_site {
 #define JLOG__SAMPLE_CHUNK_BITS 12
 #define JLOG__SAMPLE_CHUNKS 256 /* as many call-site ids as callsite.c has */
 
-struct jlog__sampler {
+/* What a sampler decides by: immutable once published, so that a log call
+ * may read it while jlog_reload_config() puts other rules in its place
+ * (jlog__sampler_set_rules()). */
+struct jlog__sample_rules {
 	bool sampling;
 	uint32_t first, thereafter;
 	uint64_t interval; /* in jlog__stamp() units */
@@ -910,14 +529,36 @@ struct jlog__sampler {
 	uint64_t emission;  /* stamp units per token */
 	uint64_t tolerance; /* (burst - 1) * emission */
 	int rate_max;
-	int max_level;      /* the higher of the enabled limits' levels */
+	int max_level;      /* the higher of the enabled limits' levels; -1: none */
 	uint64_t report_ms; /* writer: the report interval */
-	uint64_t next_report_ms;
+	struct jlog__sample_rules *retired_next; /* the sampler's replaced rules */
+};
+
+/* A sampler: its rules and the per-call-site state the rules count in,
+ * which outlives a change of rules, so that no suppressed count is lost. */
+struct jlog__sampler {
+	/* Acquire loads by log calls; replaced, never freed while the
+	 * sampler lives (a log call may still read the old ones). */
+	_Atomic(struct jlog__sample_rules *) rules;
+	struct jlog__sample_rules *retired;
+	uint64_t next_report_ms; /* writer */
 	struct jlog__sample_site nosite; /* records without a call site */
 	struct jlog__sample_site bucket; /* JLOG_RATE_PER_LOGGER */
 	_Atomic(struct jlog__sample_site *) chunks[JLOG__SAMPLE_CHUNKS];
 };
 
+/* The rules @o asks for, in *out (NULL when it asks for none), or -EINVAL
+ * (named by jlog__fail) / -ENOMEM. */
+int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **out);
+/* A sampler with no counts yet that decides by @r (NULL: admits every
+ * record), or NULL when out of memory (@r is then freed). */
+struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r);
+/* Decide by @r from now on (NULL: admit every record); the old rules are
+ * kept until the sampler is freed. Callers serialize. */
+void jlog__sampler_set_rules(struct jlog__sampler *s, struct jlog__sample_rules *r);
+/* Whether @s limits anything (a sampler whose rules were taken away by a
+ * reload admits everything and only reports what it counted before). */
+bool jlog__sampler_on(const struct jlog__sampler *s);
 /* The sampler @o asks for, in *out (NULL when it asks for none), or
  * -EINVAL (named by jlog__fail) / -ENOMEM. */
 int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out);
@@ -1005,8 +646,28 @@ struct jlog_core {
 	 * looks: every handle's fast_max sends nothing its way). */
 	struct jlog__sampler *sampler;
 	_Atomic uint64_t sampled_out;
+	/* The flight recorder (flight.h); NULL when off, and then, as with
+	 * the sampler, the log path never looks. Fixed at open. */
+	struct jlog__flight *flight;
+	/* Self-metrics (metrics.c): the ring's high-water mark (writer;
+	 * read by any thread), and the periodic stats record's state. */
+	_Atomic uint64_t queue_high;
+	int stats_interval_ms;  /* 0: off */
+	uint64_t stats_next_ms; /* writer: when the next record is due */
+	uint64_t busy_ns;       /* writer: time spent on batches (with stats) */
+	uint64_t stats_busy_ns; /* busy_ns and the time at the last record */
+	uint64_t stats_at_ns;
 	/* jlog_reopen() asked the writer to reopen the sinks (reopen.c). */
 	_Atomic bool reopen_req;
+	/* Reload (reload.c): the document the logger was opened from, as
+	 * last applied (NULL when jlog_open() opened it; guarded by
+	 * sinks_lock); the change jlog_reload_config() asks the writer to
+	 * make at a ring position; the SIGHUP hook's request to reload from
+	 * the file. */
+	struct jlog__cfg_state *cfg;
+	_Atomic(struct jlog__reload *) reload_req;
+	_Atomic bool reload_file_req;
+	struct jlog_logger *root; /* the root handle, while open */
 
 	struct jlog_core *next_open; /* global list of open cores */
 	bool is_default;
@@ -1026,6 +687,11 @@ struct jlog_logger {
 	struct jlog_logger *next_child; /* in core->children */
 	bool is_root;
 	bool level_set; /* level set on this handle itself */
+	/* The handle's level; the gate holds it too, or, with a flight
+	 * recorder, the recorder's lower level, and begin_record() marks
+	 * the records below this one deferred. Relaxed atomic accesses, as
+	 * the gate's (set by logger.c's set_gate()). */
+	int level;
 	int own_level;  /* that level, when level_set */
 	char *name;
 	size_t name_len;
@@ -1041,9 +707,9 @@ struct jlog_logger {
 	 * with bound_flags so that every record takes log_general(), or 0
 	 * with a sampler so that every record asks it first. */
 	size_t fast_max;
-	/* With a sampler: the fast_max the handle would have without it
-	 * (what begin_record() takes once the sampler let a record go);
-	 * else 0. */
+	/* With a sampler or a flight recorder: the fast_max the handle
+	 * would have without them (what begin_record() takes once it has
+	 * asked them); else 0. */
 	size_t sample_max;
 };
 
@@ -1073,6 +739,41 @@ const struct jlog__rec_view *jlog__diag_view(struct jlog_core *c, const struct j
                                              bool backtrace, bool diagnose,
                                              struct jlog__rec_view *tmp);
 
+/* Reload (reload.c). The writer, between batches (every sink buffer
+ * empty) at ring position @pos: makes a requested change whose position
+ * is @pos, or runs the SIGHUP hook's reload; true when it changed what
+ * the writer uses. */
+bool jlog__reload_writer(struct jlog_core *c, uint64_t pos);
+/* Whether the record that ends at ring position @end is one of those
+ * the old settings of the requested change @r write (before its
+ * position; false while the position is not taken yet). */
+struct jlog__reload;
+bool jlog__reload_before(struct jlog__reload *r, uint64_t end);
+/* Whether @c was opened from a configuration file (it can reload from
+ * it: jlog_install_reload_on_sighup()). */
+bool jlog__reload_from_file_ok(struct jlog_core *c);
+/* Free a core's reload state (NULL is a no-op). */
+void jlog__cfg_state_free(struct jlog__cfg_state *st);
+/* jlog__config_open_doc()'s record of the document it opened @lg from
+ * (@p, parsed), the file it came from (@path, NULL for JSON text) and
+ * whether a reload from the file applies the environment's overrides
+ * again (@env, the default logger). 0 or -ENOMEM. */
+struct jlog__cfg;
+int jlog__cfg_state_init(jlog_logger *lg, const struct jlog__cfg *p, const char *path, bool env);
+
+/* logger.c, for reload.c. A sink set of @n sinks (uninitialised
+ * pointers), or NULL. */
+struct jlog__sink_set *jlog__sink_set_new(unsigned n);
+/* What log calls must capture for @set's sinks (JLOG__CAPTURE_*). */
+unsigned jlog__sink_capture(const struct jlog__sink_set *set);
+/* Keep a set the writer no longer uses until the core is freed. */
+void jlog__sink_set_retire(struct jlog_core *c, struct jlog__sink_set *set);
+/* Whether the writer may be using a sink set right now. */
+bool jlog__writer_running(struct jlog_core *c);
+/* With c->lock held: resolve every handle's gate and limits after a
+ * change of the root's level, the module levels or the sampler. */
+void jlog__handles_update_locked(struct jlog_core *c);
+
 /* Writer thread (writer.c). */
 int jlog__writer_start(struct jlog_core *c);
 /* Drain everything, stop and join the writer, waiting for the sinks at
@@ -1098,20 +799,7 @@ void jlog__writer_wait(struct jlog_core *c, bool (*reached)(struct jlog_core *c,
  * are not written). */
 int jlog__writer_fork_child(struct jlog_core *c);
 
-/* ------------------------------------------------------------------------ */
-/* Scoped context (context.c)                                               */
-/* ------------------------------------------------------------------------ */
-
-/* The calling thread's pushed context fields, encoded like bound fields;
- * the log path copies buf[0..len) into each record. */
-struct jlog__context_tls {
-	uint8_t *buf;
-	size_t len;
-	size_t cap;
-	uint32_t nfields;
-};
-extern _Thread_local struct jlog__context_tls jlog__ctx
-	__attribute__((tls_model("initial-exec")));
+#include "context.h" /* Scoped context (context.c) */
 
 /* ------------------------------------------------------------------------ */
 /* Levels, configuration, errors (level.c, config.c, error.c, logger.c)     */
@@ -1126,8 +814,11 @@ const char *jlog__level_color(int level);
 int jlog__level_check(const char *name, int no, const char *color);
 /* jlog_open, without creating the options' sink when @no_sink. */
 int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink);
-/* Open a root logger from a parsed configuration document. */
-int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, char *err, size_t errlen);
+/* Open a root logger from a parsed configuration document, which came
+ * from the file @path (NULL: JSON text), with the environment's overrides
+ * when @env (the default logger: a reload applies them again). */
+int jlog__config_open_doc(jlog_logger **out, struct json_t *doc, const char *path, bool env,
+                          char *err, size_t errlen);
 /* The default logger's document from JLOG_CONFIG and the environment. */
 struct json_t *jlog__config_from_env(int *rc, char *err, size_t errlen);
 /* Apply JLOG_LEVEL, JLOG_SINK, JLOG_FORMAT, JLOG_SERIALIZE, JLOG_COLORIZE
@@ -1168,50 +859,7 @@ void jlog__thread_name_register(uint32_t tid);
  * 0 when unknown or empty. Writer thread (any thread). */
 size_t jlog__thread_name(uint32_t tid, char out[16]);
 
-/* ------------------------------------------------------------------------ */
-/* Text formatter (format.c)                                                */
-/* ------------------------------------------------------------------------ */
-
-/* A compiled loguru-style template (opaque; immutable once compiled, so
- * one template may serve several threads). */
-struct jlog__template;
-
-/*
- * Compile a loguru template: {fields} with Python format specs, <color>
- * markup, {{ }} and \< escapes (format.c documents the language and the
- * choices made where loguru does not map to C). Returns 0 and *out, or
- * -EINVAL with a message naming the reason and the column in @err
- * ("format: unknown field {foo} at column 12"), or -ENOMEM.
- */
-int jlog__template_compile(const char *tmpl, struct jlog__template **out, char *err,
-                           size_t errlen);
-/* {time} in local time (@local) or UTC (the default); before the template
- * is shared. */
-void jlog__template_set_local(struct jlog__template *t, bool local);
-/* NULL is a no-op. */
-void jlog__template_free(struct jlog__template *t);
-/*
- * Append one line (ending in its only '\n') for a record. @color: emit
- * ANSI SGR codes for the markup; without, markup is removed. Fields the
- * template does not show follow as " key=value" pairs. Writer thread (any
- * thread: the scratch space is thread-local); sets b->failed when out of
- * memory.
- */
-void jlog__format_text(struct jlog__buf *b, const struct jlog__rec_view *v,
-                       const struct jlog__line_ctx *ctx, const struct jlog__template *t,
-                       bool color);
-/* loguru's default icon of a level (loguru/_defaults.py), shared by
- * {level.icon} and the loguru preset's record.level.icon; " " for other
- * levels, as loguru gives a level logged by number. */
-const char *jlog__level_icon(int level);
-/* loguru's default format, usable as a template. */
-extern const char jlog__default_text_format[];
-/*
- * Whether @markup (NULL or "" for none) is a level color the text format
- * can show: opening tags it knows, as "<magenta><bold>". If not, why it
- * is not goes to @why ("unknown tag <purple>"). Thread-safe.
- */
-bool jlog__color_check(const char *markup, char *why, size_t whylen);
+#include "template.h" /* Text formatter (format.h: format-compile.c, format.c) */
 
 #include "logger.h"
 

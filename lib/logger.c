@@ -8,6 +8,8 @@
  * taken on the log path.
  */
 #include "jlog-private.h"
+#include "flight.h"
+#include "metrics.h"
 #include "redact.h"
 
 #include <jansson.h>
@@ -28,6 +30,7 @@
 #define MAX_NAME 255u
 #define DEFAULT_CLOSE_TIMEOUT_MS 5000
 #define MAX_CLOSE_TIMEOUT_MS 600000
+#define MAX_STATS_INTERVAL_MS 86400000
 
 pthread_mutex_t jlog__open_lock = PTHREAD_MUTEX_INITIALIZER;
 struct jlog_core *jlog__open_cores; /* guarded by jlog__open_lock */
@@ -55,6 +58,9 @@ void jlog_options_init(jlog_options *opts)
 	opts->sample_max_level = JLOG_LEVEL_WARNING;
 	opts->rate_per = JLOG_RATE_PER_CALLSITE;
 	opts->rate_max_level = JLOG_LEVEL_WARNING;
+	opts->flight_bytes = 256u * 1024u;
+	opts->flight_level = JLOG_LEVEL_DEBUG;
+	opts->flight_trigger = JLOG_LEVEL_ERROR;
 }
 
 static int clamp_level(int level)
@@ -87,6 +93,9 @@ static int check_options(const jlog_options *o)
 	if (o->close_timeout_ms < 0 || o->close_timeout_ms > MAX_CLOSE_TIMEOUT_MS)
 		return jlog__fail(-EINVAL, "jlog_open: close_timeout_ms: %d is out of range 0..%d",
 		                  o->close_timeout_ms, MAX_CLOSE_TIMEOUT_MS);
+	if (o->stats_interval_ms < 0 || o->stats_interval_ms > MAX_STATS_INTERVAL_MS)
+		return jlog__fail(-EINVAL, "jlog_open: stats_interval_ms: %d is out of range 0..%d",
+		                  o->stats_interval_ms, MAX_STATS_INTERVAL_MS);
 	return 0;
 }
 
@@ -120,8 +129,10 @@ static void core_free(struct jlog_core *c)
 	for (size_t i = 0; i < c->nmodules; i++)
 		free(c->modules[i].prefix);
 	free(c->modules);
+	jlog__cfg_state_free(c->cfg);
 	free_sinks(c);
 	jlog__sampler_free(c->sampler);
+	jlog__flight_free(c->flight);
 	jlog__ring_finish(&c->ring);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->sinks_lock);
@@ -137,7 +148,7 @@ static void logger_free(jlog_logger *lg)
 }
 
 /* A sink set of @n sinks (uninitialised pointers). */
-static struct jlog__sink_set *set_new(unsigned n)
+struct jlog__sink_set *jlog__sink_set_new(unsigned n)
 {
 	struct jlog__sink_set *set =
 		malloc(sizeof(*set) + (n ? n : 1) * sizeof(set->s[0]));
@@ -150,12 +161,32 @@ static struct jlog__sink_set *set_new(unsigned n)
 
 /* The records begin_record() takes for @lg: every record of a handle
  * whose bound fields were cut (@bound_flags) goes to log_general(), and
- * with a sampler every record asks it first (jlog_logger.sample_max). */
+ * with a sampler or a flight recorder every record asks them first
+ * (jlog_logger.sample_max). */
 static void handle_limits(jlog_logger *lg, const struct jlog_core *c, uint8_t bound_flags)
 {
 	size_t max = bound_flags ? 0 : c->fast_max;
-	lg->fast_max = c->sampler ? 0 : max;
-	lg->sample_max = c->sampler ? max : 0;
+	/* A flight recorder sends the handles to the same branch as a
+	 * sampler: see begin_record(). */
+	bool on = jlog__sampler_on(c->sampler) || c->flight;
+	/* A reload changes them while other threads log. sample_max
+	 * first, and fast_max with release, paired with begin_record()'s
+	 * acquire: a call that finds fast_max 0 sees the sampler and the
+	 * sample_max stored before it. */
+	__atomic_store_n(&lg->sample_max, on ? max : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lg->fast_max, on ? 0 : max, __ATOMIC_RELEASE);
+}
+
+/* Set a handle's level: the gate lets the flight recorder's levels
+ * through too, and begin_record() and log_general() (hotpath.c) mark
+ * the records below @level deferred. Relaxed stores: see jlog__enabled.
+ * Returns the gate. */
+static int set_gate(jlog_logger *lg, const struct jlog_core *c, int level)
+{
+	int gate = c->flight && c->flight->level < level ? c->flight->level : level;
+	__atomic_store_n(&lg->level, level, __ATOMIC_RELAXED);
+	__atomic_store_n(&lg->gate.level, gate, __ATOMIC_RELAXED);
+	return gate;
 }
 
 int jlog_open(jlog_logger **out, const jlog_options *opts)
@@ -192,12 +223,14 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	}
 	memset(c, 0, sizeof(*c));
 	rc = jlog__sampler_new(opts, &c->sampler);
+	if (rc == 0)
+		rc = jlog__flight_new(opts, &c->flight);
 	if (rc < 0)
 		goto err_free;
 	rc = jlog__ring_init(&c->ring, opts->queue_size, 0);
 	if (rc < 0)
 		goto err_free;
-	struct jlog__sink_set *set = set_new(no_sink ? 0 : 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(no_sink ? 0 : 1);
 	if (!set) {
 		rc = -ENOMEM;
 		goto err_ring;
@@ -234,6 +267,9 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	c->overflow = opts->overflow;
 	c->flush_interval_ms = opts->flush_interval_ms;
 	c->close_timeout_ms = opts->close_timeout_ms;
+	c->stats_interval_ms = opts->stats_interval_ms;
+	c->stats_next_ms = jlog__ms_now() + (uint64_t)opts->stats_interval_ms;
+	c->stats_at_ns = jlog__mono_ns();
 	/* A record may take at most a quarter of the ring, so a small ring
 	 * lowers the limit rather than refusing the default. */
 	c->max_record_size = opts->max_record_size < opts->queue_size / 4
@@ -248,10 +284,11 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 		goto err_lock;
 	atomic_init(&c->written_pos, c->ring.start);
 
-	lg->gate.level = clamp_level(opts->level);
-	c->root_level = lg->gate.level;
+	c->root_level = clamp_level(opts->level);
+	set_gate(lg, c, c->root_level);
 	lg->core = c;
 	lg->is_root = true;
+	c->root = lg;
 
 	rc = jlog__writer_start(c);
 	if (rc < 0)
@@ -275,6 +312,7 @@ err_ring:
 	jlog__ring_finish(&c->ring);
 err_free:
 	jlog__sampler_free(c->sampler);
+	jlog__flight_free(c->flight);
 	free(c);
 	logger_free(lg);
 	return rc;
@@ -448,7 +486,7 @@ int jlog_flush(jlog_logger *lg)
 static jlog_logger *resolve(const jlog_logger *lg);
 
 /* What log calls must capture for @set's sinks. */
-static unsigned capture_of(const struct jlog__sink_set *set)
+unsigned jlog__sink_capture(const struct jlog__sink_set *set)
 {
 	unsigned what = 0;
 	for (unsigned i = 0; i < set->n; i++) {
@@ -462,7 +500,7 @@ static unsigned capture_of(const struct jlog__sink_set *set)
 
 /* Whether the writer may be using a sink set right now (a writer thread
  * of this process that has not finished). */
-static bool writer_running(struct jlog_core *c)
+bool jlog__writer_running(struct jlog_core *c)
 {
 	return c->writer_started && c->writer_pid == getpid() &&
 	       !atomic_load_explicit(&c->writer_done, memory_order_acquire);
@@ -491,14 +529,19 @@ static bool writer_uses(struct jlog_core *c, uintptr_t set)
 static void publish_sinks(struct jlog_core *c, struct jlog__sink_set *set)
 {
 	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
-	atomic_store_explicit(&c->capture, capture_of(set), memory_order_relaxed);
+	atomic_store_explicit(&c->capture, jlog__sink_capture(set), memory_order_relaxed);
 	/* Release: the writer that loads the set sees the sinks whole. */
 	atomic_store_explicit(&c->sinks, set, memory_order_release);
-	if (writer_running(c) && !pthread_equal(pthread_self(), c->writer))
+	if (jlog__writer_running(c) && !pthread_equal(pthread_self(), c->writer))
 		jlog__writer_wait(c, writer_uses, (uintptr_t)set);
-	if (old) {
-		old->retired_next = c->retired;
-		c->retired = old;
+	jlog__sink_set_retire(c, old);
+}
+
+void jlog__sink_set_retire(struct jlog_core *c, struct jlog__sink_set *set)
+{
+	if (set) {
+		set->retired_next = c->retired;
+		c->retired = set;
 	}
 }
 
@@ -539,7 +582,7 @@ int jlog_add_sink(jlog_logger *lg, const jlog_sink_options *opts)
 	}
 	struct jlog__sink_set *old = atomic_load_explicit(&c->sinks, memory_order_relaxed);
 	unsigned n = old ? old->n : 0;
-	struct jlog__sink_set *set = set_new(n + 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(n + 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
 		jlog__sink_destroy(s);
@@ -582,7 +625,7 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 		return jlog__fail(-ESRCH, "jlog_remove_sink: no sink with id %d (the logger's "
 		                  "sinks: %s)", id, n ? ids : "none");
 	}
-	struct jlog__sink_set *set = set_new(n - 1);
+	struct jlog__sink_set *set = jlog__sink_set_new(n - 1);
 	if (!set) {
 		pthread_mutex_unlock(&c->sinks_lock);
 		return jlog__fail(-ENOMEM, "jlog_remove_sink: out of memory");
@@ -596,6 +639,46 @@ int jlog_remove_sink(jlog_logger *lg, int id)
 	/* The writer no longer sees it, and its buffer was written. */
 	jlog__sink_destroy(gone);
 	return 0;
+}
+
+int jlog_get_sink_stats(jlog_logger *lg, int id, jlog_sink_stats *st)
+{
+	if (!st)
+		return jlog__fail(-EINVAL, "jlog_get_sink_stats: stats is NULL");
+	lg = resolve(lg);
+	if (!lg)
+		return jlog__fail(-ENOMEM, "jlog_get_sink_stats: no default logger");
+	struct jlog_core *c = lg->core;
+	if (atomic_load_explicit(&c->closed, memory_order_acquire))
+		return jlog__fail(-EINVAL, "jlog_get_sink_stats: the logger is closed");
+	/* sinks_lock keeps the sink from being destroyed while it is read;
+	 * jlog_add_sink() holds it while it waits for the writer. */
+	if (on_writer(c))
+		return jlog__fail(-EDEADLK, "jlog_get_sink_stats() from a sink callback or filter");
+	pthread_mutex_lock(&c->sinks_lock);
+	struct jlog__sink_set *set = atomic_load_explicit(&c->sinks, memory_order_relaxed);
+	unsigned n = set ? set->n : 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct jlog_sink *s = set->s[i];
+		if (s->id != id)
+			continue;
+		memset(st, 0, sizeof(*st));
+		st->id = id;
+		snprintf(st->target, sizeof(st->target), "%s", s->desc);
+		/* Relaxed: counters only, as in jlog_get_stats(). */
+		st->written = atomic_load_explicit(&s->n_written, memory_order_relaxed);
+		st->bytes_written = atomic_load_explicit(&s->n_bytes, memory_order_relaxed);
+		st->write_errors = atomic_load_explicit(&s->n_errors, memory_order_relaxed);
+		st->lost = atomic_load_explicit(&s->n_lost, memory_order_relaxed);
+		pthread_mutex_unlock(&c->sinks_lock);
+		return 0;
+	}
+	char ids[96] = "";
+	for (unsigned i = 0, k = 0; i < n && k + 12 < sizeof(ids); i++)
+		k += (unsigned)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? ", " : "", set->s[i]->id);
+	pthread_mutex_unlock(&c->sinks_lock);
+	return jlog__fail(-ESRCH, "jlog_get_sink_stats: no sink with id %d (the logger's sinks: %s)",
+	                  id, n ? ids : "none");
 }
 /* ------------------------------------------------------------------------ */
 /* Levels and statistics                                                    */
@@ -653,7 +736,21 @@ static void update_gates_locked(struct jlog_core *c)
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
 		return;
 	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
-		__atomic_store_n(&ch->gate.level, effective_level_locked(c, ch), __ATOMIC_RELAXED);
+		set_gate(ch, c, effective_level_locked(c, ch));
+}
+
+void jlog__handles_update_locked(struct jlog_core *c)
+{
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return;
+	jlog_logger *root = c->root;
+	int gate = set_gate(root, c, c->root_level);
+	if (c->is_default)
+		__atomic_store_n(&jlog__default_gate, gate, __ATOMIC_RELAXED);
+	handle_limits(root, c, 0);
+	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
+		handle_limits(ch, c, ch->bound_flags);
+	update_gates_locked(c);
 }
 
 void jlog_set_level(jlog_logger *lg, int level)
@@ -667,9 +764,9 @@ void jlog_set_level(jlog_logger *lg, int level)
 	if (!atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		if (lg->is_root) {
 			c->root_level = level;
-			__atomic_store_n(&lg->gate.level, level, __ATOMIC_RELAXED);
+			int gate = set_gate(lg, c, level);
 			if (c->is_default)
-				__atomic_store_n(&jlog__default_gate, level, __ATOMIC_RELAXED);
+				__atomic_store_n(&jlog__default_gate, gate, __ATOMIC_RELAXED);
 		} else {
 			lg->level_set = true;
 			lg->own_level = level;
@@ -731,7 +828,9 @@ int jlog_get_level(const jlog_logger *lg)
 	lg = resolve(lg);
 	if (!lg)
 		return JLOG_LEVEL_OFF;
-	return __atomic_load_n(&lg->gate.level, __ATOMIC_RELAXED);
+	/* A closed handle's gate is OFF, whatever its level was. */
+	int gate = __atomic_load_n(&lg->gate.level, __ATOMIC_RELAXED);
+	return gate == JLOG_LEVEL_OFF ? gate : __atomic_load_n(&lg->level, __ATOMIC_RELAXED);
 }
 
 bool jlog_enabled(const jlog_logger *lg, int level)
@@ -759,6 +858,14 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	st->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	st->rotation_errors = atomic_load_explicit(&c->rotation_errors, memory_order_relaxed);
 	st->sampled_out = atomic_load_explicit(&c->sampled_out, memory_order_relaxed);
+	st->queue_size = c->ring.cap;
+	st->queue_high_water = atomic_load_explicit(&c->queue_high, memory_order_relaxed);
+	if (c->flight) {
+		st->deferred_written = atomic_load_explicit(&c->flight->written, memory_order_relaxed);
+		st->deferred_discarded =
+			atomic_load_explicit(&c->flight->discarded, memory_order_relaxed);
+		st->deferred_held = atomic_load_explicit(&c->flight->held, memory_order_relaxed);
+	}
 	return 0;
 }
 
@@ -854,14 +961,16 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 		ch->bound_len = k;
 		ch->nbound = kept;
 	}
-	handle_limits(ch, c, ch->bound_flags);
-
 	ch->core = c;
 	ch->parent = parent;
 	pthread_mutex_lock(&c->lock);
-	ch->gate.level = atomic_load_explicit(&c->closed, memory_order_relaxed)
-	                         ? JLOG_LEVEL_OFF
-	                         : effective_level_locked(c, ch);
+	/* Under the lock: a reload that changes the sampler updates the
+	 * handles listed here. */
+	handle_limits(ch, c, ch->bound_flags);
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		ch->gate.level = JLOG_LEVEL_OFF;
+	else
+		set_gate(ch, c, effective_level_locked(c, ch));
 	ch->next_child = c->children;
 	c->children = ch;
 	c->refs++;

@@ -652,7 +652,9 @@ nomem:
 	return NULL;
 }
 
-int jlog__net_write(struct jlog__net *n, const void *frame, size_t len)
+/* Queue @frame; with @send, send what the socket takes now (see
+ * jlog__net_write()). */
+static int enqueue(struct jlog__net *n, const void *frame, size_t len, bool send)
 {
 	if (!n->o.addr.stream && len > n->max_dgram && !n->o.oversize) {
 		n->st.lost++;
@@ -671,7 +673,8 @@ int jlog__net_write(struct jlog__net *n, const void *frame, size_t len)
 			report(n, "%s: outage buffer (buffer_size %zu bytes) full; dropping new "
 			       "frames (counted as lost)", n->name, n->o.buffer_size);
 		}
-		pump(n);
+		if (send)
+			pump(n);
 		return -ENOBUFS;
 	}
 	memcpy(n->q + n->q_head + n->q_len, frame, len);
@@ -679,10 +682,20 @@ int jlog__net_write(struct jlog__net *n, const void *frame, size_t len)
 	n->lens[n->l_head + n->l_n++] = (uint32_t)len;
 	/* Small frames gather until the stream has a batch's worth or the
 	 * writer flushes: one send per batch, not per record. */
-	if (n->o.addr.stream && n->state == UP && n->q_len - n->head_sent < 64 * 1024)
+	if (!send || (n->o.addr.stream && n->state == UP && n->q_len - n->head_sent < 64 * 1024))
 		return 0;
 	pump(n);
 	return 0;
+}
+
+int jlog__net_write(struct jlog__net *n, const void *frame, size_t len)
+{
+	return enqueue(n, frame, len, true);
+}
+
+int jlog__net_queue(struct jlog__net *n, const void *frame, size_t len)
+{
+	return enqueue(n, frame, len, false);
 }
 
 int jlog__net_flush(struct jlog__net *n, unsigned timeout_ms)
@@ -737,12 +750,34 @@ size_t jlog__net_max_frame(const struct jlog__net *n)
 	return n->o.addr.stream ? n->o.buffer_size : n->max_dgram;
 }
 
-int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len)
+int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len, unsigned wait_ms)
 {
 	if (n->state != UP || n->fd < 0 || n->head_sent)
 		return -EAGAIN;
-	ssize_t w = send(n->fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	return w == (ssize_t)len ? 0 : -EAGAIN;
+	uint64_t end = mono_ns() + (uint64_t)wait_ms * 1000000u;
+	size_t done = 0;
+	for (;;) {
+		ssize_t w = send(n->fd, (const char *)frame + done, len - done,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			done += (size_t)w;
+			if (done == len)
+				return 0;
+			if (!n->o.addr.stream)
+				return -ETIMEDOUT; /* a datagram is never cut */
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			break;
+		uint64_t now = mono_ns();
+		if (now >= end)
+			break;
+		struct pollfd pf = {.fd = n->fd, .events = POLLOUT};
+		(void)poll(&pf, 1, (int)((end - now) / 1000000u) + 1);
+	}
+	return done ? -ETIMEDOUT : -EAGAIN;
 }
 
 void jlog__net_after_fork(struct jlog__net *n)
@@ -761,6 +796,19 @@ void jlog__net_after_fork(struct jlog__net *n)
 	n->deadline = 0;
 	n->attempt = 0;
 	n->rng ^= (uint64_t)getpid() << 17;
+}
+
+uint64_t jlog__net_discard(struct jlog__net *n)
+{
+	uint64_t gone = n->l_n;
+	if (n->head_sent && n->fd >= 0) {
+		close(n->fd);
+		n->fd = -1;
+		n->state = DOWN;
+		n->deadline = 0;
+	}
+	drop_queue(n);
+	return gone;
 }
 
 const char *jlog__net_describe(struct jlog__net *n)

@@ -7,17 +7,19 @@
  *   open         jlog__net_open(opts)        never blocks (numeric hosts
  *                                            and paths connect at once;
  *                                            names resolve on a helper thread)
- *   write        jlog__frame_append() (or jlog__journald_entry()) into a
- *                scratch buffer, then jlog__net_write(frame)  - one frame
+ *   record       jlog__frame_append() (or jlog__journald_entry()) into a
+ *                scratch buffer, then jlog__net_queue(frame)  - one frame
  *                per record, queued whole
+ *   write        jlog__net_flush(n, 0)       send the batch
  *   flush        jlog__net_flush(n, 0)       push what the socket takes now
  *   tick         jlog__net_tick(n)           connect progress, backoff,
  *                                            resolver results, push; call
  *                                            again by jlog__net_next_ns()
  *   max_record   jlog__net_max_frame(n) - jlog__frame_overhead(fo)
- *   crash_write  jlog__net_crash_write(n, frame)
+ *   crash_write  jlog__net_crash_write(n, frames, len, ms)
  *   after_fork   jlog__net_after_fork(n)     in the child
  *   describe     jlog__net_describe(n)
+ *   finish       jlog__net_flush(n, ms) then jlog__net_discard(n)
  *   close        jlog__net_flush(n, ms) then jlog__net_close(n)
  * Everything but crash_write runs on the writer thread only (the engine
  * has no lock); stats are plain counters read on that thread.
@@ -107,6 +109,16 @@ struct jlog__net *jlog__net_open(const struct jlog__net_opts *o, int *err);
 int jlog__net_write(struct jlog__net *n, const void *frame, size_t len);
 
 /*
+ * jlog__net_queue - jlog__net_write() without the send: the frame waits
+ * for the next flush or tick. The transports queue a batch's frames this
+ * way and send them when the writer writes the batch, so that nothing of
+ * a batch reaches the aggregator before the writer counts it handed over
+ * (the crash handler resumes every sink from that point: a frame sent
+ * earlier would arrive twice).
+ */
+int jlog__net_queue(struct jlog__net *n, const void *frame, size_t len);
+
+/*
  * jlog__net_flush - send queued frames; with @timeout_ms > 0, wait (poll)
  * up to that long for the queue to empty, connecting if needed (close and
  * tests use that; the writer's ordinary flush passes 0). Returns 0 when
@@ -132,14 +144,17 @@ uint64_t jlog__net_next_ns(const struct jlog__net *n);
 size_t jlog__net_max_frame(const struct jlog__net *n);
 
 /*
- * jlog__net_crash_write - the crash handler's write: one send() of @frame
- * with MSG_DONTWAIT|MSG_NOSIGNAL if the connection is up and no frame is
- * half-written on it (the crash frame would tear it); nothing else. The
- * queue is not touched (the writer may be using it), so the crash frame
- * goes ahead of frames still queued there. Async-signal-safe.
- * Returns 0 if sent whole, -EAGAIN otherwise.
+ * jlog__net_crash_write - the crash handler's write of @len bytes of
+ * whole frames (a stream) or of one frame (a datagram), if the connection
+ * is up and no frame is half-written on it (the crash frames would tear
+ * it): sent with MSG_DONTWAIT|MSG_NOSIGNAL, polling up to @wait_ms while
+ * the socket is full. A stream's bytes may be cut only when the peer takes
+ * nothing for that long. The queue is not touched (the writer may be
+ * using it), so the crash frames go ahead of frames still queued there.
+ * Async-signal-safe. Returns 0 if sent whole, -EAGAIN if nothing went,
+ * -ETIMEDOUT if part of it went.
  */
-int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len);
+int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len, unsigned wait_ms);
 
 /*
  * jlog__net_after_fork - in a child: close the inherited socket (close()
@@ -148,6 +163,13 @@ int jlog__net_crash_write(struct jlog__net *n, const void *frame, size_t len);
  * is the parent's), and reconnect on the next write.
  */
 void jlog__net_after_fork(struct jlog__net *n);
+
+/*
+ * jlog__net_discard - drop every queued frame, counted in lost (a close
+ * whose deadline passed); a frame half-sent goes too, and the connection
+ * with it, so that no later write completes it. Returns how many.
+ */
+uint64_t jlog__net_discard(struct jlog__net *n);
 
 /* jlog__net_describe - "tcp://127.0.0.1:514 (connected)" etc. */
 const char *jlog__net_describe(struct jlog__net *n);

@@ -195,63 +195,75 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 	return sizeof(h) + klen + vlen;
 }
 
-static inline bool next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
-                            struct jlog__field_view *f)
+/* The field at @p, which ends before @end, into *f; returns the position
+ * past it, or NULL when the bytes there are not a well-formed field. @end
+ * is a parameter, not read through the view, so that the decode's loop
+ * keeps it in a register (the project builds with -fno-strict-aliasing:
+ * every store into *f would otherwise reload it). Pair: next_raw(). */
+static inline const uint8_t *field_at(const uint8_t *p, const uint8_t *end,
+                                      struct jlog__field_view *f)
 {
-	const uint8_t *p = *cursor;
 	struct jlog__field_hdr h;
 
-	if (!p || !v->end || p >= v->end || (size_t)(v->end - p) < sizeof(h))
-		return false;
+	if (!p || !end || p >= end || (size_t)(end - p) < sizeof(h))
+		return NULL;
 	memcpy(&h, p, sizeof(h));
-	size_t avail = (size_t)(v->end - p) - sizeof(h);
+	size_t avail = (size_t)(end - p) - sizeof(h);
 	if (h.key_len > JLOG__MAX_KEY || h.key_len > avail)
-		return false;
+		return NULL;
 	avail -= h.key_len;
 	if (h.val_len > avail)
-		return false;
+		return NULL;
 
 	const uint8_t *val = p + sizeof(h) + h.key_len;
-	switch (h.type) {
-	case JLOG__T_STR:
+	/* Strings and the 8-byte numbers first: most fields are one. */
+	if (h.type == JLOG__T_STR) {
 		f->v.s = (const char *)val;
-		break;
-	case JLOG__T_JSON:
-		/* Empty text is not JSON; jansson never produces it. */
-		if (h.val_len == 0)
-			return false;
-		f->v.s = (const char *)val;
-		break;
-	case JLOG__T_INT:
-	case JLOG__T_UINT:
-	case JLOG__T_DOUBLE:
+	} else if ((unsigned)h.type - JLOG__T_INT <= (unsigned)(JLOG__T_DOUBLE - JLOG__T_INT)) {
 		if (h.val_len != 8)
-			return false;
+			return NULL;
 		memcpy(&f->v.u, val, 8);
-		break;
-	case JLOG__T_BOOL:
-		if (h.val_len != 1)
-			return false;
-		f->v.b = *val != 0;
-		break;
-	case JLOG__T_NULL:
-		if (h.val_len != 0)
-			return false;
-		break;
-	case JLOG__T_DIAG:
-		if (!jlog__diag_valid(val, h.val_len))
-			return false;
-		f->v.s = (const char *)val;
-		break;
-	default:
-		return false;
+	} else {
+		switch (h.type) {
+		case JLOG__T_JSON:
+			/* Empty text is not JSON; jansson never produces it. */
+			if (h.val_len == 0)
+				return NULL;
+			f->v.s = (const char *)val;
+			break;
+		case JLOG__T_BOOL:
+			if (h.val_len != 1)
+				return NULL;
+			f->v.b = *val != 0;
+			break;
+		case JLOG__T_NULL:
+			if (h.val_len != 0)
+				return NULL;
+			break;
+		case JLOG__T_DIAG:
+			if (!jlog__diag_valid(val, h.val_len))
+				return NULL;
+			f->v.s = (const char *)val;
+			break;
+		default:
+			return NULL;
+		}
 	}
 	f->type = h.type;
 	f->flags = h.flags;
 	f->key = (const char *)p + sizeof(h);
 	f->key_len = h.key_len;
 	f->val_len = h.val_len;
-	*cursor = val + h.val_len;
+	return val + h.val_len;
+}
+
+static inline bool next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
+                            struct jlog__field_view *f)
+{
+	const uint8_t *next = field_at(*cursor, v->end, f);
+	if (!next)
+		return false;
+	*cursor = next;
 	return true;
 }
 
@@ -284,6 +296,12 @@ bool jlog__diag_valid(const uint8_t *p, size_t len)
 
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 {
+	return jlog__record_decode_into(rec, len, v, NULL, 0);
+}
+
+bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
+                              struct jlog__field_view *fv, uint32_t cap)
+{
 	const uint8_t *p = rec;
 	struct jlog__rec_hdr h;
 
@@ -297,6 +315,10 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	memset(v, 0, sizeof(*v));
 	v->time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns) : h.time_ns;
 	v->level = h.level;
+	if (h.callsite & JLOG__CALLSITE_DEFERRED) {
+		h.callsite &= ~JLOG__CALLSITE_DEFERRED;
+		h.flags |= JLOG__REC_DEFERRED;
+	}
 	v->flags = h.flags;
 	v->tid = h.tid;
 	v->msg = (const char *)p + sizeof(h);
@@ -318,15 +340,32 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 	 * count and never has to give up half way through a line. Each field
 	 * takes at least a header, so a huge nfields in a short record fails
 	 * fast. */
-	const uint8_t *cur = v->fields;
-	struct jlog__field_view f;
-	for (uint32_t i = 0; i < h.nfields; i++)
-		if (!next_raw(v, &cur, &f))
-			return false;
+	const uint8_t *cur = v->fields, *end = p + len;
+	if (fv && h.nfields <= cap) {
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < h.nfields; i++) {
+			cur = field_at(cur, end, &fv[n]);
+			if (!cur)
+				return false;
+			/* The diagnostic field is skipped, as jlog__field_next()
+			 * does. */
+			n += fv[n].type != JLOG__T_DIAG;
+		}
+		v->fv = fv;
+		v->fv_fields = v->fields;
+		v->fv_end = v->end;
+		v->fv_nfields = v->nfields;
+		v->fv_n = n;
+	} else {
+		struct jlog__field_view f;
+		for (uint32_t i = 0; i < h.nfields; i++)
+			if (!next_raw(v, &cur, &f))
+				return false;
+	}
 	/* A producer commits the length it reserved; a value cut at a
 	 * character boundary may leave a few bytes unused at the end, which
 	 * the ring had zeroed. Anything else there is corruption. */
-	for (; cur < v->end; cur++)
+	for (; cur < end; cur++)
 		if (*cur != 0)
 			return false;
 	return true;

@@ -1,6 +1,7 @@
 /*
  * jlog_reopen() and the opt-in SIGHUP hook: external rotation (logrotate's
- * `create`) asks the writer to reopen its sinks. The caller side only
+ * `create`) asks the writer to reopen its sinks, and the hook may ask it
+ * to reload the configuration too (reload.c). The caller side only
  * sets core->reopen_req and kicks the ring (async-signal-safe); the writer
  * sees the flag between batches (writer.c, its pair) and calls
  * jlog__reopen_sinks() below.
@@ -37,7 +38,12 @@ void jlog__reopen_sinks(struct jlog_core *c, struct jlog__sink_set *set)
 	}
 }
 
+/* The SIGHUP hook: one handler, for jlog_install_reopen_on_sighup() and
+ * jlog_install_reload_on_sighup(): it reopens @hup_logger's files and,
+ * with @hup_reload, asks its writer to reload the configuration from the
+ * file it was opened from (reload.c runs it on the writer thread). */
 static _Atomic(jlog_logger *) hup_logger;
+static _Atomic bool hup_reload;
 static struct sigaction hup_prev;
 static bool hup_installed;
 
@@ -45,6 +51,12 @@ static void on_hup(int sig, siginfo_t *info, void *uctx)
 {
 	/* Acquire pairs with the release store in the installer. */
 	jlog_logger *log = atomic_load_explicit(&hup_logger, memory_order_acquire);
+	if (log && atomic_load_explicit(&hup_reload, memory_order_relaxed)) {
+		/* Flag, then kick (inside jlog_reopen()): the writer reads
+		 * the flag after its wait sequence (writer.c). Relaxed: the
+		 * flag carries no data. */
+		atomic_store_explicit(&log->core->reload_file_req, true, memory_order_relaxed);
+	}
 	if (log)
 		(void)jlog_reopen(log);
 	if (hup_prev.sa_flags & SA_SIGINFO) {
@@ -56,7 +68,7 @@ static void on_hup(int sig, siginfo_t *info, void *uctx)
 	}
 }
 
-int jlog_install_reopen_on_sighup(jlog_logger *log)
+static int install(jlog_logger *log, bool reload)
 {
 	if (!log) {
 		if (!hup_installed)
@@ -67,6 +79,7 @@ int jlog_install_reopen_on_sighup(jlog_logger *log)
 		atomic_store_explicit(&hup_logger, NULL, memory_order_release);
 		return 0;
 	}
+	atomic_store_explicit(&hup_reload, reload, memory_order_relaxed);
 	atomic_store_explicit(&hup_logger, log, memory_order_release);
 	if (hup_installed)
 		return 0;
@@ -79,4 +92,18 @@ int jlog_install_reopen_on_sighup(jlog_logger *log)
 		return -errno;
 	hup_installed = true;
 	return 0;
+}
+
+int jlog_install_reopen_on_sighup(jlog_logger *log)
+{
+	return install(log, false);
+}
+
+int jlog_install_reload_on_sighup(jlog_logger *log)
+{
+	if (log && !jlog__reload_from_file_ok(log->core))
+		return jlog__fail(-EINVAL, "jlog_install_reload_on_sighup: the logger was not "
+		                  "opened from a configuration file (jlog_open_config with a path, "
+		                  "or JLOG_CONFIG naming a file)");
+	return install(log, true);
 }

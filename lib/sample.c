@@ -48,7 +48,7 @@ static int check_level(const char *what, int level)
 	return 0;
 }
 
-int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out)
+int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **out)
 {
 	*out = NULL;
 	bool rate = o->rate_per_second != 0;
@@ -79,7 +79,7 @@ int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out)
 		if (rc < 0)
 			return rc;
 	}
-	struct jlog__sampler *s = calloc(1, sizeof(*s));
+	struct jlog__sample_rules *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	double per_sec = jlog__clock_units_per_sec();
@@ -109,12 +109,64 @@ int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out)
 	return 0;
 }
 
+/* The rules of a sampler that limits nothing: every level is above
+ * max_level. Never freed. */
+static struct jlog__sample_rules no_rules = {.max_level = -1, .report_ms = 1000};
+
+struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r)
+{
+	struct jlog__sampler *s = calloc(1, sizeof(*s));
+	if (!s) {
+		free(r);
+		return NULL;
+	}
+	atomic_init(&s->rules, r ? r : &no_rules);
+	return s;
+}
+
+void jlog__sampler_set_rules(struct jlog__sampler *s, struct jlog__sample_rules *r)
+{
+	/* Release pairs with the acquire loads of the log calls: they see
+	 * the new rules whole. */
+	struct jlog__sample_rules *old =
+		atomic_exchange_explicit(&s->rules, r ? r : &no_rules, memory_order_acq_rel);
+	if (old != &no_rules) {
+		old->retired_next = s->retired;
+		s->retired = old;
+	}
+}
+
+bool jlog__sampler_on(const struct jlog__sampler *s)
+{
+	return s && atomic_load_explicit(&((struct jlog__sampler *)s)->rules,
+	                                 memory_order_acquire) != &no_rules;
+}
+
+int jlog__sampler_new(const jlog_options *o, struct jlog__sampler **out)
+{
+	*out = NULL;
+	struct jlog__sample_rules *r;
+	int rc = jlog__sample_rules_new(o, &r);
+	if (rc < 0 || !r)
+		return rc;
+	*out = jlog__sampler_create(r);
+	return *out ? 0 : -ENOMEM;
+}
+
 void jlog__sampler_free(struct jlog__sampler *s)
 {
 	if (!s)
 		return;
 	for (unsigned i = 0; i < JLOG__SAMPLE_CHUNKS; i++)
 		free(atomic_load_explicit(&s->chunks[i], memory_order_relaxed));
+	struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_relaxed);
+	if (r != &no_rules)
+		free(r);
+	while (s->retired) {
+		struct jlog__sample_rules *next = s->retired->retired_next;
+		free(s->retired);
+		s->retired = next;
+	}
 	free(s);
 }
 
@@ -137,7 +189,7 @@ static inline struct jlog__sample_site *site_for(struct jlog__sampler *s, uint32
 static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint32_t id,
                                                       int level, uint64_t now)
 {
-	struct jlog__sampler *s = c->sampler;
+	struct jlog__sampler *s = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
 	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
 	struct jlog__sample_site *chunk = NULL;
 	struct jlog__sample_site *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
@@ -150,7 +202,7 @@ static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint3
 }
 
 /* First N of the interval, then 1 in M. */
-static bool sample_keep(const struct jlog__sampler *s, struct jlog__sample_site *site,
+static bool sample_keep(const struct jlog__sample_rules *s, struct jlog__sample_site *site,
                         uint64_t now)
 {
 	/* Intervals from the logger's opening: the first ends a whole
@@ -175,7 +227,7 @@ static bool sample_keep(const struct jlog__sampler *s, struct jlog__sample_site 
 }
 
 /* Take a token of @b's bucket. */
-static bool bucket_take(const struct jlog__sampler *s, struct jlog__sample_site *b, uint64_t now)
+static bool bucket_take(const struct jlog__sample_rules *s, struct jlog__sample_site *b, uint64_t now)
 {
 	uint64_t old = atomic_load_explicit(&b->tat, memory_order_relaxed), next;
 	do {
@@ -190,16 +242,22 @@ static bool bucket_take(const struct jlog__sampler *s, struct jlog__sample_site 
 
 bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now)
 {
-	struct jlog__sampler *s = c->sampler;
-	if (level > s->max_level)
+	/* Never NULL here: jlog_reload_config() publishes a running
+	 * logger's first sampler before the handle limits that send calls
+	 * here (logger.c, handle_limits(); log_general() checks itself).
+	 * Acquire pairs with that release store. */
+	struct jlog__sampler *s = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
+	/* Acquire pairs with jlog__sampler_set_rules(). */
+	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
+	if (level > r->max_level)
 		return true;
 	struct jlog__sample_site *site = site_for(s, id);
 	if (JLOG__UNLIKELY(!site))
 		return admit_new_chunk(c, id, level, now);
-	if (s->sampling && level <= s->sample_max && !sample_keep(s, site, now))
+	if (r->sampling && level <= r->sample_max && !sample_keep(r, site, now))
 		goto out;
-	if (s->rate && level <= s->rate_max &&
-	    !bucket_take(s, s->per_logger ? &s->bucket : site, now))
+	if (r->rate && level <= r->rate_max &&
+	    !bucket_take(r, r->per_logger ? &s->bucket : site, now))
 		goto out;
 	return true;
 out:

@@ -114,6 +114,7 @@ const struct jlog__transport_ops jlog__transport_journald = {
 	.write = jlog__net_tp_write,
 	.flush = jlog__net_tp_flush,
 	.tick = jlog__net_tp_tick,
+	.finish = jlog__net_tp_finish,
 	.crash_write = jlog__net_tp_crash_write,
 	.after_fork = jlog__net_tp_after_fork,
 	.describe = jlog__net_tp_describe,

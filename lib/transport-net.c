@@ -11,7 +11,9 @@
  * the frame's header) is formatted again from its record, cut by the rule
  * of a record too long for max_record_size: "truncated":true, the message
  * cut and marked with U+2026, and as many of the fields as fit (the first
- * ones). It is never split nor sent invalid.
+ * ones), and counted in jlog_stats.truncated like a record the log call
+ * cut (once: a record the call already cut is counted there). It is never
+ * split nor sent invalid.
  */
 #include "transport-net.h"
 
@@ -28,6 +30,11 @@
 /* The crash write's frames are built in this much memory, reserved at
  * open (a signal handler cannot allocate); a longer frame is skipped. */
 #define CRASH_MEM (256u * 1024u)
+/* How long a crash write waits for a full socket: a stream's send of
+ * many frames, whose end would be torn if it gave up in the middle (the
+ * crash handler's watchdog is far longer), and a datagram. */
+#define CRASH_STREAM_WAIT_MS 1000u
+#define CRASH_DGRAM_WAIT_MS 200u
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -183,6 +190,7 @@ int jlog__net_tp_open(struct jlog__net_tp *t, struct jlog__net_opts *no,
 	t->wait_ms = c->connect_timeout_ms ? c->connect_timeout_ms : JLOG__NET_CONNECT_TIMEOUT_MS;
 	t->buffer_size = c->buffer_size ? c->buffer_size : JLOG__NET_BUFFER_SIZE;
 	t->drop_at = SIZE_MAX;
+	t->stream = no->addr.stream;
 	jlog__buf_init(&t->frame);
 	t->crash.p = malloc(CRASH_MEM);
 	t->crash.cap = CRASH_MEM;
@@ -251,7 +259,7 @@ static bool shrink_line(struct jlog__buf *out, size_t start, size_t budget,
 	return false;
 }
 
-void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
+bool jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
                          const struct jlog__rec_view *v, const struct jlog_sink *s,
                          const struct jlog__line_ctx *ctx)
 {
@@ -259,10 +267,11 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 	if (start == 0)
 		t->drop_at = SIZE_MAX; /* a new batch (or one discarded) */
 	if (t->drop_at != SIZE_MAX)
-		return; /* a line before failed: this one goes with it */
+		return false; /* a line before failed: this one goes with it */
 	size_t len = out->len - start;
 	if (len && out->p[out->len - 1] == '\n')
 		len--;
+	bool cut = false;
 	if (t->cut_to_datagram) {
 		size_t max = jlog__net_max_frame(t->n), over = jlog__frame_overhead(&t->fo);
 		size_t budget = max > over ? max - over : 0;
@@ -274,9 +283,10 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 				jlog__buf_putc(out, '\n');
 				t->drop_at = start;
 				t->drop_err = -EMSGSIZE;
-				return;
+				return false;
 			}
 			len = out->len - start - 1;
+			cut = !(v->flags & JLOG__REC_TRUNCATED);
 		}
 	}
 	t->frame.len = 0;
@@ -285,7 +295,7 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 		t->frame.failed = false;
 		t->drop_at = start;
 		t->drop_err = -ENOMEM;
-		return;
+		return false;
 	}
 	size_t queued = jlog__net_queued(t->n);
 	if (t->stalled && queued < t->buffer_size / 4)
@@ -297,12 +307,14 @@ void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_
 		if (jlog__net_flush(t->n, t->wait_ms) < 0 && jlog__net_connected(t->n))
 			t->stalled = true;
 	}
-	int rc = jlog__net_write(t->n, t->frame.p, t->frame.len);
+	int rc = jlog__net_queue(t->n, t->frame.p, t->frame.len);
 	if (rc < 0) {
 		t->lost_seen++; /* this one is counted through the write */
 		t->drop_at = start;
 		t->drop_err = rc;
+		return false; /* lost: its line is not written, cut or not */
 	}
+	return cut;
 }
 
 int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,
@@ -310,6 +322,9 @@ int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,
 {
 	(void)p;
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	/* The record op only queued the batch's frames (net-conn.h,
+	 * jlog__net_queue()): they go now, as a file's lines would. */
+	(void)jlog__net_flush(t->n, 0);
 	size_t at = t->drop_at;
 	t->drop_at = SIZE_MAX;
 	if (at == SIZE_MAX || at >= len)
@@ -325,11 +340,10 @@ int jlog__net_tp_flush(struct jlog_transport *tp)
 	return 0;
 }
 
-void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
+/* The engine's losses and errors since the last look, for the writer
+ * (transport-net.h, accounting). */
+static void take_engine_counts(struct jlog__net_tp *t)
 {
-	(void)now_ns;
-	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
-	jlog__net_tick(t->n);
 	struct jlog__net_stats st = jlog__net_stats(t->n);
 	if (st.lost > t->lost_seen) {
 		t->base.side_lost += st.lost - t->lost_seen;
@@ -341,9 +355,47 @@ void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
 	}
 }
 
+void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns)
+{
+	(void)now_ns;
+	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	jlog__net_tick(t->n);
+	take_engine_counts(t);
+}
+
+void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms)
+{
+	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
+	uint64_t now = jlog__ms_now();
+	unsigned ms = 0;
+	if (!until_ms)
+		ms = t->wait_ms; /* no deadline set: close's own wait */
+	else if (until_ms > now)
+		ms = until_ms - now < UINT32_MAX ? (unsigned)(until_ms - now) : UINT32_MAX;
+	(void)jlog__net_flush(t->n, jlog__net_connected(t->n) ? ms : 0);
+	(void)jlog__net_discard(t->n);
+	take_engine_counts(t);
+}
+
 /* Async-signal-safe but for the frame's header (snprintf, gmtime_r): the
  * crash handler's step 4 runs the formatter too. Each line gets the
- * crash's time and severity crit in its header; its JSON has its own. */
+ * crash's time and severity crit in its header; its JSON has its own. A
+ * stream's frames go out together, as many as the crash buffer holds per
+ * send (each send costs the socket buffer an overhead of its own, so one
+ * per frame fills it long before its size in bytes); a datagram's one by
+ * one. Each send waits a while for a full socket, since the process is
+ * about to die with what is left; after one wait gave up the rest go
+ * only if the socket takes them at once. */
+static void crash_send(struct jlog__net_tp *t)
+{
+	if (t->crash.len == 0)
+		return;
+	unsigned ms = t->crash_gave_up ? 0 : t->stream ? CRASH_STREAM_WAIT_MS : CRASH_DGRAM_WAIT_MS;
+	if (jlog__net_crash_write(t->n, t->crash.p, t->crash.len, ms) < 0)
+		t->crash_gave_up = true;
+	t->crash.len = 0;
+}
+
 void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t len)
 {
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
@@ -356,18 +408,29 @@ void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t l
 	v.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	v.level = JLOG_LEVEL_CRITICAL;
 	const char *end = p + len;
+	t->crash.len = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		v.msg = p;
 		v.msg_len = n;
-		t->crash.len = 0;
+		size_t at = t->crash.len;
 		t->crash.failed = false;
 		t->build(t, &t->crash, p, n, &v);
-		if (!t->crash.failed)
-			(void)jlog__net_crash_write(t->n, t->crash.p, t->crash.len);
+		if (t->crash.failed && at > 0) {
+			/* Full: send the frames before this one, build it again. */
+			t->crash.len = at;
+			crash_send(t);
+			t->crash.failed = false;
+			t->build(t, &t->crash, p, n, &v);
+		}
+		if (t->crash.failed)
+			t->crash.len = 0; /* longer than the buffer: skipped */
+		if (!t->stream)
+			crash_send(t);
 		p += n + (nl != NULL);
 	}
+	crash_send(t);
 }
 
 void jlog__net_tp_after_fork(struct jlog_transport *tp)
@@ -391,9 +454,11 @@ void jlog__net_tp_describe(const struct jlog_transport *tp, char *buf, size_t le
 void jlog__net_tp_close(struct jlog_transport *tp)
 {
 	struct jlog__net_tp *t = (struct jlog__net_tp *)tp;
-	/* What is queued gets the connect timeout to go out on a connection
-	 * that is up (one that is down would only make close wait); what is
-	 * left then is lost (the writer's counters are no longer kept). */
+	/* After finish nothing is queued. A sink jlog_remove_sink() took
+	 * away had none: what is queued gets the connect timeout to go out
+	 * on a connection that is up (one that is down would only make the
+	 * remove wait); what is left then is said, not counted (the writer
+	 * counted it written and no longer looks at this sink). */
 	(void)jlog__net_flush(t->n, jlog__net_connected(t->n) ? t->wait_ms : 0);
 	if (jlog__net_queued(t->n)) {
 		char msg[400];
@@ -447,6 +512,7 @@ const struct jlog__transport_ops jlog__transport_net = {
 	.write = jlog__net_tp_write,
 	.flush = jlog__net_tp_flush,
 	.tick = jlog__net_tp_tick,
+	.finish = jlog__net_tp_finish,
 	.crash_write = jlog__net_tp_crash_write,
 	.after_fork = jlog__net_tp_after_fork,
 	.describe = jlog__net_tp_describe,

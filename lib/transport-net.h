@@ -5,7 +5,10 @@
  * the record op.
  *
  * Accounting (jlog_stats: every formatted line ends up in written or in
- * lost). The record op queues each record's frame in the engine at once.
+ * lost). The record op queues each record's frame in the engine, and the
+ * write op sends the batch (net-conn.h, jlog__net_queue(): never before
+ * the writer hands the batch over, which the crash handler resumes
+ * from; only back-pressure, below, sends in the middle of a batch).
  * A frame the engine refuses (its outage buffer full, a datagram too
  * large) is remembered as the first line of the batch that failed, and
  * that line and the ones after it in the batch are not queued: the next
@@ -15,9 +18,13 @@
  * EMSGSIZE), move to lost through base.side_lost at the next tick; the
  * engine's errors go to write_errors through base.side_write_errors. The
  * frames a forked child drops were its parent's lines, not in the
- * child's counters (which start at zero), so they are not moved. Frames
- * still queued when the sink closes are reported on stderr, but the
- * counters are gone by then.
+ * child's counters (which start at zero), so they are not moved. At
+ * jlog_close() the finish op sends what is queued until the close
+ * deadline, on a connection that is up (one that is down would only make
+ * the close wait), and moves what is left to lost, which the writer
+ * reports once with the other sinks' losses. A sink that jlog_remove_sink()
+ * takes away gets no finish: its close waits connect_timeout_ms and says
+ * on stderr what was not sent, but that is counted written.
  *
  * Back-pressure. While connected, a record whose frame would fill more
  * than half the outage buffer first waits (poll) for the socket to take
@@ -62,6 +69,8 @@ struct jlog__net_tp {
 	uint64_t errors_seen; /* engine errors already in side_write_errors */
 	struct jlog__buf frame;     /* the record's frame (writer thread) */
 	struct jlog__buf crash;     /* fixed: the crash write's frames */
+	bool stream;                /* a stream socket (else datagrams) */
+	bool crash_gave_up;         /* a crash write's wait ran out: no more waits */
 	char name[300];
 	struct jlog__frame_opts fo; /* the syslog kinds */
 	struct jlog__journald_opts jo; /* journald */
@@ -93,13 +102,14 @@ int jlog__net_tp_open(struct jlog__net_tp *t, struct jlog__net_opts *no,
                       const struct jlog__net_common_opts *c, struct jlog_transport **out);
 
 /* The shared ops. */
-void jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
+bool jlog__net_tp_record(struct jlog_transport *tp, struct jlog__buf *out, size_t start,
                          const struct jlog__rec_view *v, const struct jlog_sink *s,
                          const struct jlog__line_ctx *ctx);
 int jlog__net_tp_write(struct jlog_transport *tp, const char *p, size_t len,
                        struct jlog__write_result *r);
 int jlog__net_tp_flush(struct jlog_transport *tp);
 void jlog__net_tp_tick(struct jlog_transport *tp, uint64_t now_ns);
+void jlog__net_tp_finish(struct jlog_transport *tp, uint64_t until_ms);
 void jlog__net_tp_crash_write(struct jlog_transport *tp, const char *p, size_t len);
 void jlog__net_tp_after_fork(struct jlog_transport *tp);
 void jlog__net_tp_describe(const struct jlog_transport *tp, char *buf, size_t len);

@@ -1,9 +1,9 @@
 /*
  * The transport registry: which kind writes a sink string, and the
  * options of each kind (its option table, filled from its defaults and
- * then from jlog_sink_options.options). A new kind is its file (listed in
- * lib/meson.build) and one line in registry[], after its declaration
- * below.
+ * then from jlog_sink_options.options). The kinds and the strings they
+ * claim are transports.def's lines, which also declare them (transport.h)
+ * and list their sources (lib/meson.build).
  */
 #include "transport.h"
 
@@ -17,42 +17,28 @@
 #include <string.h>
 
 static const struct {
-	const char *scheme;
-	bool prefix; /* the scheme starts the string ("tcp://host:514") */
 	const struct jlog__transport_ops *ops;
+	const char *claims; /* transports.def's words */
 } registry[] = {
-	{"stderr", false, &jlog__transport_stream},
-	{"stdout", false, &jlog__transport_stream},
-	{"tcp://", true, &jlog__transport_net},
-	{"udp://", true, &jlog__transport_net},
-	{"unix:", true, &jlog__transport_net},
-	{"unixgram:", true, &jlog__transport_net},
-	{"journald", false, &jlog__transport_journald},
+#define JLOG_TRANSPORT(name, claims) {&jlog__transport_##name, claims},
+#include "transports.def"
+#undef JLOG_TRANSPORT
 };
-
-/* Anything the registry does not claim is a path: the rotating file,
- * which hands a path without rotation keys to the plain file. */
-#define PATH_KIND (&jlog__transport_rotate)
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The @i-th kind, each once: the path kind, the callback, then the
- * registry's (for the keys of other kinds); NULL past the last. */
+/* The @i-th kind, in transports.def's order; NULL past the last. */
 static const struct jlog__transport_ops *kind_at(size_t i)
 {
-	if (i == 0)
-		return PATH_KIND;
-	if (i == 1)
-		return &jlog__transport_callback;
-	for (size_t r = 0; r < LEN(registry); r++) {
-		const struct jlog__transport_ops *k = registry[r].ops;
-		bool seen = k == PATH_KIND || k == &jlog__transport_callback;
-		for (size_t q = 0; q < r && !seen; q++)
-			seen = registry[q].ops == k;
-		if (!seen && --i == 1)
-			return k;
-	}
-	return NULL;
+	return i < LEN(registry) ? registry[i].ops : NULL;
+}
+
+/* Does the claim @w (@n bytes, one word) take the sink string @t? */
+static bool claim_takes(const char *w, size_t n, const char *t)
+{
+	if (w[n - 1] == ':' || w[n - 1] == '/')
+		return strncmp(t, w, n) == 0;
+	return strlen(t) == n && memcmp(t, w, n) == 0;
 }
 
 const struct jlog__transport_ops *jlog__transport_find(const jlog_sink_options *so)
@@ -60,13 +46,17 @@ const struct jlog__transport_ops *jlog__transport_find(const jlog_sink_options *
 	if (so->write)
 		return &jlog__transport_callback;
 	const char *t = so->sink ? so->sink : "stderr";
-	for (size_t i = 0; i < LEN(registry); i++) {
-		size_t n = strlen(registry[i].scheme);
-		if (registry[i].prefix ? strncmp(t, registry[i].scheme, n) == 0
-		                       : strcmp(t, registry[i].scheme) == 0)
-			return registry[i].ops;
-	}
-	return PATH_KIND;
+	const struct jlog__transport_ops *path_kind = NULL;
+	for (size_t i = 0; i < LEN(registry); i++)
+		for (const char *w = registry[i].claims; *w; ) {
+			size_t n = strcspn(w, " ");
+			if (n == 1 && *w == '*')
+				path_kind = registry[i].ops;
+			else if (n && claim_takes(w, n, t))
+				return registry[i].ops;
+			w += n + (w[n] == ' ');
+		}
+	return path_kind;
 }
 
 const struct jlog__opt *jlog__transport_opt(const struct jlog__transport_ops *kind,

@@ -3,25 +3,20 @@
  *
  * A sink (sink.c) owns what is the same for every output: level, filters,
  * formatter, buffer, counters and error reports. It hands whole lines to
- * its transport, which each kind implements in a file of its own:
- *
- *   transport-stream.c    "stderr", "stdout"
- *   transport-file.c      a path
- *   transport-rotate.c    a path that rotates (else handed to the above)
- *   transport-callback.c  jlog_sink_options.write
- *   transport-net.c       "tcp://", "udp://", "unix:", "unixgram:"
- *   transport-journald.c  "journald"
- *
- * and transport.c's registry maps a sink string to its kind by scheme. A
- * new kind is a new file and one line in the registry: its configuration
- * keys are its own option table (opt.h), read by jlog_open_config() from
- * the sink's object and by jlog_add_sink() from jlog_sink_options.options.
+ * its transport, which each kind implements in a file of its own,
+ * lib/transport-NAME.c, listed once in transports.def with the sink
+ * strings it claims ("stderr", "tcp://", every path...). That list makes
+ * the declarations below, transport.c's registry, which maps a sink string
+ * to its kind, and the build's sources: a new kind is its file and its
+ * line there (docs/TRANSPORTS.md). Its configuration keys are its own
+ * option table (opt.h), read by jlog_open_config() from the sink's object
+ * and by jlog_add_sink() from jlog_sink_options.options.
  * transport-fd.c holds what the descriptor-based kinds share: the write
  * loop that never leaves a cut line in a regular file, and the
  * signal-safe write of the crash handler.
  *
  * Threads: open runs in jlog_open()/jlog_add_sink(); close once no writer
- * uses the sink any more; after_fork in the child of fork(), before its
+ * uses the sink any more (after finish, when a close stopped the writer); after_fork in the child of fork(), before its
  * writer starts; crash_write in a signal handler (crash.c, step 4); every
  * other operation on the writer thread only.
  */
@@ -101,8 +96,11 @@ struct jlog__transport_ops {
 	 * needs the record and not only its line. It may replace the line by
 	 * a shorter one (jlog__sink_format() of @s with @v cut: a datagram's
 	 * limit). A line the transport cannot take is reported by the next
-	 * write, as a failure with the lines before it kept. May be NULL. */
-	void (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
+	 * write, as a failure with the lines before it kept. Returns true
+	 * when it shortened a record that was whole, which the writer counts
+	 * in jlog_stats.truncated (the log call counted the others). May be
+	 * NULL. */
+	bool (*record)(struct jlog_transport *t, struct jlog__buf *out, size_t start,
 	               const struct jlog__rec_view *v, const struct jlog_sink *s,
 	               const struct jlog__line_ctx *ctx);
 	/* At the end of each batch the writer writes (the flush point of
@@ -111,6 +109,12 @@ struct jlog__transport_ops {
 	/* Time-driven work (rotation, reconnecting): called by the writer at
 	 * least every flush interval, with CLOCK_REALTIME. May be NULL. */
 	void (*tick)(struct jlog_transport *t, uint64_t now_ns);
+	/* At jlog_close(), on the writer thread after its last write: send
+	 * what the transport still holds below write (an outage buffer)
+	 * until @until_ms (CLOCK_MONOTONIC in ms: the close deadline), then
+	 * drop the rest and add it to side_lost, where the writer moves it
+	 * from written to lost and reports it. May be NULL. */
+	void (*finish)(struct jlog_transport *t, uint64_t until_ms);
 	/* Reopen the target (an external rotation moved it). May be NULL. */
 	int (*reopen)(struct jlog_transport *t);
 	/* Async-signal-safe: write @p (whole lines) as well as can be, with a
@@ -124,13 +128,12 @@ struct jlog__transport_ops {
 	void (*close)(struct jlog_transport *t);
 };
 
-/* The kinds (one file each). */
-extern const struct jlog__transport_ops jlog__transport_stream;
-extern const struct jlog__transport_ops jlog__transport_file;
-extern const struct jlog__transport_ops jlog__transport_callback;
-extern const struct jlog__transport_ops jlog__transport_rotate;
-extern const struct jlog__transport_ops jlog__transport_net;
-extern const struct jlog__transport_ops jlog__transport_journald;
+/* The kinds (one file each): jlog__transport_NAME for each line of
+ * transports.def. */
+#define JLOG_TRANSPORT(name, claims) \
+	extern const struct jlog__transport_ops jlog__transport_##name;
+#include "transports.def"
+#undef JLOG_TRANSPORT
 /* The plain file transport on @path (the rotating one's hand-off). */
 int jlog__file_open(struct jlog_transport **out, const char *path, unsigned mode,
                     bool allow_symlink);

@@ -41,6 +41,8 @@
  * holds nothing else then: it never waits for an application thread.
  */
 #include "jlog-private.h"
+#include "flight.h"
+#include "metrics.h"
 #include "redact.h"
 #include "transport.h"
 
@@ -62,6 +64,9 @@
 #define OUT_HIGH_WATER (256u * 1024u)
 /* Give space back to producers at least every this many records. */
 #define BATCH_RECORDS 1024u
+/* The fields of a record that its decode keeps for the formatters (a
+ * record with more has them walked again by each formatter). */
+#define DECODED_FIELDS 32u
 /* At stop, how long to wait for a record that was reserved but never
  * committed (its thread died inside a log call) before giving up on it. */
 #define STOP_STALL_MS 2000
@@ -83,6 +88,17 @@ struct pending {
 	unsigned hooks; /* JLOG__SINK_HOOK_* of any sink of set */
 	uint64_t last_tick_ms;
 };
+
+/* A sink's own counters (jlog_sink_stats), next to the core's: relaxed,
+ * statistics only. */
+static inline void sink_count(struct jlog_sink *s, uint64_t written, uint64_t bytes,
+                              uint64_t errors, uint64_t lost)
+{
+	atomic_fetch_add_explicit(&s->n_written, written, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_errors, errors, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->n_lost, lost, memory_order_relaxed);
+}
 
 /* A new sink set: which of the transports' hooks the batches call. */
 static void use_set(struct pending *pend, struct jlog__sink_set *set)
@@ -127,6 +143,7 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 			/* Past the close or exit deadline: nothing is written
 			 * any more (see the top of the file). */
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines, memory_order_relaxed);
+			sink_count(s, 0, 0, 0, s->pend_lines);
 			s->out.len = 0;
 			s->pend_lines = 0;
 			continue;
@@ -136,12 +153,14 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_written, (uint64_t)n, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, s->pend_lines, memory_order_relaxed);
+			sink_count(s, s->pend_lines, (uint64_t)n, 0, 0);
 		} else if (n < 0) {
 			uint64_t kept = s->kept_lines < s->pend_lines ? s->kept_lines : s->pend_lines;
 			atomic_fetch_add_explicit(&c->bytes_written, s->kept_bytes, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->written, kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, s->pend_lines - kept, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
+			sink_count(s, kept, s->kept_bytes, 1, s->pend_lines - kept);
 		}
 		s->pend_lines = 0;
 	}
@@ -189,6 +208,7 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			 * rather than written with the secret. */
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -201,10 +221,12 @@ static void emit(struct jlog_core *c, const struct jlog__rec_view *v, struct pen
 			s->out.failed = false;
 			atomic_fetch_add_explicit(&c->write_errors, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->lost, 1, memory_order_relaxed);
+			sink_count(s, 0, 0, 1, 1);
 			continue;
 		}
-		if (JLOG__UNLIKELY(s->framed))
-			s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx);
+		if (JLOG__UNLIKELY(s->framed) &&
+		    s->tp->ops->record(s->tp, &s->out, before, sv, s, &c->ctx))
+			atomic_fetch_add_explicit(&c->truncated, 1, memory_order_relaxed);
 		s->pend_lines++;
 		full |= s->out.len >= OUT_HIGH_WATER;
 	}
@@ -233,6 +255,13 @@ static void report_drops(struct jlog_core *c, struct pending *pend)
 	v.nfields = 0;
 	c->dropped_reported = d;
 	emit(c, &v, pend);
+}
+
+/* The core's sampler, which jlog_reload_config() may give a running
+ * logger (acquire pairs with its release store). */
+static inline struct jlog__sampler *sampler_of(struct jlog_core *c)
+{
+	return __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
 }
 
 struct sampled_report {
@@ -282,11 +311,12 @@ static void report_site(void *arg, uint32_t id, uint64_t n)
  * last report. */
 static void report_sampled(struct jlog_core *c, struct pending *pend, bool all)
 {
-	struct jlog__sampler *s = c->sampler;
+	struct jlog__sampler *s = sampler_of(c);
 	uint64_t now = jlog__ms_now();
 	if (!all && now < s->next_report_ms)
 		return;
-	s->next_report_ms = now + s->report_ms;
+	s->next_report_ms =
+		now + atomic_load_explicit(&s->rules, memory_order_acquire)->report_ms;
 	struct sampled_report r = {c, pend, jlog__now_ns(), jlog__gettid()};
 	jlog__sample_collect(s, report_site, &r);
 }
@@ -315,22 +345,68 @@ static void notify_flushers(struct jlog_core *c)
 	}
 }
 
+/* emit() as a callback, for flight.c and metrics.c. */
+struct emit_arg {
+	struct jlog_core *c;
+	struct pending *pend;
+};
+
+static void emit_cb(void *arg, const struct jlog__rec_view *v)
+{
+	struct emit_arg *e = arg;
+	emit(e->c, v, e->pend);
+}
+
+/* With a flight recorder (flight.h): a deferred record is held, and a
+ * record at or above the trigger has the held ones written first. */
+static void emit_flight(struct jlog_core *c, const struct jlog__rec_view *v,
+                        struct pending *pend)
+{
+	struct jlog__flight *f = c->flight;
+	if (v->flags & JLOG__REC_DEFERRED) {
+		jlog__flight_keep(f, v);
+		return;
+	}
+	if (v->level >= f->trigger && f->n) {
+		struct emit_arg e = {c, pend};
+		jlog__flight_replay(f, emit_cb, &e);
+	}
+	emit(c, v, pend);
+}
+
 /* Drain up to BATCH_RECORDS records from *pos, and none at or past
- * @limit. Returns how many. */
-static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit)
+ * @limit, nor, with @reload, one that a reload asked for meanwhile wants
+ * formatted with its new settings (made between batches: the loop of
+ * writer_main()). Returns how many. */
+static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, uint64_t limit,
+                      bool reload)
 {
 	unsigned n = 0;
 	const void *rec;
 	size_t len;
-	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0 &&
-	       jlog__ring_peek(&c->ring, pos, &rec, &len)) {
+	struct jlog__field_view fv[DECODED_FIELDS];
+	while (n < BATCH_RECORDS && (int64_t)(limit - *pos) > 0) {
+		uint64_t at = *pos;
+		if (!jlog__ring_peek(&c->ring, pos, &rec, &len))
+			break;
+		/* After the peek: a record reserved after the reload took its
+		 * position was committed after the request was published,
+		 * so the request is seen here (reload.c says why). Acquire
+		 * pairs with its store. The record stays for the next batch. */
+		struct jlog__reload *rq = atomic_load_explicit(&c->reload_req, memory_order_acquire);
+		if (JLOG__UNLIKELY(rq) && reload && !jlog__reload_before(rq, *pos)) {
+			*pos = at;
+			break;
+		}
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
-		if (jlog__record_decode(rec, len, &v))
-			emit(c, &v, pend);
-		else
+		if (!jlog__record_decode_into(rec, len, &v, fv, DECODED_FIELDS))
 			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		else if (JLOG__UNLIKELY(c->flight))
+			emit_flight(c, &v, pend);
+		else
+			emit(c, &v, pend);
 		n++;
 	}
 	return n;
@@ -339,8 +415,12 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 static void finish_batch(struct jlog_core *c, uint64_t pos, struct pending *pend)
 {
 	report_drops(c, pend);
-	if (JLOG__UNLIKELY(c->sampler))
+	if (JLOG__UNLIKELY(sampler_of(c)))
 		report_sampled(c, pend, false);
+	if (JLOG__UNLIKELY(c->stats_interval_ms) && jlog__metrics_due(c, jlog__ms_now())) {
+		struct emit_arg e = {c, pend};
+		jlog__metrics_record(c, pend->set, emit_cb, &e);
+	}
 	write_out(c, pend);
 	if (JLOG__UNLIKELY(pend->hooks & JLOG__SINK_HOOK_FLUSH))
 		flush_sinks(c, pend);
@@ -358,6 +438,27 @@ uint64_t jlog__ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Move what a transport counted on the side into the logger's counters
+ * (transport.h, struct jlog_transport). */
+static void take_side_counts(struct jlog_core *c, struct jlog_sink *s)
+{
+	struct jlog_transport *tp = s->tp;
+	/* Relaxed: statistics counters. */
+	atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors, memory_order_relaxed);
+	tp->side_errors = 0;
+	if (tp->side_lost) {
+		/* Counted written when the transport took them. */
+		atomic_fetch_sub_explicit(&c->written, tp->side_lost, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&s->n_written, tp->side_lost, memory_order_relaxed);
+		sink_count(s, 0, 0, 0, tp->side_lost);
+		tp->side_lost = 0;
+	}
+	atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors, memory_order_relaxed);
+	sink_count(s, 0, 0, tp->side_write_errors, 0);
+	tp->side_write_errors = 0;
+}
+
 /* The transports' time-driven work: at least every flush interval, since
  * the idle writer wakes that often; at most every millisecond. */
 static void tick_sinks(struct jlog_core *c, struct pending *pend)
@@ -371,22 +472,28 @@ static void tick_sinks(struct jlog_core *c, struct pending *pend)
 	for (unsigned i = 0; set && i < set->n; i++)
 		if (jlog__sink_hooks(set->s[i]) & JLOG__SINK_HOOK_TICK) {
 			jlog__sink_tick(set->s[i], real);
-			struct jlog_transport *tp = set->s[i]->tp;
-			/* Relaxed: a statistics counter. */
-			atomic_fetch_add_explicit(&c->rotation_errors, tp->side_errors,
-			                          memory_order_relaxed);
-			tp->side_errors = 0;
-			if (tp->side_lost) {
-				/* Counted written when the transport took them. */
-				atomic_fetch_sub_explicit(&c->written, tp->side_lost,
-				                          memory_order_relaxed);
-				atomic_fetch_add_explicit(&c->lost, tp->side_lost, memory_order_relaxed);
-				tp->side_lost = 0;
-			}
-			atomic_fetch_add_explicit(&c->write_errors, tp->side_write_errors,
-			                          memory_order_relaxed);
-			tp->side_write_errors = 0;
+			take_side_counts(c, set->s[i]);
 		}
+}
+
+/* At close, after the last write: what the transports still hold gets
+ * until @until (ms: the close deadline, or the crash's short wait;
+ * transport.h, finish). What they drop then counts as a write the
+ * deadline cut short, so that report_deadline() says so once, with the
+ * other sinks' losses. */
+static void finish_sinks(struct jlog_core *c, struct pending *pend, uint64_t until)
+{
+	struct jlog__sink_set *set = pend->set;
+	for (unsigned i = 0; set && i < set->n; i++) {
+		struct jlog_transport *tp = set->s[i]->tp;
+		if (!tp->ops->finish)
+			continue;
+		tp->ops->finish(tp, until);
+		if (tp->side_lost)
+			/* Relaxed: a counter, read after the join. */
+			atomic_fetch_add_explicit(&c->io.expired, 1, memory_order_relaxed);
+		take_side_counts(c, set->s[i]);
+	}
 }
 
 static bool past_deadline(struct jlog_core *c)
@@ -502,7 +609,7 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 	uint64_t stall_since = 0;
 	while ((int64_t)(pos - c->crash.target) < 0) {
 		uint32_t seq = jlog__ring_wait_seq(&c->ring);
-		if (drain(c, &pos, pend, pos + ((uint64_t)1 << 62)) > 0) {
+		if (drain(c, &pos, pend, pos + ((uint64_t)1 << 62), false) > 0) {
 			write_out(c, pend); /* moves crash.sink_pos: progress */
 			stall_since = 0;
 			continue;
@@ -514,13 +621,18 @@ static void crash_stop(struct jlog_core *c, uint64_t pos, struct pending *pend)
 		jlog__ring_wait(&c->ring, pos, seq, 1);
 	}
 	report_drops(c, pend);
-	if (c->sampler)
+	if (sampler_of(c))
 		report_sampled(c, pend, true);
-	if (c->crash.record)
+	if (c->crash.record && c->flight)
+		emit_flight(c, c->crash.record, pend);
+	else if (c->crash.record)
 		emit(c, c->crash.record, pend);
 	write_out(c, pend);
 	if (pend->hooks & JLOG__SINK_HOOK_FLUSH)
 		flush_sinks(c, pend);
+	/* A network sink's queue would die with the process: a short wait
+	 * for it, within the handler's patience (crash.c, NO_PROGRESS_MS). */
+	finish_sinks(c, pend, jlog__ms_now() + CRASH_STALL_MS);
 	jlog__crash_writer_park(c);
 }
 
@@ -580,17 +692,33 @@ static void *writer_main(void *arg)
 		 * Relaxed: the flag carries no data. */
 		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reopen_req, memory_order_relaxed)))
 			jlog__reopen_sinks(c, pend.set);
+		/* The same order for a reload (reload.c), which swaps what the
+		 * writer uses while every sink buffer is still empty: a change
+		 * asked for at ring position P is made here once every record
+		 * before P is written (drain() takes nothing from P on before);
+		 * once made, the loop goes round to switch sink sets. Relaxed:
+		 * jlog__reload_writer() reads the request again with acquire,
+		 * and the SIGHUP hook's flag carries no data. */
+		if (JLOG__UNLIKELY(atomic_load_explicit(&c->reload_req, memory_order_relaxed) ||
+		                   atomic_load_explicit(&c->reload_file_req, memory_order_relaxed)) &&
+		    jlog__reload_writer(c, pos))
+			continue;
 		uint64_t limit = drain_limit(c, pos);
-		unsigned n = drain(c, &pos, &pend, limit);
+		jlog__metrics_batch(c, pos);
+		/* The busy share of the stats record: the time of each batch. */
+		uint64_t began = JLOG__UNLIKELY(c->stats_interval_ms) ? jlog__mono_ns() : 0;
+		unsigned n = drain(c, &pos, &pend, limit, true);
 		if (n > 0) {
 			finish_batch(c, pos, &pend);
+			if (began)
+				c->busy_ns += jlog__mono_ns() - began;
 			stall_since = 0;
 			continue;
 		}
 		if (JLOG__UNLIKELY(pos == limit)) {
 			/* The process is exiting without a close: the
 			 * suppressed counts are reported now or never. */
-			if (c->sampler) {
+			if (sampler_of(c)) {
 				report_sampled(c, &pend, true);
 				write_out(c, &pend);
 			}
@@ -623,9 +751,14 @@ static void *writer_main(void *arg)
 		jlog__ring_wait(&c->ring, pos, seq, c->flush_interval_ms);
 	}
 	/* Whatever is left of the suppressed counts: every one is reported. */
-	if (c->sampler)
+	if (sampler_of(c))
 		report_sampled(c, &pend, true);
+	/* Nothing will trigger the held records any more. */
+	if (c->flight)
+		jlog__flight_discard(c->flight);
 	finish_batch(c, pos, &pend);
+	/* Acquire pairs with the release store in set_deadline(). */
+	finish_sinks(c, &pend, atomic_load_explicit(&c->io.at_ms, memory_order_acquire));
 	atomic_store_explicit(&c->writer_done, true, memory_order_release);
 	notify_flushers(c);
 	return NULL;
@@ -899,6 +1032,10 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	atomic_store_explicit(&c->rotation_errors, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->sampled_out, 0, memory_order_relaxed);
 	jlog__sampler_fork_child(c->sampler);
+	jlog__flight_fork_child(c->flight);
+	atomic_store_explicit(&c->queue_high, 0, memory_order_relaxed);
+	c->busy_ns = c->stats_busy_ns = 0;
+	c->stats_at_ns = jlog__mono_ns();
 	atomic_store_explicit(&c->reopen_req, false, memory_order_relaxed);
 	atomic_store_explicit(&c->io.at_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->io.expired, 0, memory_order_relaxed);

@@ -912,6 +912,20 @@ static void run_raw(const uint8_t *data, size_t size)
 	jlog__encode_json(&b, &v, &ctx);
 	CHECK(!b.failed, "encoding failed");
 	CHECK(b.len >= 2 && b.p[b.len - 1] == '\n', "line does not end with a newline");
+	/* The writer's decode keeps the fields for the encoder: the same
+	 * record gives the same line, twice (the second with the callsite's
+	 * keys cached). */
+	struct jlog__field_view fv[16];
+	struct jlog__rec_view w;
+	CHECK(jlog__record_decode_into(rec, size, &w, fv, 16), "decode_into refuses the record");
+	for (int pass = 0; pass < 2; pass++) {
+		struct jlog__buf b2;
+		jlog__buf_init(&b2);
+		jlog__encode_json(&b2, &w, &ctx);
+		CHECK(!b2.failed && b2.len == b.len && memcmp(b2.p, b.p, b.len) == 0,
+		      "the decoded fields give another line");
+		jlog__buf_finish(&b2);
+	}
 	if (!has_json) {
 		check_line_shape(b.p, b.len, false);
 		json_error_t err;

@@ -102,6 +102,13 @@ out=$(JLOG_LEVEL=DEBUG "$C" show --no-env "$T/good.json")
 n=$((n + 1))
 out=$("$C" show '{}')
 has "show: an empty document" "$out" '"sink": "stderr"' '"serialize": true' '"redact": null'
+has "show: recorder and stats off" "$out" '"flight_recorder": null' '"stats_interval_ms": 0'
+out=$("$C" show '{"flight_recorder": {"records": 200, "trigger": "WARNING"}, "stats_interval_ms": 10000}')
+has "show: flight recorder and stats record" "$out" '"records": 200' '"bytes": 262144' \
+	'"level": "DEBUG"' '"trigger": "WARNING"' '"stats_interval_ms": 10000'
+out=$("$C" check '{"flight_recorder": {"records": 5, "level": "ERROR"}}' 2>&1)
+status "check flight_recorder" 1 $?
+has "check flight_recorder" "$out" 'flight_recorder.trigger: must be above "level"'
 out=$("$C" show "$T/bad.json" 2>&1)
 status "show invalid" 1 $?
 has "show invalid" "$out" "queue_size: 10 is out of range"

@@ -15,6 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* TC_TSAN: built with ThreadSanitizer (which cannot follow some forks). */
+#if defined(__SANITIZE_THREAD__)
+#define TC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_TSAN 1
+#endif
+#endif
+
 /* Each test-<concern>.c defines the suite its executable runs. */
 Suite *jlog_test_suite(void);
 

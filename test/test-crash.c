@@ -34,13 +34,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -842,6 +847,284 @@ START_TEST(test_writer_crash_callback_sink)
 END_TEST
 
 /*
+ * Network and journald sinks next to a file: a child logs to a file and to
+ * tcp://, udp://, unix:, unixgram: and journald listeners of the parent's,
+ * then crashes in a producer (the writer answers: its last flush sends
+ * what the sockets take) or in the writer (the handler sends each line
+ * with the transport's crash write: one whole frame per send on a
+ * connection that is up and has no frame half-sent, else nothing). The
+ * listeners see whole frames only, in order, none twice, ending with the
+ * crash record; the file gets every record and the crash record.
+ */
+enum { NS_TCP, NS_UDP, NS_UNIX, NS_UNIXGRAM, NS_JOURNALD, NS_N };
+
+struct net_crash {
+	bool writer; /* crash in the writer (boom_run), else in a producer */
+	struct wcrash w;
+	char sinks[NS_N][160];
+	char paths[3][108]; /* unix, unixgram, journald socket files */
+	int fds[NS_N];      /* listeners (stream) or bound sockets */
+};
+
+static void net_crash_child(void *arg)
+{
+	struct net_crash *nc = arg;
+	child_setup("crash-main");
+	jlog_logger *lg = child_open(nc->w.path, NULL, 0);
+	for (int i = 0; i < NS_N; i++) {
+		jlog_sink_options so;
+		jlog_sink_options_init(&so);
+		char opts[200];
+		if (i == NS_JOURNALD) {
+			so.sink = "journald";
+			snprintf(opts, sizeof(opts), "{\"socket\":\"%s\"}", nc->paths[2]);
+			so.options = opts;
+		} else {
+			so.sink = nc->sinks[i];
+		}
+		if (jlog_add_sink(lg, &so) != i + 1)
+			_exit(86);
+	}
+	if (nc->writer)
+		boom_run(lg, &nc->w);
+	if (jlog_install_crash_handler() != 0)
+		_exit(81);
+	log_seq(lg, 0, 0, nc->w.k);
+	crash_null();
+}
+
+static int net_listener(int family, int type, const char *path, char *sink, size_t cap,
+                        const char *scheme)
+{
+	int s = socket(family, type | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	int big = 8 << 20;
+	/* Root may go past rmem_max: the datagrams of a run all fit. */
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0)
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (family == AF_INET) {
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+		socklen_t l = sizeof(a);
+		getsockname(s, (struct sockaddr *)&a, &l);
+		snprintf(sink, cap, "%s://127.0.0.1:%d", scheme, ntohs(a.sin_port));
+	} else {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		unlink(path);
+		ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+		snprintf(sink, cap, "%s:%s", scheme, path);
+	}
+	if (type == SOCK_STREAM)
+		ck_assert_int_eq(listen(s, 4), 0);
+	return s;
+}
+
+/* A datagram socket read while the child runs (a unix one queues only
+ * net.unix.max_dgram_qlen datagrams unread); lines gets each datagram,
+ * or a journald entry's MESSAGE. */
+struct dgram_reader {
+	int fd;
+	bool journald;
+	_Atomic bool stop;
+	char **lines;
+	size_t n, cap;
+	int torn;
+};
+
+static void *dgram_main(void *arg)
+{
+	struct dgram_reader *d = arg;
+	static _Thread_local char buf[70000];
+	for (;;) {
+		struct pollfd pf = {.fd = d->fd, .events = POLLIN};
+		if (poll(&pf, 1, 20) == 0) {
+			if (atomic_load(&d->stop))
+				return NULL;
+			continue;
+		}
+		ssize_t r = recv(d->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r <= 0)
+			continue;
+		if (d->n == d->cap)
+			d->lines = realloc(d->lines, (d->cap = d->cap ? d->cap * 2 : 256) *
+			                                     sizeof(*d->lines));
+		if (!d->journald) {
+			/* One record per datagram, parsed whole later: a cut
+			 * one would not parse. */
+			d->lines[d->n++] = strndup(buf, (size_t)r);
+			continue;
+		}
+		/* A native entry: its MESSAGE is the record's message (the
+		 * writer's entries) or the whole JSON line (the crash write's). */
+		char *m = memmem(buf, (size_t)r, "MESSAGE=", 8);
+		if (buf[r - 1] != '\n' || !memmem(buf, (size_t)r, "\nPRIORITY=", 10) || !m) {
+			d->torn++;
+			continue;
+		}
+		m += 8;
+		char *end = memchr(m, '\n', (size_t)(buf + r - m));
+		d->lines[d->n++] = strndup(m, (size_t)(end - m));
+	}
+}
+
+/* Everything a stream listener got: the child's one connection to EOF. */
+static char *stream_take(int ls, size_t *len)
+{
+	int c = accept(ls, NULL, NULL);
+	ck_assert_int_ge(c, 0);
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	for (;;) {
+		if (n == cap)
+			b = realloc(b, cap *= 2);
+		ssize_t r = read(c, b + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(c);
+	*len = n;
+	return b;
+}
+
+/* The records a listener saw, in order: seq of each "rec" must follow
+ * the one before (gaps allowed: frames the engine held when the writer
+ * died), no other line but a last "fatal signal". Returns the number of
+ * records; *crash whether the crash record came last. */
+static long check_net_lines(const char *what, char **lines, size_t n, bool *crash)
+{
+	long recs = 0, last = -1;
+	*crash = false;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = json_loads(lines[i], 0, NULL);
+		ck_assert_msg(j != NULL, "%s: line %zu is not JSON: %.80s", what, i + 1, lines[i]);
+		const char *msg = str_of(j, "message");
+		ck_assert_msg(!*crash, "%s: a line after the crash record", what);
+		if (strcmp(msg, "fatal signal") == 0) {
+			*crash = true;
+			ck_assert_str_eq(str_of(j, "signal"), "SIGSEGV");
+		} else if (strcmp(msg, "rec") == 0) {
+			long seq = (long)int_of(j, "seq");
+			ck_assert_msg(seq > last, "%s: record %ld after %ld", what, seq, last);
+			last = seq;
+			recs++;
+		} else {
+			ck_assert_msg(strcmp(msg, "boom") == 0, "%s: unexpected \"%s\"", what, msg);
+		}
+		json_decref(j);
+	}
+	return recs;
+}
+
+static void run_net_crash(bool writer)
+{
+	struct net_crash nc = {.writer = writer,
+	                       .w = {tc_tmppath("log.jsonl"), (long)tc_scale(300, 30),
+	                             (long)tc_scale(100, 10)}};
+	for (int i = 0; i < 3; i++)
+		snprintf(nc.paths[i], sizeof(nc.paths[i]), "/tmp/jlog-crash-%d-%d.sock",
+		         (int)getpid(), i);
+	nc.fds[NS_TCP] = net_listener(AF_INET, SOCK_STREAM, NULL, nc.sinks[NS_TCP], 160, "tcp");
+	nc.fds[NS_UDP] = net_listener(AF_INET, SOCK_DGRAM, NULL, nc.sinks[NS_UDP], 160, "udp");
+	nc.fds[NS_UNIX] = net_listener(AF_UNIX, SOCK_STREAM, nc.paths[0], nc.sinks[NS_UNIX], 160,
+	                               "unix");
+	nc.fds[NS_UNIXGRAM] = net_listener(AF_UNIX, SOCK_DGRAM, nc.paths[1],
+	                                   nc.sinks[NS_UNIXGRAM], 160, "unixgram");
+	nc.fds[NS_JOURNALD] = net_listener(AF_UNIX, SOCK_DGRAM, nc.paths[2],
+	                                   nc.sinks[NS_JOURNALD], 160, "unixgram");
+	struct dgram_reader rd[NS_N] = {{0}};
+	pthread_t th[NS_N];
+	for (int i = NS_UDP; i <= NS_JOURNALD; i++) {
+		if (i == NS_UNIX)
+			continue;
+		rd[i].fd = nc.fds[i];
+		rd[i].journald = i == NS_JOURNALD;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, dgram_main, &rd[i]), 0);
+	}
+	assert_killed_by(run_child(net_crash_child, &nc), SIGSEGV);
+	long all = writer ? nc.w.k + nc.w.m : nc.w.k;
+	struct expect e;
+	if (writer) {
+		expect_writer_crash(&e, all);
+	} else {
+		expect_init(&e, SIGSEGV, "SIGSEGV");
+		e.fault = true;
+		e.exact[0] = all;
+	}
+	json_decref(check_log(nc.w.path, &e));
+
+	for (int i = 0; i < NS_N; i++) {
+		char **lines = NULL;
+		size_t n = 0, cap = 0;
+		if (i == NS_TCP || i == NS_UNIX) {
+			size_t len;
+			char *data = stream_take(nc.fds[i], &len);
+			ck_assert_msg(len > 0 && data[len - 1] == '\n', "%s: %zu bytes, last frame torn",
+			              nc.sinks[i], len);
+			for (char *p = data; p < data + len;) {
+				char *nl = memchr(p, '\n', (size_t)(data + len - p));
+				if (n == cap)
+					lines = realloc(lines, (cap = cap ? cap * 2 : 256) * sizeof(*lines));
+				lines[n++] = strndup(p, (size_t)(nl - p));
+				p = nl + 1;
+			}
+			free(data);
+		} else {
+			struct dgram_reader *d = &rd[i];
+			atomic_store(&d->stop, true);
+			pthread_join(th[i], NULL);
+			ck_assert_msg(d->torn == 0, "journald: %d torn entries", d->torn);
+			lines = d->lines;
+			n = d->n;
+		}
+		close(nc.fds[i]);
+		bool crash;
+		long recs;
+		if (i == NS_JOURNALD) {
+			recs = 0;
+			crash = n > 0 && strstr(lines[n - 1], "fatal signal") != NULL;
+			for (size_t k = 0; k < n; k++)
+				recs += strcmp(lines[k], "rec") == 0 ||
+				        strstr(lines[k], "\"message\":\"rec\"") != NULL;
+		} else {
+			recs = check_net_lines(nc.sinks[i], lines, n, &crash);
+		}
+		printf("net crash (%s): %s got %ld of %ld records, crash record %s\n",
+		       writer ? "writer" : "producer", i == NS_JOURNALD ? "journald" : nc.sinks[i],
+		       recs, all, crash ? "yes" : "no");
+		fflush(stdout);
+		/* Each connection was up and idle: the crash record went. */
+		ck_assert_msg(crash, "%s: no crash record", nc.sinks[i]);
+		ck_assert_int_le(recs, all);
+		if (!writer)
+			ck_assert_int_eq(recs, all);
+		for (size_t k = 0; k < n; k++)
+			free(lines[k]);
+		free(lines);
+	}
+	for (int i = 0; i < 3; i++)
+		unlink(nc.paths[i]);
+	free(nc.w.path);
+}
+
+START_TEST(test_net_sinks_producer_crash)
+{
+	SKIP_UNDER_VALGRIND();
+	run_net_crash(false);
+}
+END_TEST
+
+START_TEST(test_net_sinks_writer_crash)
+{
+	SKIP_UNDER_VALGRIND();
+	SKIP_UNDER_TSAN();
+	run_net_crash(true);
+}
+END_TEST
+
+/*
  * The handler hangs: the writer crashes formatting "hang", and when the
  * handler formats it again (on the writer thread) it never returns. The
  * watchdog still kills the process, of the original signal, in about ten
@@ -1257,6 +1540,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_writer_crash);
 	tcase_add_test(tc, test_writer_crash_three_sinks);
 	tcase_add_test(tc, test_writer_crash_callback_sink);
+	tcase_add_test(tc, test_net_sinks_producer_crash);
+	tcase_add_test(tc, test_net_sinks_writer_crash);
 	tcase_add_test(tc, test_watchdog);
 	tcase_add_test(tc, test_writer_unresponsive);
 	tcase_add_test(tc, test_two_threads_crash);

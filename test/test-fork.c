@@ -31,14 +31,6 @@
 #endif
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define TC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TC_TSAN 1
-#endif
-#endif
-
 #ifdef TC_TSAN
 /*
  * ThreadSanitizer does not support a child of a process with threads

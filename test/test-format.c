@@ -1,5 +1,5 @@
 /*
- * Tests of the text formatter (lib/format.c): loguru's template language,
+ * Tests of the text formatter (lib/format.c, lib/format-compile.c): loguru's template language,
  * compiled once and applied to records built by hand. Lines are compared
  * byte for byte, with colors on and off; the fuzz case checks that any
  * record gives exactly one line with no raw control character.

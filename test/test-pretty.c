@@ -148,6 +148,14 @@ START_TEST(times)
 	ck_assert(pretty_parse_rfc3339("2026-11-26 04:02:03.123456789-0130", 34, &ns));
 	ck_assert_uint_eq(ns, (T0 + 5400) * 1000000000ull + 123456789ull);
 	ck_assert(pretty_parse_rfc3339("2026-11-26T04:02:03", 19, &ns)); /* no zone: UTC */
+	/* January, February and a leap day: the days before March. */
+	ck_assert(pretty_parse_rfc3339("1970-01-01T00:00:01Z", 20, &ns));
+	ck_assert_uint_eq(ns, 1000000000ull);
+	ck_assert(pretty_parse_rfc3339("2024-02-29T00:00:00Z", 20, &ns));
+	ck_assert_uint_eq(ns, 1709164800ull * 1000000000ull);
+	ck_assert(pretty_parse_rfc3339("2000-03-01T00:00:00Z", 20, &ns));
+	ck_assert_uint_eq(ns, 951868800ull * 1000000000ull);
+	ck_assert(!pretty_parse_rfc3339("1969-12-31T23:59:59Z", 20, &ns));
 	ck_assert(!pretty_parse_rfc3339("2026-13-26T04:02:03Z", 20, &ns));
 	ck_assert(!pretty_parse_rfc3339("2026-11-26T04:02:03Zx", 21, &ns));
 	ck_assert(!pretty_parse_rfc3339("yesterday", 9, &ns));

@@ -111,7 +111,7 @@ static size_t close_round(jlog_stats *st, size_t *reports)
  * record was neither written nor counted (logged > written). */
 START_TEST(test_close_accounts_every_record)
 {
-	unsigned long rounds = tc_scale(40, 8);
+	unsigned long rounds = tc_scale(40, 3);
 	for (unsigned long r = 0; r < rounds; r++) {
 		jlog_stats st;
 		size_t reports;
@@ -304,7 +304,7 @@ static void *exit_producer(void *arg)
  * records logged after the exit handler's target. */
 START_TEST(test_exit_leaves_whole_lines)
 {
-	unsigned long runs = tc_scale(48, 12), nonempty = 0;
+	unsigned long runs = tc_scale(48, 4), nonempty = 0;
 	for (unsigned long r = 0; r < runs; r++) {
 		char *path = tc_tmppath("exit.jsonl");
 		pid_t pid = fork();

@@ -1214,6 +1214,68 @@ START_TEST(test_eintr_and_short_writes)
 }
 END_TEST
 
+/* ---- the registry --------------------------------------------------------- */
+
+static void drop_line(const char *line, size_t len, void *user)
+{
+	(void)line;
+	(void)len;
+	(void)user;
+}
+
+/* transports.def's claims: exact words, prefixes, every other string a
+ * path; the callback by its function; every kind complete. */
+START_TEST(test_registry)
+{
+	static const struct {
+		const char *sink;
+		const struct jlog__transport_ops *kind;
+	} cases[] = {
+		{NULL, &jlog__transport_stream},
+		{"stderr", &jlog__transport_stream},
+		{"stdout", &jlog__transport_stream},
+		{"tcp://127.0.0.1:514", &jlog__transport_net},
+		{"udp://[::1]:514", &jlog__transport_net},
+		{"unix:/dev/log", &jlog__transport_net},
+		{"unixgram:/dev/log", &jlog__transport_net},
+		{"journald", &jlog__transport_journald},
+		/* Exact words are not prefixes, prefixes are not words. */
+		{"journald.log", &jlog__transport_rotate},
+		{"stderr2", &jlog__transport_rotate},
+		{"tcp:/", &jlog__transport_rotate},
+		{"unix", &jlog__transport_rotate},
+		{"/var/log/app.jsonl", &jlog__transport_rotate},
+		{"app.log", &jlog__transport_rotate},
+	};
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		so.sink = cases[i].sink;
+		ck_assert_msg(jlog__transport_find(&so) == cases[i].kind, "%s: kind %s",
+		              cases[i].sink ? cases[i].sink : "NULL",
+		              jlog__transport_find(&so)->kind);
+	}
+	so.sink = "tcp://127.0.0.1:514";
+	so.write = drop_line;
+	ck_assert_ptr_eq(jlog__transport_find(&so), &jlog__transport_callback);
+
+	const struct jlog__transport_ops *const kinds[] = {
+#define JLOG_TRANSPORT(name, claims) &jlog__transport_##name,
+#include "transports.def"
+#undef JLOG_TRANSPORT
+	};
+	ck_assert_uint_eq(sizeof(kinds) / sizeof(kinds[0]), 6);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const struct jlog__transport_ops *k = kinds[i];
+		ck_assert_ptr_nonnull(k->kind);
+		ck_assert_msg(k->open && k->write && k->describe && k->close, "%s lacks an operation",
+		              k->kind);
+		ck_assert_msg((k->opts == NULL) == (k->opts_size == 0), "%s: opts and opts_size",
+		              k->kind);
+	}
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	memset(pad, 'x', sizeof(pad));
@@ -1225,6 +1287,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_symlink);
 	tcase_add_test(tc, test_fifo_without_reader);
 	tcase_add_test(tc, test_transport_options);
+	tcase_add_test(tc, test_registry);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");

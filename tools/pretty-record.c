@@ -14,6 +14,8 @@
  */
 #include "pretty.h"
 
+#include "civil.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -83,16 +85,6 @@ int pretty_level_from_otel(int64_t no)
 
 /* ---- time ------------------------------------------------------------------ */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits(const char *s, size_t n, size_t at, size_t k, unsigned *v)
 {
 	if (at + k > n)
@@ -114,6 +106,7 @@ bool pretty_parse_rfc3339(const char *s, size_t n, uint64_t *ns)
 	    !digits(s, n, 11, 2, &h) || s[13] != ':' || !digits(s, n, 14, 2, &mi) || s[16] != ':' ||
 	    !digits(s, n, 17, 2, &sec))
 		return false;
+	/* jlog__days_from_civil() counts from 1970 on, as a log time does. */
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return false;
 	size_t i = 19;
@@ -145,7 +138,7 @@ bool pretty_parse_rfc3339(const char *s, size_t n, uint64_t *ns)
 	}
 	if (i != n)
 		return false;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	int64_t t = (int64_t)jlog__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	if (t < 0)
 		return false;
 	*ns = (uint64_t)t * 1000000000u + frac;

@@ -1,0 +1,32 @@
+/*
+ * Callsites (callsite.c): where a log call is, registered once per call
+ * site. A part of jlog-private.h, which includes the parts in the order of
+ * the data flow: include that, not this.
+ */
+#ifndef JLOG_CALLSITE_H
+#define JLOG_CALLSITE_H
+
+#ifndef JLOG_PRIVATE_H
+#error "include jlog-private.h, which includes this part"
+#endif
+
+/* Give @cs an id (once; thread-safe) and return it; 0 if the table is
+ * full or out of memory (the record then has no file/line/function). */
+uint32_t jlog__callsite_register(jlog_callsite *cs);
+static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
+{
+	/* Acquire pairs with the release store in jlog__callsite_register():
+	 * an id seen here is already in the table. */
+	uint32_t id = __atomic_load_n(&cs->id, __ATOMIC_ACQUIRE);
+	return id ? id : jlog__callsite_register(cs);
+}
+/* The callsite of an id, NULL if unknown. Any thread. */
+const jlog_callsite *jlog__callsite_get(uint32_t id);
+/* Base name of the callsite's file (computed at registration). */
+const char *jlog__callsite_basename(uint32_t id);
+/* The callsite of a (file, line, function) triple given by the caller
+ * (jlog_log()): one per distinct triple of pointers, kept for the life of
+ * the process; NULL when the table is full or out of memory. Any thread. */
+jlog_callsite *jlog__callsite_intern(const char *file, int line, const char *func);
+
+#endif
