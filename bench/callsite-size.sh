@@ -1,5 +1,5 @@
 #!/bin/sh
-# callsite-size.sh [-n "1 200 2000"] [-r RUNS] [-t TIMEOUT] [-p "jlog fprintf spdlog"]
+# callsite-size.sh [-n "1 200 2000"] [-r RUNS] [-t TIMEOUT] [-p "jlog jlog-compact fprintf spdlog"]
 #
 # The cost of a log statement at its call site: generates C files of N
 # statements of the standard record (INFO "request handled", user str,
@@ -7,7 +7,11 @@
 # function ("one") and one function per statement ("many"), compiles each
 # with gcc and clang at -O2 -c, and prints the .text bytes per statement
 # (sum of the .text* sections, `size -A`) and the compile time per
-# statement (median of RUNS runs, wall clock). Peers in the same run: the
+# statement (median of RUNS runs): wall clock, and the compiler's CPU time
+# (user + system, from /usr/bin/time when installed), which a loaded
+# machine inflates far less than the wall clock. jlog is the default
+# (inline) call site, jlog-compact the same file with JLOG_COMPACT_CALLSITES
+# defined before jlog.h. Peers in the same run: the
 # same record as fprintf() with a JSON format, and spdlog's SPDLOG_INFO
 # (fmt) when its headers are installed (g++/clang++). A compile slower
 # than TIMEOUT seconds is reported as ">TIMEOUT".
@@ -20,7 +24,7 @@ root=$(dirname "$here")
 counts="1 200 2000"
 runs=3
 tmo=120
-peers="jlog fprintf spdlog"
+peers="jlog jlog-compact fprintf spdlog"
 while getopts n:r:t:p: o; do
 	case $o in
 	n) counts=$OPTARG ;;
@@ -36,7 +40,7 @@ trap 'rm -rf "$work"' EXIT
 # stmt PEER: one statement of the standard record, values from parameters.
 stmt() {
 	case $1 in
-	jlog)
+	jlog | jlog-compact)
 		printf '\tJLOG_INFO(log, "request handled", JLOG_STR("user", user), JLOG_INT("status", status), JLOG_DOUBLE("latency_ms", ms), JLOG_BOOL("cached", cached), JLOG_STR("path", path));\n' ;;
 	fprintf)
 		printf '\tfprintf(stderr, "{\\"level\\":\\"info\\",\\"message\\":\\"request handled\\",\\"user\\":\\"%%s\\",\\"status\\":%%d,\\"latency_ms\\":%%g,\\"cached\\":%%s,\\"path\\":\\"%%s\\"}\\n", user, status, ms, cached ? "true" : "false", path);\n' ;;
@@ -48,6 +52,7 @@ stmt() {
 head_of() {
 	case $1 in
 	jlog) printf '#include <jlog.h>\n' ;;
+	jlog-compact) printf '#define JLOG_COMPACT_CALLSITES\n#include <jlog.h>\n' ;;
 	fprintf) printf '#include <stdbool.h>\n#include <stdio.h>\n' ;;
 	spdlog) printf '#include <spdlog/spdlog.h>\n' ;;
 	esac
@@ -58,7 +63,7 @@ gen() {
 	{
 		head_of "$1"
 		params='void *log, const char *user, int status, double ms, bool cached, const char *path'
-		[ "$1" = jlog ] && params='jlog_logger *log, const char *user, int status, double ms, bool cached, const char *path'
+		case $1 in jlog*) params='jlog_logger *log, const char *user, int status, double ms, bool cached, const char *path' ;; esac
 		if [ "$3" = one ]; then
 			printf 'void f0(%s);\nvoid f0(%s)\n{\n\t(void)log;\n' "$params" "$params"
 			i=0
@@ -83,7 +88,10 @@ have_spdlog=0
 printf '#include <spdlog/spdlog.h>\n' >"$work/probe.cc"
 if g++ $spdlog_flags -fsyntax-only "$work/probe.cc" 2>/dev/null; then have_spdlog=1; fi
 
-printf '%-8s %-8s %-5s %6s %12s %14s\n' peer compiler shape stmts text_B/stmt compile_ms/stmt
+timer=
+if [ -x /usr/bin/time ]; then timer="/usr/bin/time -f %U+%S -o $work/cpu"; fi
+
+printf '%-12s %-8s %-5s %6s %12s %14s %10s\n' peer compiler shape stmts text_B/stmt compile_ms/stmt cpu_ms/stmt
 for peer in $peers; do
 	[ "$peer" = spdlog ] && [ $have_spdlog = 0 ] && continue
 	for comp in gcc clang; do
@@ -99,27 +107,35 @@ for peer in $peers; do
 				gen "$peer" "$n" "$shape" "$src"
 				ok=1
 				: >"$work/times"
+				: >"$work/cpus"
 				r=0
 				while [ $r -lt "$runs" ]; do
 					t0=$(date +%s%N)
-					if ! timeout "$tmo" $cc -O2 $flags -c "$src" -o "$work/o.o" 2>"$work/err"; then
+					if ! timeout "$tmo" $timer $cc -O2 $flags -c "$src" -o "$work/o.o" 2>"$work/err"; then
 						ok=0
 						break
 					fi
 					t1=$(date +%s%N)
 					echo $(((t1 - t0) / 1000)) >>"$work/times"
+					if [ -n "$timer" ]; then
+						echo "$(cat "$work/cpu")" | awk -F+ '{print ($1 + $2) * 1e6}' >>"$work/cpus"
+					else
+						echo 0 >>"$work/cpus"
+					fi
 					r=$((r + 1))
 				done
 				if [ $ok = 0 ]; then
 					if [ -s "$work/err" ]; then cat "$work/err" >&2; fi
-					printf '%-8s %-8s %-5s %6d %12s %14s\n' $peer $comp $shape $n - ">${tmo}s"
+					printf '%-12s %-8s %-5s %6d %12s %14s %10s\n' $peer $comp $shape $n - ">${tmo}s" -
 					continue
 				fi
 				text=$(size -A "$work/o.o" | awk '$1 ~ /^\.text/ {s += $2} END {print s + 0}')
 				us=$(median <"$work/times")
-				printf '%-8s %-8s %-5s %6d %12.0f %14.2f\n' $peer $comp $shape $n \
+				cpu=$(median <"$work/cpus")
+				printf '%-12s %-8s %-5s %6d %12.0f %14.2f %10.2f\n' $peer $comp $shape $n \
 					"$(echo "$text $n" | awk '{print $1 / $2}')" \
-					"$(echo "$us $n" | awk '{print $1 / $2 / 1000}')"
+					"$(echo "$us $n" | awk '{print $1 / $2 / 1000}')" \
+					"$(echo "$cpu $n" | awk '{print $1 / $2 / 1000}')"
 			done
 		done
 	done

@@ -15,6 +15,9 @@
  *
  * and divide the Ir total by the number of calls (100,000). The same with
  * --toggle-collect=hot_disabled and --disabled gives a disabled call.
+ * BUILDDIR/bench/jlog-hotpath-compact is this file compiled with
+ * JLOG_COMPACT_CALLSITES (jlog.h): the same calls through the compact call
+ * site, for the other figure.
  * Each call's record is the one jlog-bench logs; the sink is a file
  * (default /dev/null) so that the writer's output costs nothing.
  *

@@ -1,7 +1,8 @@
 /*
  * jlog-inline.h - the private part of jlog.h that the macros expand to:
  * the inline fast path of JLOG_LOG and the record wire format it bakes
- * into every call site. Included by jlog.h only (inside its extern "C"
+ * into every call site, or, with JLOG_COMPACT_CALLSITES, each statement's
+ * static descriptor and its one out-of-line call. Included by jlog.h only (inside its extern "C"
  * block); nothing here is API, and everything is named jlog__ / JLOG__.
  * The field encoding below is the one lib/record.c decodes: changing it
  * needs a new soname (see the ABI policy in jlog.h).
@@ -16,19 +17,19 @@
 #endif
 
 /*
- * Private: the inline fast path of JLOG_LOG in C. The call site encodes
- * its fields into the record itself, straight from the field
- * constructors: with literal keys and types, the size of each field, its
- * header and its key bytes fold into constants, so a field costs a few
- * stores instead of a 48-byte jlog_field built, then read twice with a
- * switch per field inside jlog__log() (the standard record of jlog-bench:
- * 655 instructions per call before, 302 with this alone, 199 with the
- * leaner jlog__log_begin(); callgrind, bench/hotpath.c).
+ * Private: the inline fast path of JLOG_LOG in C, the default. The call
+ * site encodes its fields into the record itself, straight from the
+ * field constructors: with literal keys and types, the size of each
+ * field, its header and its key bytes fold into constants, so a field
+ * costs a few stores instead of a 48-byte jlog_field built, then read
+ * twice with a switch per field inside jlog__log().
  *
  * This bakes the field encoding of a record (lib/record.c) into the
- * caller: changing it needs a new soname (see the ABI policy above).
+ * caller: changing it needs a new soname (see the ABI policy in jlog.h).
  * Fields the fast path does not encode (JSON, keys over 1024 bytes, a
- * record over half of max_record_size) go through jlog__log().
+ * record over half of max_record_size) go through jlog__log(). A
+ * translation unit that defines JLOG_COMPACT_CALLSITES calls
+ * jlog__log_site() instead (below), which is exported either way.
  */
 struct jlog__field_hdr {
 	uint8_t type;  /* enum jlog__type */
@@ -178,6 +179,170 @@ general:
 	jlog__log(log, cs, level, msg, msg_len, copy, n);
 }
 
+/*
+ * Private: the compact call site of JLOG_LOG in C, selected by
+ * JLOG_COMPACT_CALLSITES (jlog.h). Each statement has a static descriptor (struct jlog__site: its callsite, its fields' keys and
+ * types, all constants) and makes one out-of-line call,
+ * jlog__log_site(), with the values only, packed one union jlog__val
+ * each (a string takes two: pointer, then its length, or SIZE_MAX for
+ * the library to measure it). The library turns the
+ * descriptor into a template of the record's field bytes on the
+ * statement's first call and copies it into each record, so the caller
+ * stores a few words and the record's bytes stay self-contained (the
+ * writer never reads the caller's memory). The site needs literal keys:
+ * a statement with a key computed at run time (or more than 32 fields,
+ * or a compiler without __builtin_constant_p) builds an array of
+ * jlog_field and calls jlog__log() instead, as the C++ macros do.
+ */
+union jlog__val {
+	int64_t i;
+	uint64_t u;
+	double d;
+	const char *s;
+	const void *p;
+};
+
+/* Private: in a descriptor's type, a JLOG_STRN: its length is always
+ * given (SIZE_MAX is a length, not "measure it"). */
+#define JLOG__TF_LEN 0x80
+
+struct jlog__site {
+	jlog_callsite cs;
+	const char *const *keys;     /* nfields keys (NULL is "") */
+	const unsigned char *types;  /* nfields enum jlog__type | JLOG__TF_LEN */
+	unsigned nfields;
+	void *tmpl; /* the template, built by the first call (lib/hotpath.c);
+	               accessed atomically */
+};
+
+/* Private: log a record of @site's fields with the values @vals (NULL
+ * when the site has no field). @msg_len is @msg's length, or SIZE_MAX:
+ * measure it. Resolves @log (NULL: the default logger), whose level was
+ * checked by the caller. */
+JLOG_EXPORT void jlog__log_site(jlog_logger *log, struct jlog__site *site, int level,
+                                const char *msg, size_t msg_len,
+                                const union jlog__val *vals);
+
+/* The message's length where the compiler knows it (a literal), else
+ * SIZE_MAX: the library measures it, which keeps strlen() out of the
+ * call site. */
+JLOG__INLINE void jlog__site_call(jlog_logger *log, struct jlog__site *site, int level,
+                                  const char *msg, const union jlog__val *vals)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	size_t len = __builtin_constant_p(msg == NULL) && msg == NULL ? 0
+	             : __builtin_constant_p(strlen(msg))              ? strlen(msg)
+	                                                              : SIZE_MAX;
+#else
+	size_t len = SIZE_MAX;
+#endif
+	jlog__log_site(log, site, level, msg, len, vals);
+}
+
+/* A string's length where the compiler knows it (a literal: no side
+ * effect, so naming @s twice is safe), else SIZE_MAX: the library
+ * measures it. */
+JLOG__INLINE size_t jlog__cstrlen(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+#define JLOG__SLEN(s) (__builtin_constant_p(s) ? jlog__cstrlen(s) : SIZE_MAX)
+
+/*
+ * What each field constructor gives a descriptor, by the name of the
+ * function its macro expands to (JLOG__FIELD_OF() pastes it after the
+ * prefix): FT its type, FK its key, FV its values. Only the constructors
+ * of jlog.h have these; anything else fails to compile, next to the
+ * message of JLOG__CHECK_FIELDS.
+ */
+#define JLOG__FT_jlog__field_str(jk, jv) JLOG__T_STR
+#define JLOG__FK_jlog__field_str(jk, jv) jk
+#define JLOG__FV_jlog__field_str(jk, jv) {.s = (jv)}, {.u = JLOG__SLEN(jv)},
+#define JLOG__FT_jlog__field_strn(jk, jv, jn) (JLOG__T_STR | JLOG__TF_LEN)
+#define JLOG__FK_jlog__field_strn(jk, jv, jn) jk
+#define JLOG__FV_jlog__field_strn(jk, jv, jn) {.s = (jv)}, {.u = (jn)},
+#define JLOG__FT_jlog__field_int(jk, jv) JLOG__T_INT
+#define JLOG__FK_jlog__field_int(jk, jv) jk
+#define JLOG__FV_jlog__field_int(jk, jv) {.i = (jv)},
+#define JLOG__FT_jlog__field_uint(jk, jv) JLOG__T_UINT
+#define JLOG__FK_jlog__field_uint(jk, jv) jk
+#define JLOG__FV_jlog__field_uint(jk, jv) {.u = (jv)},
+#define JLOG__FT_jlog__field_double(jk, jv) JLOG__T_DOUBLE
+#define JLOG__FK_jlog__field_double(jk, jv) jk
+#define JLOG__FV_jlog__field_double(jk, jv) {.d = (jv)},
+#define JLOG__FT_jlog__field_bool(jk, jv) JLOG__T_BOOL
+#define JLOG__FK_jlog__field_bool(jk, jv) jk
+#define JLOG__FV_jlog__field_bool(jk, jv) {.i = (jv)},
+#define JLOG__FT_jlog__field_json(jk, jv) JLOG__T_JSON
+#define JLOG__FK_jlog__field_json(jk, jv) jk
+#define JLOG__FV_jlog__field_json(jk, jv) {.p = (jv)},
+/* JLOG_NULL(key) is jlog__field(key, JLOG__T_NULL). */
+#define JLOG__FT_jlog__field(jk, jt) jt
+#define JLOG__FK_jlog__field(jk, jt) jk
+#define JLOG__FV_jlog__field(jk, jt) {.i = 0},
+
+#define JLOG__FIELD_OF(what, f) JLOG__CAT(what, f)
+#define JLOG__FT(f) JLOG__FIELD_OF(JLOG__FT_, f),
+/* A key the compiler does not know (not a literal) gives the statement
+ * the array path: the descriptor keeps only constant keys. */
+#define JLOG__FK(f) (__builtin_constant_p(JLOG__FIELD_OF(JLOG__FK_, f))                \
+	                     ? (JLOG__FIELD_OF(JLOG__FK_, f)) : (const char *)0),
+#define JLOG__FOK(f) __builtin_constant_p(JLOG__FIELD_OF(JLOG__FK_, f)) &&
+#define JLOG__FV(f) JLOG__FIELD_OF(JLOG__FV_, f)
+
+/* JLOG__NFIELDS_OF(msg, field...): the number of fields, 0 to 32, or X
+ * for more. Generated, with JLOG__MAP_n(M, a1..an): M(a1) ... M(an). */
+#define JLOG__NFIELDS_(m, \
+	_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, \
+	_15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, \
+	_29, _30, _31, _32, _33, _34, _35, _36, _37, _38, _39, _40, _41, _42, \
+	_43, _44, _45, _46, _47, _48, _49, _50, _51, _52, _53, _54, _55, _56, \
+	_57, _58, _59, _60, _61, _62, _63, _64, _65, _66, _67, _68, _69, _70, \
+	_71, _72, _73, _74, _75, _76, _77, _78, _79, _80, _81, _82, _83, _84, \
+	_85, _86, _87, _88, _89, _90, _91, _92, _93, _94, _95, _96, _97, _98, \
+	_99, _100, _101, _102, _103, _104, _105, _106, _107, _108, _109, _110, _111, _112, \
+	_113, _114, _115, _116, _117, _118, _119, _120, _121, _122, \
+	n, ...) n
+#define JLOG__NFIELDS_OF(...) JLOG__NFIELDS_(__VA_ARGS__, \
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, \
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, \
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, \
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, \
+	X, X, X, X, X, X, X, X, X, X, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, \
+	22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, \
+	2, 1, 0, 0)
+#define JLOG__MAP_1(M, a) M(a)
+#define JLOG__MAP_2(M, a, ...) M(a) JLOG__MAP_1(M, __VA_ARGS__)
+#define JLOG__MAP_3(M, a, ...) M(a) JLOG__MAP_2(M, __VA_ARGS__)
+#define JLOG__MAP_4(M, a, ...) M(a) JLOG__MAP_3(M, __VA_ARGS__)
+#define JLOG__MAP_5(M, a, ...) M(a) JLOG__MAP_4(M, __VA_ARGS__)
+#define JLOG__MAP_6(M, a, ...) M(a) JLOG__MAP_5(M, __VA_ARGS__)
+#define JLOG__MAP_7(M, a, ...) M(a) JLOG__MAP_6(M, __VA_ARGS__)
+#define JLOG__MAP_8(M, a, ...) M(a) JLOG__MAP_7(M, __VA_ARGS__)
+#define JLOG__MAP_9(M, a, ...) M(a) JLOG__MAP_8(M, __VA_ARGS__)
+#define JLOG__MAP_10(M, a, ...) M(a) JLOG__MAP_9(M, __VA_ARGS__)
+#define JLOG__MAP_11(M, a, ...) M(a) JLOG__MAP_10(M, __VA_ARGS__)
+#define JLOG__MAP_12(M, a, ...) M(a) JLOG__MAP_11(M, __VA_ARGS__)
+#define JLOG__MAP_13(M, a, ...) M(a) JLOG__MAP_12(M, __VA_ARGS__)
+#define JLOG__MAP_14(M, a, ...) M(a) JLOG__MAP_13(M, __VA_ARGS__)
+#define JLOG__MAP_15(M, a, ...) M(a) JLOG__MAP_14(M, __VA_ARGS__)
+#define JLOG__MAP_16(M, a, ...) M(a) JLOG__MAP_15(M, __VA_ARGS__)
+#define JLOG__MAP_17(M, a, ...) M(a) JLOG__MAP_16(M, __VA_ARGS__)
+#define JLOG__MAP_18(M, a, ...) M(a) JLOG__MAP_17(M, __VA_ARGS__)
+#define JLOG__MAP_19(M, a, ...) M(a) JLOG__MAP_18(M, __VA_ARGS__)
+#define JLOG__MAP_20(M, a, ...) M(a) JLOG__MAP_19(M, __VA_ARGS__)
+#define JLOG__MAP_21(M, a, ...) M(a) JLOG__MAP_20(M, __VA_ARGS__)
+#define JLOG__MAP_22(M, a, ...) M(a) JLOG__MAP_21(M, __VA_ARGS__)
+#define JLOG__MAP_23(M, a, ...) M(a) JLOG__MAP_22(M, __VA_ARGS__)
+#define JLOG__MAP_24(M, a, ...) M(a) JLOG__MAP_23(M, __VA_ARGS__)
+#define JLOG__MAP_25(M, a, ...) M(a) JLOG__MAP_24(M, __VA_ARGS__)
+#define JLOG__MAP_26(M, a, ...) M(a) JLOG__MAP_25(M, __VA_ARGS__)
+#define JLOG__MAP_27(M, a, ...) M(a) JLOG__MAP_26(M, __VA_ARGS__)
+#define JLOG__MAP_28(M, a, ...) M(a) JLOG__MAP_27(M, __VA_ARGS__)
+#define JLOG__MAP_29(M, a, ...) M(a) JLOG__MAP_28(M, __VA_ARGS__)
+#define JLOG__MAP_30(M, a, ...) M(a) JLOG__MAP_29(M, __VA_ARGS__)
+#define JLOG__MAP_31(M, a, ...) M(a) JLOG__MAP_30(M, __VA_ARGS__)
+#define JLOG__MAP_32(M, a, ...) M(a) JLOG__MAP_31(M, __VA_ARGS__)
 #define JLOG__FIRST(a, ...) a
 #define JLOG__REST(a, ...) __VA_ARGS__
 #define JLOG__END_FIELD jlog__field(NULL, JLOG__T_END)
@@ -246,24 +411,109 @@ static inline void jlog__log_il(jlog_logger *log, jlog_callsite *cs, int level,
 {
 	jlog__log_msg(log, cs, level, msg, f.begin(), f.size() - 1);
 }
-#define JLOG__EMIT(lg, cs, lvl, ...)                                          \
-	(JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)),        \
-	 jlog__log_il((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0),         \
-	              {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)}))
+#define JLOG__EMIT(lg, lvl, ...)                                              \
+	do {                                                                  \
+		static jlog_callsite jlog__cs_ = {__FILE__, __func__, __LINE__, 0}; \
+		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
+		jlog__log_il((lg), &jlog__cs_, (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
+		             {JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)});     \
+	} while (0)
 extern "C" {
 #else
 #define JLOG__FIELDS(...) ((const jlog_field[]){__VA_ARGS__})
 #define JLOG__NFIELDS(...)                                                    \
 	(sizeof(JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD))) /      \
 	 sizeof(jlog_field))
-#define JLOG__EMIT(lg, cs, lvl, ...)                                          \
+/* The array path: fields built as jlog_field, one call of jlog__log(). */
+#define JLOG__EMIT_ARRAY(lg, lvl, ...)                                        \
+	do {                                                                  \
+		static jlog_callsite jlog__cs_ = {__FILE__, __func__, __LINE__, 0}; \
+		jlog__log_msg((lg), &jlog__cs_, (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
+		              JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
+		              JLOG__NFIELDS(__VA_ARGS__) - 1);                \
+	} while (0)
+#if defined(JLOG_COMPACT_CALLSITES) && (defined(__GNUC__) || defined(__clang__))
+/* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is JLOG_LOG's variable. The empty asm hides what the level gate
+ * learnt of it (NULL or not), which otherwise makes GCC copy the whole
+ * call into both of the gate's branches. */
+#define JLOG__EMIT(lg, lvl, ...)                                              \
 	do {                                                                  \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
+		__asm__("" : "+r"(lg));                                       \
+		JLOG__EMIT_SEL(JLOG__NFIELDS_OF(__VA_ARGS__), lg, lvl, __VA_ARGS__); \
+	} while (0)
+#define JLOG__EMIT_SEL(n, lg, lvl, ...) JLOG__CAT(JLOG__EMIT_, n)(n, lg, lvl, __VA_ARGS__)
+#define JLOG__EMIT_X(n, lg, lvl, ...) JLOG__EMIT_ARRAY(lg, lvl, __VA_ARGS__)
+#define JLOG__EMIT_0(n, lg, lvl, ...)                                         \
+	do {                                                                  \
+		static struct jlog__site jlog__s_ = {                         \
+			{__FILE__, __func__, __LINE__, 0}, 0, 0, 0, 0};      \
+		jlog__site_call((lg), &jlog__s_, (lvl), __VA_ARGS__, 0);      \
+	} while (0)
+/* The descriptor and the values of @n fields. A key the compiler does
+ * not know sends the statement to the array path, chosen while parsing
+ * (__builtin_choose_expr), so the other path costs no compile time. */
+#define JLOG__EMIT_N(n, lg, lvl, msg, ...)                                    \
+	do {                                                                  \
+		static const char *const jlog__k_[] = {                       \
+			JLOG__CAT(JLOG__MAP_, n)(JLOG__FK, __VA_ARGS__)};      \
+		static const unsigned char jlog__t_[] = {                     \
+			JLOG__CAT(JLOG__MAP_, n)(JLOG__FT, __VA_ARGS__)};      \
+		static struct jlog__site jlog__s_ = {                         \
+			{__FILE__, __func__, __LINE__, 0}, jlog__k_, jlog__t_, n, 0}; \
+		__builtin_choose_expr(                                        \
+			JLOG__CAT(JLOG__MAP_, n)(JLOG__FOK, __VA_ARGS__) 1,    \
+			jlog__site_call((lg), &jlog__s_, (lvl), (msg),        \
+			                (const union jlog__val[]){            \
+			                JLOG__CAT(JLOG__MAP_, n)(JLOG__FV, __VA_ARGS__)}), \
+			jlog__log_msg((lg), &jlog__s_.cs, (lvl), (msg),       \
+			              JLOG__FIELDS(__VA_ARGS__), n));         \
+	} while (0)
+#define JLOG__EMIT_1 JLOG__EMIT_N
+#define JLOG__EMIT_2 JLOG__EMIT_N
+#define JLOG__EMIT_3 JLOG__EMIT_N
+#define JLOG__EMIT_4 JLOG__EMIT_N
+#define JLOG__EMIT_5 JLOG__EMIT_N
+#define JLOG__EMIT_6 JLOG__EMIT_N
+#define JLOG__EMIT_7 JLOG__EMIT_N
+#define JLOG__EMIT_8 JLOG__EMIT_N
+#define JLOG__EMIT_9 JLOG__EMIT_N
+#define JLOG__EMIT_10 JLOG__EMIT_N
+#define JLOG__EMIT_11 JLOG__EMIT_N
+#define JLOG__EMIT_12 JLOG__EMIT_N
+#define JLOG__EMIT_13 JLOG__EMIT_N
+#define JLOG__EMIT_14 JLOG__EMIT_N
+#define JLOG__EMIT_15 JLOG__EMIT_N
+#define JLOG__EMIT_16 JLOG__EMIT_N
+#define JLOG__EMIT_17 JLOG__EMIT_N
+#define JLOG__EMIT_18 JLOG__EMIT_N
+#define JLOG__EMIT_19 JLOG__EMIT_N
+#define JLOG__EMIT_20 JLOG__EMIT_N
+#define JLOG__EMIT_21 JLOG__EMIT_N
+#define JLOG__EMIT_22 JLOG__EMIT_N
+#define JLOG__EMIT_23 JLOG__EMIT_N
+#define JLOG__EMIT_24 JLOG__EMIT_N
+#define JLOG__EMIT_25 JLOG__EMIT_N
+#define JLOG__EMIT_26 JLOG__EMIT_N
+#define JLOG__EMIT_27 JLOG__EMIT_N
+#define JLOG__EMIT_28 JLOG__EMIT_N
+#define JLOG__EMIT_29 JLOG__EMIT_N
+#define JLOG__EMIT_30 JLOG__EMIT_N
+#define JLOG__EMIT_31 JLOG__EMIT_N
+#define JLOG__EMIT_32 JLOG__EMIT_N
+#else
+/* The inline fast path, the default: the statement encodes its fields
+ * into the record itself (jlog__log_fields()). */
+#define JLOG__EMIT(lg, lvl, ...)                                              \
+	do {                                                                  \
+		static jlog_callsite jlog__cs_ = {__FILE__, __func__, __LINE__, 0}; \
+		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
 		jlog_field jlog__copy_[JLOG__NFIELDS(__VA_ARGS__)];           \
-		jlog__log_fields((lg), (cs), (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
+		jlog__log_fields((lg), &jlog__cs_, (lvl), JLOG__FIRST(__VA_ARGS__, 0), \
 		                 JLOG__FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)), \
 		                 JLOG__NFIELDS(__VA_ARGS__) - 1, jlog__copy_); \
 	} while (0)
+#endif
 #endif
 
 #endif /* JLOG_INLINE_H */

@@ -558,6 +558,8 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 	return 1;
 }
 
+/* The inline fast path of the macros (jlog__log_fields(), jlog-inline.h);
+ * statements compiled with JLOG_COMPACT_CALLSITES call jlog__log_site(). */
 int jlog__log_begin(jlog_logger *lg, jlog_callsite *cs, int level, size_t msg_len,
                     size_t n, size_t fields_size, struct jlog__reserved *r)
 {
@@ -578,15 +580,16 @@ void jlog__log_commit(const struct jlog__reserved *r, unsigned char *end)
 }
 
 /*
- * The log call of C++ callers (and of C code compiled against an older
- * header): the fast path handles records of plain fields that fit
- * max_record_size with one pass for the size, one reservation, one pass
- * of copies, one commit. Anything else goes to log_general(). C callers of
- * the current header encode their fields inline (jlog__log_fields() in
- * jlog.h) and come here only for the general path.
+ * The log call of jlog_field arrays: the C++ macros, jlog_log() and
+ * jlog_logv(), statements with keys computed at run time, and the general
+ * path of jlog__log_site(). The fast path handles records of plain fields
+ * that fit max_record_size with one pass for the size, one reservation,
+ * one pass of copies, one commit; anything else goes to log_general().
+ * @caller is the application's return address, where a backtrace starts.
  */
-void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
-               size_t msg_len, const jlog_field *fields, size_t n)
+static inline __attribute__((always_inline)) void
+log_array(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg, size_t msg_len,
+          const jlog_field *fields, size_t n, const void *caller)
 {
 	if (JLOG__UNLIKELY(!lg)) {
 		lg = jlog_default();
@@ -601,8 +604,7 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	 * compare for the records below ERROR. */
 	if (JLOG__UNLIKELY(level >= JLOG_LEVEL_ERROR) &&
 	    JLOG__UNLIKELY(atomic_load_explicit(&lg->core->capture, memory_order_relaxed))) {
-		log_diag(lg, cs, level, msg, msg_len, fields, n, errno,
-		         __builtin_return_address(0));
+		log_diag(lg, cs, level, msg, msg_len, fields, n, errno, caller);
 		return;
 	}
 	size_t fields_size = 0;
@@ -630,6 +632,326 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 	jlog__ring_commit(&lg->core->ring, r.rec, (size_t)(q - r.rec));
 	count_logged(lg->core);
 	end_record();
+}
+
+void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
+               size_t msg_len, const jlog_field *fields, size_t n)
+{
+	log_array(lg, cs, level, msg, msg_len, fields, n, __builtin_return_address(0));
+}
+
+/*
+ * The template of a log statement (struct jlog__site, jlog-inline.h): its
+ * fields' bytes as a record holds them, built once from the descriptor,
+ * with the strings' values left out and the fixed-size values zero. A
+ * record's fields are then the template's segments, each followed by one
+ * string: a segment is copied, its fixed values stored at their offsets,
+ * then its string's length patched into the string's header and the
+ * string's bytes copied. Only constants of the statement go in it (keys,
+ * types), so every record stays self-contained bytes.
+ */
+struct site_seg {
+	uint32_t off, len;   /* the segment: bytes[off, off + len) */
+	uint16_t fix0, fix1; /* its fixed values: fixes[fix0, fix1) */
+	uint16_t slot;       /* the string's pointer; its length is the next */
+	uint16_t back;       /* from the segment's end back to the string's header */
+	uint8_t given;       /* JLOG__TF_LEN: the length is never SIZE_MAX */
+};
+/* A fixed value is one unaligned 8-byte store of (value & mask) | rest: a
+ * BOOL's mask keeps its byte, and rest holds the template's next 7 bytes
+ * of the segment (zero past its end: a string or the next segment is
+ * written over them later, and a record ending in a BOOL reserves 7
+ * zero bytes more, which decoding ignores). */
+struct site_fix {
+	uint32_t off;  /* from its segment's start */
+	uint32_t slot; /* its value */
+	uint64_t mask, rest;
+};
+struct site_tmpl {
+	uint32_t fixed;  /* bytes of the template: the fields but their strings */
+	uint16_t nstr;   /* strings; segs has nstr + 1 (the last has none) */
+	uint8_t general; /* a JSON field or a key over JLOG__MAX_KEY: site_general() */
+	uint8_t slack;   /* bytes reserved past the fields for a last BOOL's store */
+	const struct site_seg *segs;
+	const struct site_fix *fixes;
+	const uint8_t *bytes;
+};
+
+/* The most fields a statement's descriptor has (JLOG__NFIELDS_OF() in
+ * jlog-inline.h); a descriptor with more takes the general path. */
+#define SITE_MAX_FIELDS 32
+
+static const struct site_tmpl general_tmpl = {.general = 1};
+
+/*
+ * Templates come from this static arena, so that a statement's first
+ * call allocates nothing (it may run in a signal handler); past the arena
+ * they are calloc'ed. A template that loses the race to be published is
+ * freed when it came from calloc, and left unused in the arena otherwise.
+ */
+static _Alignas(16) uint8_t tmpl_arena[256 << 10];
+static _Atomic size_t tmpl_arena_used;
+
+static void *tmpl_alloc(size_t n, bool *heap)
+{
+	n = (n + 15) & ~(size_t)15;
+	size_t off = atomic_fetch_add_explicit(&tmpl_arena_used, n, memory_order_relaxed);
+	*heap = off > sizeof(tmpl_arena) || n > sizeof(tmpl_arena) - off;
+	return *heap ? calloc(1, n) : tmpl_arena + off;
+}
+
+/* The size of a fixed value of descriptor type @t; 0 for a string or a
+ * null, -1 for a type the template does not encode: what the fast path
+ * of the arrays encodes, for an empty key and an empty string. */
+static int site_fixed_size(unsigned t)
+{
+	jlog_field f = {"", 0, (int)t, 0, {0}};
+	size_t n = jlog__field_fast_size(&f);
+	return n ? (int)(n - sizeof(struct jlog__field_hdr)) : -1;
+}
+
+/* Copy @n bytes: short ones inline, 16 at a time (the last 16 may
+ * overlap the previous ones), long ones with memcpy(). */
+static inline void site_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+	if (n <= 16) {
+		jlog__copy_bytes(d, s, n);
+		return;
+	}
+	if (n > 128) {
+		memcpy(d, s, n);
+		return;
+	}
+	for (size_t i = 0; i + 16 < n; i += 16)
+		memcpy(d + i, s + i, 16);
+	memcpy(d + n - 16, s + n - 16, 16);
+}
+
+/* Build @site's template and publish it; returns the published one (NULL:
+ * out of memory, the general path this time). Keeps errno: the record's
+ * diagnostics show the caller's. */
+static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog__site *site)
+{
+	int saved_errno = errno;
+	const struct site_tmpl *t = &general_tmpl;
+	unsigned n = site->nfields;
+	size_t bytes = 0, nstr = 0, nfix = 0;
+	bool heap = false;
+	if (n > SITE_MAX_FIELDS)
+		goto publish;
+	for (unsigned i = 0; i < n; i++) {
+		const char *key = site->keys[i] ? site->keys[i] : "";
+		size_t kl = strlen(key);
+		unsigned type = site->types[i] & ~(unsigned)JLOG__TF_LEN;
+		int fs = site_fixed_size(type);
+		if (kl > JLOG__MAX_KEY || fs < 0)
+			goto publish;
+		bytes += sizeof(struct jlog__field_hdr) + kl + (size_t)fs;
+		nstr += type == JLOG__T_STR;
+		nfix += fs > 0;
+	}
+	size_t size = sizeof(struct site_tmpl) + (nstr + 1) * sizeof(struct site_seg) +
+	              nfix * sizeof(struct site_fix) + bytes;
+	struct site_tmpl *nt = tmpl_alloc(size, &heap);
+	if (!nt) {
+		errno = saved_errno;
+		return NULL;
+	}
+	struct site_seg *segs = (struct site_seg *)(void *)(nt + 1);
+	struct site_fix *fixes = (struct site_fix *)(void *)(segs + nstr + 1);
+	uint8_t *b = (uint8_t *)(fixes + nfix);
+	nt->slack = 0;
+	size_t pos = 0, start = 0, slot = 0, nf = 0, ns = 0;
+	segs[0].fix0 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *key = site->keys[i] ? site->keys[i] : "";
+		size_t kl = strlen(key);
+		unsigned type = site->types[i] & ~(unsigned)JLOG__TF_LEN;
+		int fs = site_fixed_size(type);
+		struct jlog__field_hdr h = {.type = (uint8_t)type,
+		                            .key_len = (uint16_t)kl,
+		                            .val_len = (uint32_t)fs};
+		memcpy(b + pos, &h, sizeof(h));
+		memcpy(b + pos + sizeof(h), key, kl);
+		pos += sizeof(h) + kl;
+		if (type == JLOG__T_STR) {
+			segs[ns].off = (uint32_t)start;
+			segs[ns].len = (uint32_t)(pos - start);
+			segs[ns].fix1 = (uint16_t)nf;
+			segs[ns].slot = (uint16_t)slot;
+			segs[ns].back = (uint16_t)(sizeof(h) + kl);
+			segs[ns].given = site->types[i] & JLOG__TF_LEN;
+			slot += 2;
+			start = pos;
+			segs[++ns].fix0 = (uint16_t)nf;
+			continue;
+		}
+		if (fs > 0) {
+			fixes[nf].off = (uint32_t)(pos - start);
+			fixes[nf].slot = (uint32_t)slot;
+			fixes[nf].mask = fs == 1 ? 1 : UINT64_MAX;
+			fixes[nf].rest = 0;
+			nf++;
+			pos += (size_t)fs;
+		}
+		slot++;
+	}
+	/* A BOOL's rest: the template bytes after it in its segment. */
+	for (size_t k = 0, j = 0; k <= nstr; k++) {
+		for (; j < segs[k].fix1; j++) {
+			if (fixes[j].mask != 1)
+				continue;
+			size_t at = segs[k].off + fixes[j].off + 1;
+			size_t end = segs[k].off + segs[k].len;
+			uint8_t next[8] = {0};
+			memcpy(next + 1, b + at, end - at < 7 ? end - at : 7);
+			memcpy(&fixes[j].rest, next, 8);
+			nt->slack = 7;
+		}
+	}
+	segs[ns].off = (uint32_t)start;
+	segs[ns].len = (uint32_t)(pos - start);
+	segs[ns].fix1 = (uint16_t)nf;
+	nt->fixed = (uint32_t)pos;
+	nt->nstr = (uint16_t)nstr;
+	nt->general = 0;
+	nt->segs = segs;
+	nt->fixes = fixes;
+	nt->bytes = b;
+	t = nt;
+publish:;
+	/* Release pairs with the acquire load of jlog__log_site(): the
+	 * template's bytes are seen whole. */
+	void *expected = NULL;
+	if (!__atomic_compare_exchange_n(&site->tmpl, &expected, (void *)(uintptr_t)t, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (t != &general_tmpl && heap)
+			free((void *)(uintptr_t)t);
+		t = expected;
+	}
+	errno = saved_errno;
+	return t;
+}
+
+/* A statement's record as jlog_field (JSON, a key over JLOG__MAX_KEY,
+ * truncation, diagnostics): the general path of the arrays. */
+static __attribute__((noinline)) void site_general(jlog_logger *lg, struct jlog__site *site,
+                                                   int level, const char *msg, size_t msg_len,
+                                                   const union jlog__val *v,
+                                                   const void *caller)
+{
+	jlog_field f[SITE_MAX_FIELDS];
+	unsigned n = site->nfields < SITE_MAX_FIELDS ? site->nfields : SITE_MAX_FIELDS;
+	for (unsigned i = 0; i < n; i++) {
+		const char *key = site->keys[i];
+		switch (site->types[i]) {
+		case JLOG__T_STR:
+			f[i] = v[1].u == SIZE_MAX ? jlog__field_str(key, v->s)
+			                          : jlog__field_strn(key, v->s, v[1].u);
+			v++;
+			break;
+		case JLOG__T_STR | JLOG__TF_LEN:
+			f[i] = jlog__field_strn(key, v->s, v[1].u);
+			v++;
+			break;
+		case JLOG__T_INT:
+			f[i] = jlog__field_int(key, v->i);
+			break;
+		case JLOG__T_UINT:
+			f[i] = jlog__field_uint(key, v->u);
+			break;
+		case JLOG__T_DOUBLE:
+			f[i] = jlog__field_double(key, v->d);
+			break;
+		case JLOG__T_BOOL:
+			f[i] = jlog__field_bool(key, v->i != 0);
+			break;
+		case JLOG__T_JSON:
+			f[i] = jlog__field_json(key, (const struct json_t *)v->p);
+			break;
+		default:
+			f[i] = jlog__field(key, JLOG__T_NULL);
+			break;
+		}
+		v++;
+	}
+	log_array(lg, &site->cs, level, msg, msg_len, f, n, caller);
+}
+
+void jlog__log_site(jlog_logger *lg, struct jlog__site *site, int level, const char *msg,
+                    size_t msg_len, const union jlog__val *v)
+{
+	if (JLOG__UNLIKELY(!lg)) {
+		lg = jlog_default();
+		if (!lg || !jlog__enabled(lg, level))
+			return;
+	}
+	if (JLOG__UNLIKELY((unsigned)level > 255))
+		level = level < 0 ? 0 : 255;
+	if (msg_len == SIZE_MAX)
+		msg_len = msg ? strlen(msg) : 0;
+	const struct site_tmpl *t = __atomic_load_n((struct site_tmpl **)&site->tmpl, __ATOMIC_ACQUIRE);
+	if (JLOG__UNLIKELY(!t)) {
+		t = site_build(site);
+		if (!t)
+			goto general;
+	}
+	if (JLOG__UNLIKELY(t->general))
+		goto general;
+	size_t lens[SITE_MAX_FIELDS];
+	size_t size = t->fixed;
+	for (unsigned k = 0; k < t->nstr; k++) {
+		const struct site_seg *sg = &t->segs[k];
+		const char *s = v[sg->slot].s;
+		size_t l = v[sg->slot + 1].u;
+		if (JLOG__UNLIKELY(!s))
+			l = 0;
+		else if (JLOG__UNLIKELY(l == SIZE_MAX) && !sg->given)
+			l = strlen(s);
+		if (JLOG__UNLIKELY(l > UINT32_MAX))
+			goto general;
+		lens[k] = l;
+		size += l;
+	}
+	size += t->slack;
+	struct jlog__reserved r;
+	int rc = begin_record(lg, jlog__callsite_id(&site->cs), level, msg_len, site->nfields,
+	                      size, &r);
+	if (JLOG__UNLIKELY(rc <= 0)) {
+		if (rc < 0)
+			goto general;
+		return;
+	}
+	jlog__copy_bytes(r.rec + sizeof(struct jlog__rec_hdr), msg, msg_len);
+	uint8_t *q = r.fields;
+	const struct site_seg *sg = t->segs;
+	for (unsigned k = 0;; k++, sg++) {
+		site_copy(q, t->bytes + sg->off, sg->len);
+		for (const struct site_fix *fx = t->fixes + sg->fix0, *fe = t->fixes + sg->fix1;
+		     fx < fe; fx++) {
+			uint64_t w = (v[fx->slot].u & fx->mask) | fx->rest;
+			memcpy(q + fx->off, &w, 8);
+		}
+		q += sg->len;
+		if (k == t->nstr)
+			break;
+		const char *s = v[sg->slot].s;
+		uint32_t l = (uint32_t)lens[k];
+		uint8_t *h = q - sg->back;
+		if (!s)
+			h[0] = JLOG__T_NULL;
+		memcpy(h + offsetof(struct jlog__field_hdr, val_len), &l, sizeof(l));
+		site_copy(q, (const uint8_t *)s, l);
+		q += l;
+	}
+	q += t->slack;
+	struct jlog_core *c = r.core;
+	jlog__ring_commit(&c->ring, r.rec, (size_t)(q - r.rec));
+	count_logged(c);
+	end_record();
+	return;
+general:
+	site_general(lg, site, level, msg, msg_len, v, __builtin_return_address(0));
 }
 
 /*

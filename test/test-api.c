@@ -166,6 +166,98 @@ START_TEST(test_wrapper_call_site)
 }
 END_TEST
 
+/*
+ * The statements' descriptor path (struct jlog__site): every field type,
+ * strings given by pointer or with a length, null values, a BOOL last
+ * (its store past the template), values changing between calls of one
+ * statement (the template is built once), arguments evaluated once, a key
+ * computed at run time and more than 32 fields (the array path), JSON
+ * (the general path). Each line is parsed back.
+ */
+static const char *site_name(int i)
+{
+	static const char *const names[] = {"alice", "bob", "carol"};
+	return names[i % 3];
+}
+
+START_TEST(test_site_every_shape)
+{
+	char *path = tc_tmppath("site.jsonl");
+	jlog_logger *log = open_file(path);
+	char key[8];
+	snprintf(key, sizeof(key), "rt%d", 7);
+	json_t *j = json_pack("{s:i}", "a", 1);
+	evaluated = 0;
+	for (int i = 0; i < 3; i++) {
+		const char *user = site_name(i);
+		JLOG_INFO(log, "every", JLOG_STR("user", user), JLOG_INT("i", -i),
+		          JLOG_UINT("u", ((uint64_t)1 << 40) + (unsigned)i), JLOG_DOUBLE("d", i + 0.5),
+		          JLOG_STRN("bin", "a\0b", 3), JLOG_STR("lit", "/api/v1/items"),
+		          JLOG_STR("none", NULL), JLOG_NULL("nul"), JLOG_INT("ev", count_eval()),
+		          JLOG_BOOL("last", i == 1));
+	}
+	JLOG_WARNING(log, site_name(1), JLOG_STR(key, "runtime key"), JLOG_JSON("j", j));
+	JLOG_ERROR(log, NULL);
+	JLOG_INFO(log, "many", JLOG_INT("f0", 0), JLOG_INT("f1", 1), JLOG_INT("f2", 2),
+	          JLOG_INT("f3", 3), JLOG_INT("f4", 4), JLOG_INT("f5", 5), JLOG_INT("f6", 6),
+	          JLOG_INT("f7", 7), JLOG_INT("f8", 8), JLOG_INT("f9", 9), JLOG_INT("f10", 10),
+	          JLOG_INT("f11", 11), JLOG_INT("f12", 12), JLOG_INT("f13", 13),
+	          JLOG_INT("f14", 14), JLOG_INT("f15", 15), JLOG_INT("f16", 16),
+	          JLOG_INT("f17", 17), JLOG_INT("f18", 18), JLOG_INT("f19", 19),
+	          JLOG_INT("f20", 20), JLOG_INT("f21", 21), JLOG_INT("f22", 22),
+	          JLOG_INT("f23", 23), JLOG_INT("f24", 24), JLOG_INT("f25", 25),
+	          JLOG_INT("f26", 26), JLOG_INT("f27", 27), JLOG_INT("f28", 28),
+	          JLOG_INT("f29", 29), JLOG_INT("f30", 30), JLOG_INT("f31", 31),
+	          JLOG_INT("f32", 32));
+	JLOG_INFO(log, "json only", JLOG_JSON("j", j), JLOG_BOOL("b", true));
+	json_decref(j);
+	ck_assert_int_eq(evaluated, 3);
+	ck_assert_int_eq(jlog_close(log), 0);
+
+	size_t n;
+	json_t **lines = tc_parse_file(path, &n);
+	ck_assert_uint_eq(n, 7);
+	for (int i = 0; i < 3; i++) {
+		json_t *o = lines[i];
+		ck_assert_str_eq(json_string_value(json_object_get(o, "message")), "every");
+		ck_assert_str_eq(json_string_value(json_object_get(o, "user")), site_name(i));
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "i")), -i);
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "u")), ((int64_t)1 << 40) + i);
+		ck_assert(json_number_value(json_object_get(o, "d")) == i + 0.5);
+		json_t *bin = json_object_get(o, "bin");
+		ck_assert_uint_eq(json_string_length(bin), 3);
+		ck_assert_mem_eq(json_string_value(bin), "a\0b", 3);
+		ck_assert_str_eq(json_string_value(json_object_get(o, "lit")), "/api/v1/items");
+		ck_assert(json_is_null(json_object_get(o, "none")));
+		ck_assert(json_is_null(json_object_get(o, "nul")));
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "ev")), i + 1);
+		ck_assert(json_is_boolean(json_object_get(o, "last")));
+		ck_assert(json_is_true(json_object_get(o, "last")) == (i == 1));
+		ck_assert_str_eq(json_string_value(json_object_get(o, "file")), "test-api.c");
+		ck_assert_str_eq(json_string_value(json_object_get(o, "function")),
+		                 "test_site_every_shape_fn");
+	}
+	json_t *o = lines[3];
+	ck_assert_str_eq(json_string_value(json_object_get(o, "message")), "bob");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "rt7")), "runtime key");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "j"), "a")), 1);
+	o = lines[4];
+	ck_assert_str_eq(json_string_value(json_object_get(o, "message")), "");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "level")), "ERROR");
+	o = lines[5];
+	for (int i = 0; i <= 32; i++) {
+		char k[8];
+		snprintf(k, sizeof(k), "f%d", i);
+		ck_assert_int_eq(json_integer_value(json_object_get(o, k)), i);
+	}
+	o = lines[6];
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "j"), "a")), 1);
+	ck_assert(json_is_true(json_object_get(o, "b")));
+	tc_free_lines(lines, n);
+	free(path);
+}
+END_TEST
+
 /* One callsite per distinct triple: the same triple maps to the same
  * callsite, others to others, and the table stops growing at its bound. */
 START_TEST(test_callsite_intern_bounded)
@@ -251,6 +343,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_closed_root_is_inert);
 	tcase_add_test(tc, test_closed_root_with_child);
 	tcase_add_test(tc, test_wrapper_call_site);
+	tcase_add_test(tc, test_site_every_shape);
 	tcase_add_test(tc, test_callsite_intern_threads);
 	tcase_add_test(tc, test_callsite_intern_bounded);
 	suite_add_tcase(s, tc);

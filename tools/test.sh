@@ -46,7 +46,7 @@ set -euo pipefail
 
 # Tests run under ThreadSanitizer: the suites that exercise threads. Adding
 # one is adding its meson test name here.
-TSAN_TESTS=(ring logger fork stress sinks clock api rotate rotation logrotate shutdown redact sample reload net flight metrics)
+TSAN_TESTS=(ring logger fork stress sinks clock api api-compact flight-compact sample-compact rotate rotation logrotate shutdown redact sample reload net flight metrics)
 
 # Sanitized code runs slower: the meson and Check (fork mode) timeouts are
 # stretched by these factors. (The valgrind setup has its own multiplier,
