@@ -10,7 +10,8 @@
  *      leftover, which jlog__rotate_open() removes;
  *   2. compress the original into it, polling the stop flag between
  *      chunks;
- *   3. fsync the temporary, check the name still is our file, rename it to
+ *   3. give the temporary the original's times, fsync it, check the name
+ *      still is our file, rename it to
  *      "<rotated>.gz", fsync the directory;
  *   4. only then unlink the original.
  *
@@ -235,6 +236,17 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 			goto out;
 		if (n == 0)
 			break;
+	}
+	/* The original's times, as gzip keeps them: retention orders the
+	 * rotated files by mtime (rotate-files.c, by_age()), and a
+	 * compressed file stamped when its compression ended would pass
+	 * for newer than the plain ones rotated meanwhile, which retention
+	 * would then remove in its place. */
+	what = "set the times of";
+	const struct timespec times[2] = {st.st_atim, st.st_mtim};
+	if (futimens(tfd, times) < 0) {
+		rc = -errno;
+		goto out;
 	}
 	what = "fsync";
 	if (fsync(tfd) < 0) {

@@ -924,6 +924,59 @@ static void compress_round(enum jlog__compression c, const char *suffix)
 	free(path);
 }
 
+/* Retention by count while the compressor lags behind the rotations: the
+ * kept files are the newest, so the seqs over them and the active file
+ * run without a gap to the last. Before, a compressed file carried the
+ * time its compression ended, newer than the plain files rotated
+ * meanwhile, and retention took those instead (a gap in the middle). */
+START_TEST(retention_keeps_the_newest_while_compressing)
+{
+	if (!jlog__compression_available(JLOG__COMPRESS_GZ))
+		return;
+	char *path = tc_tmppath("app.log");
+	char *dir = dir_of(path);
+	struct errs e = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct jlog__rotate_policy p = {.size = 2000, .compression = JLOG__COMPRESS_GZ,
+	                                .on_error = on_err, .error_arg = &e};
+	ck_assert_int_eq(jlog__rotate_parse_retention(&p, "3 files"), 0);
+	struct jlog__rotate *rf = open_ok(path, &p);
+	unsigned long want = tc_scale(4000, 800);
+	for (unsigned long i = 0; i < want; i++)
+		write_seq(rf, i, 100);
+	ck_assert_uint_ge(rotations(rf), want / 40);
+	jlog__rotate_drain(rf);
+	jlog__rotate_close(rf);
+	ck_assert_int_eq(e.count, 0);
+	struct listing l;
+	list_dir(dir, &l);
+	unsigned char *seen = calloc(want, 1);
+	unsigned long lowest = want;
+	for (size_t i = 0; i < l.n; i++) {
+		char *f = join(dir, l.names[i]);
+		size_t n, count, nl = strlen(l.names[i]);
+		char *text = nl > 3 && strcmp(l.names[i] + nl - 3, ".gz") == 0 ? unpack(f, &n)
+		                                                                 : tc_slurp(f, &n);
+		json_t **lines = tc_parse_lines_n(text, n, &count);
+		for (size_t k = 0; k < count; k++) {
+			json_int_t v = json_integer_value(json_object_get(lines[k], "seq"));
+			ck_assert(v >= 0 && (unsigned long)v < want && !seen[v]);
+			seen[v] = 1;
+			if ((unsigned long)v < lowest)
+				lowest = (unsigned long)v;
+		}
+		tc_free_lines(lines, count);
+		free(text);
+		free(f);
+	}
+	for (unsigned long v = lowest; v < want; v++)
+		ck_assert_msg(seen[v], "seq %lu is missing (kept %lu..%lu)", v, lowest, want - 1);
+	free(seen);
+	list_free(&l);
+	free(dir);
+	free(path);
+}
+END_TEST
+
 START_TEST(compress_gz)
 {
 	compress_round(JLOG__COMPRESS_GZ, ".gz");
@@ -995,6 +1048,36 @@ START_TEST(compress_leftovers_at_open)
 	free(orig);
 	free(dir);
 	free(path);
+}
+END_TEST
+
+/* The compressed file keeps the original's mtime: retention orders the
+ * rotated files by it, and one stamped at the end of its compression
+ * would pass for newer than the plain files rotated meanwhile. */
+START_TEST(compress_keeps_the_mtime)
+{
+	for (int k = 0; k < 2; k++) {
+		enum jlog__compression c = k ? JLOG__COMPRESS_ZST : JLOG__COMPRESS_GZ;
+		if (!jlog__compression_available(c))
+			continue;
+		char *path = tc_tmppath("app.2026-12-01_00-00-00_000000.log");
+		write_file(path, "{\"seq\":0}\n");
+		struct timespec ts[2] = {{1000, 0}, {2000, 123456789}};
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+		atomic_bool stop;
+		atomic_init(&stop, false);
+		char msg[256] = "";
+		ck_assert_msg(jlog__compress_file(path, c, &stop, msg, sizeof(msg)) == 0, "%s", msg);
+		char *dst;
+		ck_assert_int_ge(asprintf(&dst, "%s%s", path, jlog__compression_suffix(c)), 0);
+		struct stat st;
+		ck_assert_int_eq(stat(dst, &st), 0);
+		ck_assert_int_eq(st.st_mtim.tv_sec, 2000);
+		ck_assert_int_eq(st.st_mtim.tv_nsec, 123456789);
+		ck_assert_int_ne(access(path, F_OK), 0);
+		free(dst);
+		free(path);
+	}
 }
 END_TEST
 
@@ -1471,9 +1554,11 @@ Suite *jlog_test_suite(void)
 
 	tc = tcase_create("compression");
 	tcase_add_test(tc, compress_gz);
+	tcase_add_test(tc, retention_keeps_the_newest_while_compressing);
 	tcase_add_test(tc, compress_zst);
 	tcase_add_test(tc, compress_leftovers_at_open);
 	tcase_add_test(tc, compress_stopped_keeps_original);
+	tcase_add_test(tc, compress_keeps_the_mtime);
 	tcase_add_test(tc, compress_error_reported_once);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
