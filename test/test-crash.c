@@ -928,6 +928,11 @@ struct dgram_reader {
 	int fd;
 	bool journald;
 	_Atomic bool stop;
+	/* Set by the reader once it runs: the fork waits for it, since a
+	 * thread still starting (its allocations, under ASan the
+	 * allocator's lock) while another forks leaves that lock held in
+	 * the child for good. */
+	_Atomic bool ready;
 	char **lines;
 	size_t n, cap;
 	int torn;
@@ -937,6 +942,7 @@ static void *dgram_main(void *arg)
 {
 	struct dgram_reader *d = arg;
 	static _Thread_local char buf[70000];
+	atomic_store(&d->ready, true);
 	for (;;) {
 		struct pollfd pf = {.fd = d->fd, .events = POLLIN};
 		if (poll(&pf, 1, 20) == 0) {
@@ -1043,6 +1049,9 @@ static void run_net_crash(bool writer)
 		rd[i].journald = i == NS_JOURNALD;
 		ck_assert_int_eq(pthread_create(&th[i], NULL, dgram_main, &rd[i]), 0);
 	}
+	for (int i = 0; i < NS_N; i++)
+		while (i != NS_TCP && i != NS_UNIX && !atomic_load(&rd[i].ready))
+			sched_yield();
 	assert_killed_by(run_child(net_crash_child, &nc), SIGSEGV);
 	long all = writer ? nc.w.k + nc.w.m : nc.w.k;
 	struct expect e;
