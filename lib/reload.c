@@ -187,27 +187,21 @@ static void free_sampling(struct jlog__reload *r)
 	r->sampler = NULL;
 }
 
-static int prep_flush(struct jlog_core *c, struct jlog__reload *r, char *err, size_t errlen)
+/* Both intervals are plain numbers of the document: taken together, each
+ * key's writer step applies its own. */
+static int prep_intervals(struct jlog_core *c, struct jlog__reload *r, char *err, size_t errlen)
 {
 	(void)c;
 	(void)err;
 	(void)errlen;
 	r->flush_interval_ms = r->p->opts.flush_interval_ms;
+	r->stats_interval_ms = r->p->opts.stats_interval_ms;
 	return 0;
 }
 
 static void set_flush(struct jlog_core *c, struct jlog__reload *r)
 {
 	c->flush_interval_ms = r->flush_interval_ms;
-}
-
-static int prep_stats(struct jlog_core *c, struct jlog__reload *r, char *err, size_t errlen)
-{
-	(void)c;
-	(void)err;
-	(void)errlen;
-	r->stats_interval_ms = r->p->opts.stats_interval_ms;
-	return 0;
 }
 
 /* The periodic stats record (metrics.c) is the writer's own: the next one
@@ -266,8 +260,8 @@ static const struct live_key live_keys[] = {
 	/* One sampler decides by both. */
 	{"sampling", prep_sampling, swap_sampling, NULL, free_sampling},
 	{"rate_limit", prep_sampling, swap_sampling, NULL, free_sampling},
-	{"flush_interval_ms", prep_flush, NULL, set_flush, NULL},
-	{"stats_interval_ms", prep_stats, NULL, set_stats, NULL},
+	{"flush_interval_ms", prep_intervals, NULL, set_flush, NULL},
+	{"stats_interval_ms", prep_intervals, NULL, set_stats, NULL},
 	{"file_mode", NULL, NULL, NULL, NULL},
 	{"allow_symlink", NULL, NULL, NULL, NULL},
 	{"levels", prep_levels, NULL, NULL, NULL}, /* last: it cannot be undone */
