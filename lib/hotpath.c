@@ -750,15 +750,17 @@ static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog_
 		nstr += type == JLOG__T_STR;
 		nfix += fs > 0;
 	}
-	size_t size = sizeof(struct site_tmpl) + (nstr + 1) * sizeof(struct site_seg) +
-	              nfix * sizeof(struct site_fix) + bytes;
+	/* The fixes follow the segments, rounded up to their alignment. */
+	size_t fix_at = sizeof(struct site_tmpl) + (nstr + 1) * sizeof(struct site_seg);
+	fix_at = (fix_at + _Alignof(struct site_fix) - 1) & ~(_Alignof(struct site_fix) - 1);
+	size_t size = fix_at + nfix * sizeof(struct site_fix) + bytes;
 	struct site_tmpl *nt = tmpl_alloc(size, &heap);
 	if (!nt) {
 		errno = saved_errno;
 		return NULL;
 	}
 	struct site_seg *segs = (struct site_seg *)(void *)(nt + 1);
-	struct site_fix *fixes = (struct site_fix *)(void *)(segs + nstr + 1);
+	struct site_fix *fixes = (struct site_fix *)(void *)((uint8_t *)nt + fix_at);
 	uint8_t *b = (uint8_t *)(fixes + nfix);
 	nt->slack = 0;
 	size_t pos = 0, start = 0, slot = 0, nf = 0, ns = 0;
