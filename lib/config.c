@@ -271,7 +271,6 @@ static int parse_doc(const json_t *doc, struct jlog__cfg *p, char *err, size_t e
 			p->opts.redact = &p->redact;
 		} else if (strcmp(key, "sampling") == 0 || strcmp(key, "rate_limit") == 0) {
 			rc = jlog__cfg_sampling(key, v, &p->opts, err, errlen);
-			*(key[0] == 's' ? &p->sampling : &p->rate_limit) = v;
 		} else if (strcmp(key, "flight_recorder") == 0) {
 			rc = jlog__cfg_flight(v, &p->opts, err, errlen);
 		} else if (strcmp(key, "levels") == 0) {
@@ -727,6 +726,9 @@ static json_t *effective(const struct jlog__cfg *p)
 	json_object_set_new(j, "levels", p->levels ? json_deep_copy(p->levels) : json_array());
 	json_object_set_new(j, "redact", o->redact ? jlog__redact_to_json(o->redact) : json_null());
 	json_object_set_new(j, "flight_recorder", jlog__flight_to_json(o, level_json, p->levels));
+	json_object_set_new(j, "sampling", jlog__sample_to_json("sampling", o, level_json, p->levels));
+	json_object_set_new(j, "rate_limit",
+	                    jlog__sample_to_json("rate_limit", o, level_json, p->levels));
 	json_t *sinks = json_array();
 	if (p->nsinks == 0) {
 		/* No sinks: jlog_open()'s own, the options' sink in JSON. */
@@ -760,11 +762,5 @@ json_t *jlog__config_effective(const json_t *doc, int *rc, char *err, size_t err
 
 json_t *jlog__cfg_view(const struct jlog__cfg *p)
 {
-	json_t *j = effective(p);
-	if (!j)
-		return NULL;
-	/* jlog-config show leaves these out; reload compares them. */
-	json_object_set(j, "sampling", p->sampling ? (json_t *)p->sampling : json_null());
-	json_object_set(j, "rate_limit", p->rate_limit ? (json_t *)p->rate_limit : json_null());
-	return j;
+	return effective(p);
 }

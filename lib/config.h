@@ -25,8 +25,6 @@ struct jlog__cfg {
 	} modules[256];
 	size_t nmodules;
 	const struct json_t *levels; /* the document's "levels", checked; or NULL */
-	/* The document's "sampling" and "rate_limit", or NULL. */
-	const struct json_t *sampling, *rate_limit;
 	/* "redact" of the document and of each sink; their keys arrays. */
 	jlog_redact_options redact, sink_redact[MAX_SINKS];
 	const char **redact_keys, **sink_redact_keys[MAX_SINKS];
@@ -38,9 +36,8 @@ struct jlog__cfg {
 int jlog__cfg_parse(const struct json_t *doc, struct jlog__cfg **out, char *err, size_t errlen);
 /* NULL is a no-op. */
 void jlog__cfg_free(struct jlog__cfg *p);
-/* What reload compares: the effective configuration (jlog-config show's),
- * with "sampling" and "rate_limit" as given (null when absent). A new
- * reference, or NULL when out of memory. */
+/* What reload compares: the effective configuration (jlog-config show's).
+ * A new reference, or NULL when out of memory. */
 struct json_t *jlog__cfg_view(const struct jlog__cfg *p);
 /* "sinks[@index]: " and the reason a sink could not be made (the last
  * error of this thread, cleared before the attempt, or @rc's text) into

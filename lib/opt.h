@@ -67,5 +67,11 @@ int jlog__cfg_mode(const json_t *v, const char *path, unsigned *out, char *err, 
 struct jlog_options;
 int jlog__cfg_sampling(const char *key, const json_t *v, struct jlog_options *o, char *err,
                        size_t errlen);
+/* "sampling" and "rate_limit" as jlog-config show prints them, defaults
+ * filled in (sample.c, the pair of jlog__cfg_sampling()): @key is one of
+ * them; JSON null when that one is off. */
+json_t *jlog__sample_to_json(const char *key, const struct jlog_options *o,
+                             json_t *(*level_json)(int level, const json_t *levels),
+                             const json_t *levels);
 
 #endif

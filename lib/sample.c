@@ -405,3 +405,31 @@ int jlog__cfg_sampling(const char *key, const json_t *v, struct jlog_options *o,
 	return strcmp(key, "sampling") == 0 ? cfg_sampling(v, o, err, errlen)
 	                                    : cfg_rate(v, o, err, errlen);
 }
+
+json_t *jlog__sample_to_json(const char *key, const struct jlog_options *o,
+                             json_t *(*level_json)(int level, const json_t *levels),
+                             const json_t *levels)
+{
+	json_t *j;
+	if (strcmp(key, "sampling") == 0) {
+		if (!o->sampling || !(j = json_object()))
+			return json_null();
+		json_object_set_new(j, "first", json_integer(o->sample_first));
+		json_object_set_new(j, "thereafter", json_integer(o->sample_thereafter));
+		json_object_set_new(j, "interval_ms", json_integer(o->sample_interval_ms));
+		json_object_set_new(j, "max_level", level_json(o->sample_max_level, levels));
+		return j;
+	}
+	if (o->rate_per_second <= 0 || !(j = json_object()))
+		return json_null();
+	/* As jlog__sample_rules_new() reads a burst of 0. */
+	double burst = o->rate_burst ? o->rate_burst : ceil(o->rate_per_second);
+	json_object_set_new(j, "per_second", json_real(o->rate_per_second));
+	json_object_set_new(j, "burst", json_integer((json_int_t)burst));
+	json_object_set_new(j, "per", json_string(o->rate_per == JLOG_RATE_PER_LOGGER ? "logger"
+	                                                                               : "callsite"));
+	json_object_set_new(j, "max_level", level_json(o->rate_max_level, levels));
+	/* Suppressed counts are reported every sampling interval. */
+	json_object_set_new(j, "report_interval_ms", json_integer(o->sample_interval_ms));
+	return j;
+}

@@ -1577,6 +1577,40 @@ START_TEST(test_effective)
 }
 END_TEST
 
+/* jlog-config show: sampling and rate limits with their defaults filled
+ * in, null when off. */
+START_TEST(test_effective_sampling)
+{
+	int rc;
+	char err[256];
+	json_t *doc = json_loads("{\"level\":\"INFO\"}", 0, NULL);
+	json_t *e = jlog__config_effective(doc, &rc, err, sizeof(err));
+	json_decref(doc);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(json_is_null(json_object_get(e, "sampling")));
+	ck_assert(json_is_null(json_object_get(e, "rate_limit")));
+	json_decref(e);
+
+	doc = json_loads("{\"sampling\":{\"first\":7},\"rate_limit\":{\"per_second\":2.5,"
+	                 "\"per\":\"logger\"}}", 0, NULL);
+	e = jlog__config_effective(doc, &rc, err, sizeof(err));
+	json_decref(doc);
+	ck_assert_msg(e != NULL, "%s", err);
+	json_t *sm = json_object_get(e, "sampling");
+	ck_assert_int_eq(json_integer_value(json_object_get(sm, "first")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(sm, "thereafter")), 100);
+	ck_assert_int_eq(json_integer_value(json_object_get(sm, "interval_ms")), 1000);
+	ck_assert_str_eq(json_string_value(json_object_get(sm, "max_level")), "WARNING");
+	json_t *rl = json_object_get(e, "rate_limit");
+	ck_assert(json_number_value(json_object_get(rl, "per_second")) == 2.5);
+	/* A burst of 0 is the rate rounded up. */
+	ck_assert_int_eq(json_integer_value(json_object_get(rl, "burst")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(rl, "per")), "logger");
+	ck_assert_str_eq(json_string_value(json_object_get(rl, "max_level")), "WARNING");
+	json_decref(e);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1609,6 +1643,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_open_config_sets_last_error);
 	tcase_add_test(errors, test_check_only);
 	tcase_add_test(errors, test_effective);
+	tcase_add_test(errors, test_effective_sampling);
 	suite_add_tcase(s, errors);
 
 	TCase *levels = tcase_create("levels");
