@@ -404,7 +404,10 @@ START_TEST(renamed_underneath)
 	              "%s", err);
 	atomic_bool stop = false;
 	struct tc_writer w[4];
-	tc_writers_start(w, 4, lg, 0, ULONG_MAX, &stop, 10);
+	/* A line per thread and millisecond, one in ten as many when
+	 * scaled (valgrind): the rename is noticed about a second later,
+	 * and every line then is read back. */
+	tc_writers_start(w, 4, lg, 0, ULONG_MAX, &stop, (unsigned)tc_scale(10, 1));
 	tc_wait_written(lg, 400);
 	char moved[600];
 	snprintf(moved, sizeof(moved), "%s.moved", path);
