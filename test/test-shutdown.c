@@ -304,7 +304,7 @@ static void *exit_producer(void *arg)
  * records logged after the exit handler's target. */
 START_TEST(test_exit_leaves_whole_lines)
 {
-	unsigned long runs = tc_scale(48, 4), nonempty = 0;
+	unsigned long runs = tc_scale(48, 2), nonempty = 0;
 	for (unsigned long r = 0; r < runs; r++) {
 		char *path = tc_tmppath("exit.jsonl");
 		pid_t pid = fork();
