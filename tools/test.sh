@@ -83,6 +83,8 @@ LIBMODE_OPTS=(-Dbuildtype=debugoptimized -Dwerror=true -Dbench=false)
 LIBMODE_TESTS=(build-pedantic build-cxx check-exports compile-fail-c example-service
 	example-config example-shipping)
 
+# Two tests at a time, one per core (under valgrind, a test's threads
+# share one core); the real-server tests are not parallel and run alone.
 MESON_TEST=(meson test --print-errorlogs --num-processes 2)
 
 tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
