@@ -147,17 +147,9 @@ void jlog__metrics_record(struct jlog_core *c, const struct jlog__sink_set *set,
 		jlog__buf_finish(&b);
 		return;
 	}
-	struct jlog__rec_view v;
-	memset(&v, 0, sizeof(v));
-	v.time_ns = jlog__now_ns();
-	v.level = JLOG_LEVEL_INFO;
-	v.flags = JLOG__REC_SYNTHETIC;
-	v.tid = jlog__gettid();
-	v.msg = "jlog stats";
-	v.msg_len = strlen(v.msg);
-	v.nfields = 2;
-	v.fields = (const uint8_t *)b.p;
-	v.end = (const uint8_t *)b.p + b.len;
+	struct jlog__rec_view v =
+		jlog__rec_synthetic(JLOG_LEVEL_INFO, "jlog stats", jlog__now_ns(), jlog__gettid(),
+		                    (const uint8_t *)b.p, (const uint8_t *)b.p + b.len, 2);
 	emit(arg, &v);
 	jlog__buf_finish(&b);
 }

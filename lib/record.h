@@ -124,6 +124,28 @@ static inline const struct jlog__field_view *jlog__rec_decoded(const struct jlog
 	               : NULL;
 }
 
+/* A record the writer makes itself, which no call logged: the drop and
+ * sampling reports (writer.c) and the stats record (metrics.c). Marked
+ * JLOG__REC_SYNTHETIC; @n encoded fields in [@fields, @end), none when
+ * NULL. Records from the ring come from jlog__record_decode_into(). */
+static inline struct jlog__rec_view jlog__rec_synthetic(int level, const char *msg,
+                                                        uint64_t time_ns, uint32_t tid,
+                                                        const uint8_t *fields,
+                                                        const uint8_t *end, uint32_t n)
+{
+	return (struct jlog__rec_view){
+		.time_ns = time_ns,
+		.level = level,
+		.flags = JLOG__REC_SYNTHETIC,
+		.tid = tid,
+		.msg = msg,
+		.msg_len = strlen(msg),
+		.nfields = n,
+		.fields = fields,
+		.end = end,
+	};
+}
+
 /* Encoded size of one field as the caller gave it, before truncation. */
 size_t jlog__field_size(const jlog_field *f);
 

@@ -242,17 +242,10 @@ static void report_drops(struct jlog_core *c, struct pending *pend)
 	uint64_t d = atomic_load_explicit(&c->dropped, memory_order_relaxed);
 	if (d == c->dropped_reported)
 		return;
-	struct jlog__rec_view v;
-	memset(&v, 0, sizeof(v));
-	v.time_ns = jlog__now_ns();
-	v.level = JLOG_LEVEL_WARNING;
-	v.flags = JLOG__REC_SYNTHETIC;
-	v.tid = jlog__gettid();
-	v.msg = "records dropped";
-	v.msg_len = strlen(v.msg);
+	struct jlog__rec_view v = jlog__rec_synthetic(JLOG_LEVEL_WARNING, "records dropped",
+	                                              jlog__now_ns(), jlog__gettid(), NULL,
+	                                              NULL, 0);
 	v.dropped = d - c->dropped_reported;
-	v.fields = v.end = NULL;
-	v.nfields = 0;
 	c->dropped_reported = d;
 	emit(c, &v, pend);
 }
@@ -285,14 +278,9 @@ static void report_site(void *arg, uint32_t id, uint64_t n)
 	memcpy(field + sizeof(h), key, sizeof(key) - 1);
 	memcpy(field + sizeof(h) + sizeof(key) - 1, &n, 8);
 
-	struct jlog__rec_view v;
-	memset(&v, 0, sizeof(v));
-	v.time_ns = r->now_ns;
-	v.level = JLOG_LEVEL_WARNING;
-	v.flags = JLOG__REC_SYNTHETIC;
-	v.tid = r->tid;
-	v.msg = "records sampled out";
-	v.msg_len = strlen(v.msg);
+	struct jlog__rec_view v =
+		jlog__rec_synthetic(JLOG_LEVEL_WARNING, "records sampled out", r->now_ns, r->tid,
+		                    field, field + sizeof(field), 1);
 	if (id) {
 		const jlog_callsite *cs = jlog__callsite_get(id);
 		v.file = jlog__callsite_basename(id);
@@ -300,9 +288,6 @@ static void report_site(void *arg, uint32_t id, uint64_t n)
 		v.line = cs ? cs->line : 0;
 		v.callsite = id;
 	}
-	v.nfields = 1;
-	v.fields = field;
-	v.end = field + sizeof(field);
 	emit(r->c, &v, r->pend);
 }
 
