@@ -235,18 +235,9 @@ int jlog__cfg_flight(const json_t *v, jlog_options *o, char *err, size_t errlen)
 		                      jlog__cfg_type_name(v));
 	if (!json_object_get(v, "records"))
 		return jlog__cfg_fail(err, errlen, key, "\"records\" is required");
-	const char *name;
-	json_t *f;
-	json_object_foreach((json_t *)v, name, f) {
-		char path[96];
-		snprintf(path, sizeof(path), "%s.%.60s", key, name);
-		const struct jlog__opt *opt = jlog__opt_find(flight_keys, name);
-		int rc = opt ? jlog__opt_set(opt, o, f, path, err, errlen)
-		             : jlog__cfg_fail(err, errlen, path,
-		                              "unknown key (records, bytes, level, trigger)");
-		if (rc < 0)
-			return rc;
-	}
+	int rc = jlog__opt_set_object(flight_keys, o, v, key, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (o->flight_trigger <= o->flight_level)
 		return jlog__cfg_fail(err, errlen, "flight_recorder.trigger",
 		                      "must be above \"level\" (%d <= %d)", o->flight_trigger,

@@ -191,3 +191,31 @@ int jlog__opt_set(const struct jlog__opt *o, void *base, const json_t *v, const 
 	}
 	return jlog__cfg_fail(err, errlen, path, "unknown key");
 }
+
+int jlog__opt_set_object(const struct jlog__opt *table, void *base, const json_t *obj,
+                         const char *at, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		char path[192];
+		snprintf(path, sizeof(path), "%.96s.%.60s", at, key);
+		const struct jlog__opt *o = jlog__opt_find(table, key);
+		if (!o) {
+			/* The message lists the table's keys, in its order. */
+			char names[256];
+			size_t len = 0;
+			names[0] = '\0';
+			for (const struct jlog__opt *k = table; k->name && len < sizeof(names); k++) {
+				int w = snprintf(names + len, sizeof(names) - len, "%s%s",
+				                 k == table ? "" : ", ", k->name);
+				len += w > 0 ? (size_t)w : 0;
+			}
+			return jlog__cfg_fail(err, errlen, path, "unknown key (%s)", names);
+		}
+		int rc = jlog__opt_set(o, base, v, path, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -42,6 +42,12 @@ const struct jlog__opt *jlog__opt_find(const struct jlog__opt *table, const char
 int jlog__opt_set(const struct jlog__opt *o, void *base, const json_t *v, const char *path,
                   char *err, size_t errlen);
 
+/* Set @base's fields from every key of the object @obj, each found in
+ * @table: the paths are "@at.key"; a key not in the table fails with
+ * "unknown key (the table's keys)". 0, or the first error. */
+int jlog__opt_set_object(const struct jlog__opt *table, void *base, const json_t *obj,
+                         const char *at, char *err, size_t errlen);
+
 /* "path: message" into @err (@errlen bytes, may be 0). Returns -EINVAL. */
 int jlog__cfg_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

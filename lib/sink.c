@@ -503,20 +503,7 @@ static int set_keys(void *base, const json_t *obj, const char *at, char *err, si
 		{"tid", JLOG__OPT_NONEMPTY, offsetof(jlog_sink_keys, tid), NULL, NULL},
 		{NULL, 0, 0, NULL, NULL},
 	};
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		char path[192];
-		snprintf(path, sizeof(path), "%.64s.%.60s", at, key);
-		const struct jlog__opt *o = jlog__opt_find(names, key);
-		if (!o)
-			return jlog__cfg_fail(err, errlen, path, "unknown key (time, level, message, "
-			                      "logger, file, line, function, pid, tid)");
-		int rc = jlog__opt_set(o, k, v, path, err, errlen);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	return jlog__opt_set_object(names, k, obj, at, err, errlen);
 }
 
 #define SO(f) offsetof(jlog_sink_options, f)
