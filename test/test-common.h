@@ -57,6 +57,31 @@ static inline char *tc_tmppath(const char *name)
 	return p;
 }
 
+/*
+ * Checks run once per line of a large output: ck_abort only on failure.
+ * A passing ck_assert writes a record to Check's message file, which Check
+ * reads back after the test (a forked child's checks land there too); per
+ * line, that costs more than the check.
+ */
+#define TC_CHECK_MSG(c, ...)                                                            \
+	do {                                                                            \
+		if (!(c))                                                               \
+			ck_abort_msg(__VA_ARGS__);                                      \
+	} while (0)
+#define TC_CHECK(c) TC_CHECK_MSG(c, "check failed: %s", #c)
+#define TC_CHECK_INT_EQ(a, b)                                                           \
+	do {                                                                            \
+		long long a_ = (long long)(a), b_ = (long long)(b);                     \
+		if (a_ != b_)                                                           \
+			ck_abort_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);         \
+	} while (0)
+#define TC_CHECK_STR_EQ(a, b)                                                           \
+	do {                                                                            \
+		const char *a_ = (a), *b_ = (b);                                        \
+		if (strcmp(a_, b_) != 0)                                                \
+			ck_abort_msg("%s == %s: \"%s\" != \"%s\"", #a, #b, a_, b_);     \
+	} while (0)
+
 /* Read a whole file; *len gets its size. free() the result. */
 static inline char *tc_slurp(const char *path, size_t *len)
 {

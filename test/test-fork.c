@@ -157,14 +157,14 @@ static jlog_logger *open_file_logger(char **path, jlog_options *opts)
 static const char *str_of(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
-	ck_assert_msg(json_is_string(v), "key %s is not a string", key);
+	TC_CHECK_MSG(json_is_string(v), "key %s is not a string", key);
 	return json_string_value(v);
 }
 
 static json_int_t int_of(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
-	ck_assert_msg(json_is_integer(v), "key %s is not an integer", key);
+	TC_CHECK_MSG(json_is_integer(v), "key %s is not an integer", key);
 	return json_integer_value(v);
 }
 
@@ -193,15 +193,15 @@ static size_t for_each_line(const char *path, line_fn fn, void *arg)
 {
 	size_t len, k = 0;
 	char *text = tc_slurp(path, &len);
-	ck_assert_msg(len == 0 || text[len - 1] == '\n', "output does not end with a newline");
+	TC_CHECK_MSG(len == 0 || text[len - 1] == '\n', "output does not end with a newline");
 	for (char *p = text, *end = text + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		json_error_t err;
 		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 		                       &err);
-		ck_assert_msg(j != NULL, "line %zu is not valid JSON (%s): %.*s", k + 1, err.text,
+		TC_CHECK_MSG(j != NULL, "line %zu is not valid JSON (%s): %.*s", k + 1, err.text,
 		              (int)((nl - p) > 300 ? 300 : (nl - p)), p);
-		ck_assert_msg(json_is_object(j), "line %zu is not an object", k + 1);
+		TC_CHECK_MSG(json_is_object(j), "line %zu is not an object", k + 1);
 		fn(j, arg);
 		json_decref(j);
 		k++;
@@ -245,15 +245,15 @@ static void check_once_line(json_t *line, void *arg)
 	json_int_t seq = int_of(line, "seq");
 	json_int_t pid = int_of(line, "pid");
 	if (strcmp(msg, "parent") == 0) {
-		ck_assert_int_eq(seq, c->next_parent++);
-		ck_assert_int_eq(pid, c->parent);
+		TC_CHECK_INT_EQ(seq, c->next_parent++);
+		TC_CHECK_INT_EQ(pid, c->parent);
 	} else {
-		ck_assert_str_eq(msg, "child");
-		ck_assert_int_eq(seq, c->next_child++);
-		ck_assert_int_eq(pid, c->child);
-		ck_assert_str_eq(str_of(line, "req"), "r1");
-		ck_assert_str_eq(str_of(line, "logger"), "app");
-		ck_assert_int_eq(int_of(line, "tid"), pid); /* the forking thread */
+		TC_CHECK_STR_EQ(msg, "child");
+		TC_CHECK_INT_EQ(seq, c->next_child++);
+		TC_CHECK_INT_EQ(pid, c->child);
+		TC_CHECK_STR_EQ(str_of(line, "req"), "r1");
+		TC_CHECK_STR_EQ(str_of(line, "logger"), "app");
+		TC_CHECK_INT_EQ(int_of(line, "tid"), pid); /* the forking thread */
 	}
 }
 
@@ -332,10 +332,10 @@ static void check_exit_line(json_t *line, void *arg)
 	for (int i = 0; i < 3; i++)
 		if (strcmp(msg, names[i]) == 0)
 			who = i;
-	ck_assert_msg(who >= 0, "unexpected line %s", msg);
-	ck_assert_int_eq(int_of(line, "seq"), c->next[who]++);
+	TC_CHECK_MSG(who >= 0, "unexpected line %s", msg);
+	TC_CHECK_INT_EQ(int_of(line, "seq"), c->next[who]++);
 	if (c->pids[who])
-		ck_assert_int_eq(int_of(line, "pid"), c->pids[who]);
+		TC_CHECK_INT_EQ(int_of(line, "pid"), c->pids[who]);
 	else
 		c->pids[who] = (pid_t)int_of(line, "pid");
 }
@@ -497,18 +497,18 @@ static void check_load_line(json_t *line, void *arg)
 	const char *msg = str_of(line, "message");
 	if (strcmp(msg, "flood") == 0) {
 		json_int_t t = int_of(line, "t");
-		ck_assert(t >= 0 && t < FLOOD_THREADS);
-		ck_assert_int_eq(int_of(line, "seq"), c->next[t]++);
-		ck_assert_int_eq(int_of(line, "pid"), c->parent);
+		TC_CHECK(t >= 0 && t < FLOOD_THREADS);
+		TC_CHECK_INT_EQ(int_of(line, "seq"), c->next[t]++);
+		TC_CHECK_INT_EQ(int_of(line, "pid"), c->parent);
 		return;
 	}
-	ck_assert_str_eq(msg, "forked");
+	TC_CHECK_STR_EQ(msg, "forked");
 	json_int_t i = int_of(line, "i");
-	ck_assert(i >= 0 && (unsigned long)i < c->nforks);
-	ck_assert_msg(!c->child_seen[i], "child %d's line appears twice", (int)i);
+	TC_CHECK(i >= 0 && (unsigned long)i < c->nforks);
+	TC_CHECK_MSG(!c->child_seen[i], "child %d's line appears twice", (int)i);
 	c->child_seen[i] = 1;
 	c->child_lines++;
-	ck_assert_int_eq(int_of(line, "pid"), c->child_pids[i]);
+	TC_CHECK_INT_EQ(int_of(line, "pid"), c->child_pids[i]);
 }
 
 /*
@@ -652,15 +652,15 @@ static void check_sig_line(json_t *line, void *arg)
 	struct sig_check *c = arg;
 	const char *msg = str_of(line, "message");
 	if (strcmp(msg, "main") == 0) {
-		ck_assert_int_eq(int_of(line, "seq"), c->next_main++);
+		TC_CHECK_INT_EQ(int_of(line, "seq"), c->next_main++);
 	} else if (strcmp(msg, "tick") == 0) {
 		json_int_t n = int_of(line, "n");
-		ck_assert(n >= 0 && (unsigned long)n < c->attempts);
-		ck_assert_msg(!c->tick_seen[n], "tick %d appears twice", (int)n);
+		TC_CHECK(n >= 0 && (unsigned long)n < c->attempts);
+		TC_CHECK_MSG(!c->tick_seen[n], "tick %d appears twice", (int)n);
 		c->tick_seen[n] = 1;
 		c->ticks++;
 	} else {
-		ck_assert_str_eq(msg, "records dropped");
+		TC_CHECK_STR_EQ(msg, "records dropped");
 		c->reported_drops += (unsigned long)int_of(line, "dropped");
 	}
 }
