@@ -301,10 +301,10 @@ static void *race_thread(void *arg)
 	for (int round = 0; round < 5; round++) {
 		for (int line = 1; line <= RACE_SITES; line++) {
 			jlog_callsite *cs = jlog__callsite_intern(race_file, 100000 + line, race_func);
-			ck_assert_ptr_nonnull(cs);
-			ck_assert_int_eq(cs->line, 100000 + line);
-			ck_assert_ptr_eq(cs->file, race_file);
-			ck_assert_ptr_eq(cs->function, race_func);
+			TC_CHECK((cs) != NULL);
+			TC_CHECK_INT_EQ(cs->line, 100000 + line);
+			TC_CHECK((cs->file) == (race_file));
+			TC_CHECK((cs->function) == (race_func));
 			jlog_log(race_log, JLOG_LEVEL_INFO, race_file, 200000 + line, race_func, NULL,
 			         0, "race %d", line);
 		}
@@ -327,8 +327,8 @@ START_TEST(test_callsite_intern_threads)
 	ck_assert_uint_eq(n, RACE_THREADS * 5 * RACE_SITES);
 	for (size_t i = 0; i < n; i++) {
 		int line = atoi(json_string_value(json_object_get(lines[i], "message")) + 5);
-		ck_assert_int_eq(json_integer_value(json_object_get(lines[i], "line")), 200000 + line);
-		ck_assert_str_eq(json_string_value(json_object_get(lines[i], "file")), "race.c");
+		TC_CHECK_INT_EQ(json_integer_value(json_object_get(lines[i], "line")), 200000 + line);
+		TC_CHECK_STR_EQ(json_string_value(json_object_get(lines[i], "file")), "race.c");
 	}
 	tc_free_lines(lines, n);
 	free(path);

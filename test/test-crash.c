@@ -241,14 +241,14 @@ static void assert_killed_by(int status, int sig)
 static json_int_t int_of(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	TC_CHECK_MSG(json_is_integer(v), "\"%s\" is not an integer", key);
 	return json_integer_value(v);
 }
 
 static const char *str_of(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_string(v), "\"%s\" is not a string", key);
+	TC_CHECK_MSG(json_is_string(v), "\"%s\" is not a string", key);
 	return json_string_value(v);
 }
 
@@ -286,20 +286,20 @@ static json_t *check_log(const char *path, const struct expect *e)
 		json_t *l = lines[i];
 		const char *msg = str_of(l, "message");
 		if (strcmp(msg, "fatal signal") == 0) {
-			ck_assert_msg(crash == NULL, "two crash records");
-			ck_assert_msg(i == n - 1, "the crash record is line %zu of %zu", i + 1, n);
+			TC_CHECK_MSG(crash == NULL, "two crash records");
+			TC_CHECK_MSG(i == n - 1, "the crash record is line %zu of %zu", i + 1, n);
 			crash = json_incref(l);
 		} else if (strcmp(msg, "rec") == 0) {
 			json_int_t t = int_of(l, "t"), seq = int_of(l, "seq");
-			ck_assert(t >= 0 && t < MAXT);
-			ck_assert_msg(seq == next[t], "thread %d: record %lld where %ld was due (line %zu)",
+			TC_CHECK(t >= 0 && t < MAXT);
+			TC_CHECK_MSG(seq == next[t], "thread %d: record %lld where %ld was due (line %zu)",
 			              (int)t, (long long)seq, next[t], i + 1);
 			next[t]++;
 		} else if (e->stuck_ok && strcmp(msg, "stuck") == 0) {
 			continue;
 		} else if (strcmp(msg, "mark") == 0) {
 			json_int_t t = int_of(l, "t");
-			ck_assert(t >= 0 && t < MAXT);
+			TC_CHECK(t >= 0 && t < MAXT);
 			min[t] = (long)int_of(l, "min");
 		} else {
 			ck_abort_msg("unexpected line %zu: \"%s\"", i + 1, msg);

@@ -374,10 +374,10 @@ START_TEST(test_threads_exact)
 		const char *m = json_string_value(json_object_get(lines[k], "message"));
 		if (strcmp(m, "held") != 0)
 			continue;
-		ck_assert(json_is_true(json_object_get(lines[k], "deferred")));
+		TC_CHECK(json_is_true(json_object_get(lines[k], "deferred")));
 		int t = (int)json_integer_value(json_object_get(lines[k], "t"));
-		ck_assert(t >= 0 && t < THREADS);
-		ck_assert_int_eq(json_integer_value(json_object_get(lines[k], "i")), next[t]);
+		TC_CHECK(t >= 0 && t < THREADS);
+		TC_CHECK_INT_EQ(json_integer_value(json_object_get(lines[k], "i")), next[t]);
 		next[t]++;
 		held++;
 	}

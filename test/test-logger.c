@@ -36,14 +36,14 @@ static jlog_logger *open_file_logger(char **path, jlog_options *opts)
 static const char *str_of(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
-	ck_assert_msg(json_is_string(v), "key %s is not a string", key);
+	TC_CHECK_MSG(json_is_string(v), "key %s is not a string", key);
 	return json_string_value(v);
 }
 
 static json_int_t int_of(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
-	ck_assert_msg(json_is_integer(v), "key %s is not an integer", key);
+	TC_CHECK_MSG(json_is_integer(v), "key %s is not an integer", key);
 	return json_integer_value(v);
 }
 
@@ -495,7 +495,7 @@ static void check_sequences(json_t **lines, size_t n, int threads, int count, bo
 			continue;
 		int t = (int)json_integer_value(th);
 		int seq = (int)json_integer_value(json_object_get(lines[i], "seq"));
-		ck_assert_int_lt(t, threads);
+		TC_CHECK(t < threads);
 		if (complete && seq != next[t])
 			ck_abort_msg("thread %d: seq %d, expected %d", t, seq, next[t]);
 		if (seq < next[t])
@@ -696,7 +696,7 @@ static void run_default_logger_child(const char *path, bool from_thread)
 	json_t **lines = tc_parse_file(path, &n);
 	ck_assert_uint_eq(n, from_thread ? 5001 : 5000);
 	for (size_t i = 0; i < 5000; i++)
-		ck_assert_int_eq(int_of(lines[i], "seq"), (json_int_t)i);
+		TC_CHECK_INT_EQ(int_of(lines[i], "seq"), (json_int_t)i);
 	ck_assert_str_eq(str_of(lines[0], "level"), "DEBUG");
 	tc_free_lines(lines, n);
 }

@@ -93,7 +93,7 @@ static size_t close_round(jlog_stats *st, size_t *reports)
 	*reports = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *m = json_string_value(json_object_get(lines[i], "message"));
-		ck_assert_ptr_nonnull(m);
+		TC_CHECK(m != NULL);
 		if (strcmp(m, "records dropped") == 0)
 			(*reports)++;
 		else
