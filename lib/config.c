@@ -656,8 +656,14 @@ static json_t *sink_json(const jlog_sink_options *so, const json_t *levels)
 	                                                          : jlog__default_text_format));
 	json_object_set_new(j, "colorize", so->colorize < 0 ? json_string("auto")
 	                                   : json_boolean(so->colorize));
+	/* The names as the parsers read them: "ECS" is "ecs", "rfc3339"
+	 * is "rfc3339_us". */
+	if (pr >= 0)
+		preset = jlog__preset_name(pr);
+	int tf = so->time_format ? jlog__time_format_parse(so->time_format) : -1;
 	json_object_set_new(j, "preset", json_string(preset));
-	json_object_set_new(j, "time_format", so->time_format ? json_string(so->time_format)
+	json_object_set_new(j, "time_format", tf >= 0 ? json_string(jlog__time_format_name(tf))
+	                                      : so->time_format ? json_string(so->time_format)
 	                                      : own_time ? json_null()
 	                                                 : json_string("rfc3339_us"));
 	json_object_set_new(j, "filter", str_or_null(so->filter && *so->filter ? so->filter : NULL));

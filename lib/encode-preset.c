@@ -143,6 +143,27 @@ int jlog__time_format_parse(const char *name)
 	return lookup(time_format_names, ARRAY_LEN(time_format_names), name);
 }
 
+/* The last name of @value in @t: the tables list a short alias before
+ * the full name ("rfc3339" before "rfc3339_us"). */
+static const char *name_of(const struct name_value *t, size_t n, int value)
+{
+	const char *name = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].value == value)
+			name = t[i].name;
+	return name;
+}
+
+const char *jlog__preset_name(int preset)
+{
+	return name_of(preset_names, ARRAY_LEN(preset_names), preset);
+}
+
+const char *jlog__time_format_name(int time_format)
+{
+	return name_of(time_format_names, ARRAY_LEN(time_format_names), time_format);
+}
+
 void jlog__json_opts_init(struct jlog__json_opts *o)
 {
 	memset(o, 0, sizeof(*o));

@@ -67,6 +67,10 @@ int jlog__preset_parse(const char *name);
  * "epoch" (= epoch_s), "epoch_s", "epoch_ms", "epoch_ns" (ASCII
  * case-insensitive), or -EINVAL. */
 int jlog__time_format_parse(const char *name);
+/* The canonical (lower-case, full) name of a preset or a time format
+ * that the parsers above returned: what jlog-config show prints. */
+const char *jlog__preset_name(int preset);
+const char *jlog__time_format_name(int time_format);
 /* Append one JSON line (ending in '\n') for a record in the preset of @o
  * (NULL: the defaults). Writer thread; sets b->failed when out of memory. */
 void jlog__encode_preset(struct jlog__buf *b, const struct jlog__rec_view *v,

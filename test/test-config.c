@@ -1611,6 +1611,30 @@ START_TEST(test_effective_sampling)
 }
 END_TEST
 
+/* show prints a preset and a time format by the names the parsers read
+ * them as, whatever case or alias the document used. */
+START_TEST(test_effective_canonical_names)
+{
+	int rc;
+	char err[256];
+	json_t *doc = json_loads("{\"sinks\":[{\"sink\":\"stderr\",\"preset\":\"ECS\","
+	                         "\"time_format\":\"RFC3339\"},{\"sink\":\"stdout\","
+	                         "\"time_format\":\"Epoch\"}]}", 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	json_t *e = jlog__config_effective(doc, &rc, err, sizeof(err));
+	json_decref(doc);
+	ck_assert_msg(e != NULL, "%s", err);
+	json_t *sinks = json_object_get(e, "sinks");
+	ck_assert_uint_eq(json_array_size(sinks), 2);
+	json_t *s0 = json_array_get(sinks, 0), *s1 = json_array_get(sinks, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "preset")), "ecs");
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "time_format")), "rfc3339_us");
+	ck_assert_str_eq(json_string_value(json_object_get(s1, "preset")), "default");
+	ck_assert_str_eq(json_string_value(json_object_get(s1, "time_format")), "epoch_s");
+	json_decref(e);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1644,6 +1668,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(errors, test_check_only);
 	tcase_add_test(errors, test_effective);
 	tcase_add_test(errors, test_effective_sampling);
+	tcase_add_test(errors, test_effective_canonical_names);
 	suite_add_tcase(s, errors);
 
 	TCase *levels = tcase_create("levels");
