@@ -48,6 +48,20 @@ static int check_level(const char *what, int level)
 	return 0;
 }
 
+/* The bucket's size: a burst of 0 is the rate rounded up. Pair:
+ * jlog__sample_to_json(), which shows it. */
+static double rate_burst(const jlog_options *o)
+{
+	return o->rate_burst ? o->rate_burst : ceil(o->rate_per_second);
+}
+
+/* How often the writer reports suppressed counts: every sampling interval,
+ * or every second for rate limits alone. */
+static uint64_t report_ms(const jlog_options *o)
+{
+	return (uint64_t)(o->sampling ? o->sample_interval_ms : 1000);
+}
+
 int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **out)
 {
 	*out = NULL;
@@ -97,14 +111,14 @@ int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **ou
 	if (rate) {
 		s->rate = true;
 		s->per_logger = o->rate_per == JLOG_RATE_PER_LOGGER;
-		double burst = o->rate_burst ? o->rate_burst : ceil(o->rate_per_second);
+		double burst = rate_burst(o);
 		s->emission = to_units(per_sec / o->rate_per_second);
 		s->tolerance = burst < 2 ? 0 : to_units((double)s->emission * (burst - 1));
 		s->rate_max = o->rate_max_level;
 		if (s->rate_max > s->max_level)
 			s->max_level = s->rate_max;
 	}
-	s->report_ms = (uint64_t)(o->sampling ? o->sample_interval_ms : 1000);
+	s->report_ms = report_ms(o);
 	*out = s;
 	return 0;
 }
@@ -422,14 +436,11 @@ json_t *jlog__sample_to_json(const char *key, const struct jlog_options *o,
 	}
 	if (o->rate_per_second <= 0 || !(j = json_object()))
 		return json_null();
-	/* As jlog__sample_rules_new() reads a burst of 0. */
-	double burst = o->rate_burst ? o->rate_burst : ceil(o->rate_per_second);
 	json_object_set_new(j, "per_second", json_real(o->rate_per_second));
-	json_object_set_new(j, "burst", json_integer((json_int_t)burst));
+	json_object_set_new(j, "burst", json_integer((json_int_t)rate_burst(o)));
 	json_object_set_new(j, "per", json_string(o->rate_per == JLOG_RATE_PER_LOGGER ? "logger"
 	                                                                               : "callsite"));
 	json_object_set_new(j, "max_level", level_json(o->rate_max_level, levels));
-	/* Suppressed counts are reported every sampling interval. */
-	json_object_set_new(j, "report_interval_ms", json_integer(o->sample_interval_ms));
+	json_object_set_new(j, "report_interval_ms", json_integer((json_int_t)report_ms(o)));
 	return j;
 }
