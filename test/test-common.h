@@ -118,22 +118,17 @@ static inline json_t **tc_parse_lines_n(const char *text, size_t n, size_t *coun
 	ck_assert_ptr_nonnull(lines);
 	const char *p = text, *end = text + n;
 	ck_assert_msg(n == 0 || end[-1] == '\n', "output does not end with a newline");
-	/* Per line, ck_abort only on failure: a passing ck_assert costs a
-	 * write to Check's pipe, and a file may have many lines. */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		json_error_t err;
 		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
-		if (!j)
-			ck_abort_msg("line %zu is not valid JSON (%s at %d): %.*s", k + 1, err.text,
-			             err.position, (int)((nl - p) > 300 ? 300 : (nl - p)), p);
-		if (!json_is_object(j))
-			ck_abort_msg("line %zu is not an object", k + 1);
+		TC_CHECK_MSG(j != NULL, "line %zu is not valid JSON (%s at %d): %.*s", k + 1,
+		             err.text, err.position, (int)((nl - p) > 300 ? 300 : (nl - p)), p);
+		TC_CHECK_MSG(json_is_object(j), "line %zu is not an object", k + 1);
 		if (k == cap) {
 			cap *= 2;
 			lines = realloc(lines, cap * sizeof(*lines));
-			if (!lines)
-				ck_abort_msg("out of memory at line %zu", k + 1);
+			TC_CHECK_MSG(lines != NULL, "out of memory at line %zu", k + 1);
 		}
 		lines[k++] = j;
 		p = nl + 1;

@@ -146,27 +146,23 @@ static inline void tc_tally_free(struct tc_tally *ty)
 static inline void tc_tally_mark(struct tc_tally *ty, const json_t *line, const char *where)
 {
 	json_t *jt = json_object_get(line, "t"), *js = json_object_get(line, "seq");
-	/* Per line: ck_abort only on failure (a passing ck_assert costs a
-	 * write to Check's pipe). */
-	if (!json_is_integer(jt) || !json_is_integer(js))
-		ck_abort_msg("%s: a line without t/seq", where);
+	TC_CHECK_MSG(json_is_integer(jt) && json_is_integer(js), "%s: a line without t/seq",
+	             where);
 	json_int_t t = json_integer_value(jt), seq = json_integer_value(js);
-	if (t < 0 || t >= TC_WRITERS || seq < 0)
-		ck_abort_msg("%s: t %lld seq %lld", where, (long long)t, (long long)seq);
+	TC_CHECK_MSG(t >= 0 && t < TC_WRITERS && seq >= 0, "%s: t %lld seq %lld", where,
+	             (long long)t, (long long)seq);
 	size_t s = (size_t)seq;
 	if (s >= ty->cap[t]) {
 		size_t cap = ty->cap[t] ? ty->cap[t] : 1024;
 		while (cap <= s)
 			cap *= 2;
 		ty->seen[t] = realloc(ty->seen[t], cap);
-		if (!ty->seen[t])
-			ck_abort_msg("%s: out of memory", where);
+		TC_CHECK_MSG(ty->seen[t] != NULL, "%s: out of memory", where);
 		memset(ty->seen[t] + ty->cap[t], 0, cap - ty->cap[t]);
 		ty->cap[t] = cap;
 	}
-	if (ty->seen[t][s])
-		ck_abort_msg("%s: t %lld seq %lld written twice", where, (long long)t,
-		             (long long)seq);
+	TC_CHECK_MSG(!ty->seen[t][s], "%s: t %lld seq %lld written twice", where, (long long)t,
+	             (long long)seq);
 	ty->seen[t][s] = 1;
 	ty->lines++;
 }
@@ -207,8 +203,7 @@ static inline bool tc_tally_file(struct tc_tally *ty, const char *path, bool tor
 /* Writer @t's lines 0..@n-1 were each seen (once: marking checked). */
 static inline void tc_tally_expect(const struct tc_tally *ty, unsigned t, unsigned long n)
 {
-	/* One assertion, not one per line: a passing ck_assert costs a
-	 * write to Check's pipe. */
+	/* One assertion, not one per line (see TC_CHECK_MSG). */
 	unsigned long s = 0;
 	while (s < n && s < ty->cap[t] && ty->seen[t][s])
 		s++;
