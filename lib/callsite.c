@@ -105,6 +105,13 @@ const char *jlog__callsite_basename(uint32_t id)
 	return e ? e->basename : NULL;
 }
 
+const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename)
+{
+	const struct entry *e = lookup(id);
+	*basename = e ? e->basename : NULL;
+	return e ? e->cs : NULL;
+}
+
 /*
  * Call sites given as (file, line, function) by jlog_log()/jlog_logv():
  * each distinct triple gets one jlog_callsite here, registered once, so a

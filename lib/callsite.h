@@ -24,6 +24,9 @@ static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
 const jlog_callsite *jlog__callsite_get(uint32_t id);
 /* Base name of the callsite's file (computed at registration). */
 const char *jlog__callsite_basename(uint32_t id);
+/* Both in one lookup (the writer's decode wants both): the callsite, NULL
+ * if unknown, and *basename set (NULL then too). Any thread. */
+const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename);
 /* The callsite of a (file, line, function) triple given by the caller
  * (jlog_log()): one per distinct triple of pointers, kept for the life of
  * the process; NULL when the table is full or out of memory. Any thread. */

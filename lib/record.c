@@ -196,23 +196,25 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 }
 
 /* The field at @p, which ends before @end, into *f; returns the position
- * past it, or NULL when the bytes there are not a well-formed field. @end
- * is a parameter, not read through the view, so that the decode's loop
- * keeps it in a register (the project builds with -fno-strict-aliasing:
- * every store into *f would otherwise reload it). Pair: next_raw(). */
+ * past it, or NULL when the bytes there are not a well-formed field.
+ * @p <= @end, both non-NULL: next_raw() checks that for the walks that
+ * start from a view, the decode's loop keeps it by construction. @end is
+ * a parameter, not read through the view, so that the decode's loop keeps
+ * it in a register (the project builds with -fno-strict-aliasing: every
+ * store into *f would otherwise reload it). Pair: next_raw(). */
 static inline const uint8_t *field_at(const uint8_t *p, const uint8_t *end,
                                       struct jlog__field_view *f)
 {
 	struct jlog__field_hdr h;
+	size_t avail = (size_t)(end - p);
 
-	if (!p || !end || p >= end || (size_t)(end - p) < sizeof(h))
+	if (avail < sizeof(h))
 		return NULL;
 	memcpy(&h, p, sizeof(h));
-	size_t avail = (size_t)(end - p) - sizeof(h);
-	if (h.key_len > JLOG__MAX_KEY || h.key_len > avail)
-		return NULL;
-	avail -= h.key_len;
-	if (h.val_len > avail)
+	/* One bound for the header, the key and the value: their sum cannot
+	 * wrap in 64 bits (a 16-bit and a 32-bit length). */
+	if (h.key_len > JLOG__MAX_KEY ||
+	    sizeof(h) + (uint64_t)h.key_len + h.val_len > (uint64_t)avail)
 		return NULL;
 
 	const uint8_t *val = p + sizeof(h) + h.key_len;
@@ -260,7 +262,10 @@ static inline const uint8_t *field_at(const uint8_t *p, const uint8_t *end,
 static inline bool next_raw(const struct jlog__rec_view *v, const uint8_t **cursor,
                             struct jlog__field_view *f)
 {
-	const uint8_t *next = field_at(*cursor, v->end, f);
+	const uint8_t *p = *cursor, *end = v->end;
+	if (!p || !end || p >= end)
+		return false;
+	const uint8_t *next = field_at(p, end, f);
 	if (!next)
 		return false;
 	*cursor = next;
@@ -312,29 +317,34 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 	if (h.msg_len > rest || h.name_len > rest - h.msg_len)
 		return false;
 
-	memset(v, 0, sizeof(*v));
-	v->time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns) : h.time_ns;
-	v->level = h.level;
 	if (h.callsite & JLOG__CALLSITE_DEFERRED) {
 		h.callsite &= ~JLOG__CALLSITE_DEFERRED;
 		h.flags |= JLOG__REC_DEFERRED;
 	}
-	v->flags = h.flags;
-	v->tid = h.tid;
-	v->msg = (const char *)p + sizeof(h);
-	v->msg_len = h.msg_len;
-	v->name = v->msg + h.msg_len;
-	v->name_len = h.name_len;
-	v->nfields = h.nfields;
-	v->fields = (const uint8_t *)v->name + h.name_len;
-	v->end = p + len;
-	if (h.callsite) {
-		const jlog_callsite *cs = jlog__callsite_get(h.callsite);
-		v->file = jlog__callsite_basename(h.callsite);
-		v->function = cs ? cs->function : NULL;
-		v->line = cs ? cs->line : 0;
-		v->callsite = h.callsite;
-	}
+	const char *file = NULL;
+	const jlog_callsite *cs = h.callsite ? jlog__callsite_find(h.callsite, &file) : NULL;
+	const char *msg = (const char *)p + sizeof(h);
+	/* One compound literal rather than a memset and then the members:
+	 * the members not named are zero all the same, without storing the
+	 * view twice. */
+	*v = (struct jlog__rec_view){
+		.time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns)
+		                                     : h.time_ns,
+		.level = h.level,
+		.flags = h.flags,
+		.tid = h.tid,
+		.msg = msg,
+		.msg_len = h.msg_len,
+		.name = msg + h.msg_len,
+		.name_len = h.name_len,
+		.file = file,
+		.function = cs ? cs->function : NULL,
+		.line = cs ? cs->line : 0,
+		.callsite = h.callsite,
+		.nfields = h.nfields,
+		.fields = (const uint8_t *)msg + h.msg_len + h.name_len,
+		.end = p + len,
+	};
 
 	/* Walk every field once here, so that the encoder can trust the
 	 * count and never has to give up half way through a line. Each field
