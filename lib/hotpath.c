@@ -477,6 +477,19 @@ static __attribute__((noinline)) void log_diag(jlog_logger *lg, jlog_callsite *c
 _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the header size");
 
 
+/* The sampler's decision for begin_record(): inline for the records
+ * sampling alone decides (jlog__sample_lean()), out of line for the rest.
+ * Acquire pairs with the release store that publishes the sampler
+ * (handle_limits(), logger.c). */
+static inline bool admit_sampled(struct jlog_core *c, uint32_t id, int level, uint64_t now)
+{
+	struct jlog__sampler *s = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
+	if (!s)
+		return true;
+	int d = jlog__sample_lean(s, &c->sampled_out, id, level, now);
+	return JLOG__LIKELY(d >= 0) ? d : jlog__sample_admit(c, id, level, now);
+}
+
 /*
  * The head of a fast-path record: reserve @fields_size bytes of fields
  * after the head and write the head. Returns 1 with *r filled, 0 when the
@@ -486,11 +499,13 @@ _Static_assert(sizeof(struct jlog__rec_hdr) == JLOG__REC_HEAD, "jlog.h knows the
  * The header is stored straight into the ring, and the name, bound fields
  * and context are copied out of line when there are any (147 -> 98
  * instructions for a root logger without context, with the inline
- * reservation; callgrind, bench/hotpath.c).
+ * reservation; callgrind, bench/hotpath.c). Always inline: with the
+ * sampler's inline branch it grew past what gcc inlines by itself, and a
+ * call of its own costs every log call, sampled or not.
  */
-static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
-                               size_t msg_len, size_t n, size_t fields_size,
-                               struct jlog__reserved *r)
+static inline __attribute__((always_inline)) int
+begin_record(jlog_logger *lg, uint32_t id, int level, size_t msg_len, size_t n,
+             size_t fields_size, struct jlog__reserved *r)
 {
 	struct jlog_core *c = lg->core;
 	/* Errors of a logger whose sinks show diagnostics need the caller's
@@ -527,8 +542,7 @@ static inline int begin_record(jlog_logger *lg, uint32_t id, int level,
 			return -1;
 		if (level < __atomic_load_n(&lg->level, __ATOMIC_RELAXED))
 			id |= JLOG__CALLSITE_DEFERRED;
-		else if (__atomic_load_n(&c->sampler, __ATOMIC_RELAXED) &&
-		         !jlog__sample_admit(c, id, level, now))
+		else if (!admit_sampled(c, id, level, now))
 			return 0;
 	}
 

@@ -25,6 +25,7 @@
 #include "opt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,8 @@ int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **ou
 		return -ENOMEM;
 	double per_sec = jlog__clock_units_per_sec();
 	s->max_level = -1;
+	s->lean_max = INT_MIN;
+	s->lean_rate_max = INT_MIN;
 	if (o->sampling) {
 		s->sampling = true;
 		s->first = o->sample_first;
@@ -118,6 +121,12 @@ int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **ou
 		if (s->rate_max > s->max_level)
 			s->max_level = s->rate_max;
 	}
+	/* With a rate limit too, the levels it spares would need a range
+	 * check: those records take jlog__sample_admit(). */
+	if (s->sampling && !s->rate)
+		s->lean_max = s->sample_max;
+	if (s->rate && !s->sampling)
+		s->lean_rate_max = s->rate_max;
 	s->report_ms = report_ms(o);
 	*out = s;
 	return 0;
@@ -125,7 +134,8 @@ int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **ou
 
 /* The rules of a sampler that limits nothing: every level is above
  * max_level. Never freed. */
-static struct jlog__sample_rules no_rules = {.max_level = -1, .report_ms = 1000};
+static struct jlog__sample_rules no_rules = {.max_level = -1, .lean_max = INT_MIN,
+                                             .lean_rate_max = INT_MIN, .report_ms = 1000};
 
 struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r)
 {
@@ -215,29 +225,65 @@ static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint3
 	return jlog__sample_admit(c, id, level, now);
 }
 
+/* The count a window past JLOG__SAMPLE_WINDOW_HIGH goes back to: below
+ * 2^31 and in the same phase of "1 in M" (past the first N, the same
+ * remainder), so that cutting it back changes no decision. When no such
+ * count fits (N or M near 2^31) the phase is given up: with N that large
+ * every record of the interval is among the first, and with M that large
+ * one record in M is all but none. */
+static uint32_t window_cut(uint32_t c, uint32_t first, uint32_t m)
+{
+	if (first >= JLOG__SAMPLE_WINDOW_HIGH - 1)
+		return JLOG__SAMPLE_WINDOW_HIGH - 2; /* still among the first */
+	if (m == 0)
+		return first + 1;
+	uint64_t cut = (uint64_t)first + 1 + (c - first - 1) % m;
+	return cut < (1u << 31) ? (uint32_t)cut : first + 1;
+}
+
+uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
+                                  struct jlog__sample_site *site, uint32_t epoch, uint64_t old)
+{
+	for (;;) {
+		uint32_t we = (uint32_t)(old >> 32);
+		if ((int32_t)(we - epoch) < 0) {
+			/* An earlier interval's window, with this call's add in
+			 * it: start this interval's with the call as its first.
+			 * Should another call start it first, the add was lost
+			 * with the old window, so the call adds itself again. */
+			uint64_t cur = atomic_load_explicit(&site->window, memory_order_relaxed);
+			while ((int32_t)((uint32_t)(cur >> 32) - epoch) < 0)
+				if (atomic_compare_exchange_weak_explicit(&site->window, &cur,
+				                                          (uint64_t)epoch << 32 | 1,
+				                                          memory_order_relaxed,
+				                                          memory_order_relaxed))
+					return 1;
+			old = atomic_fetch_add_explicit(&site->window, 1, memory_order_relaxed);
+			continue;
+		}
+		/* This interval's window or a later one: the add counts there. */
+		uint32_t n = (uint32_t)old + 1;
+		if (n >= JLOG__SAMPLE_WINDOW_HIGH) {
+			/* Cut the count back before the adds of the calls in
+			 * flight can carry into the interval number. */
+			uint64_t cur = atomic_load_explicit(&site->window, memory_order_relaxed);
+			while ((uint32_t)(cur >> 32) == we && (uint32_t)cur >= JLOG__SAMPLE_WINDOW_HIGH) {
+				uint64_t nw = (uint64_t)we << 32 | window_cut((uint32_t)cur, r->first, r->thereafter);
+				if (atomic_compare_exchange_weak_explicit(&site->window, &cur, nw,
+				                                          memory_order_relaxed,
+				                                          memory_order_relaxed))
+					break;
+			}
+		}
+		return n;
+	}
+}
+
 /* First N of the interval, then 1 in M. */
 static bool sample_keep(const struct jlog__sample_rules *s, struct jlog__sample_site *site,
                         uint64_t now)
 {
-	/* Intervals from the logger's opening: the first ends a whole
-	 * interval later. A stamp before the base (another CPU's counter a
-	 * little behind) belongs to the first. */
-	uint32_t epoch = now > s->base ? (uint32_t)((now - s->base) / s->interval) : 0;
-	/* Relaxed: the count is the only data, and the CAS orders it. */
-	uint64_t old = atomic_load_explicit(&site->window, memory_order_relaxed), nw;
-	uint32_t n;
-	do {
-		if ((uint32_t)(old >> 32) != epoch)
-			n = 1;
-		else
-			n = (uint32_t)old + ((uint32_t)old != UINT32_MAX);
-		nw = (uint64_t)epoch << 32 | n;
-	} while (!atomic_compare_exchange_weak_explicit(&site->window, &old, nw,
-	                                                memory_order_relaxed,
-	                                                memory_order_relaxed));
-	if (n <= s->first)
-		return true;
-	return s->thereafter && (n - s->first) % s->thereafter == 0;
+	return jlog__sample_keep_nth(s, jlog__sample_window(s, site, jlog__sample_epoch(s, now)));
 }
 
 /* Take a token of @b's bucket. */

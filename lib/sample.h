@@ -41,6 +41,13 @@ struct jlog__sample_rules {
 	uint64_t tolerance; /* (burst - 1) * emission */
 	int rate_max;
 	int max_level;      /* the higher of the enabled limits' levels; -1: none */
+	/* The highest level at which sampling alone decides (no rate limit
+	 * applies): jlog__sample_lean() decides those inline. INT_MIN when
+	 * none does. */
+	int lean_max;
+	/* The same for a rate limit alone (no sampling applies): a token
+	 * taken inline, at the first try. INT_MIN when none. */
+	int lean_rate_max;
 	uint64_t report_ms; /* writer: the report interval */
 	struct jlog__sample_rules *retired_next; /* the sampler's replaced rules */
 };
@@ -79,6 +86,92 @@ void jlog__sampler_free(struct jlog__sampler *s);
  * thread; lock-free. */
 struct jlog_core;
 bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now);
+
+/*
+ * A call site's window: (interval number << 32) | records counted in it.
+ * Every call adds itself with one fetch_add; the rare call that finds the
+ * window of an earlier interval, or its count past 2^31, settles it in
+ * jlog__sample_window_slow(). A record stamped in an earlier interval than
+ * the window's (another CPU's counter a little behind) counts in the
+ * window's. Each call is counted exactly once, in exactly one window, so
+ * "the first N" is exact across threads. Pair: jlog__sample_window_slow().
+ */
+#define JLOG__SAMPLE_WINDOW_HIGH (3u << 30) /* counts are cut back from here */
+uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
+                                  struct jlog__sample_site *site, uint32_t epoch, uint64_t old);
+
+static inline uint32_t jlog__sample_epoch(const struct jlog__sample_rules *r, uint64_t now)
+{
+	/* Intervals from the logger's opening: the first ends a whole
+	 * interval later. A stamp before the base belongs to the first. */
+	return now > r->base ? (uint32_t)((now - r->base) / r->interval) : 0;
+}
+
+/* This call's number in its site's window (1 for the first). */
+static inline uint32_t jlog__sample_window(const struct jlog__sample_rules *r,
+                                           struct jlog__sample_site *site, uint32_t epoch)
+{
+	/* Relaxed: the count is the only data. */
+	uint64_t old = atomic_fetch_add_explicit(&site->window, 1, memory_order_relaxed);
+	/* One compare for both: the window is this interval's, and its
+	 * count is below 2^31 (so far from carrying into the interval). */
+	if (JLOG__LIKELY(old >> 31 == (uint64_t)epoch << 1))
+		return (uint32_t)old + 1;
+	return jlog__sample_window_slow(r, site, epoch, old);
+}
+
+/* The first N of the interval, then 1 in M: whether the @n-th goes on. */
+static inline bool jlog__sample_keep_nth(const struct jlog__sample_rules *r, uint32_t n)
+{
+	return n <= r->first || (r->thereafter && (n - r->first) % r->thereafter == 0);
+}
+
+/*
+ * jlog__sample_admit() for the log call's branch (hotpath.c): decides
+ * inline the records that sampling alone decides, at a call site whose
+ * state exists, and returns -1 for every other (the caller then calls
+ * jlog__sample_admit()). 1: the record goes on; 0: suppressed and
+ * counted, in its site and in *@sampled_out. @s is the core's sampler.
+ */
+static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *sampled_out,
+                                    uint32_t id, int level, uint64_t now)
+{
+	/* Acquire pairs with jlog__sampler_set_rules(). */
+	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
+	bool sampled = level <= r->lean_max;
+	if (JLOG__UNLIKELY(!sampled) && level > r->lean_rate_max)
+		return level > r->max_level ? 1 : -1; /* above every limit: goes on */
+	/* id 0 (no call site) is nosite's; ids past the table are too. */
+	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
+	if (JLOG__UNLIKELY(id - 1u >= (JLOG__SAMPLE_CHUNKS << JLOG__SAMPLE_CHUNK_BITS) - 1u))
+		return -1;
+	/* Acquire pairs with the release of admit_new_chunk()'s CAS. */
+	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
+	if (JLOG__UNLIKELY(!chunk))
+		return -1;
+	struct jlog__sample_site *site = &chunk[id & ((1u << JLOG__SAMPLE_CHUNK_BITS) - 1)];
+	if (JLOG__UNLIKELY(!sampled)) {
+		/* A token at the first try, or jlog__sample_admit() tries
+		 * again and decides (a failed try takes nothing). Relaxed:
+		 * the schedule is the only data. Pair: bucket_take(). */
+		_Atomic uint64_t *tat = r->per_logger ? &s->bucket.tat : &site->tat;
+		uint64_t old = atomic_load_explicit(tat, memory_order_relaxed);
+		uint64_t base = old > now ? old : now;
+		return base - now <= r->tolerance &&
+		               atomic_compare_exchange_strong_explicit(tat, &old, base + r->emission,
+		                                                       memory_order_relaxed,
+		                                                       memory_order_relaxed)
+		               ? 1
+		               : -1;
+	}
+	if (jlog__sample_keep_nth(r, jlog__sample_window(r, site, jlog__sample_epoch(r, now))))
+		return 1;
+	/* Relaxed: counters; the writer takes the site's with an exchange,
+	 * so every suppressed record is reported exactly once. */
+	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(sampled_out, 1, memory_order_relaxed);
+	return 0;
+}
 /* Writer: call @fn for each site with suppressed records not yet
  * reported, taking their counts. */
 void jlog__sample_collect(struct jlog__sampler *s,

@@ -8,6 +8,7 @@
  * and no token comes back during a test: the counts are exact, with no
  * timing assumption.
  */
+#include "jlog-private.h"
 #include "test-common.h"
 
 #include <limits.h>
@@ -593,6 +594,130 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* ---- The window on its own (jlog__sample_window(), sample.h) ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+#define WIN_ROUNDS 3000
+struct win_arg {
+	const struct jlog__sample_rules *r;
+	struct jlog__sample_site *site;
+	pthread_barrier_t *bar;
+	unsigned id;
+	unsigned calls; /* per round */
+	uint32_t *out;  /* WIN_ROUNDS * calls numbers */
+	uint64_t *seen; /* the window after each round (thread 1 looks) */
+};
+
+/* Round E calls with interval E: the first calls of a round race to
+ * start its window, while the others' adds still land in the old one. */
+static void *win_thread(void *p)
+{
+	struct win_arg *a = p;
+	for (uint32_t e = 0; e < WIN_ROUNDS; e++) {
+		pthread_barrier_wait(a->bar);
+		for (unsigned i = 0; i < a->calls; i++)
+			a->out[e * a->calls + i] = jlog__sample_window(a->r, a->site, e);
+		pthread_barrier_wait(a->bar);
+		/* Before the others pass the next round's first barrier. */
+		if (a->id == 1)
+			a->seen[e] = atomic_load(&a->site->window);
+	}
+	return NULL;
+}
+
+/* Every call is counted exactly once, in its interval's window: in each
+ * round the numbers handed out are exactly 1..calls. A call stamped an
+ * interval behind the window counts in the window it finds. */
+START_TEST(test_window_exact_across_intervals)
+{
+	struct jlog__sample_rules r = {.sampling = true, .first = 10, .thereafter = 3,
+	                               .interval = 1, .base = 0};
+	struct jlog__sample_site site;
+	memset(&site, 0, sizeof(site));
+	unsigned calls = (unsigned)tc_scale(40, 10);
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, THREADS);
+	pthread_t th[THREADS];
+	struct win_arg a[THREADS];
+	uint64_t seen[WIN_ROUNDS];
+	for (unsigned t = 0; t < THREADS; t++) {
+		a[t] = (struct win_arg){&r, &site, &bar, t, calls,
+		                        malloc(sizeof(uint32_t) * WIN_ROUNDS * calls), seen};
+		ck_assert_ptr_nonnull(a[t].out);
+		ck_assert_int_eq(pthread_create(&th[t], NULL, win_thread, &a[t]), 0);
+	}
+	for (unsigned t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&bar);
+
+	size_t per_round = (size_t)THREADS * calls;
+	uint32_t *all = malloc(sizeof(uint32_t) * per_round);
+	ck_assert_ptr_nonnull(all);
+	for (uint32_t e = 0; e < WIN_ROUNDS; e++) {
+		for (unsigned t = 0; t < THREADS; t++)
+			memcpy(all + (size_t)t * calls, a[t].out + (size_t)e * calls, sizeof(uint32_t) * calls);
+		qsort(all, per_round, sizeof(uint32_t), cmp_u32);
+		for (size_t i = 0; i < per_round; i++)
+			ck_assert_msg(all[i] == i + 1, "round %u: number %u at %zu", e, all[i], i);
+		ck_assert_uint_eq(seen[e] >> 32, e);
+		ck_assert_uint_eq((uint32_t)seen[e], per_round);
+	}
+
+	/* Late: stamped in interval 4 while the window is 5's. */
+	atomic_store(&site.window, (uint64_t)5 << 32 | 3);
+	ck_assert_uint_eq(jlog__sample_window(&r, &site, 4), 4);
+	ck_assert_uint_eq(atomic_load(&site.window), (uint64_t)5 << 32 | 4);
+	/* A later interval starts a window of its own, however far on. */
+	ck_assert_uint_eq(jlog__sample_window(&r, &site, 900), 1);
+	ck_assert_uint_eq(atomic_load(&site.window), (uint64_t)900 << 32 | 1);
+	ck_assert_uint_eq(jlog__sample_window(&r, &site, 900), 2);
+	/* The interval number wraps (2^32 intervals): still a later one. */
+	atomic_store(&site.window, (uint64_t)UINT32_MAX << 32 | 9);
+	ck_assert_uint_eq(jlog__sample_window(&r, &site, 0), 1);
+	ck_assert_uint_eq(atomic_load(&site.window), 1);
+	free(all);
+	for (unsigned t = 0; t < THREADS; t++)
+		free(a[t].out);
+}
+END_TEST
+
+/* A count that reaches JLOG__SAMPLE_WINDOW_HIGH is cut back without
+ * changing a decision, and never carries into the interval number. */
+START_TEST(test_window_count_cut_back)
+{
+	const uint32_t firsts[] = {10, 0, UINT32_MAX, (1u << 31) - 5};
+	const uint32_t ms[] = {7, 0, 100, 1};
+	for (size_t c = 0; c < sizeof(firsts) / sizeof(firsts[0]); c++) {
+		struct jlog__sample_rules r = {.sampling = true, .first = firsts[c],
+		                               .thereafter = ms[c], .interval = 1};
+		struct jlog__sample_site site;
+		memset(&site, 0, sizeof(site));
+		const uint32_t epoch = 77;
+		uint64_t count = JLOG__SAMPLE_WINDOW_HIGH - 50; /* the uncut count */
+		atomic_store(&site.window, (uint64_t)epoch << 32 | count);
+		for (int i = 0; i < 1000; i++) {
+			count++;
+			uint32_t n = jlog__sample_window(&r, &site, epoch);
+			bool want = count <= r.first ||
+			            (r.thereafter && (count - r.first) % r.thereafter == 0);
+			if (firsts[c] == (1u << 31) - 5 && count > (1u << 31))
+				continue; /* no room to keep the phase: given up */
+			ck_assert_msg(jlog__sample_keep_nth(&r, n) == want,
+			              "first %u, 1 in %u: call %llu (n %u) kept %d",
+			              r.first, r.thereafter, (unsigned long long)count, n, !want);
+		}
+		uint64_t w = atomic_load(&site.window);
+		ck_assert_uint_eq(w >> 32, epoch);
+		ck_assert_uint_lt((uint32_t)w, JLOG__SAMPLE_WINDOW_HIGH);
+	}
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("sample");
@@ -613,6 +738,8 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_option_errors);
 	tcase_add_test(tc, test_config_keys);
 	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_window_exact_across_intervals);
+	tcase_add_test(tc, test_window_count_cut_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
