@@ -14,8 +14,9 @@
  * of 4096 allocated on first use (lock-free: a CAS installs a chunk), so
  * memory is bounded by the call sites that log, at most as many as
  * callsite.c hands out. Counts are exact under any number of threads:
- * each decision is one CAS on the site's window (interval number and
- * count in one word) or on its bucket's schedule.
+ * each decision is one atomic add on the site's window (interval number
+ * and count in one word; see jlog__sample_window()) or a CAS on its
+ * bucket's schedule.
  *
  * Time is the records' own stamp (jlog__stamp(): counter ticks or ns);
  * intervals are converted to those units once, when the logger opens.

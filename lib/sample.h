@@ -13,8 +13,8 @@
 
 /* One call site's state (or the logger's bucket). */
 struct jlog__sample_site {
-	/* (interval number << 32) | records counted in that interval,
-	 * replaced together by one CAS so that counts stay exact. */
+	/* (interval number << 32) | records counted in that interval, in
+	 * one word so that counts stay exact (jlog__sample_window()). */
 	_Atomic uint64_t window;
 	/* Token bucket as a virtual schedule (GCRA): the stamp at which the
 	 * bucket is full again; a record may go while that is at most
