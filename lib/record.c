@@ -324,9 +324,7 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 	const char *file = NULL;
 	const jlog_callsite *cs = h.callsite ? jlog__callsite_find(h.callsite, &file) : NULL;
 	const char *msg = (const char *)p + sizeof(h);
-	/* One compound literal rather than a memset and then the members:
-	 * the members not named are zero all the same, without storing the
-	 * view twice. */
+	/* The members not named are zero. */
 	*v = (struct jlog__rec_view){
 		.time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns)
 		                                     : h.time_ns,

@@ -296,8 +296,9 @@ int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec, size_t
 
 /*
  * Zero @n bytes at @p (both multiples of 8, as every ring position is),
- * 32 bytes a store (two on a CPU without 32-byte stores). libc's memset does sizes like these with `rep stosb`,
- * which callgrind counts as one instruction per byte, so the writer's
+ * 32 bytes a store (two on a CPU without 32-byte stores). libc's memset
+ * does sizes like these with `rep stosb`, which callgrind counts as one
+ * instruction per byte, so the writer's
  * count per record (the figure bench/ tracks) was mostly this zeroing;
  * the CPU does the same few stores a cache line either way. The empty asm
  * keeps the compiler from turning the loop back into a memset call.

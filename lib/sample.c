@@ -195,18 +195,6 @@ void jlog__sampler_free(struct jlog__sampler *s)
 	free(s);
 }
 
-/* The state of call site @id, or NULL when its chunk is not there yet. */
-static inline struct jlog__sample_site *site_for(struct jlog__sampler *s, uint32_t id)
-{
-	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
-	if (id == 0 || k >= JLOG__SAMPLE_CHUNKS)
-		return &s->nosite;
-	/* Acquire pairs with the release of admit_new_chunk()'s CAS: the
-	 * chunk's zeroes are seen. */
-	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
-	return chunk ? &chunk[id & (CHUNK_SIZE - 1)] : NULL;
-}
-
 /* jlog__sample_admit() for a call site whose chunk is not there yet:
  * install it, then decide. Without memory for it the record goes on
  * (never suppressed without being counted). A tail call out of line, so
@@ -280,25 +268,14 @@ uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
 	}
 }
 
-/* First N of the interval, then 1 in M. */
-static bool sample_keep(const struct jlog__sample_rules *s, struct jlog__sample_site *site,
-                        uint64_t now)
-{
-	return jlog__sample_keep_nth(s, jlog__sample_window(s, site, jlog__sample_epoch(s, now)));
-}
-
 /* Take a token of @b's bucket. */
 static bool bucket_take(const struct jlog__sample_rules *s, struct jlog__sample_site *b, uint64_t now)
 {
-	uint64_t old = atomic_load_explicit(&b->tat, memory_order_relaxed), next;
-	do {
-		uint64_t base = old > now ? old : now;
-		if (base - now > s->tolerance)
-			return false;
-		next = base + s->emission;
-	} while (!atomic_compare_exchange_weak_explicit(&b->tat, &old, next, memory_order_relaxed,
-	                                                memory_order_relaxed));
-	return true;
+	uint64_t old = atomic_load_explicit(&b->tat, memory_order_relaxed);
+	int took;
+	while ((took = jlog__sample_bucket_try(s, &b->tat, now, &old)) < 0)
+		;
+	return took;
 }
 
 bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t now)
@@ -312,21 +289,16 @@ bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t no
 	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
 	if (level > r->max_level)
 		return true;
-	struct jlog__sample_site *site = site_for(s, id);
+	struct jlog__sample_site *site = jlog__sample_site_for(s, id);
 	if (JLOG__UNLIKELY(!site))
 		return admit_new_chunk(c, id, level, now);
-	if (r->sampling && level <= r->sample_max && !sample_keep(r, site, now))
-		goto out;
-	if (r->rate && level <= r->rate_max &&
-	    !bucket_take(r, r->per_logger ? &s->bucket : site, now))
-		goto out;
+	if ((r->sampling && level <= r->sample_max && !jlog__sample_keep(r, site, now)) ||
+	    (r->rate && level <= r->rate_max &&
+	     !bucket_take(r, r->per_logger ? &s->bucket : site, now))) {
+		jlog__sample_count_out(site, &c->sampled_out);
+		return false;
+	}
 	return true;
-out:
-	/* Relaxed: counters; the writer takes the site's with an exchange,
-	 * so every suppressed record is reported exactly once. */
-	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->sampled_out, 1, memory_order_relaxed);
-	return false;
 }
 
 static void collect_site(struct jlog__sample_site *site, uint32_t id,

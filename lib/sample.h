@@ -126,12 +126,61 @@ static inline bool jlog__sample_keep_nth(const struct jlog__sample_rules *r, uin
 	return n <= r->first || (r->thereafter && (n - r->first) % r->thereafter == 0);
 }
 
+/* Whether a record of @site stamped @now goes on by @r's sampling. */
+static inline bool jlog__sample_keep(const struct jlog__sample_rules *r,
+                                     struct jlog__sample_site *site, uint64_t now)
+{
+	return jlog__sample_keep_nth(r, jlog__sample_window(r, site, jlog__sample_epoch(r, now)));
+}
+
+/* One try at a token of the bucket whose schedule is *@tat, last read as
+ * *@old: 1 taken, 0 refused (none is due), -1 another call changed the
+ * schedule meanwhile (*@old is then its new value). Relaxed: the
+ * schedule is the only data. */
+static inline int jlog__sample_bucket_try(const struct jlog__sample_rules *r,
+                                          _Atomic uint64_t *tat, uint64_t now, uint64_t *old)
+{
+	uint64_t base = *old > now ? *old : now;
+	if (base - now > r->tolerance)
+		return 0;
+	return atomic_compare_exchange_weak_explicit(tat, old, base + r->emission,
+	                                             memory_order_relaxed, memory_order_relaxed)
+	               ? 1
+	               : -1;
+}
+
+/* The state of call site @id (the sampler's nosite for id 0 and ids past
+ * the table), or NULL when its chunk is not there yet. */
+static inline struct jlog__sample_site *jlog__sample_site_for(struct jlog__sampler *s, uint32_t id)
+{
+	/* One compare for both: id - 1 wraps for id 0. */
+	if (id - 1u >= (JLOG__SAMPLE_CHUNKS << JLOG__SAMPLE_CHUNK_BITS) - 1u)
+		return &s->nosite;
+	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
+	/* Acquire pairs with the release of admit_new_chunk()'s CAS: the
+	 * chunk's zeroes are seen. */
+	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
+	return chunk ? &chunk[id & ((1u << JLOG__SAMPLE_CHUNK_BITS) - 1)] : NULL;
+}
+
+/* Count a suppressed record of @site. Relaxed: counters; the writer
+ * takes the site's with an exchange, so every suppressed record is
+ * reported exactly once. */
+static inline void jlog__sample_count_out(struct jlog__sample_site *site,
+                                          _Atomic uint64_t *sampled_out)
+{
+	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(sampled_out, 1, memory_order_relaxed);
+}
+
 /*
- * jlog__sample_admit() for the log call's branch (hotpath.c): decides
- * inline the records that sampling alone decides, at a call site whose
- * state exists, and returns -1 for every other (the caller then calls
- * jlog__sample_admit()). 1: the record goes on; 0: suppressed and
- * counted, in its site and in *@sampled_out. @s is the core's sampler.
+ * jlog__sample_admit() for the log call's branch (hotpath.c), inline for
+ * what needs no more than one look: a record above every limit, one that
+ * sampling alone decides, and one a rate limit alone lets go at the first
+ * try, at a call site whose state exists. Returns 1 when the record goes
+ * on, 0 when it is suppressed (counted, in its site and *@sampled_out),
+ * -1 for every other record: the caller then asks jlog__sample_admit().
+ * @s is the core's sampler.
  */
 static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *sampled_out,
                                     uint32_t id, int level, uint64_t now)
@@ -140,36 +189,20 @@ static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *s
 	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
 	bool sampled = level <= r->lean_max;
 	if (JLOG__UNLIKELY(!sampled) && level > r->lean_rate_max)
-		return level > r->max_level ? 1 : -1; /* above every limit: goes on */
-	/* id 0 (no call site) is nosite's; ids past the table are too. */
-	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
-	if (JLOG__UNLIKELY(id - 1u >= (JLOG__SAMPLE_CHUNKS << JLOG__SAMPLE_CHUNK_BITS) - 1u))
+		return level > r->max_level ? 1 : -1;
+	struct jlog__sample_site *site = jlog__sample_site_for(s, id);
+	if (JLOG__UNLIKELY(!site))
 		return -1;
-	/* Acquire pairs with the release of admit_new_chunk()'s CAS. */
-	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
-	if (JLOG__UNLIKELY(!chunk))
-		return -1;
-	struct jlog__sample_site *site = &chunk[id & ((1u << JLOG__SAMPLE_CHUNK_BITS) - 1)];
 	if (JLOG__UNLIKELY(!sampled)) {
-		/* A token at the first try, or jlog__sample_admit() tries
-		 * again and decides (a failed try takes nothing). Relaxed:
-		 * the schedule is the only data. Pair: bucket_take(). */
+		/* A refusal or a lost race goes to jlog__sample_admit(),
+		 * which tries again and decides (a failed try takes nothing). */
 		_Atomic uint64_t *tat = r->per_logger ? &s->bucket.tat : &site->tat;
 		uint64_t old = atomic_load_explicit(tat, memory_order_relaxed);
-		uint64_t base = old > now ? old : now;
-		return base - now <= r->tolerance &&
-		               atomic_compare_exchange_strong_explicit(tat, &old, base + r->emission,
-		                                                       memory_order_relaxed,
-		                                                       memory_order_relaxed)
-		               ? 1
-		               : -1;
+		return jlog__sample_bucket_try(r, tat, now, &old) > 0 ? 1 : -1;
 	}
-	if (jlog__sample_keep_nth(r, jlog__sample_window(r, site, jlog__sample_epoch(r, now))))
+	if (jlog__sample_keep(r, site, now))
 		return 1;
-	/* Relaxed: counters; the writer takes the site's with an exchange,
-	 * so every suppressed record is reported exactly once. */
-	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(sampled_out, 1, memory_order_relaxed);
+	jlog__sample_count_out(site, sampled_out);
 	return 0;
 }
 /* Writer: call @fn for each site with suppressed records not yet
