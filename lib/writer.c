@@ -298,10 +298,15 @@ static void report_sampled(struct jlog_core *c, struct pending *pend, bool all)
 {
 	struct jlog__sampler *s = sampler_of(c);
 	uint64_t now = jlog__ms_now();
+	uint64_t every = atomic_load_explicit(&s->rules, memory_order_acquire)->report_ms;
+	/* The first interval starts with the writer's first look, not at
+	 * zero: a report comes at the end of an interval, so a burst that
+	 * fits in one yields one report per call site (sample.h). */
+	if (!s->next_report_ms)
+		s->next_report_ms = now + every;
 	if (!all && now < s->next_report_ms)
 		return;
-	s->next_report_ms =
-		now + atomic_load_explicit(&s->rules, memory_order_acquire)->report_ms;
+	s->next_report_ms = now + every;
 	struct sampled_report r = {c, pend, jlog__now_ns(), jlog__gettid()};
 	jlog__sample_collect(s, report_site, &r);
 }
