@@ -36,4 +36,36 @@ static inline char *jlog__fmt_u64(char *end, uint64_t v)
 	return p;
 }
 
+/* The number of decimal digits of @v: a chain of compares, which for the
+ * small numbers most fields hold ends after one or two. */
+static inline unsigned jlog__u32_digits(uint32_t v)
+{
+	return v < 10u           ? 1
+	       : v < 100u        ? 2
+	       : v < 1000u       ? 3
+	       : v < 10000u      ? 4
+	       : v < 100000u     ? 5
+	       : v < 1000000u    ? 6
+	       : v < 10000000u   ? 7
+	       : v < 100000000u  ? 8
+	       : v < 1000000000u ? 9
+	                         : 10;
+}
+
+/* jlog__fmt_u64() for a value of 32 bits: the same digits, each division
+ * a 32-bit one (a shorter multiply than the 64-bit one). */
+static inline void jlog__fmt_u32(char *end, uint32_t v)
+{
+	while (v >= 100) {
+		uint32_t q = v / 100;
+		end -= 2;
+		memcpy(end, jlog__digit_pairs + 2 * (v - q * 100), 2);
+		v = q;
+	}
+	if (v >= 10)
+		memcpy(end - 2, jlog__digit_pairs + 2 * v, 2);
+	else
+		end[-1] = (char)('0' + v);
+}
+
 #endif

@@ -265,22 +265,42 @@ void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n)
 /* Numbers                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* A number below 2^32 is written in place, its length counted first, so
+ * that it is neither formatted into a copy nor copied (jlog__u32_digits());
+ * a larger one goes through jlog__fmt_u64(). @neg: a '-' first. */
+static inline bool put_small(struct jlog__buf *b, uint64_t mag, bool neg)
+{
+	if (JLOG__UNLIKELY(mag > UINT32_MAX) || !jlog__buf_room(b, 11))
+		return false;
+	char *o = b->p + b->len;
+	*o = '-';
+	o += neg;
+	unsigned n = jlog__u32_digits((uint32_t)mag);
+	jlog__fmt_u32(o + n, (uint32_t)mag);
+	b->len += neg + n;
+	return true;
+}
+
+static void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
+{
+	if (put_small(b, mag, neg))
+		return;
+	char tmp[21];
+	char *p = jlog__fmt_u64(tmp + sizeof(tmp), mag);
+	if (neg)
+		*--p = '-';
+	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void jlog__json_uint(struct jlog__buf *b, uint64_t v)
 {
-	char tmp[20];
-	char *p = jlog__fmt_u64(tmp + sizeof(tmp), v);
-	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	put_magnitude(b, v, false);
 }
 
 void jlog__json_int(struct jlog__buf *b, int64_t v)
 {
-	char tmp[21];
 	/* Negating in unsigned arithmetic is defined for INT64_MIN too. */
-	uint64_t mag = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-	char *p = jlog__fmt_u64(tmp + sizeof(tmp), mag);
-	if (v < 0)
-		*--p = '-';
-	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	put_magnitude(b, v < 0 ? 0u - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void jlog__json_double(struct jlog__buf *b, double v)
