@@ -48,6 +48,9 @@ bool jlog__clock_tsc;
 #define MIN_BASE_NS 50000u
 /* Anchors are renewed past this age (in ns of record time). */
 #define ANCHOR_AGE_NS 1000000u
+/* How far before its anchor a writer's copy converts records without
+ * the clamps (jlog__clock_cache_miss()): a week. */
+#define CACHE_BACK_NS 6.048e14
 
 struct anchor {
 	uint64_t tsc;
@@ -234,6 +237,40 @@ uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
 	return convert(&a, ticks);
 }
 
+/* The ticks of @ns at @a's rate, for a cache's bounds. */
+static uint64_t ticks_of(const struct anchor *a, double ns)
+{
+	double t = ns / a->ns_per_tick;
+	return t < 9e18 ? (uint64_t)t : UINT64_C(9000000000000000000);
+}
+
+/* The cache's copy does not cover @ticks (or is empty). A record past its
+ * age takes the shared anchor if that covers it, else a new one, as
+ * jlog__clock_ticks_to_ns() does; an older one than the copy covers is
+ * converted by it with the clamps. Out of line, as convert_renewing() is. */
+uint64_t jlog__clock_cache_miss(struct jlog__clock_cache *cc, uint64_t ticks)
+{
+	if (!jlog__clock_tsc)
+		return jlog__now_ns();
+	struct anchor a = {.tsc = cc->tsc, .real_ns = cc->real_ns, .ns_per_tick = cc->ns_per_tick};
+	if (cc->span && (int64_t)(ticks - cc->tsc) < 0)
+		return convert(&a, ticks);
+	uint64_t limit;
+	if (!load_anchor(&a, &limit) || (int64_t)(ticks - a.tsc) > (int64_t)limit) {
+		take_anchor(&a);
+		limit = ticks_of(&a, ANCHOR_AGE_NS);
+		publish_anchor(&a, limit);
+	}
+	/* Back as far as a third of the anchor's own time, and no more than
+	 * CACHE_BACK_NS: the fast path's sum then neither wraps nor needs
+	 * convert()'s clamps. */
+	double back_ns = (double)a.real_ns / 3 < CACHE_BACK_NS ? (double)a.real_ns / 3 : CACHE_BACK_NS;
+	uint64_t back = ticks_of(&a, back_ns);
+	*cc = (struct jlog__clock_cache){.tsc = a.tsc, .real_ns = a.real_ns, .back = back,
+	                                 .span = back + limit + 1, .ns_per_tick = a.ns_per_tick};
+	return convert(&a, ticks);
+}
+
 double jlog__clock_units_per_sec(void)
 {
 	if (!jlog__clock_tsc)
@@ -266,6 +303,13 @@ void jlog__clock_fork_child(void)
 
 uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
 {
+	(void)ticks;
+	return jlog__now_ns();
+}
+
+uint64_t jlog__clock_cache_miss(struct jlog__clock_cache *cc, uint64_t ticks)
+{
+	(void)cc;
 	(void)ticks;
 	return jlog__now_ns();
 }

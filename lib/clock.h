@@ -41,6 +41,31 @@ bool jlog__clock_choose_tsc(const char *env);
 /* Wall-clock ns of a counter reading (a JLOG__REC_TICKS record's time).
  * Async-signal-safe; any thread. */
 uint64_t jlog__clock_ticks_to_ns(uint64_t ticks);
+/* A copy of the shared anchor kept by one thread (the writer's decode), so
+ * that a record near it converts without the seqlock, the call and the
+ * clamps of jlog__clock_ticks_to_ns(): a record between @back ticks before
+ * the anchor and its age after it needs neither (its time is within a few
+ * days of the anchor's). Renewed, from the shared anchor or a new one,
+ * when a record is past its age. Zeroed: empty (span 0 lets nothing by).
+ * Pair: jlog__clock_cache_miss() in clock.c. */
+struct jlog__clock_cache {
+	uint64_t tsc;
+	uint64_t real_ns;
+	uint64_t back; /* ticks before tsc it converts */
+	uint64_t span; /* back + its age in ticks + 1 */
+	double ns_per_tick;
+};
+uint64_t jlog__clock_cache_miss(struct jlog__clock_cache *cc, uint64_t ticks);
+/* jlog__clock_ticks_to_ns() through @cc, which only this thread uses. */
+static inline uint64_t jlog__clock_ticks_to_ns_cached(struct jlog__clock_cache *cc,
+                                                      uint64_t ticks)
+{
+	int64_t dt = (int64_t)(ticks - cc->tsc);
+	/* One compare for both ends: dt in [-back, age]. */
+	if (JLOG__LIKELY((uint64_t)dt + cc->back < cc->span))
+		return cc->real_ns + (uint64_t)(int64_t)((double)dt * cc->ns_per_tick);
+	return jlog__clock_cache_miss(cc, ticks);
+}
 
 /* How many units of jlog__stamp() make a second: counter ticks (as
  * measured now), or 1e9 (ns). For intervals converted once, when a

@@ -299,13 +299,19 @@ bool jlog__diag_valid(const uint8_t *p, size_t len)
 	       len == offsetof(struct jlog__diag, frames) + d.nframes * sizeof(uint64_t);
 }
 
+static inline uint64_t ticks_to_ns(struct jlog__clock_cache *cc, uint64_t ticks)
+{
+	return cc ? jlog__clock_ticks_to_ns_cached(cc, ticks) : jlog__clock_ticks_to_ns(ticks);
+}
+
 bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v)
 {
-	return jlog__record_decode_into(rec, len, v, NULL, 0);
+	return jlog__record_decode_into(rec, len, v, NULL, 0, NULL);
 }
 
 bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
-                              struct jlog__field_view *fv, uint32_t cap)
+                              struct jlog__field_view *fv, uint32_t cap,
+                              struct jlog__clock_cache *cc)
 {
 	const uint8_t *p = rec;
 	struct jlog__rec_hdr h;
@@ -326,7 +332,7 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 	const char *msg = (const char *)p + sizeof(h);
 	/* The members not named are zero. */
 	*v = (struct jlog__rec_view){
-		.time_ns = h.flags & JLOG__REC_TICKS ? jlog__clock_ticks_to_ns(h.time_ns)
+		.time_ns = h.flags & JLOG__REC_TICKS ? ticks_to_ns(cc, h.time_ns)
 		                                     : h.time_ns,
 		.level = h.level,
 		.flags = h.flags,

@@ -223,8 +223,12 @@ bool jlog__record_decode(const void *rec, size_t len, struct jlog__rec_view *v);
  * @fv (room for @cap) for the formatters, when there are at most @cap:
  * the writer's decode already walks every field to check it, and the
  * encoder then need not walk them again. @fv must outlive the view's use. */
+struct jlog__clock_cache;
+/* Counter readings convert through @cc when not NULL (the writer's own
+ * copy of the clock's anchor, clock.h). */
 bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view *v,
-                              struct jlog__field_view *fv, uint32_t cap);
+                              struct jlog__field_view *fv, uint32_t cap,
+                              struct jlog__clock_cache *cc);
 
 /* Iterate the fields of a decoded record: *cursor starts at v->fields.
  * Returns false at the end or on malformed bytes. Skips the diagnostic

@@ -87,6 +87,7 @@ struct pending {
 	uint64_t pos; /* ring position past the last record formatted */
 	unsigned hooks; /* JLOG__SINK_HOOK_* of any sink of set */
 	uint64_t last_tick_ms;
+	struct jlog__clock_cache clock; /* for the records' times (decode) */
 };
 
 /* A sink's own counters (jlog_sink_stats), next to the core's: relaxed,
@@ -391,7 +392,7 @@ static unsigned drain(struct jlog_core *c, uint64_t *pos, struct pending *pend, 
 		struct jlog__rec_view v;
 		/* Before emit(): a write it makes includes this record. */
 		pend->pos = *pos;
-		if (!jlog__record_decode_into(rec, len, &v, fv, DECODED_FIELDS))
+		if (!jlog__record_decode_into(rec, len, &v, fv, DECODED_FIELDS, &pend->clock))
 			atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
 		else if (JLOG__UNLIKELY(c->flight))
 			emit_flight(c, &v, pend);

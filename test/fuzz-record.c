@@ -917,7 +917,7 @@ static void run_raw(const uint8_t *data, size_t size)
 	 * keys cached). */
 	struct jlog__field_view fv[16];
 	struct jlog__rec_view w;
-	CHECK(jlog__record_decode_into(rec, size, &w, fv, 16), "decode_into refuses the record");
+	CHECK(jlog__record_decode_into(rec, size, &w, fv, 16, NULL), "decode_into refuses the record");
 	/* A time in ticks with no calibrated counter (this process has none)
 	 * is the time of decoding (clock.c): the same for both decodes. */
 	if (w.flags & JLOG__REC_TICKS)

@@ -128,6 +128,54 @@ START_TEST(test_old_and_new)
 }
 END_TEST
 
+/* The writer's copy of the anchor: an empty copy, readings within its
+ * age, one past it (renewed), one from before the anchor, one older than
+ * the copy converts without clamps, and garbage. Each agrees with the
+ * clocks read around it, as jlog__clock_ticks_to_ns() does. */
+START_TEST(test_cache)
+{
+	if (!have_tsc())
+		return;
+	struct jlog__clock_cache cc;
+	memset(&cc, 0, sizeof(cc));
+	uint64_t lo = real_ns();
+	uint64_t t_old = ticks();
+	uint64_t hi = real_ns();
+	sleep_ms(50);
+	unsigned bad = 0;
+	for (int i = 0; i < 300; i++) {
+		uint64_t l = real_ns();
+		uint64_t t = ticks();
+		uint64_t h = real_ns();
+		uint64_t ns = jlog__clock_ticks_to_ns_cached(&cc, t);
+		bad += ns + SLACK_NS < l || ns > h + SLACK_NS;
+		if (i % 10 == 0)
+			sleep_ms(1); /* past the copy's age: renewed */
+	}
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_ne(cc.span, 0);
+	/* Stamped 50 ms and more before the copy's anchor. */
+	uint64_t ns = jlog__clock_ticks_to_ns_cached(&cc, t_old);
+	CK_IN(ns, lo, hi);
+	/* Older than the copy converts directly: the clamped path. */
+	uint64_t far = cc.tsc - cc.back - 1000;
+	uint64_t want = jlog__clock_ticks_to_ns(far);
+	ns = jlog__clock_ticks_to_ns_cached(&cc, far);
+	ck_assert_uint_le(ns > want ? ns - want : want - ns, SLACK_NS);
+	const uint64_t odd[] = {0, 1, UINT64_MAX, UINT64_MAX / 2, (uint64_t)1 << 63,
+	                        ticks() + ((uint64_t)1 << 62), ticks() - ((uint64_t)1 << 62)};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		ck_assert_uint_le(jlog__clock_ticks_to_ns_cached(&cc, odd[i]),
+		                  UINT64_C(9200000000000000000));
+	/* And a fresh reading after all that is right again. */
+	lo = real_ns();
+	uint64_t t = ticks();
+	hi = real_ns();
+	ns = jlog__clock_ticks_to_ns_cached(&cc, t);
+	CK_IN(ns, lo, hi);
+}
+END_TEST
+
 /* Readings no counter gives (a corrupt record) stay in range. */
 START_TEST(test_garbage)
 {
@@ -274,6 +322,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_now);
 	tcase_add_test(tc, test_old_and_new);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_fork_child);

@@ -1773,7 +1773,7 @@ START_TEST(test_decoded_fields)
 		size_t len = (size_t)(v.end - r);
 		/* Room for fewer fields than some records have: those walk. */
 		struct jlog__field_view fv[24];
-		ck_assert(jlog__record_decode_into(r, len, &w, fv, 24));
+		ck_assert(jlog__record_decode_into(r, len, &w, fv, 24, NULL));
 		ck_assert(n > 24 ? jlog__rec_decoded(&w) == NULL : jlog__rec_decoded(&w) == fv);
 		size_t l1, l2, l3;
 		char *e1 = encode_view(&v, &l1);
@@ -1797,7 +1797,7 @@ START_TEST(test_decoded_fields)
 	struct jlog__rec_view v;
 	uint8_t *r = make_record(&default_spec, g, 3, &v);
 	struct jlog__field_view fv[4];
-	ck_assert(jlog__record_decode_into(r, (size_t)(v.end - r), &v, fv, 4));
+	ck_assert(jlog__record_decode_into(r, (size_t)(v.end - r), &v, fv, 4, NULL));
 	ck_assert_ptr_eq(jlog__rec_decoded(&v), fv);
 	struct jlog__rec_view cut = v;
 	cut.nfields = 1;
