@@ -618,7 +618,8 @@ void jlog__json_value(struct jlog__buf *b, const struct jlog__field_view *f)
 
 /* Decode the fields of @v, taking their keys from @k when the raw keys
  * are the same. Returns false (and the caller does the full work) when
- * they are not. */
+ * they are not. For a view without decoded fields; one with them is
+ * compared while it is printed (put_fields_decoded()). */
 static bool collect_cached(struct scratch *s, const struct keys_ent *k,
                            const struct jlog__rec_view *v, size_t *count)
 {
@@ -629,21 +630,6 @@ static bool collect_cached(struct scratch *s, const struct keys_ent *k,
 			return false;
 	const uint8_t *cur = v->fields;
 	const char *raw = k->raw;
-	const struct jlog__field_view *fv = jlog__rec_decoded(v);
-	if (fv) {
-		/* The decoded fields are used where they are (put_fields()):
-		 * only their keys are compared. */
-		if (v->fv_n != k->n)
-			return false;
-		for (size_t i = 0; i < k->n; i++) {
-			if (fv[i].key_len != k->raw_len[i] ||
-			    !jlog__bytes_equal(fv[i].key, raw, fv[i].key_len))
-				return false;
-			raw += fv[i].key_len;
-		}
-		*count = k->n;
-		return true;
-	}
 	for (size_t i = 0; i < k->n; i++) {
 		struct jlog__key_ent *e = &s->ent[i];
 		if (!jlog__field_next(v, &cur, &e->f))
@@ -693,18 +679,51 @@ static void keys_store(struct keys_ent *k, const struct scratch *s, uint32_t cal
 	k->id = callsite;
 }
 
-/* The fields of a line whose keys are @k's, from the record's decoded
- * fields @fv (collect_cached()); put_fields() is the same from the
- * scratch's entries. */
-static void put_fields_decoded(struct jlog__buf *b, const struct keys_ent *k,
+/* Whether @k holds the keys of @v's call site for as many fields as @v's
+ * decoded ones (then put_fields_decoded() compares the keys themselves). */
+static inline bool keys_may_fit(const struct keys_ent *k, const struct jlog__rec_view *v)
+{
+	return k->id == v->callsite && k->n == v->nfields && v->fv_n == k->n;
+}
+
+/* The fields of a line from the record's decoded fields @fv, with the
+ * keys @k printed for the last line of the call site, when @fv's raw keys
+ * are @k's: each is compared just before it is printed, one pass over the
+ * fields. Returns false, with nothing of the fields left in @b, at the
+ * first key that differs (then the caller prints the keys afresh);
+ * put_fields() is the same from the scratch's entries. */
+static bool put_fields_decoded(struct jlog__buf *b, const struct keys_ent *k,
                                const struct jlog__field_view *fv)
 {
+	size_t start = b->len;
+	const char *raw = k->raw;
 	for (size_t i = 0; i < k->n; i++) {
+		size_t n = fv[i].key_len;
+		if (n != k->raw_len[i] || !jlog__bytes_equal(fv[i].key, raw, n)) {
+			b->len = start;
+			return false;
+		}
+		raw += n;
 		if (k->skip[i])
 			continue;
 		jlog__buf_put(b, k->framed + k->foff[i], k->len[i] + 4u);
 		put_value(b, &fv[i]);
 	}
+	return true;
+}
+
+/* Print and mark @v's keys in @s (n of them in *count), and keep them in
+ * @k (when not NULL) for the call site's next line. False when out of
+ * memory (or no scratch). */
+static bool keys_collect(struct scratch *s, struct keys_ent *k, const struct jlog__rec_view *v,
+                         size_t *count)
+{
+	if (!s || !collect_fields(s, v, count) ||
+	    !jlog__mark_duplicate_keys(s->keys.p, s->ent, *count, &s->table, &s->table_cap))
+		return false;
+	if (k)
+		keys_store(k, s, v->callsite, *count);
+	return true;
 }
 
 /* @text: the printed keys (the scratch's, or a keys_ent's). */
@@ -728,24 +747,23 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 	struct scratch *s = NULL;
 	size_t n = 0;
 	const char *key_text = NULL;
-	const struct keys_ent *cached = NULL;
+	struct keys_ent *k = NULL, *cached = NULL;
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
 
 	if (v->callsite)
 		s = scratch_get(); /* NULL: no cache this time */
 	if (v->nfields && v->fields) {
 		s = s ? s : scratch_get();
-		struct keys_ent *k = s && v->callsite ? &s->keys_cache[v->callsite % SITE_SLOTS] : NULL;
-		if (k && collect_cached(s, k, v, &n)) {
+		k = s && v->callsite ? &s->keys_cache[v->callsite % SITE_SLOTS] : NULL;
+		if (k && fv && keys_may_fit(k, v)) {
+			cached = k; /* its keys are compared as they are printed */
+		} else if (k && !fv && collect_cached(s, k, v, &n)) {
 			key_text = k->text;
-			cached = k;
+		} else if (!keys_collect(s, k, v, &n)) {
+			b->failed = true;
+			return;
 		} else {
-			if (!s || !collect_fields(s, v, &n) || !jlog__mark_duplicate_keys(s->keys.p, s->ent, n, &s->table, &s->table_cap)) {
-				b->failed = true;
-				return;
-			}
 			key_text = s->keys.p;
-			if (k)
-				keys_store(k, s, v->callsite, n);
 		}
 	}
 
@@ -827,10 +845,15 @@ void jlog__encode_json(struct jlog__buf *b, const struct jlog__rec_view *v,
 		jlog__buf_lit(b, ",\"dropped\":");
 		jlog__json_uint(b, v->dropped);
 	}
-	const struct jlog__field_view *fv = jlog__rec_decoded(v);
-	if (cached && fv)
-		put_fields_decoded(b, cached, fv);
-	else if (key_text)
+	if (cached && !put_fields_decoded(b, cached, fv)) {
+		/* A key differs from the last line's: print them afresh. */
+		if (!keys_collect(s, k, v, &n)) {
+			b->failed = true;
+			return;
+		}
+		key_text = s->keys.p;
+	}
+	if (key_text)
 		put_fields(b, s, key_text, n);
 	jlog__buf_lit(b, "}\n");
 }

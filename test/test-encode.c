@@ -1791,6 +1791,41 @@ START_TEST(test_decoded_fields)
 		free(e3);
 		free(r);
 	}
+	/* One call site, the same number of fields, keys that differ only
+	 * from the second or the last field on: the fields printed before
+	 * the differing key are taken back, and each line has its own keys. */
+	static const char *const keysets[][3] = {
+		{"user", "status", "path"}, {"user", "status", "route"},
+		{"user", "code", "route"},  {"user", "status", "route"},
+		{"user", "status", "path"},
+	};
+	sp.callsite = jlog__callsite_id(&cs);
+	for (size_t t = 0; t < 2 * sizeof(keysets) / sizeof(keysets[0]); t++) {
+		const char *const *ks = keysets[t % (sizeof(keysets) / sizeof(keysets[0]))];
+		jlog_field f3[3] = {JLOG_STR(ks[0], "alice"), JLOG_INT(ks[1], (int64_t)t),
+		                    JLOG_STR(ks[2], "/api")};
+		struct jlog__rec_view v3, w3;
+		uint8_t *r3 = make_record(&sp, f3, 3, &v3);
+		struct jlog__field_view fv3[4];
+		ck_assert(jlog__record_decode_into(r3, (size_t)(v3.end - r3), &w3, fv3, 4, NULL));
+		ck_assert_ptr_eq(jlog__rec_decoded(&w3), fv3);
+		size_t l;
+		char *e = encode_view(&w3, &l);
+		json_t *j3 = parse_line(e, l);
+		ck_assert_msg(json_is_object(j3), "line %zu: %.*s", t, (int)l, e);
+		/* No key of another line's. */
+		static const char *const all[] = {"user", "status", "path", "route", "code"};
+		size_t others = 0;
+		for (size_t a = 0; a < 5; a++)
+			others += json_object_get(j3, all[a]) != NULL;
+		ck_assert_uint_eq(others, 3);
+		ck_assert_str_eq(json_string_value(json_object_get(j3, ks[0])), "alice");
+		ck_assert_int_eq(json_integer_value(json_object_get(j3, ks[1])), (json_int_t)t);
+		ck_assert_str_eq(json_string_value(json_object_get(j3, ks[2])), "/api");
+		json_decref(j3);
+		free(e);
+		free(r3);
+	}
 	/* A view whose fields were replaced (as redaction does) or cut short
 	 * (as the network sinks do) walks its own. */
 	jlog_field g[3] = {JLOG_INT("a", 1), JLOG_INT("b", 2), JLOG_INT("c", 3)};
