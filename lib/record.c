@@ -357,13 +357,28 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 	const uint8_t *cur = v->fields, *end = p + len;
 	if (fv && h.nfields <= cap) {
 		uint32_t n = 0;
-		for (uint32_t i = 0; i < h.nfields; i++) {
+		/* A record marked as without a diagnostic field (nearly all)
+		 * keeps every field where the loop's count puts it; one that
+		 * has one after all is walked again by the loop that skips
+		 * it, so both decodes accept the same bytes. */
+		bool diag = h.flags & JLOG__REC_DIAG;
+		for (; !diag && n < h.nfields; n++) {
 			cur = field_at(cur, end, &fv[n]);
 			if (!cur)
 				return false;
-			/* The diagnostic field is skipped, as jlog__field_next()
-			 * does. */
-			n += fv[n].type != JLOG__T_DIAG;
+			diag = fv[n].type == JLOG__T_DIAG;
+		}
+		if (JLOG__UNLIKELY(diag)) {
+			cur = v->fields;
+			n = 0;
+			for (uint32_t i = 0; i < h.nfields; i++) {
+				cur = field_at(cur, end, &fv[n]);
+				if (!cur)
+					return false;
+				/* The diagnostic field is skipped, as
+				 * jlog__field_next() does. */
+				n += fv[n].type != JLOG__T_DIAG;
+			}
 		}
 		v->fv = fv;
 		v->fv_fields = v->fields;

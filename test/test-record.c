@@ -82,6 +82,47 @@ static struct jlog__field_view decode_one(const struct rec *r)
 	return f;
 }
 
+/* A diagnostic field is left out of the decoded fields, whether or not
+ * its record says it has one (JLOG__REC_DIAG), and the fields after it
+ * keep their order. */
+START_TEST(test_decoded_skip_diag)
+{
+	struct jlog__diag d;
+	memset(&d, 0, sizeof(d));
+	d.err = 2;
+	jlog_field diag;
+	memset(&diag, 0, sizeof(diag));
+	diag.key = "";
+	diag.type = JLOG__T_DIAG;
+	diag.len = offsetof(struct jlog__diag, frames);
+	diag.v.s = (const char *)&d;
+	const jlog_field fields[] = {JLOG_STR("a", "x"), diag, JLOG_INT("b", 7)};
+	for (int marked = 0; marked < 2; marked++) {
+		struct rec r = build("m", NULL, 0, fields, 3, SIZE_MAX);
+		if (marked)
+			r.p[offsetof(struct jlog__rec_hdr, flags)] |= JLOG__REC_DIAG;
+		struct jlog__rec_view v;
+		struct jlog__field_view fv[4];
+		ck_assert(jlog__record_decode_into(r.p, r.len, &v, fv, 4, NULL));
+		ck_assert_ptr_eq(jlog__rec_decoded(&v), fv);
+		ck_assert_uint_eq(v.fv_n, 2);
+		ck_assert_uint_eq(fv[0].key_len, 1);
+		ck_assert_int_eq(fv[0].key[0], 'a');
+		ck_assert_int_eq(fv[1].type, JLOG__T_INT);
+		ck_assert_int_eq(fv[1].v.i, 7);
+		/* The walk of a plain decode agrees. */
+		ck_assert(jlog__record_decode(r.p, r.len, &v));
+		const uint8_t *cur = v.fields;
+		struct jlog__field_view f;
+		size_t n = 0;
+		while (jlog__field_next(&v, &cur, &f))
+			n++;
+		ck_assert_uint_eq(n, 2);
+		free(r.p);
+	}
+}
+END_TEST
+
 START_TEST(test_roundtrip_types)
 {
 	static const char bin[] = "a\0b\n\xff";
@@ -599,6 +640,7 @@ Suite *jlog_test_suite(void)
 	Suite *s = suite_create("record");
 	TCase *tc = tcase_create("layout");
 	tcase_add_test(tc, test_roundtrip_types);
+	tcase_add_test(tc, test_decoded_skip_diag);
 	tcase_add_test(tc, test_json_values);
 	tcase_add_test(tc, test_json_failure);
 	tcase_add_test(tc, test_key_cut);
