@@ -13,11 +13,12 @@
 
 /* The date and time of the last second formatted on this thread. A writer
  * formats many records per second, so the calendar arithmetic runs about
- * once a second. UINT64_MAX is never a second of a uint64_t ns time. */
+ * once a second. It starts as the first second of 1970, so that one
+ * compare tells whether a time is in the cached second. */
 static _Thread_local struct {
-	uint64_t sec;
-	char text[19]; /* YYYY-MM-DDTHH:MM:SS */
-} time_cache __attribute__((tls_model("initial-exec"))) = {UINT64_MAX, {0}};
+	uint64_t base_ns; /* the second's first ns */
+	char text[19];    /* YYYY-MM-DDTHH:MM:SS */
+} time_cache __attribute__((tls_model("initial-exec"))) = {0, "1970-01-01T00:00:00"};
 
 static void put2(char *o, unsigned v)
 {
@@ -48,13 +49,18 @@ static void format_second(char *o, uint64_t sec)
 
 void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
 {
-	uint64_t sec = time_ns / 1000000000u;
-	unsigned us = (unsigned)(time_ns % 1000000000u / 1000u);
-	if (sec != time_cache.sec) {
+	/* Within the cached second, the ns into it need no 64-bit division. */
+	uint64_t into = time_ns - time_cache.base_ns;
+	if (JLOG__UNLIKELY(into >= 1000000000u)) {
+		uint64_t sec = time_ns / 1000000000u;
 		format_second(time_cache.text, sec);
-		time_cache.sec = sec;
+		time_cache.base_ns = sec * 1000000000u;
+		into = time_ns - time_cache.base_ns;
 	}
-	char o[29];
+	unsigned us = (unsigned)into / 1000u;
+	if (!jlog__buf_room(b, 29))
+		return;
+	char *o = b->p + b->len;
 	o[0] = '"';
 	memcpy(o + 1, time_cache.text, 19);
 	o[20] = '.';
@@ -63,7 +69,7 @@ void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
 	put2(o + 25, us % 100);
 	o[27] = 'Z';
 	o[28] = '"';
-	jlog__buf_put(b, o, sizeof(o));
+	b->len += 29;
 }
 
 /*
