@@ -18,33 +18,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_BITS 12
+#define CHUNK_BITS JLOG__CALLSITE_CHUNK_BITS
 #define CHUNK_SIZE (1u << CHUNK_BITS)
-#define MAX_CHUNKS 256 /* up to 1M callsites */
+#define MAX_CHUNKS JLOG__CALLSITE_MAX_CHUNKS
 
-struct entry {
-	const jlog_callsite *cs;
-	const char *basename;
-};
-
-static struct entry first_chunk[CHUNK_SIZE];
-static _Atomic(struct entry *) chunks[MAX_CHUNKS] = {first_chunk};
+/* Read here and by jlog__callsite_find() (callsite.h). */
+static struct jlog__callsite_entry first_chunk[CHUNK_SIZE];
+_Atomic(struct jlog__callsite_entry *) jlog__callsite_chunks[JLOG__CALLSITE_MAX_CHUNKS] = {
+	first_chunk};
 static _Atomic uint32_t next_id = 1;
 
-static struct entry *chunk_for(uint32_t id, bool create)
+static struct jlog__callsite_entry *chunk_for(uint32_t id, bool create)
 {
 	uint32_t c = id >> CHUNK_BITS;
 	if (c >= MAX_CHUNKS)
 		return NULL;
-	/* Acquire pairs with the release CAS below: a chunk seen here is
-	 * zeroed memory. */
-	struct entry *chunk = atomic_load_explicit(&chunks[c], memory_order_acquire);
+	/* Acquire pairs with the release CAS below (as the one of
+	 * jlog__callsite_find() does): a chunk seen here is zeroed memory. */
+	struct jlog__callsite_entry *chunk =
+		atomic_load_explicit(&jlog__callsite_chunks[c], memory_order_acquire);
 	if (chunk || !create)
 		return chunk;
-	struct entry *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
+	struct jlog__callsite_entry *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
 	if (!fresh)
 		return NULL;
-	if (atomic_compare_exchange_strong_explicit(&chunks[c], &chunk, fresh,
+	if (atomic_compare_exchange_strong_explicit(&jlog__callsite_chunks[c], &chunk, fresh,
 	                                            memory_order_acq_rel,
 	                                            memory_order_acquire))
 		return fresh;
@@ -64,10 +62,10 @@ uint32_t jlog__callsite_register(jlog_callsite *cs)
 {
 	/* Relaxed: ids only need to be unique. */
 	uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-	struct entry *chunk = chunk_for(id, true);
+	struct jlog__callsite_entry *chunk = chunk_for(id, true);
 	if (!chunk)
 		return 0;
-	struct entry *e = &chunk[id & (CHUNK_SIZE - 1)];
+	struct jlog__callsite_entry *e = &chunk[id & (CHUNK_SIZE - 1)];
 	e->cs = cs;
 	e->basename = base_name(cs->file);
 
@@ -82,35 +80,29 @@ uint32_t jlog__callsite_register(jlog_callsite *cs)
 	return expected;
 }
 
-static const struct entry *lookup(uint32_t id)
+static const struct jlog__callsite_entry *lookup(uint32_t id)
 {
 	if (id == 0)
 		return NULL;
-	struct entry *chunk = chunk_for(id, false);
+	struct jlog__callsite_entry *chunk = chunk_for(id, false);
 	if (!chunk)
 		return NULL;
-	const struct entry *e = &chunk[id & (CHUNK_SIZE - 1)];
+	const struct jlog__callsite_entry *e = &chunk[id & (CHUNK_SIZE - 1)];
 	return e->cs ? e : NULL;
 }
 
 const jlog_callsite *jlog__callsite_get(uint32_t id)
 {
-	const struct entry *e = lookup(id);
+	const struct jlog__callsite_entry *e = lookup(id);
 	return e ? e->cs : NULL;
 }
 
 const char *jlog__callsite_basename(uint32_t id)
 {
-	const struct entry *e = lookup(id);
+	const struct jlog__callsite_entry *e = lookup(id);
 	return e ? e->basename : NULL;
 }
 
-const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename)
-{
-	const struct entry *e = lookup(id);
-	*basename = e ? e->basename : NULL;
-	return e ? e->cs : NULL;
-}
 
 /*
  * Call sites given as (file, line, function) by jlog_log()/jlog_logv():

@@ -24,9 +24,38 @@ static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
 const jlog_callsite *jlog__callsite_get(uint32_t id);
 /* Base name of the callsite's file (computed at registration). */
 const char *jlog__callsite_basename(uint32_t id);
-/* Both in one lookup (the writer's decode wants both): the callsite, NULL
- * if unknown, and *basename set (NULL then too). Any thread. */
-const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename);
+/* The table (callsite.c): an id's entry is in chunk id >> CHUNK_BITS,
+ * each chunk allocated on the first id in it; cs NULL: no callsite. */
+#define JLOG__CALLSITE_CHUNK_BITS 12
+#define JLOG__CALLSITE_MAX_CHUNKS 256 /* up to 1M callsites */
+struct jlog__callsite_entry {
+	const jlog_callsite *cs;
+	const char *basename;
+};
+extern _Atomic(struct jlog__callsite_entry *) jlog__callsite_chunks[JLOG__CALLSITE_MAX_CHUNKS];
+
+/* Both in one lookup (the writer's decode wants both, inline): the
+ * callsite, NULL if unknown, and *basename set (NULL then too). Any
+ * thread. The same lookup as jlog__callsite_get()'s. */
+static inline const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename)
+{
+	uint32_t c = id >> JLOG__CALLSITE_CHUNK_BITS;
+	*basename = NULL;
+	if (id == 0 || c >= JLOG__CALLSITE_MAX_CHUNKS)
+		return NULL;
+	/* Acquire pairs with the release CAS that installed the chunk
+	 * (callsite.c's chunk_for()): a chunk seen here is zeroed memory. */
+	const struct jlog__callsite_entry *chunk =
+		atomic_load_explicit(&jlog__callsite_chunks[c], memory_order_acquire);
+	if (!chunk)
+		return NULL;
+	const struct jlog__callsite_entry *e =
+		&chunk[id & ((1u << JLOG__CALLSITE_CHUNK_BITS) - 1)];
+	if (!e->cs)
+		return NULL;
+	*basename = e->basename;
+	return e->cs;
+}
 /* The callsite of a (file, line, function) triple given by the caller
  * (jlog_log()): one per distinct triple of pointers, kept for the life of
  * the process; NULL when the table is full or out of memory. Any thread. */
