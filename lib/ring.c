@@ -266,34 +266,6 @@ void *jlog__ring_reserve_slow(struct jlog_ring *r, size_t len, bool block)
 	return r->buf + (pos & r->mask) + 8;
 }
 
-int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec, size_t *len)
-{
-	/* Relaxed: only this thread writes tail. */
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	for (;;) {
-		/* A full lap ahead of tail is our own consumed but not yet
-		 * released (so not yet zeroed) bytes: stop there until the
-		 * caller releases them. Only a ring that is exactly full gets
-		 * here. */
-		if (*pos - tail >= r->cap)
-			return 0;
-		/* Acquire pairs with the release store in jlog__ring_commit()
-		 * (or of a pad header in jlog__ring_reserve()). */
-		uint64_t h = atomic_load_explicit(slot_at(r, *pos), memory_order_acquire);
-		if (!(h & JLOG__SLOT_COMMITTED))
-			return 0;
-		uint64_t l = h & JLOG__SLOT_LEN_MASK;
-		if (h & JLOG__SLOT_PAD) {
-			*pos += 8 + l;
-			continue;
-		}
-		*rec = r->buf + (*pos & r->mask) + 8;
-		*len = (size_t)l;
-		*pos += 8 + JLOG__ALIGN8(l);
-		return 1;
-	}
-}
-
 /*
  * Zero @n bytes at @p (both multiples of 8, as every ring position is),
  * 32 bytes a store (two on a CPU without 32-byte stores). libc's memset

@@ -116,10 +116,38 @@ static inline void jlog__ring_commit(struct jlog_ring *r, void *payload, size_t 
 /*
  * Consumer: look at the position *pos. Returns 1 and sets *rec and *len and
  * advances *pos past the record when a committed record is there (padding
- * is skipped); returns 0 when nothing committed is there yet.
+ * is skipped); returns 0 when nothing committed is there yet. Inline: the
+ * writer's drain loop calls it for every record.
  */
-int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec,
-                    size_t *len);
+static inline int jlog__ring_peek(struct jlog_ring *r, uint64_t *pos, const void **rec,
+                                  size_t *len)
+{
+	/* Relaxed: only this thread writes tail. */
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	for (;;) {
+		/* A full lap ahead of tail is our own consumed but not yet
+		 * released (so not yet zeroed) bytes: stop there until the
+		 * caller releases them. Only a ring that is exactly full gets
+		 * here. */
+		if (*pos - tail >= r->cap)
+			return 0;
+		/* Acquire pairs with the release store in jlog__ring_commit()
+		 * (or of a pad header in jlog__ring_reserve()). */
+		_Atomic uint64_t *slot = (_Atomic uint64_t *)(void *)(r->buf + (*pos & r->mask));
+		uint64_t h = atomic_load_explicit(slot, memory_order_acquire);
+		if (!(h & JLOG__SLOT_COMMITTED))
+			return 0;
+		uint64_t l = h & JLOG__SLOT_LEN_MASK;
+		if (h & JLOG__SLOT_PAD) {
+			*pos += 8 + l;
+			continue;
+		}
+		*rec = r->buf + (*pos & r->mask) + 8;
+		*len = (size_t)l;
+		*pos += 8 + JLOG__ALIGN8(l);
+		return 1;
+	}
+}
 /* Consumer: give back everything before @pos (zeroes it and publishes the
  * new tail; wakes producers parked on a full ring). */
 void jlog__ring_release(struct jlog_ring *r, uint64_t pos);
