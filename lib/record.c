@@ -330,25 +330,31 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 	const char *file = NULL;
 	const jlog_callsite *cs = h.callsite ? jlog__callsite_find(h.callsite, &file) : NULL;
 	const char *msg = (const char *)p + sizeof(h);
-	/* The members not named are zero. */
-	*v = (struct jlog__rec_view){
-		.time_ns = h.flags & JLOG__REC_TICKS ? ticks_to_ns(cc, h.time_ns)
-		                                     : h.time_ns,
-		.level = h.level,
-		.flags = h.flags,
-		.tid = h.tid,
-		.msg = msg,
-		.msg_len = h.msg_len,
-		.name = msg + h.msg_len,
-		.name_len = h.name_len,
-		.file = file,
-		.function = cs ? cs->function : NULL,
-		.line = cs ? cs->line : 0,
-		.callsite = h.callsite,
-		.nfields = h.nfields,
-		.fields = (const uint8_t *)msg + h.msg_len + h.name_len,
-		.end = p + len,
-	};
+	/* Every member is stored once, here (a compound literal zeroes the
+	 * whole view first, then stores most of it again): a member added to
+	 * struct jlog__rec_view is set here too. */
+	const uint8_t *fields = (const uint8_t *)msg + h.msg_len + h.name_len;
+	v->time_ns = h.flags & JLOG__REC_TICKS ? ticks_to_ns(cc, h.time_ns) : h.time_ns;
+	v->level = h.level;
+	v->flags = h.flags;
+	v->tid = h.tid;
+	v->msg = msg;
+	v->msg_len = h.msg_len;
+	v->name = msg + h.msg_len;
+	v->name_len = h.name_len;
+	v->file = file;
+	v->function = cs ? cs->function : NULL;
+	v->line = cs ? cs->line : 0;
+	v->callsite = h.callsite;
+	v->nfields = h.nfields;
+	v->fields = fields;
+	v->end = p + len;
+	v->dropped = 0;
+	v->fv = NULL;
+	v->fv_fields = fields;
+	v->fv_end = p + len;
+	v->fv_nfields = h.nfields;
+	v->fv_n = 0;
 
 	/* Walk every field once here, so that the encoder can trust the
 	 * count and never has to give up half way through a line. Each field
@@ -381,9 +387,6 @@ bool jlog__record_decode_into(const void *rec, size_t len, struct jlog__rec_view
 			}
 		}
 		v->fv = fv;
-		v->fv_fields = v->fields;
-		v->fv_end = v->end;
-		v->fv_nfields = v->nfields;
 		v->fv_n = n;
 	} else {
 		struct jlog__field_view f;

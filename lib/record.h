@@ -86,7 +86,6 @@ struct jlog__rec_view {
 	uint64_t time_ns;
 	int level;
 	unsigned flags;
-	uint32_t tid;
 	const char *msg;
 	size_t msg_len;
 	const char *name;
@@ -98,6 +97,10 @@ struct jlog__rec_view {
 	 * they do not come from the callsite table. */
 	uint32_t callsite;
 	uint32_t nfields;
+	uint32_t tid;
+	/* No padding before here or after fv_n, so that a test can tell
+	 * every byte was set by jlog__record_decode_into(), which stores
+	 * each member itself. */
 	const uint8_t *fields; /* first struct jlog__field_hdr */
 	const uint8_t *end;    /* end of the record */
 	/* For synthetic drop reports: the number of records dropped. */

@@ -82,6 +82,32 @@ static struct jlog__field_view decode_one(const struct rec *r)
 	return f;
 }
 
+/* The decode sets every member of the view (it stores each one itself
+ * rather than zeroing the view first): decoded over zero bytes and over
+ * 0xff bytes, the views are the same bytes. */
+START_TEST(test_decode_sets_every_member)
+{
+	const jlog_field fields[] = {JLOG_STR("a", "x"), JLOG_INT("b", 7)};
+	struct rec r = build("m", "lg", 0, fields, 2, SIZE_MAX);
+	for (int with_fv = 0; with_fv < 2; with_fv++) {
+		struct jlog__rec_view a, b;
+		struct jlog__field_view fa[2], fb[2];
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0xff, sizeof(b));
+		ck_assert(jlog__record_decode_into(r.p, r.len, &a, with_fv ? fa : NULL, 2, NULL));
+		ck_assert(jlog__record_decode_into(r.p, r.len, &b, with_fv ? fb : NULL, 2, NULL));
+		if (with_fv) {
+			ck_assert_ptr_eq(a.fv, fa);
+			b.fv = fa; /* the only member that differs by design */
+		}
+		ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+		ck_assert_uint_eq(a.dropped, 0);
+		ck_assert_uint_eq(a.tid, 4243);
+	}
+	free(r.p);
+}
+END_TEST
+
 /* A diagnostic field is left out of the decoded fields, whether or not
  * its record says it has one (JLOG__REC_DIAG), and the fields after it
  * keep their order. */
@@ -641,6 +667,7 @@ Suite *jlog_test_suite(void)
 	TCase *tc = tcase_create("layout");
 	tcase_add_test(tc, test_roundtrip_types);
 	tcase_add_test(tc, test_decoded_skip_diag);
+	tcase_add_test(tc, test_decode_sets_every_member);
 	tcase_add_test(tc, test_json_values);
 	tcase_add_test(tc, test_json_failure);
 	tcase_add_test(tc, test_key_cut);
