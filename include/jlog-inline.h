@@ -184,8 +184,8 @@ general:
  * JLOG_COMPACT_CALLSITES (jlog.h). Each statement has a static descriptor (struct jlog__site: its callsite, its fields' keys and
  * types, all constants) and makes one out-of-line call,
  * jlog__log_site(), with the values only, packed one union jlog__val
- * each (a string takes two: pointer, then its length, or SIZE_MAX for
- * the library to measure it). The library turns the
+ * each (a JLOG_STRN takes two: pointer, then its length; a JLOG_STR the
+ * pointer alone, which the library measures). The library turns the
  * descriptor into a template of the record's field bytes on the
  * statement's first call and copies it into each record, so the caller
  * stores a few words and the record's bytes stay self-contained (the
@@ -203,13 +203,17 @@ union jlog__val {
 };
 
 /* Private: in a descriptor's type, a JLOG_STRN: its length is always
- * given (SIZE_MAX is a length, not "measure it"). */
+ * given, in the value after its pointer. A JLOG_STR takes the pointer
+ * only: the library measures it, and measures it once when it is a
+ * literal (JLOG__TF_LIT, known while parsing: a literal's length is the
+ * same on every call), so that no statement stores a length. */
 #define JLOG__TF_LEN 0x80
+#define JLOG__TF_LIT 0x40
 
 struct jlog__site {
 	jlog_callsite cs;
 	const char *const *keys;     /* nfields keys (NULL is "") */
-	const unsigned char *types;  /* nfields enum jlog__type | JLOG__TF_LEN */
+	const unsigned char *types;  /* nfields enum jlog__type | JLOG__TF_* */
 	unsigned nfields;
 	void *tmpl; /* the template, built by the first call (lib/hotpath.c);
 	               accessed atomically */
@@ -239,14 +243,6 @@ JLOG__INLINE void jlog__site_call(jlog_logger *log, struct jlog__site *site, int
 	jlog__log_site(log, site, level, msg, len, vals);
 }
 
-/* A string's length where the compiler knows it (a literal: no side
- * effect, so naming @s twice is safe), else SIZE_MAX: the library
- * measures it. */
-JLOG__INLINE size_t jlog__cstrlen(const char *s)
-{
-	return s ? strlen(s) : 0;
-}
-#define JLOG__SLEN(s) (__builtin_constant_p(s) ? jlog__cstrlen(s) : SIZE_MAX)
 
 /*
  * What each field constructor gives a descriptor, by the name of the
@@ -255,9 +251,11 @@ JLOG__INLINE size_t jlog__cstrlen(const char *s)
  * of jlog.h have these; anything else fails to compile, next to the
  * message of JLOG__CHECK_FIELDS.
  */
-#define JLOG__FT_jlog__field_str(jk, jv) JLOG__T_STR
+/* In the descriptor's static initializer, __builtin_constant_p() is
+ * decided while parsing: true for a literal (or a null constant) only. */
+#define JLOG__FT_jlog__field_str(jk, jv) (JLOG__T_STR | (__builtin_constant_p(jv) ? JLOG__TF_LIT : 0))
 #define JLOG__FK_jlog__field_str(jk, jv) jk
-#define JLOG__FV_jlog__field_str(jk, jv) {.s = (jv)}, {.u = JLOG__SLEN(jv)},
+#define JLOG__FV_jlog__field_str(jk, jv) {.s = (jv)},
 #define JLOG__FT_jlog__field_strn(jk, jv, jn) (JLOG__T_STR | JLOG__TF_LEN)
 #define JLOG__FK_jlog__field_strn(jk, jv, jn) jk
 #define JLOG__FV_jlog__field_strn(jk, jv, jn) {.s = (jv)}, {.u = (jn)},
@@ -436,6 +434,11 @@ extern "C" {
 /* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is JLOG_LOG's variable. The empty asm hides what the level gate
  * learnt of it (NULL or not), which otherwise makes GCC copy the whole
  * call into both of the gate's branches. */
+#define JLOG__GATE_HIDE(lg, logger)                                           \
+	do {                                                                  \
+		if (!__builtin_constant_p(logger))                            \
+			__asm__("" : "+r"(lg));                               \
+	} while (0)
 #define JLOG__EMIT(lg, lvl, ...)                                              \
 	do {                                                                  \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
@@ -514,6 +517,12 @@ extern "C" {
 		                 JLOG__NFIELDS(__VA_ARGS__) - 1, jlog__copy_); \
 	} while (0)
 #endif
+#endif
+
+/* What JLOG_LOG's gate may learn of the logger pointer: nothing in a
+ * compact call site (above), anything elsewhere. */
+#ifndef JLOG__GATE_HIDE
+#define JLOG__GATE_HIDE(lg, logger) ((void)0)
 #endif
 
 #endif /* JLOG_INLINE_H */

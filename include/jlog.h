@@ -1446,6 +1446,7 @@ extern "C" {
 	do {                                                                  \
 		jlog_logger *jlog__lg_ = (logger);                            \
 		int jlog__lv_ = (level);                                      \
+		JLOG__GATE_HIDE(jlog__lg_, logger);                           \
 		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_)))      \
 			JLOG__EMIT(jlog__lg_, jlog__lv_, __VA_ARGS__);        \
 	} while (0)

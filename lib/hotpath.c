@@ -667,9 +667,15 @@ void jlog__log(jlog_logger *lg, jlog_callsite *cs, int level, const char *msg,
 struct site_seg {
 	uint32_t off, len;   /* the segment: bytes[off, off + len) */
 	uint16_t fix0, fix1; /* its fixed values: fixes[fix0, fix1) */
-	uint16_t slot;       /* the string's pointer; its length is the next */
+	uint16_t slot;       /* the string's pointer (a JLOG_STRN's length is the next) */
 	uint16_t back;       /* from the segment's end back to the string's header */
-	uint8_t given;       /* JLOG__TF_LEN: the length is never SIZE_MAX */
+	uint8_t len_from;    /* SEG_MEASURE, SEG_GIVEN or SEG_LITERAL */
+	uint32_t lit_len;    /* SEG_LITERAL: the literal's length */
+};
+enum {
+	SEG_MEASURE, /* a JLOG_STR: strlen() each call */
+	SEG_GIVEN,   /* a JLOG_STRN: its length is the slot after the pointer */
+	SEG_LITERAL, /* a JLOG_STR of a literal (JLOG__TF_LIT): measured once */
 };
 /* A fixed value is one unaligned 8-byte store of (value & mask) | rest: a
  * BOOL's mask keeps its byte, and rest holds the template's next 7 bytes
@@ -741,10 +747,16 @@ static inline void site_copy(uint8_t *d, const uint8_t *s, size_t n)
 	memcpy(d + n - 16, s + n - 16, 16);
 }
 
+/* A descriptor type without its flags (JLOG__TF_*). */
+#define SITE_TYPE(t) ((unsigned)(t) & ~(unsigned)(JLOG__TF_LEN | JLOG__TF_LIT))
+
 /* Build @site's template and publish it; returns the published one (NULL:
- * out of memory, the general path this time). Keeps errno: the record's
- * diagnostics show the caller's. */
-static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog__site *site)
+ * out of memory, the general path this time). @v: the first call's
+ * values, where the literal strings' lengths are measured (a literal is
+ * the same on every call). Keeps errno: the record's diagnostics show the
+ * caller's. */
+static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog__site *site,
+                                                                   const union jlog__val *v)
 {
 	int saved_errno = errno;
 	const struct site_tmpl *t = &general_tmpl;
@@ -756,7 +768,7 @@ static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog_
 	for (unsigned i = 0; i < n; i++) {
 		const char *key = site->keys[i] ? site->keys[i] : "";
 		size_t kl = strlen(key);
-		unsigned type = site->types[i] & ~(unsigned)JLOG__TF_LEN;
+		unsigned type = SITE_TYPE(site->types[i]);
 		int fs = site_fixed_size(type);
 		if (kl > JLOG__MAX_KEY || fs < 0)
 			goto publish;
@@ -782,7 +794,7 @@ static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog_
 	for (unsigned i = 0; i < n; i++) {
 		const char *key = site->keys[i] ? site->keys[i] : "";
 		size_t kl = strlen(key);
-		unsigned type = site->types[i] & ~(unsigned)JLOG__TF_LEN;
+		unsigned type = SITE_TYPE(site->types[i]);
 		int fs = site_fixed_size(type);
 		struct jlog__field_hdr h = {.type = (uint8_t)type,
 		                            .key_len = (uint16_t)kl,
@@ -796,8 +808,27 @@ static __attribute__((noinline)) const struct site_tmpl *site_build(struct jlog_
 			segs[ns].fix1 = (uint16_t)nf;
 			segs[ns].slot = (uint16_t)slot;
 			segs[ns].back = (uint16_t)(sizeof(h) + kl);
-			segs[ns].given = site->types[i] & JLOG__TF_LEN;
-			slot += 2;
+			segs[ns].lit_len = 0;
+			if (site->types[i] & JLOG__TF_LEN) {
+				segs[ns].len_from = SEG_GIVEN;
+				slot += 2;
+			} else if (site->types[i] & JLOG__TF_LIT) {
+				size_t l = v[slot].s ? strlen(v[slot].s) : 0;
+				if (l > UINT32_MAX) {
+					/* Never a literal in practice: the general
+					 * path, the arena's bytes left unused. */
+					if (heap)
+						free(nt);
+					heap = false;
+					goto publish;
+				}
+				segs[ns].len_from = SEG_LITERAL;
+				segs[ns].lit_len = (uint32_t)l;
+				slot++;
+			} else {
+				segs[ns].len_from = SEG_MEASURE;
+				slot++;
+			}
 			start = pos;
 			segs[++ns].fix0 = (uint16_t)nf;
 			continue;
@@ -860,11 +891,9 @@ static __attribute__((noinline)) void site_general(jlog_logger *lg, struct jlog_
 	unsigned n = site->nfields < SITE_MAX_FIELDS ? site->nfields : SITE_MAX_FIELDS;
 	for (unsigned i = 0; i < n; i++) {
 		const char *key = site->keys[i];
-		switch (site->types[i]) {
+		switch (site->types[i] & ~(unsigned)JLOG__TF_LIT) {
 		case JLOG__T_STR:
-			f[i] = v[1].u == SIZE_MAX ? jlog__field_str(key, v->s)
-			                          : jlog__field_strn(key, v->s, v[1].u);
-			v++;
+			f[i] = jlog__field_str(key, v->s);
 			break;
 		case JLOG__T_STR | JLOG__TF_LEN:
 			f[i] = jlog__field_strn(key, v->s, v[1].u);
@@ -908,7 +937,7 @@ void jlog__log_site(jlog_logger *lg, struct jlog__site *site, int level, const c
 		msg_len = msg ? strlen(msg) : 0;
 	const struct site_tmpl *t = __atomic_load_n((struct site_tmpl **)&site->tmpl, __ATOMIC_ACQUIRE);
 	if (JLOG__UNLIKELY(!t)) {
-		t = site_build(site);
+		t = site_build(site, v);
 		if (!t)
 			goto general;
 	}
@@ -919,10 +948,14 @@ void jlog__log_site(jlog_logger *lg, struct jlog__site *site, int level, const c
 	for (unsigned k = 0; k < t->nstr; k++) {
 		const struct site_seg *sg = &t->segs[k];
 		const char *s = v[sg->slot].s;
-		size_t l = v[sg->slot + 1].u;
+		size_t l;
 		if (JLOG__UNLIKELY(!s))
 			l = 0;
-		else if (JLOG__UNLIKELY(l == SIZE_MAX) && !sg->given)
+		else if (sg->len_from == SEG_LITERAL)
+			l = sg->lit_len;
+		else if (sg->len_from == SEG_GIVEN)
+			l = v[sg->slot + 1].u;
+		else
 			l = strlen(s);
 		if (JLOG__UNLIKELY(l > UINT32_MAX))
 			goto general;

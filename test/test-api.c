@@ -209,7 +209,10 @@ START_TEST(test_site_every_shape)
 	          JLOG_INT("f26", 26), JLOG_INT("f27", 27), JLOG_INT("f28", 28),
 	          JLOG_INT("f29", 29), JLOG_INT("f30", 30), JLOG_INT("f31", 31),
 	          JLOG_INT("f32", 32));
-	JLOG_INFO(log, "json only", JLOG_JSON("j", j), JLOG_BOOL("b", true));
+	/* The general path reads the values by the descriptor: a string
+	 * takes one, a JLOG_STRN two. */
+	JLOG_INFO(log, "json only", JLOG_STR("s", site_name(2)), JLOG_JSON("j", j),
+	          JLOG_STRN("sn", "xyz", 2), JLOG_STR("sl", "lit"), JLOG_BOOL("b", true));
 	json_decref(j);
 	ck_assert_int_eq(evaluated, 3);
 	ck_assert_int_eq(jlog_close(log), 0);
@@ -252,6 +255,9 @@ START_TEST(test_site_every_shape)
 	}
 	o = lines[6];
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "j"), "a")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "s")), "carol");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "sn")), "xy");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "sl")), "lit");
 	ck_assert(json_is_true(json_object_get(o, "b")));
 	tc_free_lines(lines, n);
 	free(path);
