@@ -47,22 +47,16 @@ static void format_second(char *o, uint64_t sec)
 	put2(o + 17, (unsigned)(rem % 60));
 }
 
-void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (quoted) of second @text and @into ns
+ * into it. */
+static inline void put_time(struct jlog__buf *b, const char *text, uint64_t into)
 {
-	/* Within the cached second, the ns into it need no 64-bit division. */
-	uint64_t into = time_ns - time_cache.base_ns;
-	if (JLOG__UNLIKELY(into >= 1000000000u)) {
-		uint64_t sec = time_ns / 1000000000u;
-		format_second(time_cache.text, sec);
-		time_cache.base_ns = sec * 1000000000u;
-		into = time_ns - time_cache.base_ns;
-	}
 	unsigned us = (unsigned)into / 1000u;
 	if (!jlog__buf_room(b, 29))
 		return;
 	char *o = b->p + b->len;
 	o[0] = '"';
-	memcpy(o + 1, time_cache.text, 19);
+	memcpy(o + 1, text, 19);
 	o[20] = '.';
 	put2(o + 21, us / 10000);
 	put2(o + 23, us / 100 % 100);
@@ -70,6 +64,37 @@ void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
 	o[27] = 'Z';
 	o[28] = '"';
 	b->len += 29;
+}
+
+/* A time of another second than the cached one: format it, and cache it
+ * unless it is the last second a uint64_t reaches, which is cut short
+ * (its base + 10^9 wraps, so the one compare would take the first second
+ * of 1970 for it). */
+static __attribute__((noinline)) void json_time_new_second(struct jlog__buf *b,
+                                                           uint64_t time_ns)
+{
+	uint64_t sec = time_ns / 1000000000u;
+	uint64_t base = sec * 1000000000u;
+	if (JLOG__UNLIKELY(base > UINT64_MAX - 1000000000u)) {
+		char last[19];
+		format_second(last, sec);
+		put_time(b, last, time_ns - base);
+		return;
+	}
+	format_second(time_cache.text, sec);
+	time_cache.base_ns = base;
+	put_time(b, time_cache.text, time_ns - base);
+}
+
+void jlog__json_time(struct jlog__buf *b, uint64_t time_ns)
+{
+	/* Within the cached second, the ns into it need no 64-bit division. */
+	uint64_t into = time_ns - time_cache.base_ns;
+	if (JLOG__UNLIKELY(into >= 1000000000u)) {
+		json_time_new_second(b, time_ns);
+		return;
+	}
+	put_time(b, time_cache.text, into);
 }
 
 /*

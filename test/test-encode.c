@@ -1241,6 +1241,10 @@ START_TEST(test_time_known)
 		{13574649599000000000ull, "\"2400-02-29T23:59:59.000000Z\""},
 		/* The last instant a uint64_t of ns can hold. */
 		{UINT64_MAX, "\"2554-07-21T23:34:33.709551Z\""},
+		/* After it, times of 1970's first second (its second wraps). */
+		{709551616, "\"1970-01-01T00:00:00.709551Z\""},
+		{UINT64_MAX - 1, "\"2554-07-21T23:34:33.709551Z\""},
+		{0, "\"1970-01-01T00:00:00.000000Z\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text = time_text(cases[i].ns);
