@@ -27,6 +27,10 @@
  * after), so a call pays the decision only; --rate gives each call site
  * a token bucket that never runs dry (10^9 a second, burst 2^32-1).
  *
+ * With --redact the logger has ten key rules that match nothing in the
+ * record (bench/bench-redact.c's): count the writer (writer_main) for
+ * what redaction that finds nothing costs it.
+ *
  * With a flight recorder (README, "Flight recorder"): --flight holds
  * DEBUG records (200 of them); an INFO call then pays for the recorder's
  * check, and with --disabled the DEBUG call of hot_disabled() is the
@@ -61,7 +65,7 @@ __attribute__((noinline)) void hot_disabled(jlog_logger *log)
 int main(int argc, char **argv)
 {
 	long calls = 100000;
-	int disabled = 0, sampling = 0, rate = 0, flight = 0;
+	int disabled = 0, sampling = 0, rate = 0, flight = 0, redact = 0;
 	const char *sink = "/dev/null";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
@@ -78,10 +82,12 @@ int main(int argc, char **argv)
 			rate = 1;
 		else if (strcmp(argv[i], "--flight") == 0)
 			flight = 1;
+		else if (strcmp(argv[i], "--redact") == 0)
+			redact = 1;
 		else {
 			fprintf(stderr,
 			        "usage: %s [--calls N] [--disabled] [--sink PATH] "
-			        "[--sampling | --sampled-out] [--rate] [--flight]\n",
+			        "[--sampling | --sampled-out] [--rate] [--flight] [--redact]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -105,6 +111,18 @@ int main(int argc, char **argv)
 	}
 	if (flight)
 		o.flight_records = 200;
+	/* The ten key rules of bench/bench-redact.c, none of which matches
+	 * the standard record: the writer's cost of rules that find nothing. */
+	static const char *const rules[10] = {
+		"password", "*token*", "api_key*", "secret", "authorization",
+		"cookie",   "*passwd*", "card.number", "**.ssn", "session_id",
+	};
+	jlog_redact_options ro;
+	jlog_redact_options_init(&ro);
+	ro.keys = rules;
+	ro.nkeys = 10;
+	if (redact)
+		o.redact = &ro;
 	jlog_logger *log;
 	int rc = jlog_open(&log, &o);
 	if (rc < 0) {

@@ -63,6 +63,20 @@ struct cache_ent {
 	char key[CACHE_KEY];
 };
 
+/* A call site whose last record no rule could change (fields_clean()):
+ * its decoded fields' keys, raw. A record of the call site with the same
+ * keys (and no JSON value) is clean too, found by comparing the keys in
+ * order instead of looking each one up. Writer only. */
+#define CLEAN_SLOTS 64u
+#define CLEAN_KEYS 16u
+#define CLEAN_RAW 256u
+struct clean_ent {
+	uint32_t id; /* callsite; 0: empty */
+	uint32_t n;  /* decoded fields */
+	uint16_t len[CLEAN_KEYS];
+	char raw[CLEAN_RAW];
+};
+
 struct jlog__redact {
 	struct rule *rules;
 	size_t nrules;
@@ -79,6 +93,7 @@ struct jlog__redact {
 	struct jlog__buf out;   /* writer */
 	struct jlog__buf crash; /* crash handler, fixed */
 	struct cache_ent cache[CACHE_N];
+	struct clean_ent clean[CLEAN_SLOTS];
 };
 
 void jlog_redact_options_init(jlog_redact_options *o)
@@ -231,6 +246,49 @@ static inline __attribute__((always_inline)) int match_key_cached(struct jlog__r
 	return match_key_miss(r, e, k, n);
 }
 
+/* Whether @fv's @n fields have @c's keys, in order, and no JSON value. */
+static inline bool clean_keys_same(const struct clean_ent *c, const struct jlog__field_view *fv,
+                                   uint32_t n)
+{
+	const char *raw = c->raw;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t kl = fv[i].key_len;
+		if (fv[i].type == JLOG__T_JSON || kl != c->len[i] ||
+		    !jlog__bytes_equal(fv[i].key, raw, kl))
+			return false;
+		raw += kl;
+	}
+	return true;
+}
+
+/* fields_clean() for decoded fields of call site @id not in its slot @c
+ * (id 0: a record without one, never kept): each key looked up, and a
+ * clean record's keys kept in @c. Out of line: the common case, a call site seen clean, saves no
+ * registers for it. */
+static __attribute__((noinline)) bool decoded_clean(struct jlog__redact *r, struct clean_ent *c,
+                                                    uint32_t id,
+                                                    const struct jlog__field_view *fv,
+                                                    uint32_t n)
+{
+	size_t raw = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (fv[i].type == JLOG__T_JSON || match_key_cached(r, fv[i].key, fv[i].key_len))
+			return false;
+		raw += fv[i].key_len;
+	}
+	if (id && n <= CLEAN_KEYS && raw <= CLEAN_RAW) {
+		char *q = c->raw;
+		for (uint32_t i = 0; i < n; i++) {
+			c->len[i] = (uint16_t)fv[i].key_len;
+			memcpy(q, fv[i].key, fv[i].key_len);
+			q += fv[i].key_len;
+		}
+		c->n = n;
+		c->id = id;
+	}
+	return true;
+}
+
 /*
  * Whether no rule can change @v's fields: no key matches and there is no
  * JSON value to walk. The writer's usual case, in a loop of its own. A
@@ -239,6 +297,21 @@ static inline __attribute__((always_inline)) int match_key_cached(struct jlog__r
  */
 static bool fields_clean(struct jlog__redact *r, const struct jlog__rec_view *v)
 {
+	/* The writer's records come decoded (jlog__record_decode_into()):
+	 * their keys are looked at where they are, without a walk. They
+	 * leave out the diagnostic field, as the walk below does. */
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
+	if (fv) {
+		uint32_t n = v->fv_n;
+		/* Records without a call site (0) are never kept: an empty
+		 * slot (id 0, no keys) matches only those without fields,
+		 * which are clean anyway. */
+		struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
+		if (c->id == v->callsite && c->n == n && clean_keys_same(c, fv, n))
+			return true;
+		return decoded_clean(r, c, v->callsite, fv, n);
+	}
+
 	/* fields and end are both NULL when there is none. */
 	const uint8_t *p = v->fields, *end = v->end;
 	struct jlog__field_hdr h;

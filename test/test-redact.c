@@ -411,6 +411,39 @@ START_TEST(test_remove_and_case)
 }
 END_TEST
 
+/* One call site (jlog_log() with the same file, line and function) whose
+ * records alternate between keys no rule matches and keys one does (of
+ * the same length, so that only the bytes tell them apart): a
+ * call site seen clean is remembered by its keys, so each record with the
+ * secret key is still redacted, whichever came before it, and the clean
+ * ones are left as they are. */
+START_TEST(test_call_site_keys_change)
+{
+	struct capture c = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+	jlog_logger *lg = open_capture(
+		"{\"redact\":{\"keys\":[\"password\"]},\"sinks\":[{\"sink\":\"/dev/null\"}]}", &c);
+	static const char *const second[] = {"username", "password", "username", "username",
+	                                     "password"};
+	for (int i = 0; i < 10; i++) {
+		const char *k = second[i % 5];
+		jlog_field f[2] = {JLOG_STR("id", "x"), JLOG_STR(k, "zq9")};
+		jlog_log(lg, JLOG_LEVEL_INFO, "site.c", 7, "fn", f, 2, "m");
+	}
+	ck_assert_int_eq(jlog_close(lg), 0);
+	size_t n;
+	json_t **l = tc_parse_lines_n(c.text, c.len, &n);
+	ck_assert_uint_eq(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = second[i % 5];
+		const char *want = strcmp(k, "password") == 0 ? "[REDACTED]" : "zq9";
+		ck_assert_msg(strcmp(json_string_value(json_object_get(l[i], k)), want) == 0,
+		              "line %zu: %s is %s", i, k, json_string_value(json_object_get(l[i], k)));
+	}
+	tc_free_lines(l, n);
+	free(c.text);
+}
+END_TEST
+
 /* What the detectors must leave alone. */
 START_TEST(test_detector_negatives)
 {
@@ -655,6 +688,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_hash_mode);
 	tcase_add_test(tc, test_hash_key_file);
 	tcase_add_test(tc, test_remove_and_case);
+	tcase_add_test(tc, test_call_site_keys_change);
 	tcase_add_test(tc, test_detector_negatives);
 	tcase_add_test(tc, test_per_sink);
 	tcase_add_test(tc, test_options_api);
