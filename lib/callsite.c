@@ -22,22 +22,24 @@
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 #define MAX_CHUNKS JLOG__CALLSITE_MAX_CHUNKS
 
-/* Read here and by jlog__callsite_find() (callsite.h). */
+/* Read by jlog__callsite_entry_of() (callsite.h). */
 static struct jlog__callsite_entry first_chunk[CHUNK_SIZE];
 _Atomic(struct jlog__callsite_entry *) jlog__callsite_chunks[JLOG__CALLSITE_MAX_CHUNKS] = {
 	first_chunk};
 static _Atomic uint32_t next_id = 1;
 
-static struct jlog__callsite_entry *chunk_for(uint32_t id, bool create)
+/* The chunk of @id, allocated if it is not there yet; NULL past the
+ * table or out of memory. */
+static struct jlog__callsite_entry *chunk_for(uint32_t id)
 {
 	uint32_t c = id >> CHUNK_BITS;
 	if (c >= MAX_CHUNKS)
 		return NULL;
 	/* Acquire pairs with the release CAS below (as the one of
-	 * jlog__callsite_find() does): a chunk seen here is zeroed memory. */
+	 * jlog__callsite_entry_of() does): a chunk seen here is zeroed memory. */
 	struct jlog__callsite_entry *chunk =
 		atomic_load_explicit(&jlog__callsite_chunks[c], memory_order_acquire);
-	if (chunk || !create)
+	if (chunk)
 		return chunk;
 	struct jlog__callsite_entry *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
 	if (!fresh)
@@ -62,7 +64,7 @@ uint32_t jlog__callsite_register(jlog_callsite *cs)
 {
 	/* Relaxed: ids only need to be unique. */
 	uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-	struct jlog__callsite_entry *chunk = chunk_for(id, true);
+	struct jlog__callsite_entry *chunk = chunk_for(id);
 	if (!chunk)
 		return 0;
 	struct jlog__callsite_entry *e = &chunk[id & (CHUNK_SIZE - 1)];
@@ -80,29 +82,17 @@ uint32_t jlog__callsite_register(jlog_callsite *cs)
 	return expected;
 }
 
-static const struct jlog__callsite_entry *lookup(uint32_t id)
-{
-	if (id == 0)
-		return NULL;
-	struct jlog__callsite_entry *chunk = chunk_for(id, false);
-	if (!chunk)
-		return NULL;
-	const struct jlog__callsite_entry *e = &chunk[id & (CHUNK_SIZE - 1)];
-	return e->cs ? e : NULL;
-}
-
 const jlog_callsite *jlog__callsite_get(uint32_t id)
 {
-	const struct jlog__callsite_entry *e = lookup(id);
+	const struct jlog__callsite_entry *e = jlog__callsite_entry_of(id);
 	return e ? e->cs : NULL;
 }
 
 const char *jlog__callsite_basename(uint32_t id)
 {
-	const struct jlog__callsite_entry *e = lookup(id);
+	const struct jlog__callsite_entry *e = jlog__callsite_entry_of(id);
 	return e ? e->basename : NULL;
 }
-
 
 /*
  * Call sites given as (file, line, function) by jlog_log()/jlog_logv():

@@ -34,13 +34,12 @@ struct jlog__callsite_entry {
 };
 extern _Atomic(struct jlog__callsite_entry *) jlog__callsite_chunks[JLOG__CALLSITE_MAX_CHUNKS];
 
-/* Both in one lookup (the writer's decode wants both, inline): the
- * callsite, NULL if unknown, and *basename set (NULL then too). Any
- * thread. The same lookup as jlog__callsite_get()'s. */
-static inline const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename)
+/* The entry of callsite @id, NULL if unknown: inline, for the writer's
+ * decode (jlog__callsite_find()); jlog__callsite_get() and
+ * jlog__callsite_basename() make the same lookup. Any thread. */
+static inline const struct jlog__callsite_entry *jlog__callsite_entry_of(uint32_t id)
 {
 	uint32_t c = id >> JLOG__CALLSITE_CHUNK_BITS;
-	*basename = NULL;
 	if (id == 0 || c >= JLOG__CALLSITE_MAX_CHUNKS)
 		return NULL;
 	/* Acquire pairs with the release CAS that installed the chunk
@@ -51,8 +50,18 @@ static inline const jlog_callsite *jlog__callsite_find(uint32_t id, const char *
 		return NULL;
 	const struct jlog__callsite_entry *e =
 		&chunk[id & ((1u << JLOG__CALLSITE_CHUNK_BITS) - 1)];
-	if (!e->cs)
+	return e->cs ? e : NULL;
+}
+
+/* Both in one lookup (the writer's decode wants both): the callsite, NULL
+ * if unknown, and *basename set (NULL then too). Any thread. */
+static inline const jlog_callsite *jlog__callsite_find(uint32_t id, const char **basename)
+{
+	const struct jlog__callsite_entry *e = jlog__callsite_entry_of(id);
+	if (!e) {
+		*basename = NULL;
 		return NULL;
+	}
 	*basename = e->basename;
 	return e->cs;
 }
