@@ -211,14 +211,30 @@ static inline uint64_t convert(const struct anchor *a, uint64_t ticks)
 	return d < 0 ? a->real_ns - (uint64_t)(-d) : a->real_ns + (uint64_t)d;
 }
 
+/* The ticks of @ns at @a's rate, for an anchor's age and a cache's
+ * bounds. */
+static uint64_t ticks_of(const struct anchor *a, double ns)
+{
+	double t = ns / a->ns_per_tick;
+	return t < 9e18 ? (uint64_t)t : UINT64_C(9000000000000000000);
+}
+
+/* A new anchor in *a, shared, and the ticks it is good for. */
+static uint64_t renew_anchor(struct anchor *a)
+{
+	take_anchor(a);
+	uint64_t limit = ticks_of(a, ANCHOR_AGE_NS);
+	publish_anchor(a, limit);
+	return limit;
+}
+
 /* No anchor yet, or @ticks is past the current one's age: a new one.
  * Out of line, so the common path saves no registers for it (67 -> 48
  * instructions per record on the writer; callgrind, jlog-hotpath). */
 static __attribute__((noinline)) uint64_t convert_renewing(uint64_t ticks)
 {
 	struct anchor a;
-	take_anchor(&a);
-	publish_anchor(&a, (uint64_t)((double)ANCHOR_AGE_NS / a.ns_per_tick));
+	renew_anchor(&a);
 	return convert(&a, ticks);
 }
 
@@ -237,13 +253,6 @@ uint64_t jlog__clock_ticks_to_ns(uint64_t ticks)
 	return convert(&a, ticks);
 }
 
-/* The ticks of @ns at @a's rate, for a cache's bounds. */
-static uint64_t ticks_of(const struct anchor *a, double ns)
-{
-	double t = ns / a->ns_per_tick;
-	return t < 9e18 ? (uint64_t)t : UINT64_C(9000000000000000000);
-}
-
 /* The cache's copy does not cover @ticks (or is empty). A record past its
  * age takes the shared anchor if that covers it, else a new one, as
  * jlog__clock_ticks_to_ns() does; an older one than the copy covers is
@@ -256,11 +265,8 @@ uint64_t jlog__clock_cache_miss(struct jlog__clock_cache *cc, uint64_t ticks)
 	if (cc->span && (int64_t)(ticks - cc->tsc) < 0)
 		return convert(&a, ticks);
 	uint64_t limit;
-	if (!load_anchor(&a, &limit) || (int64_t)(ticks - a.tsc) > (int64_t)limit) {
-		take_anchor(&a);
-		limit = ticks_of(&a, ANCHOR_AGE_NS);
-		publish_anchor(&a, limit);
-	}
+	if (!load_anchor(&a, &limit) || (int64_t)(ticks - a.tsc) > (int64_t)limit)
+		limit = renew_anchor(&a);
 	/* Back as far as a third of the anchor's own time, and no more than
 	 * CACHE_BACK_NS: the fast path's sum then neither wraps nor needs
 	 * convert()'s clamps. */
