@@ -268,23 +268,17 @@ void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n)
 /* A number below 2^32 is written in place, its length counted first, so
  * that it is neither formatted into a copy nor copied (jlog__u32_digits());
  * a larger one goes through jlog__fmt_u64(). @neg: a '-' first. */
-static inline bool put_small(struct jlog__buf *b, uint64_t mag, bool neg)
-{
-	if (JLOG__UNLIKELY(mag > UINT32_MAX) || !jlog__buf_room(b, 11))
-		return false;
-	char *o = b->p + b->len;
-	*o = '-';
-	o += neg;
-	unsigned n = jlog__u32_digits((uint32_t)mag);
-	jlog__fmt_u32(o + n, (uint32_t)mag);
-	b->len += neg + n;
-	return true;
-}
-
 static void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
 {
-	if (put_small(b, mag, neg))
+	if (JLOG__LIKELY(mag <= UINT32_MAX) && jlog__buf_room(b, 11)) {
+		char *o = b->p + b->len;
+		*o = '-';
+		o += neg;
+		unsigned n = jlog__u32_digits((uint32_t)mag);
+		jlog__fmt_u32(o + n, (uint32_t)mag);
+		b->len += neg + n;
 		return;
+	}
 	char tmp[21];
 	char *p = jlog__fmt_u64(tmp + sizeof(tmp), mag);
 	if (neg)
