@@ -253,7 +253,8 @@ JLOG__INLINE void jlog__site_call(jlog_logger *log, struct jlog__site *site, int
  */
 /* In the descriptor's static initializer, __builtin_constant_p() is
  * decided while parsing: true for a literal (or a null constant) only. */
-#define JLOG__FT_jlog__field_str(jk, jv) (JLOG__T_STR | (__builtin_constant_p(jv) ? JLOG__TF_LIT : 0))
+#define JLOG__FT_jlog__field_str(jk, jv)                                      \
+	(JLOG__T_STR | (__builtin_constant_p(jv) ? JLOG__TF_LIT : 0))
 #define JLOG__FK_jlog__field_str(jk, jv) jk
 #define JLOG__FV_jlog__field_str(jk, jv) {.s = (jv)},
 #define JLOG__FT_jlog__field_strn(jk, jv, jn) (JLOG__T_STR | JLOG__TF_LEN)
@@ -434,6 +435,11 @@ extern "C" {
 /* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is JLOG_LOG's variable. The empty asm hides what the level gate
  * learnt of it (NULL or not), which otherwise makes GCC copy the whole
  * call into both of the gate's branches. */
+/* JLOG_LOG's gate, before its test: the same empty asm on @lg, so that
+ * no statement's gate tells GCC whether the next statement's logger is
+ * NULL (it threads each call through the next gate otherwise, two copies
+ * of every call); skipped for a constant @logger, NULL say, whose test
+ * folds. */
 #define JLOG__GATE_HIDE(lg, logger)                                           \
 	do {                                                                  \
 		if (!__builtin_constant_p(logger))                            \

@@ -263,8 +263,8 @@ static inline bool clean_keys_same(const struct clean_ent *c, const struct jlog_
 
 /* fields_clean() for decoded fields of call site @id not in its slot @c
  * (id 0: a record without one, never kept): each key looked up, and a
- * clean record's keys kept in @c. Out of line: the common case, a call site seen clean, saves no
- * registers for it. */
+ * clean record's keys kept in @c. Out of line: the common case, a call
+ * site seen clean, saves no registers for it. */
 static __attribute__((noinline)) bool decoded_clean(struct jlog__redact *r, struct clean_ent *c,
                                                     uint32_t id,
                                                     const struct jlog__field_view *fv,
