@@ -251,11 +251,8 @@ static inline const uint8_t *field_at(const uint8_t *p, const uint8_t *end,
 			return NULL;
 		}
 	}
-	f->type = h.type;
-	f->flags = h.flags;
+	memcpy(f, &h, sizeof(h)); /* type, flags, key_len, val_len */
 	f->key = (const char *)p + sizeof(h);
-	f->key_len = h.key_len;
-	f->val_len = h.val_len;
 	return val + h.val_len;
 }
 

@@ -64,12 +64,15 @@ enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
 /* JLOG__MAX_KEY (jlog.h) is the longest key kept (longer keys are cut, at
  * a UTF-8 boundary). */
 
-/* A decoded field: pointers into the record bytes. */
+/* A decoded field: pointers into the record bytes. Its first members are
+ * struct jlog__field_hdr's, in that order, so that the decode copies the
+ * header in one store (field_at(), record.c). */
 struct jlog__field_view {
-	int type;
-	unsigned flags;
+	uint8_t type;  /* enum jlog__type */
+	uint8_t flags;
+	uint16_t key_len;
+	uint32_t val_len;
 	const char *key;
-	size_t key_len;
 	union {
 		int64_t i;
 		uint64_t u;
@@ -77,8 +80,16 @@ struct jlog__field_view {
 		bool b;
 		const char *s; /* STR and JSON: val_len bytes */
 	} v;
-	size_t val_len;
 };
+_Static_assert(offsetof(struct jlog__field_view, type) == offsetof(struct jlog__field_hdr, type) &&
+                   offsetof(struct jlog__field_view, flags) ==
+                       offsetof(struct jlog__field_hdr, flags) &&
+                   offsetof(struct jlog__field_view, key_len) ==
+                       offsetof(struct jlog__field_hdr, key_len) &&
+                   offsetof(struct jlog__field_view, val_len) ==
+                       offsetof(struct jlog__field_hdr, val_len) &&
+                   sizeof(struct jlog__field_hdr) == 8,
+               "a field view starts with the field header");
 
 /* A decoded record. Strings point into the record bytes (or static data for
  * file/function) and are valid while the record is. */

@@ -321,7 +321,7 @@ START_TEST(test_key_cut)
 		                  sizeof(struct jlog__field_hdr) + cases[i].kept + 8);
 		struct rec r = build("m", NULL, 0, &fl, 1, SIZE_MAX);
 		struct jlog__field_view f = decode_one(&r);
-		ck_assert_msg(f.key_len == cases[i].kept, "case %zu: kept %zu", i, f.key_len);
+		ck_assert_msg(f.key_len == cases[i].kept, "case %zu: kept %zu", i, (size_t)f.key_len);
 		ck_assert(memcmp(f.key, key, f.key_len) == 0);
 		ck_assert(f.v.i == 7);
 		free(r.p);
@@ -385,7 +385,7 @@ START_TEST(test_str_truncation_invalid)
 		struct rec r = build("m", NULL, 0, &fl, 1, cases[i].cap);
 		struct jlog__field_view f = decode_one(&r);
 		size_t want = cases[i].cap >= len ? len : cases[i].kept;
-		ck_assert_msg(f.val_len == want, "case %zu: %zu", i, f.val_len);
+		ck_assert_msg(f.val_len == want, "case %zu: %zu", i, (size_t)f.val_len);
 		ck_assert_uint_eq(f.flags, cases[i].cap < len ? JLOG__FIELD_TRUNCATED : 0);
 		free(r.p);
 	}
