@@ -15,6 +15,11 @@
  *   flood  No pauses and no timing per call. "calls/s" is how fast the
  *          producers get through their calls; "e2e rec/s" counts until the
  *          last byte has been written to the file and the logger is closed.
+ *          Unless --records says otherwise, a flood makes the same number
+ *          of calls in all whatever the thread count, split across the
+ *          threads: a file four times as large would measure the kernel's
+ *          writeback of dirty pages rather than the threads (the page
+ *          cache throttles write(2) once a few GB are dirty).
  *
  * After each run the file is read back: every line must parse with jansson
  * as one JSON object, and under the BLOCK policy there must be exactly T*N
@@ -75,7 +80,7 @@
 #define BURST_PAUSE_NS 1000000L    /* the sleep between bursts */
 #define TIMER_SAMPLES 100001       /* back-to-back clock_gettime pairs */
 #define DEFAULT_BURST_RECORDS 100000
-#define DEFAULT_FLOOD_RECORDS 1000000
+#define DEFAULT_FLOOD_TOTAL 2000000  /* flood calls in all, see the top */
 #define MAX_THREADS 1024
 #define MAX_THREAD_COUNTS 8        /* entries in a --threads list */
 #define MAX_RUNS 1000
@@ -703,11 +708,14 @@ fail_alloc:
 /* One measurement: a (peer, mode) pair, run --runs times                   */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t records_of(const struct bench *b, enum mode mode)
+/* Calls per thread of a measurement at @threads threads. */
+static uint64_t records_of(const struct bench *b, enum mode mode, int threads)
 {
 	if (b->records)
 		return b->records;
-	return mode == MODE_BURST ? DEFAULT_BURST_RECORDS : DEFAULT_FLOOD_RECORDS;
+	if (mode == MODE_BURST)
+		return DEFAULT_BURST_RECORDS;
+	return DEFAULT_FLOOD_TOTAL / (uint64_t)(threads > 0 ? threads : 1);
 }
 
 /* A whole number of units, or null when the figure was not measured. */
@@ -735,7 +743,7 @@ static json_t *measure(const struct bench *b, const struct peer *peer,
                        enum mode mode, const char *path, const char *rss_scope)
 {
 	const size_t runs = (size_t)b->runs;
-	const uint64_t records = records_of(b, mode);
+	const uint64_t records = records_of(b, mode, b->threads);
 	const bool burst = mode == MODE_BURST;
 	double *v[13], *curve = NULL;
 	double base_rss = 0;
@@ -853,7 +861,7 @@ static json_t *measure_in_child(const struct bench *b, const struct peer *peer,
 	*unsupported = false;
 	snprintf(child, sizeof(child), "%s:%s", peer->key, mode_names[mode]);
 	snprintf(threads, sizeof(threads), "%d", b->threads);
-	snprintf(records, sizeof(records), "%" PRIu64, records_of(b, mode));
+	snprintf(records, sizeof(records), "%" PRIu64, records_of(b, mode, b->threads));
 	snprintf(runs, sizeof(runs), "%d", b->runs);
 	snprintf(queue, sizeof(queue), "%zu", b->queue_size);
 	argv[argc++] = "jlog-bench";
@@ -1111,7 +1119,7 @@ static void print_table(const struct bench *b, int threads, json_t *rows,
 		if (m == MODE_BURST) {
 			printf("\nburst: %s calls per thread, %d calls then a 1 ms "
 			       "sleep; ns per call, timer cost included\n",
-			       thousands(x, sizeof(x), records_of(b, MODE_BURST)),
+			       thousands(x, sizeof(x), records_of(b, MODE_BURST, threads)),
 			       BURST_LEN);
 			printf("%-20s %8s %8s %8s %8s %9s %6s %8s %8s %10s %7s\n",
 			       "peer", "p50", "p90", "p99", "p99.9", "max", "timer",
@@ -1119,7 +1127,7 @@ static void print_table(const struct bench *b, int threads, json_t *rows,
 		} else {
 			printf("\nflood: %s calls per thread, no pauses; e2e counts "
 			       "until the file is written and the logger closed%s\n",
-			       thousands(x, sizeof(x), records_of(b, MODE_FLOOD)),
+			       thousands(x, sizeof(x), records_of(b, MODE_FLOOD, threads)),
 			       b->drop ? " (records written, not dropped)" : "");
 			printf("%-20s %14s %14s %8s %8s %10s %7s\n", "peer",
 			       "e2e rec/s", "calls/s", "RSS MiB", "base MiB",
@@ -1187,19 +1195,37 @@ static void add_unique_int(json_t *list, json_int_t n)
 	json_array_append_new(list, json_integer(n));
 }
 
-/* Records per thread of the rows in @mode (they all have the same). */
-static json_int_t records_in(json_t *rows, enum mode mode)
+/* How many calls the rows in @mode made, as words for a title: "N calls
+ * per thread" when every row made as many per thread, else "N calls in
+ * all" (flood's default splits one number across the threads). */
+static const char *calls_in(json_t *rows, enum mode mode, char *out, size_t cap)
 {
 	size_t i;
 	json_t *row;
+	json_int_t per = -1, all = -1;
+	bool same_per = true, same_all = true;
+	char x[32];
 
 	json_array_foreach(rows, i, row) {
 		const char *m = json_string_value(json_object_get(row, "mode"));
-
-		if (m && !strcmp(m, mode_names[mode]))
-			return json_integer_value(json_object_get(row, "records"));
+		if (!m || strcmp(m, mode_names[mode]))
+			continue;
+		json_int_t r = json_integer_value(json_object_get(row, "records"));
+		json_int_t t = json_integer_value(json_object_get(row, "threads"));
+		if (per >= 0 && r != per)
+			same_per = false;
+		if (all >= 0 && r * t != all)
+			same_all = false;
+		per = r;
+		all = r * t;
 	}
-	return 0;
+	if (same_per || !same_all)
+		snprintf(out, cap, "%s calls per thread",
+		         thousands(x, sizeof(x), (uint64_t)(per > 0 ? per : 0)));
+	else
+		snprintf(out, cap, "%s calls in all",
+		         thousands(x, sizeof(x), (uint64_t)all));
+	return out;
 }
 
 /*
@@ -1216,7 +1242,7 @@ static int write_plot_script(const char *prefix, const char *gp_path,
 	const json_int_t cpus = json_integer_value(json_object_get(report, "cpus"));
 	size_t i, t, p, nburst = 0, nflood = 0;
 	double lo = 0, hi = 0; /* of every latency, for one y range */
-	char path[4096], x[32];
+	char path[4096], calls[64];
 	json_t *row, *v;
 	FILE *fp;
 
@@ -1284,11 +1310,11 @@ static int write_plot_script(const char *prefix, const char *gp_path,
 		fprintf(fp, "\nset multiplot layout 1,%zu title ",
 		        json_array_size(counts));
 		snprintf(path, sizeof(path),
-		         "jlog %s: latency of one call in burst mode (%s calls per "
-		         "thread, 100 calls then 1 ms sleep), median of %"
+		         "jlog %s: latency of one call in burst mode (%s, 100 calls "
+		         "then 1 ms sleep), median of %"
 		         JSON_INTEGER_FORMAT " run%s, %" JSON_INTEGER_FORMAT " CPUs",
 		         version ? version : "?",
-		         thousands(x, sizeof(x), (uint64_t)records_in(rows, MODE_BURST)),
+		         calls_in(rows, MODE_BURST, calls, sizeof(calls)),
 		         runs, runs == 1 ? "" : "s", cpus);
 		gp_string(fp, path);
 		/* The panels share a y range of whole decades. */
@@ -1351,11 +1377,11 @@ static int write_plot_script(const char *prefix, const char *gp_path,
 		gp_string(fp, path);
 		fprintf(fp, "\nset title ");
 		snprintf(path, sizeof(path),
-		         "jlog %s: end-to-end records/s in flood mode (%s calls per "
-		         "thread, until written and closed), median of %"
+		         "jlog %s: end-to-end records/s in flood mode (%s, until "
+		         "written and closed), median of %"
 		         JSON_INTEGER_FORMAT " run%s, %" JSON_INTEGER_FORMAT " CPUs",
 		         version ? version : "?",
-		         thousands(x, sizeof(x), (uint64_t)records_in(rows, MODE_FLOOD)),
+		         calls_in(rows, MODE_FLOOD, calls, sizeof(calls)),
 		         runs, runs == 1 ? "" : "s", cpus);
 		gp_string(fp, path);
 		/* A bar of a clustered histogram (gap 1) is 1/(n+1) wide and
@@ -1457,8 +1483,9 @@ static void usage(FILE *fp)
 	        "usage: jlog-bench [options]\n"
 	        "  --threads T[,T...] logging threads (default 1); with a list,\n"
 	        "                     everything is measured for each count\n"
-	        "  --records N        records per thread (default %d for burst,\n"
-	        "                     %d for flood)\n"
+	        "  --records N        records per thread (default %d for burst;\n"
+	        "                     for flood, %d in all, split across the\n"
+	        "                     threads)\n"
 	        "  --mode M           burst, flood or both (default both)\n"
 	        "  --runs R           runs per figure; medians are reported "
 	        "(default 3)\n"
@@ -1475,7 +1502,7 @@ static void usage(FILE *fp)
 	        "                     PREFIX-latency.png and PREFIX-throughput.png\n"
 	        "  --replot           with --plot: draw from PREFIX.json, do not\n"
 	        "                     measure\n",
-	        DEFAULT_BURST_RECORDS, DEFAULT_FLOOD_RECORDS, default_peers());
+	        DEFAULT_BURST_RECORDS, DEFAULT_FLOOD_TOTAL, default_peers());
 }
 
 /* A positive decimal number at most @max, with an optional binary suffix. */
