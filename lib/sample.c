@@ -146,11 +146,24 @@ struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r)
 		return NULL;
 	}
 	atomic_init(&s->rules, r ? r : &no_rules);
+	s->counted = r && r->sampling ? r : NULL;
 	return s;
 }
 
 void jlog__sampler_set_rules(struct jlog__sampler *s, struct jlog__sample_rules *r)
 {
+	/* The sites' windows carry the interval numbers of the rules that
+	 * counted in them. New rules number from 0 at their own base, which
+	 * would make every window look current, or later, until the new
+	 * numbers caught up: for as many intervals as the old rules had run,
+	 * a site would keep one window. So the new rules start past the
+	 * numbers the old ones reach at the new base (+2: a stamp of another
+	 * CPU a little ahead still falls behind). r is not published yet. */
+	if (r && r->sampling) {
+		if (s->counted)
+			r->epoch0 = jlog__sample_epoch(s->counted, r->base) + 2;
+		s->counted = r;
+	}
 	/* Release pairs with the acquire loads of the log calls: they see
 	 * the new rules whole. */
 	struct jlog__sample_rules *old =

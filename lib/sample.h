@@ -35,6 +35,10 @@ struct jlog__sample_rules {
 	uint32_t first, thereafter;
 	uint64_t interval; /* in jlog__stamp() units */
 	uint64_t base;     /* the stamp the first interval starts at */
+	/* The first interval's number: past every window the rules before
+	 * these counted in, so that a reload starts each site's window
+	 * afresh (jlog__sampler_set_rules()). */
+	uint32_t epoch0;
 	int sample_max;
 	bool rate, per_logger;
 	uint64_t emission;  /* stamp units per token */
@@ -59,6 +63,9 @@ struct jlog__sampler {
 	 * sampler lives (a log call may still read the old ones). */
 	_Atomic(struct jlog__sample_rules *) rules;
 	struct jlog__sample_rules *retired;
+	/* The last rules that sampled (live or retired): the next ones
+	 * number their intervals on from theirs. Callers of set_rules. */
+	const struct jlog__sample_rules *counted;
 	uint64_t next_report_ms; /* writer */
 	struct jlog__sample_site nosite; /* records without a call site */
 	struct jlog__sample_site bucket; /* JLOG_RATE_PER_LOGGER */
@@ -102,9 +109,9 @@ uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
 
 static inline uint32_t jlog__sample_epoch(const struct jlog__sample_rules *r, uint64_t now)
 {
-	/* Intervals from the logger's opening: the first ends a whole
-	 * interval later. A stamp before the base belongs to the first. */
-	return now > r->base ? (uint32_t)((now - r->base) / r->interval) : 0;
+	/* Intervals from the rules' start: the first ends a whole interval
+	 * later. A stamp before the base belongs to the first. */
+	return r->epoch0 + (now > r->base ? (uint32_t)((now - r->base) / r->interval) : 0);
 }
 
 /* This call's number in its site's window (1 for the first). */

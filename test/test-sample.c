@@ -691,6 +691,53 @@ START_TEST(test_window_exact_across_intervals)
 }
 END_TEST
 
+static struct jlog__sample_rules *rules_at(uint64_t base, uint64_t interval)
+{
+	struct jlog__sample_rules *r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	r->sampling = true;
+	r->first = 1;
+	r->thereafter = 0;
+	r->interval = interval;
+	r->base = base;
+	return r;
+}
+
+/* New rules (a reload) start every site's window afresh, however many
+ * intervals the rules before them had run, also after a spell without
+ * sampling: their interval numbers start past the old ones'. Without
+ * that, the new numbers (from 0) looked older than the site's window,
+ * and the site kept counting in that one window. */
+START_TEST(test_rules_change_restarts_windows)
+{
+	const uint64_t t = 5000000; /* the 5,000th interval of r1 */
+	struct jlog__sample_rules *r1 = rules_at(0, 1000);
+	struct jlog__sampler *s = jlog__sampler_create(r1);
+	ck_assert_ptr_nonnull(s);
+	struct jlog__sample_site *site = jlog__sample_site_for(s, 0);
+	ck_assert(jlog__sample_keep(r1, site, t));
+	ck_assert(!jlog__sample_keep(r1, site, t + 1));
+
+	/* The same rules again, made at t + 10. */
+	struct jlog__sample_rules *r2 = rules_at(t + 10, 1000);
+	jlog__sampler_set_rules(s, r2);
+	ck_assert_msg(jlog__sample_keep(r2, site, t + 20), "the first after the change");
+	ck_assert(!jlog__sample_keep(r2, site, t + 30));
+	ck_assert_msg(jlog__sample_keep(r2, site, t + 10 + 1000), "the next interval's first");
+	ck_assert(!jlog__sample_keep(r2, site, t + 10 + 1001));
+
+	/* No sampling for a while, then rules with a longer interval. */
+	jlog__sampler_set_rules(s, NULL);
+	struct jlog__sample_rules *r3 = rules_at(t + 5000, 1000000);
+	jlog__sampler_set_rules(s, r3);
+	ck_assert_msg(jlog__sample_keep(r3, site, t + 6000), "the first after a spell without");
+	ck_assert(!jlog__sample_keep(r3, site, t + 6001));
+	/* A stamp a little behind the new base counts in the same window. */
+	ck_assert(!jlog__sample_keep(r3, site, t + 4990));
+	jlog__sampler_free(s);
+}
+END_TEST
+
 /* A count that reaches JLOG__SAMPLE_WINDOW_HIGH is cut back without
  * changing a decision, and never carries into the interval number. */
 START_TEST(test_window_count_cut_back)
@@ -745,6 +792,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_window_exact_across_intervals);
 	tcase_add_test(tc, test_window_count_cut_back);
+	tcase_add_test(tc, test_rules_change_restarts_windows);
 	suite_add_tcase(s, tc);
 	return s;
 }
