@@ -268,9 +268,21 @@ void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n)
 /* A number below 2^32 is written in place, its length counted first, so
  * that it is neither formatted into a copy nor copied (jlog__u32_digits());
  * a larger one goes through jlog__fmt_u64(). @neg: a '-' first. */
-static void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
+/* put_magnitude() for 64-bit values and a buffer that must grow. Out of
+ * line, so that the common case needs no stack frame for its buffer. */
+static __attribute__((noinline)) void put_magnitude_slow(struct jlog__buf *b, uint64_t mag,
+                                                          bool neg)
 {
-	if (JLOG__LIKELY(mag <= UINT32_MAX) && jlog__buf_room(b, 11)) {
+	char tmp[21];
+	char *p = jlog__fmt_u64(tmp + sizeof(tmp), mag);
+	if (neg)
+		*--p = '-';
+	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static inline void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
+{
+	if (JLOG__LIKELY(mag <= UINT32_MAX) && JLOG__LIKELY(b->cap - b->len >= 11)) {
 		char *o = b->p + b->len;
 		*o = '-';
 		o += neg;
@@ -279,11 +291,7 @@ static void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
 		b->len += neg + n;
 		return;
 	}
-	char tmp[21];
-	char *p = jlog__fmt_u64(tmp + sizeof(tmp), mag);
-	if (neg)
-		*--p = '-';
-	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	put_magnitude_slow(b, mag, neg);
 }
 
 void jlog__json_uint(struct jlog__buf *b, uint64_t v)
@@ -297,11 +305,24 @@ void jlog__json_int(struct jlog__buf *b, int64_t v)
 	put_magnitude(b, v < 0 ? 0u - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
-void jlog__json_double(struct jlog__buf *b, double v)
+/* jlog__json_double() into a buffer that must grow: out of line, so that
+ * the common case needs no stack frame. */
+static __attribute__((noinline)) void json_double_slow(struct jlog__buf *b, double v)
 {
 	char tmp[32];
 	size_t n = jlog__fmt_double(tmp, v);
 	jlog__buf_put(b, tmp, n);
+}
+
+void jlog__json_double(struct jlog__buf *b, double v)
+{
+	/* Straight into the buffer when it has the 32 bytes that
+	 * jlog__fmt_double() may write (encode.h). */
+	if (JLOG__LIKELY(b->cap - b->len >= 32)) {
+		b->len += jlog__fmt_double(b->p + b->len, v);
+		return;
+	}
+	json_double_slow(b, v);
 }
 
 /* ------------------------------------------------------------------------ */
