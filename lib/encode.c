@@ -593,13 +593,16 @@ static inline void put_str(struct jlog__buf *b, const char *s, size_t n)
 static inline __attribute__((always_inline)) void put_value(struct jlog__buf *b,
                                                             const struct jlog__field_view *f)
 {
-	switch (f->type) {
-	case JLOG__T_STR:
+	/* Strings before the switch: the most common type, and one compare
+	 * costs them less than the switch's jump table. */
+	if (JLOG__LIKELY(f->type == JLOG__T_STR)) {
 		if (f->flags & JLOG__FIELD_TRUNCATED)
 			jlog__json_str_truncated(b, f->v.s, f->val_len);
 		else
 			put_str(b, f->v.s, f->val_len);
-		break;
+		return;
+	}
+	switch (f->type) {
 	case JLOG__T_JSON:
 		put_json_text(b, f->v.s, f->val_len);
 		break;
