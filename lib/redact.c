@@ -246,14 +246,17 @@ static inline __attribute__((always_inline)) int match_key_cached(struct jlog__r
 	return match_key_miss(r, e, k, n);
 }
 
-/* Whether @fv's @n fields have @c's keys, in order, and no JSON value. */
+/* Whether @fv's @n fields have @c's keys, in order, and no JSON value.
+ * With @short_only, a key longer than 16 bytes answers false (to be
+ * compared again by the caller's slow path): no call into libc's memcmp,
+ * so that jlog__redact_view()'s first look stays a leaf. */
 static inline bool clean_keys_same(const struct clean_ent *c, const struct jlog__field_view *fv,
-                                   uint32_t n)
+                                   uint32_t n, bool short_only)
 {
 	const char *raw = c->raw;
 	for (uint32_t i = 0; i < n; i++) {
 		size_t kl = fv[i].key_len;
-		if (fv[i].type == JLOG__T_JSON || kl != c->len[i] ||
+		if ((short_only && kl > 16) || fv[i].type == JLOG__T_JSON || kl != c->len[i] ||
 		    !jlog__bytes_equal(fv[i].key, raw, kl))
 			return false;
 		raw += kl;
@@ -307,7 +310,7 @@ static bool fields_clean(struct jlog__redact *r, const struct jlog__rec_view *v)
 		 * slot (id 0, no keys) matches only those without fields,
 		 * which are clean anyway. */
 		struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
-		if (c->id == v->callsite && c->n == n && clean_keys_same(c, fv, n))
+		if (c->id == v->callsite && c->n == n && clean_keys_same(c, fv, n, false))
 			return true;
 		return decoded_clean(r, c, v->callsite, fv, n);
 	}
@@ -992,13 +995,32 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 	return tmp;
 }
 
-const struct jlog__rec_view *jlog__redact_view(struct jlog__redact *r,
-                                               const struct jlog__rec_view *v,
-                                               struct jlog__rec_view *tmp)
+/* jlog__redact_view() past its first look: the keys looked up, the
+ * record rewritten. Out of line, so that the first look needs no stack
+ * frame and saves no registers. */
+static __attribute__((noinline)) const struct jlog__rec_view *
+redact_view_slow(struct jlog__redact *r, const struct jlog__rec_view *v, struct jlog__rec_view *tmp)
 {
 	if (!r->detect && fields_clean(r, v))
 		return v;
 	return rewrite(r, v, tmp, &r->out, true);
+}
+
+const struct jlog__rec_view *jlog__redact_view(struct jlog__redact *r,
+                                               const struct jlog__rec_view *v,
+                                               struct jlog__rec_view *tmp)
+{
+	/* The writer's usual record: decoded, of a call site whose last
+	 * record was clean, with the same keys (fields_clean() again, its
+	 * first case). */
+	const struct jlog__field_view *fv = jlog__rec_decoded(v);
+	if (JLOG__LIKELY(fv && !r->detect)) {
+		const struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
+		if (c->id == v->callsite && c->n == v->fv_n &&
+		    clean_keys_same(c, fv, v->fv_n, true))
+			return v;
+	}
+	return redact_view_slow(r, v, tmp);
 }
 
 const struct jlog__rec_view *jlog__redact_view_crash(struct jlog__redact *r,
