@@ -647,14 +647,15 @@ static void check_field_written(const struct in_field *in, const struct jlog__fi
 	/* The key: whole up to JLOG__MAX_KEY, else cut on a boundary. */
 	size_t kl = in->f.key_len;
 	if (kl <= JLOG__MAX_KEY) {
-		CHECK(f->key_len == kl, "field %zu: key length %zu, want %zu", idx, f->key_len, kl);
+		CHECK(f->key_len == kl, "field %zu: key length %zu, want %zu", idx,
+		      (size_t)f->key_len, kl);
 	} else {
 		CHECK(f->key_len <= JLOG__MAX_KEY && f->key_len + 3 >= JLOG__MAX_KEY,
-		      "field %zu: long key kept %zu bytes", idx, f->key_len);
+		      "field %zu: long key kept %zu bytes", idx, (size_t)f->key_len);
 		if (ref_valid(in->f.key, kl))
 			CHECK(f->key_len == ref_boundary(in->f.key, kl, JLOG__MAX_KEY),
 			      "field %zu: long key cut at %zu, not on the last boundary", idx,
-			      f->key_len);
+			      (size_t)f->key_len);
 	}
 	CHECK(f->key_len == 0 || memcmp(f->key, in->f.key, f->key_len) == 0,
 	      "field %zu: key bytes differ", idx);
@@ -681,13 +682,13 @@ static void check_field_written(const struct in_field *in, const struct jlog__fi
 		CHECK(f->type == JLOG__T_STR, "field %zu: cut value has type %d", idx, f->type);
 		CHECK(f->flags & JLOG__FIELD_TRUNCATED, "field %zu: cut value not flagged", idx);
 		CHECK(f->val_len <= cap && f->val_len + 3 >= cap,
-		      "field %zu: cut to %zu bytes for a cap of %zu", idx, f->val_len, cap);
+		      "field %zu: cut to %zu bytes for a cap of %zu", idx, (size_t)f->val_len, cap);
 		CHECK(f->val_len == 0 || memcmp(f->v.s, full, f->val_len) == 0,
 		      "field %zu: cut value is not a prefix", idx);
 		if (ref_valid(full, n))
 			CHECK(f->val_len == ref_boundary(full, n, cap),
 			      "field %zu: cut at %zu, not on the last boundary before %zu", idx,
-			      f->val_len, cap);
+			      (size_t)f->val_len, cap);
 		break;
 	}
 	case 1:
