@@ -373,7 +373,9 @@ static inline int round_normal(const struct scaled *r, uint64_t unit, uint64_t *
  * like 1e20 or 4.75e21.
  *
  * @o gets the text, without a sign, 0 < v < inf; @out is where the whole
- * text starts. Returns its length from @out, or 0 when undecided.
+ * text starts. Returns its length from @out, or 0 when undecided. Out of
+ * line, so that jlog__fmt_double()'s integer and short-decimal paths make
+ * no frame for its 128-bit state.
  */
 static __attribute__((noinline)) size_t fmt_double_fast(char *out, char *o, uint64_t bits)
 {
