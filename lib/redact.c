@@ -264,6 +264,20 @@ static inline bool clean_keys_same(const struct clean_ent *c, const struct jlog_
 	return true;
 }
 
+/* Whether decoded @v (its fields @fv) is of a call site whose last record
+ * was clean, with the same keys: the slot's check, for fields_clean() and
+ * jlog__redact_view()'s first look (@short_only as clean_keys_same()). */
+static inline bool clean_seen(const struct jlog__redact *r, const struct jlog__rec_view *v,
+                              const struct jlog__field_view *fv, bool short_only)
+{
+	/* Records without a call site (0) are never kept: an empty slot
+	 * (id 0, no keys) matches only those without fields, which are
+	 * clean anyway. */
+	const struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
+	return c->id == v->callsite && c->n == v->fv_n &&
+	       clean_keys_same(c, fv, v->fv_n, short_only);
+}
+
 /* fields_clean() for decoded fields of call site @id not in its slot @c
  * (id 0: a record without one, never kept): each key looked up, and a
  * clean record's keys kept in @c. Out of line: the common case, a call
@@ -305,14 +319,10 @@ static bool fields_clean(struct jlog__redact *r, const struct jlog__rec_view *v)
 	 * leave out the diagnostic field, as the walk below does. */
 	const struct jlog__field_view *fv = jlog__rec_decoded(v);
 	if (fv) {
-		uint32_t n = v->fv_n;
-		/* Records without a call site (0) are never kept: an empty
-		 * slot (id 0, no keys) matches only those without fields,
-		 * which are clean anyway. */
-		struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
-		if (c->id == v->callsite && c->n == n && clean_keys_same(c, fv, n, false))
+		if (clean_seen(r, v, fv, false))
 			return true;
-		return decoded_clean(r, c, v->callsite, fv, n);
+		return decoded_clean(r, &r->clean[v->callsite % CLEAN_SLOTS], v->callsite, fv,
+		                     v->fv_n);
 	}
 
 	/* fields and end are both NULL when there is none. */
@@ -997,7 +1007,8 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 
 /* jlog__redact_view() past its first look: the keys looked up, the
  * record rewritten. Out of line, so that the first look needs no stack
- * frame and saves no registers. */
+ * frame and saves no registers. A record the first look gave up on for a
+ * long key is compared again here, in full (fields_clean()). */
 static __attribute__((noinline)) const struct jlog__rec_view *
 redact_view_slow(struct jlog__redact *r, const struct jlog__rec_view *v, struct jlog__rec_view *tmp)
 {
@@ -1011,15 +1022,10 @@ const struct jlog__rec_view *jlog__redact_view(struct jlog__redact *r,
                                                struct jlog__rec_view *tmp)
 {
 	/* The writer's usual record: decoded, of a call site whose last
-	 * record was clean, with the same keys (fields_clean() again, its
-	 * first case). */
+	 * record was clean, with the same keys. */
 	const struct jlog__field_view *fv = jlog__rec_decoded(v);
-	if (JLOG__LIKELY(fv && !r->detect)) {
-		const struct clean_ent *c = &r->clean[v->callsite % CLEAN_SLOTS];
-		if (c->id == v->callsite && c->n == v->fv_n &&
-		    clean_keys_same(c, fv, v->fv_n, true))
-			return v;
-	}
+	if (JLOG__LIKELY(fv && !r->detect) && clean_seen(r, v, fv, true))
+		return v;
 	return redact_view_slow(r, v, tmp);
 }
 
