@@ -432,19 +432,21 @@ extern "C" {
 		              JLOG__NFIELDS(__VA_ARGS__) - 1);                \
 	} while (0)
 #if defined(JLOG_COMPACT_CALLSITES) && (defined(__GNUC__) || defined(__clang__))
-/* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is JLOG_LOG's variable. The empty asm hides what the level gate
- * learnt of it (NULL or not), which otherwise makes GCC copy the whole
- * call into both of the gate's branches. */
-/* JLOG_LOG's gate, before its test: the same empty asm on @lg, so that
- * no statement's gate tells GCC whether the next statement's logger is
- * NULL (it threads each call through the next gate otherwise, two copies
- * of every call); skipped for a constant @logger, NULL say, whose test
- * folds. */
+/* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is
+ * JLOG_LOG's variable. */
+/* JLOG_LOG's gate, before its test: the same empty asm on @lg as
+ * JLOG__EMIT's, so that no statement's gate tells GCC whether the next
+ * statement's logger is NULL (it threads each call through the next gate
+ * otherwise, two copies of every call); skipped for a constant @logger,
+ * NULL say, whose test folds. */
 #define JLOG__GATE_HIDE(lg, logger)                                           \
 	do {                                                                  \
 		if (!__builtin_constant_p(logger))                            \
 			__asm__("" : "+r"(lg));                               \
 	} while (0)
+/* The empty asm hides what the level gate learnt of @lg (NULL or not),
+ * which otherwise makes GCC copy the whole call into both of the gate's
+ * branches. */
 #define JLOG__EMIT(lg, lvl, ...)                                              \
 	do {                                                                  \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \

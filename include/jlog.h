@@ -276,9 +276,9 @@ typedef struct jlog_options {
 	 * counted in jlog_stats.sampled_out and in a per-call-site count
 	 * that the writer reports, at the end of each report interval (from
 	 * the logger's start) for each call site that suppressed any, as a
-	 * WARNING record of its own on every
-	 * sink: {"message":"records sampled out","sampled_out":N,"file":...,
-	 * "line":...} (the call site's file and line; none for records
+	 * WARNING record of its own on every sink: {"message":"records
+	 * sampled out","sampled_out":N,"file":...,"line":...} (the call
+	 * site's file and line; none for records
 	 * logged without one). Closing the logger reports what is left, so
 	 * logged + dropped + sampled_out is the number of calls made at
 	 * enabled levels. Records above the limit's max_level are never

@@ -265,9 +265,6 @@ void jlog__json_str_truncated(struct jlog__buf *b, const char *s, size_t n)
 /* Numbers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* A number below 2^32 is written in place, its length counted first, so
- * that it is neither formatted into a copy nor copied (jlog__u32_digits());
- * a larger one goes through jlog__fmt_u64(). @neg: a '-' first. */
 /* put_magnitude() for 64-bit values and a buffer that must grow. Out of
  * line, so that the common case needs no stack frame for its buffer. */
 static __attribute__((noinline)) void put_magnitude_slow(struct jlog__buf *b, uint64_t mag,
@@ -280,6 +277,9 @@ static __attribute__((noinline)) void put_magnitude_slow(struct jlog__buf *b, ui
 	jlog__buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+/* A number below 2^32 is written in place, its length counted first, so
+ * that it is neither formatted into a copy nor copied (jlog__u32_digits());
+ * a larger one goes through jlog__fmt_u64(). @neg: a '-' first. */
 static inline void put_magnitude(struct jlog__buf *b, uint64_t mag, bool neg)
 {
 	if (JLOG__LIKELY(mag <= UINT32_MAX) && JLOG__LIKELY(b->cap - b->len >= 11)) {
