@@ -434,23 +434,17 @@ extern "C" {
 #if defined(JLOG_COMPACT_CALLSITES) && (defined(__GNUC__) || defined(__clang__))
 /* The compact call site (JLOG_COMPACT_CALLSITES, jlog.h). @lg is
  * JLOG_LOG's variable. */
-/* JLOG_LOG's gate, before its test: the same empty asm on @lg as
- * JLOG__EMIT's, so that no statement's gate tells GCC whether the next
- * statement's logger is NULL (it threads each call through the next gate
- * otherwise, two copies of every call); skipped for a constant @logger,
- * NULL say, whose test folds. */
-#define JLOG__GATE_HIDE(lg, logger)                                           \
-	do {                                                                  \
-		if (!__builtin_constant_p(logger))                            \
-			__asm__("" : "+r"(lg));                               \
-	} while (0)
-/* The empty asm hides what the level gate learnt of @lg (NULL or not),
- * which otherwise makes GCC copy the whole call into both of the gate's
- * branches. */
+/* JLOG_LOG's gate: jlog__enabled_lean() for a logger variable, which
+ * does not branch on the pointer, so the statement is one block of the
+ * gate, one branch and the call (a gate that branched on NULL made GCC
+ * copy calls into both branches, and take longer over every function);
+ * the full gate for a constant @logger, NULL say, whose pointer test
+ * folds away. */
+#define JLOG__GATE(lg, lvl, logger)                                           \
+	(__builtin_constant_p(logger) ? jlog__enabled(lg, lvl) : jlog__enabled_lean(lg, lvl))
 #define JLOG__EMIT(lg, lvl, ...)                                              \
 	do {                                                                  \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
-		__asm__("" : "+r"(lg));                                       \
 		JLOG__EMIT_SEL(JLOG__NFIELDS_OF(__VA_ARGS__), lg, lvl, __VA_ARGS__); \
 	} while (0)
 #define JLOG__EMIT_SEL(n, lg, lvl, ...) JLOG__CAT(JLOG__EMIT_, n)(n, lg, lvl, __VA_ARGS__)
@@ -527,10 +521,9 @@ extern "C" {
 #endif
 #endif
 
-/* What JLOG_LOG's gate may learn of the logger pointer: nothing in a
- * compact call site (above), anything elsewhere. */
-#ifndef JLOG__GATE_HIDE
-#define JLOG__GATE_HIDE(lg, logger) ((void)0)
+/* JLOG_LOG's gate: the full one but in a compact call site (above). */
+#ifndef JLOG__GATE
+#define JLOG__GATE(lg, lvl, logger) jlog__enabled(lg, lvl)
 #endif
 
 #endif /* JLOG_INLINE_H */

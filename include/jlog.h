@@ -1346,6 +1346,18 @@ JLOG__INLINE bool jlog__enabled(const jlog_logger *log, int level)
 	return JLOG__LIKELY(gate >= 0) ? level >= gate : jlog__default_enabled(level);
 }
 
+/* Private: the compact call site's gate (JLOG__GATE, jlog-inline.h):
+ * one load of either gate and one compare. The default logger's gate is
+ * -1 until it is opened, which lets every level through: the out-of-line
+ * call then opens it and checks the level there (jlog__log_site()). */
+JLOG__INLINE bool jlog__enabled_lean(const jlog_logger *log, int level)
+{
+	/* Relaxed: as jlog__enabled(). */
+	const int *gate = log ? &((const struct jlog__gate *)(const void *)log)->level
+	                      : &jlog__default_gate;
+	return level >= __atomic_load_n(gate, __ATOMIC_RELAXED);
+}
+
 /* Private entry points of the macros. */
 JLOG_EXPORT void jlog__log(jlog_logger *log, jlog_callsite *cs, int level,
                            const char *msg, size_t msg_len,
@@ -1441,14 +1453,18 @@ extern "C" {
  * macro above (or a macro of yours that expands to one), and a statement
  * whose key is not a string literal (or NULL), or with more than 32
  * fields, builds jlog_field values and makes the same call as C++ does.
- * C++ ignores the macro.
+ * Its gate is one load and one compare whether the logger is NULL or not;
+ * so, through a logger variable that is NULL, a statement made before the
+ * default logger is opened evaluates its arguments even at a disabled
+ * level (the library then opens the default logger and drops the record);
+ * a literal NULL keeps the full gate, which evaluates nothing. C++ ignores
+ * the macro.
  */
 #define JLOG_LOG(logger, level, ...)                                          \
 	do {                                                                  \
 		jlog_logger *jlog__lg_ = (logger);                            \
 		int jlog__lv_ = (level);                                      \
-		JLOG__GATE_HIDE(jlog__lg_, logger);                           \
-		if (JLOG__UNLIKELY(jlog__enabled(jlog__lg_, jlog__lv_)))      \
+		if (JLOG__UNLIKELY(JLOG__GATE(jlog__lg_, jlog__lv_, logger))) \
 			JLOG__EMIT(jlog__lg_, jlog__lv_, __VA_ARGS__);        \
 	} while (0)
 
