@@ -364,6 +364,7 @@ START_TEST(test_null_variable_default_logger)
 		char doc[512];
 		snprintf(doc, sizeof(doc), " {\"level\":\"WARNING\",\"sinks\":[{\"sink\":\"%s\"}]}",
 		         path);
+		free(path); /* nothing of the parent's left to leak checkers */
 		setenv("JLOG_CONFIG", doc, 1);
 		jlog_logger *log = null_logger;
 		evaluated = 0;
