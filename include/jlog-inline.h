@@ -390,6 +390,17 @@ extern "C" {
 		JLOG__FIELD_OK(m) JLOG__FIELD_OK(n) JLOG__FIELD_OK(o)         \
 		JLOG__FIELD_OK(p) char jlog__c_;                              \
 	}))
+/* The compact call site's check (JLOG__EMIT_N): one _Static_assert over
+ * its @n fields (n <= 32), all of them and no padding, which keeps the
+ * statement's preprocessed text short (its compile time is mostly the
+ * compiler's reading of that text). */
+#define JLOG__IS_FIELD_AND(x) JLOG__IS_FIELD(x) &&
+#define JLOG__CHECK_N(n, ...)                                                 \
+	((void)sizeof(struct {                                                \
+		_Static_assert(JLOG__CAT(JLOG__MAP_, n)(JLOG__IS_FIELD_AND, __VA_ARGS__) 1, \
+		               JLOG__FIELD_MSG);                              \
+		char jlog__c_;                                                \
+	}))
 #define JLOG__CHECK16_(...) JLOG__CHECK16(__VA_ARGS__)
 #define JLOG__CHECK_FIELDS(...)                                               \
 	JLOG__CHECK16_(__VA_ARGS__, JLOG__END_FIELD, JLOG__END_FIELD,         \
@@ -400,6 +411,7 @@ extern "C" {
 	               JLOG__END_FIELD, JLOG__END_FIELD)
 #else
 #define JLOG__CHECK_FIELDS(...) ((void)0)
+#define JLOG__CHECK_N(n, ...) ((void)0)
 #endif
 
 #ifdef __cplusplus
@@ -443,12 +455,13 @@ extern "C" {
 #define JLOG__GATE(lg, lvl, logger)                                           \
 	(__builtin_constant_p(logger) ? jlog__enabled(lg, lvl) : jlog__enabled_lean(lg, lvl))
 #define JLOG__EMIT(lg, lvl, ...)                                              \
+	JLOG__EMIT_SEL(JLOG__NFIELDS_OF(__VA_ARGS__), lg, lvl, __VA_ARGS__)
+#define JLOG__EMIT_SEL(n, lg, lvl, ...) JLOG__CAT(JLOG__EMIT_, n)(n, lg, lvl, __VA_ARGS__)
+#define JLOG__EMIT_X(n, lg, lvl, ...)                                         \
 	do {                                                                  \
 		JLOG__CHECK_FIELDS(JLOG__REST(__VA_ARGS__, JLOG__END_FIELD)); \
-		JLOG__EMIT_SEL(JLOG__NFIELDS_OF(__VA_ARGS__), lg, lvl, __VA_ARGS__); \
+		JLOG__EMIT_ARRAY(lg, lvl, __VA_ARGS__);                       \
 	} while (0)
-#define JLOG__EMIT_SEL(n, lg, lvl, ...) JLOG__CAT(JLOG__EMIT_, n)(n, lg, lvl, __VA_ARGS__)
-#define JLOG__EMIT_X(n, lg, lvl, ...) JLOG__EMIT_ARRAY(lg, lvl, __VA_ARGS__)
 #define JLOG__EMIT_0(n, lg, lvl, ...)                                         \
 	do {                                                                  \
 		static struct jlog__site jlog__s_ = {                         \
@@ -460,6 +473,7 @@ extern "C" {
  * (__builtin_choose_expr), so the other path costs no compile time. */
 #define JLOG__EMIT_N(n, lg, lvl, msg, ...)                                    \
 	do {                                                                  \
+		JLOG__CHECK_N(n, __VA_ARGS__);                                \
 		static const char *const jlog__k_[] = {                       \
 			JLOG__CAT(JLOG__MAP_, n)(JLOG__FK, __VA_ARGS__)};      \
 		static const unsigned char jlog__t_[] = {                     \
