@@ -391,9 +391,8 @@ extern "C" {
 		JLOG__FIELD_OK(p) char jlog__c_;                              \
 	}))
 /* The compact call site's check (JLOG__EMIT_N): one _Static_assert over
- * its @n fields (n <= 32), all of them and no padding, which keeps the
- * statement's preprocessed text short (its compile time is mostly the
- * compiler's reading of that text). */
+ * its @n fields (n <= 32), all of them, with no padding and the message
+ * once, so that the statement's expansion stays short. */
 #define JLOG__IS_FIELD_AND(x) JLOG__IS_FIELD(x) &&
 #define JLOG__CHECK_N(n, ...)                                                 \
 	((void)sizeof(struct {                                                \
