@@ -1436,29 +1436,28 @@ extern "C" {
  * constants, the values stored into the ring), the fastest enabled call
  * and about 1 KB of code per statement of five fields.
  *
- * JLOG_COMPACT_CALLSITES: define it before including jlog.h (in a file,
- * or with -DJLOG_COMPACT_CALLSITES) and that translation unit's C
- * statements (GCC or Clang) compile to the level gate, the values stored
- * in an array and one out-of-line call, with the keys, types, file, line
- * and function in a static descriptor: about a fifth of the code per
- * statement, for about twice the instructions per enabled call (the
- * library copies a template of the statement's fields, built on its first
- * call). A disabled call costs the same in both. Use it in files with many
- * log statements that are rarely enabled (debug and trace, error paths);
- * keep the default where a statement runs often. Both give the same
- * records, and translation units of either kind mix in one binary. In
- * this mode a statement's first call also builds its template, which
- * allocates only once the process's templates outgrow 256 KiB (a few
- * thousand statements); each field must be written with a constructor
- * macro above (or a macro of yours that expands to one), and a statement
- * whose key is not a string literal (or NULL), or with more than 32
- * fields, builds jlog_field values and makes the same call as C++ does.
- * Its gate is one load and one compare whether the logger is NULL or not;
- * so, through a logger variable that is NULL, a statement made before the
- * default logger is opened evaluates its arguments even at a disabled
- * level (the library then opens the default logger and drops the record);
- * a literal NULL keeps the full gate, which evaluates nothing. C++ ignores
- * the macro.
+ * JLOG_COMPACT_CALLSITES: define it before including jlog.h (in a file, or
+ * with -DJLOG_COMPACT_CALLSITES) and that translation unit's C statements
+ * (GCC or Clang) compile to the level gate, the values stored in an array
+ * and one out-of-line call, with the keys, types, file, line and function
+ * in a static descriptor: about a tenth of the code per statement, for
+ * about twice the instructions per enabled call (the library copies a
+ * template of the statement's fields, built on its first call). A disabled
+ * call runs the gate alone in both. Use it in files with many log
+ * statements that are rarely enabled (debug and trace, error paths); keep
+ * the default where a statement runs often. Both give the same records,
+ * and translation units of either kind mix in one binary. In this mode a
+ * statement's first call also builds its template, which allocates only
+ * once the process's templates outgrow 256 KiB (a few thousand
+ * statements); each field must be written with a constructor macro above
+ * (or a macro of yours that expands to one), and a statement whose key is
+ * not a string literal (or NULL), or with more than 32 fields, builds
+ * jlog_field values and makes the same call as C++ does. Its gate is one
+ * load and one compare whether the logger is NULL or not; so, through a
+ * logger variable that is NULL, a statement made before the default logger
+ * is opened evaluates its arguments even at a disabled level (the library
+ * then opens the default logger and drops the record); a literal NULL
+ * keeps the full gate, which evaluates nothing. C++ ignores the macro.
  */
 #define JLOG_LOG(logger, level, ...)                                          \
 	do {                                                                  \
