@@ -9,8 +9,6 @@
 #include "jlog-private.h"
 
 #include <pthread.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static jlog_logger *open_file(const char *path)
 {
@@ -350,45 +348,41 @@ END_TEST
  * writes, and once it is open a disabled call evaluates no argument. The
  * full gate evaluates nothing before the open either; the compact call
  * site's one-load gate may evaluate the first call's once (jlog.h,
- * JLOG_COMPACT_CALLSITES). In a child: the default logger is the
- * process's.
+ * JLOG_COMPACT_CALLSITES). In a child (tc_run_child(), which clears the
+ * JLOG_* environment): the default logger is the process's.
  */
 static jlog_logger *volatile null_logger;
+
+/* In the child: exits with the number of the first check that fails. */
+static void log_null_variable(void)
+{
+	jlog_logger *log = null_logger;
+#ifdef JLOG_COMPACT_CALLSITES
+	const int first = 1;
+#else
+	const int first = 0;
+#endif
+	evaluated = 0;
+	JLOG_INFO(log, "first", JLOG_INT("n", count_eval()));
+	if (evaluated != first)
+		_exit(10);
+	JLOG_WARNING(log, "second", JLOG_INT("n", count_eval()));
+	if (evaluated != first + 1)
+		_exit(11);
+	JLOG_INFO(log, "third", JLOG_INT("n", count_eval()));
+	JLOG_DEBUG(log, "fourth", JLOG_INT("n", count_eval()));
+	if (evaluated != first + 1)
+		_exit(12);
+}
 
 START_TEST(test_null_variable_default_logger)
 {
 	char *path = tc_tmppath("default.jsonl");
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char doc[512];
-		snprintf(doc, sizeof(doc), " {\"level\":\"WARNING\",\"sinks\":[{\"sink\":\"%s\"}]}",
-		         path);
-		free(path); /* nothing of the parent's left to leak checkers */
-		setenv("JLOG_CONFIG", doc, 1);
-		jlog_logger *log = null_logger;
-		evaluated = 0;
-		JLOG_INFO(log, "first", JLOG_INT("n", count_eval()));
-#ifdef JLOG_COMPACT_CALLSITES
-		int first = 1;
-#else
-		int first = 0;
-#endif
-		if (evaluated != first)
-			_exit(10);
-		JLOG_WARNING(log, "second", JLOG_INT("n", count_eval()));
-		if (evaluated != first + 1)
-			_exit(11);
-		JLOG_INFO(log, "third", JLOG_INT("n", count_eval()));
-		JLOG_DEBUG(log, "fourth", JLOG_INT("n", count_eval()));
-		if (evaluated != first + 1)
-			_exit(12);
-		_exit(jlog_flush(NULL) == 0 ? 0 : 13);
-	}
-	int status = 0;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	char doc[512];
+	snprintf(doc, sizeof(doc),
+	         "JLOG_CONFIG= {\"level\":\"WARNING\",\"sinks\":[{\"sink\":\"%s\"}]}", path);
+	const char *env[] = {doc, NULL};
+	tc_run_child(log_null_variable, NULL, NULL, env);
 	json_t **l = tc_file_lines(path, 1);
 	ck_assert_str_eq(json_string_value(json_object_get(l[0], "message")), "second");
 	ck_assert_str_eq(json_string_value(json_object_get(l[0], "level")), "WARNING");

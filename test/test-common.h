@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* TC_TSAN: built with ThreadSanitizer (which cannot follow some forks). */
@@ -254,6 +255,42 @@ static inline int tc_fd_of(const char *path)
 	}
 	closedir(d);
 	return found;
+}
+
+/* Run @fn in a forked child whose stdout and stderr go to @out and @err
+ * (NULL: /dev/null), with the environment's jlog variables cleared and
+ * the colors' variables unset, then @env ("NAME=value" pairs, NULL
+ * ended) set. The child exits with 0 through exit(), so the default
+ * logger is drained; anything else fails the test. Out of line, as a
+ * function of its own, so that what the caller holds stays in its frame,
+ * where the child's leak check (valgrind follows the fork) finds it. */
+static __attribute__((unused, noinline)) void
+tc_run_child(void (*fn)(void), const char *out, const char *err, const char *const *env)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(90);
+		close(o);
+		close(e);
+		static const char *const clear[] = {"JLOG_CONFIG", "JLOG_LEVEL", "JLOG_SINK",
+		                                    "JLOG_FORMAT", "JLOG_SERIALIZE", "JLOG_COLORIZE",
+		                                    "NO_COLOR", "FORCE_COLOR"};
+		for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
+			unsetenv(clear[i]);
+		for (size_t i = 0; env && env[i]; i++)
+			if (putenv((char *)env[i]) != 0)
+				_exit(91);
+		fn();
+		exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
 }
 
 #endif

@@ -95,39 +95,6 @@ static int count_dir(const char *dir)
 	return n;
 }
 
-/* Run @fn in a forked child whose stdout and stderr go to @out and @err
- * (NULL: /dev/null), with the environment's jlog variables cleared and
- * the colors' variables unset, then @env ("NAME=value" pairs, NULL
- * ended) set. The child exits with 0 through exit(), so the default
- * logger is drained; anything else fails the test. */
-static void run_child(void (*fn)(void), const char *out, const char *err, const char *const *env)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(90);
-		close(o);
-		close(e);
-		static const char *const clear[] = {"JLOG_CONFIG", "JLOG_LEVEL", "JLOG_SINK",
-		                                    "JLOG_FORMAT", "JLOG_SERIALIZE", "JLOG_COLORIZE",
-		                                    "NO_COLOR", "FORCE_COLOR"};
-		for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
-			unsetenv(clear[i]);
-		for (size_t i = 0; env && env[i]; i++)
-			if (putenv((char *)env[i]) != 0)
-				_exit(91);
-		fn();
-		exit(0);
-	}
-	int status;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
-}
-
 /* ---- the document: forms and top-level keys ------------------------------ */
 
 /* The same document inline (with leading blanks) and as a file. */
@@ -516,7 +483,7 @@ START_TEST(test_sink_targets)
 	child_cfg = fmt("{\"sinks\":[{\"sink\":\"stdout\",\"level\":\"INFO\"},"
 	                "{\"sink\":\"stderr\",\"level\":\"ERROR\"},"
 	                "{\"sink\":\"%s\",\"level\":\"ERROR\"}]}", file);
-	run_child(log_two_levels, out, err, NULL);
+	tc_run_child(log_two_levels, out, err, NULL);
 	tc_assert_messages(out, "info", "error", NULL);
 	tc_assert_messages(err, "error", NULL);
 	json_t **l = tc_file_lines(file, 1);
@@ -526,7 +493,7 @@ START_TEST(test_sink_targets)
 	/* No sinks: JSON on stderr. */
 	free(child_cfg);
 	child_cfg = fmt("{\"level\":\"ERROR\"}");
-	run_child(log_two_levels, out, err, NULL);
+	tc_run_child(log_two_levels, out, err, NULL);
 	tc_assert_file_text(out, "");
 	tc_assert_messages(err, "error", NULL);
 
@@ -1105,7 +1072,7 @@ static void open_config_err_variants(void)
 START_TEST(test_open_config_err_buffer)
 {
 	char *err = tc_tmppath("stderr");
-	run_child(open_config_err_variants, NULL, err, NULL);
+	tc_run_child(open_config_err_variants, NULL, err, NULL);
 	tc_assert_file_text(err, "--\njlog: configuration: sinks[0].preset: unknown preset \"elk\" "
 	                         "(default, ecs, gcp, otel, loguru)\n");
 	free(err);
@@ -1233,7 +1200,7 @@ START_TEST(test_env_config)
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env[] = {env_cfg, NULL};
 	char *err = tc_tmppath("stderr");
-	run_child(log_default, NULL, err, env);
+	tc_run_child(log_default, NULL, err, env);
 	json_t **l = tc_file_lines(path, 3);
 	ck_assert_str_eq(str_at(l[0], "message"), "debug");
 	ck_assert_str_eq(str_at(l[0], "log.level"), "debug");
@@ -1246,7 +1213,7 @@ START_TEST(test_env_config)
 	free(env_cfg);
 	env_cfg = fmt("JLOG_CONFIG= %s", doc);
 	const char *env2[] = {env_cfg, NULL};
-	run_child(log_default, NULL, err, env2);
+	tc_run_child(log_default, NULL, err, env2);
 	l = tc_file_lines(path, 3);
 	ck_assert_str_eq(str_at(l[2], "log.level"), "warning");
 	tc_free_lines(l, 3);
@@ -1272,18 +1239,18 @@ START_TEST(test_env_level_off_and_custom)
 	char *out = tc_tmppath("stdout");
 	char *err = tc_tmppath("stderr");
 	const char *env[] = {"JLOG_LEVEL=off", NULL};
-	run_child(log_default, out, err, env);
+	tc_run_child(log_default, out, err, env);
 	tc_assert_file_text(err, "");
 	tc_assert_file_text(out, "");
 	const char *env2[] = {"JLOG_LEVEL= None ", NULL};
-	run_child(log_default, out, err, env2);
+	tc_run_child(log_default, out, err, env2);
 	tc_assert_file_text(err, "");
 
 	char *cfg = tc_tmppath("levels.json");
 	write_file(cfg, "{\"levels\": [{\"name\": \"NOTICE\", \"no\": 22}]}");
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env3[] = {env_cfg, "JLOG_LEVEL=notice", NULL};
-	run_child(log_default_notice, out, err, env3);
+	tc_run_child(log_default_notice, out, err, env3);
 	json_t **l = tc_file_lines(err, 1);
 	ck_assert_str_eq(str_at(l[0], "level"), "NOTICE");
 	tc_free_lines(l, 1);
@@ -1299,11 +1266,11 @@ START_TEST(test_env_level)
 {
 	char *err = tc_tmppath("stderr");
 	const char *env[] = {"JLOG_LEVEL=warning", NULL};
-	run_child(log_default, NULL, err, env);
+	tc_run_child(log_default, NULL, err, env);
 	tc_assert_messages(err, "warning", NULL);
 
 	const char *env2[] = {"JLOG_LEVEL=10", NULL};
-	run_child(log_default, NULL, err, env2);
+	tc_run_child(log_default, NULL, err, env2);
 	json_t **l = tc_file_lines(err, 3);
 	ck_assert_str_eq(str_at(l[0], "level"), "DEBUG");
 	tc_free_lines(l, 3);
@@ -1313,11 +1280,11 @@ START_TEST(test_env_level)
 	write_file(cfg, "{\"level\":\"ERROR\"}");
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env3[] = {env_cfg, "JLOG_LEVEL=Info", NULL};
-	run_child(log_default, NULL, err, env3);
+	tc_run_child(log_default, NULL, err, env3);
 	tc_assert_messages(err, "info", "warning", NULL);
 
 	const char *env4[] = {"JLOG_LEVEL=loud", NULL};
-	run_child(log_default, NULL, err, env4);
+	tc_run_child(log_default, NULL, err, env4);
 	char *text = tc_slurp(err, NULL);
 	const char *want = "jlog: ignoring JLOG_LEVEL=\"loud\": not a level\n";
 	ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "got \"%s\"", text);
@@ -1338,7 +1305,7 @@ START_TEST(test_env_sink)
 {
 	char *out = tc_tmppath("stdout"), *err = tc_tmppath("stderr");
 	const char *env[] = {"JLOG_SINK=stdout", NULL};
-	run_child(log_default, out, err, env);
+	tc_run_child(log_default, out, err, env);
 	json_t **l = tc_file_lines(out, 2);
 	ck_assert_str_eq(str_at(l[0], "message"), "info");
 	ck_assert_int_eq(json_integer_value(json_object_get(l[0], "n")), 5);
@@ -1353,7 +1320,7 @@ START_TEST(test_env_sink)
 	write_file(cfg, doc);
 	char *env_sink = fmt("JLOG_SINK=%s", path), *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	const char *env2[] = {env_sink, env_cfg, NULL};
-	run_child(log_default, out, err, env2);
+	tc_run_child(log_default, out, err, env2);
 	l = tc_file_lines(path, 2);
 	ck_assert_str_eq(str_at(l[1], "severity"), "WARNING"); /* the first sink's preset */
 	tc_free_lines(l, 2);
@@ -1398,7 +1365,7 @@ START_TEST(test_env_format_serialize_colorize)
 		 "info n=5\nwarning\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		run_child(log_default, out, err, cases[i].env);
+		tc_run_child(log_default, out, err, cases[i].env);
 		char *text = tc_slurp(out, NULL);
 		if (cases[i].text) {
 			ck_assert_msg(strcmp(text, cases[i].text) == 0, "case %zu: got \"%s\"", i, text);
@@ -1417,7 +1384,7 @@ START_TEST(test_env_format_serialize_colorize)
 
 	/* JLOG_SERIALIZE=0 alone: loguru's default text format. */
 	const char *env[] = {"JLOG_SINK=stdout", "JLOG_SERIALIZE=no", "JLOG_COLORIZE=0", NULL};
-	run_child(log_default, out, err, env);
+	tc_run_child(log_default, out, err, env);
 	char *text = tc_slurp(out, NULL);
 	ck_assert_msg(strstr(text, " | INFO     | ") != NULL && strstr(text, " - info n=5\n") != NULL,
 	              "got \"%s\"", text);
@@ -1428,15 +1395,15 @@ START_TEST(test_env_format_serialize_colorize)
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg);
 	write_file(cfg, "{\"sinks\":[{\"sink\":\"stdout\",\"serialize\":true}]}");
 	const char *env_f[] = {env_cfg, "JLOG_FORMAT={level}|{message}", NULL};
-	run_child(log_default, out, err, env_f);
+	tc_run_child(log_default, out, err, env_f);
 	tc_assert_file_text(out, "INFO|info n=5\nWARNING|warning\n");
 	write_file(cfg, "{\"sinks\":[{\"sink\":\"stdout\",\"format\":\"<red>{message}</red>\","
 	                "\"colorize\":true}]}");
 	const char *env_c[] = {env_cfg, "JLOG_COLORIZE=auto", NULL};
-	run_child(log_default, out, err, env_c);
+	tc_run_child(log_default, out, err, env_c);
 	tc_assert_file_text(out, "info n=5\nwarning\n");
 	const char *env_s[] = {env_cfg, "JLOG_SERIALIZE=1", NULL};
-	run_child(log_default, out, err, env_s);
+	tc_run_child(log_default, out, err, env_s);
 	tc_assert_line_count(out, 2);
 	free(env_cfg);
 	free(cfg);
@@ -1444,7 +1411,7 @@ START_TEST(test_env_format_serialize_colorize)
 	/* Bad values are reported and ignored. */
 	const char *env2[] = {"JLOG_SINK=stdout", "JLOG_SERIALIZE=maybe", "JLOG_COLORIZE=sometimes",
 	                      NULL};
-	run_child(log_default, out, err, env2);
+	tc_run_child(log_default, out, err, env2);
 	tc_assert_file_text(err, "jlog: ignoring JLOG_SERIALIZE=\"maybe\": not a boolean\n"
 	                         "jlog: ignoring JLOG_COLORIZE=\"sometimes\": not a boolean\n");
 	tc_assert_line_count(out, 2);
@@ -1480,7 +1447,7 @@ START_TEST(test_env_bad_config)
 		 * reported, not replaced. */
 		const char *env[] = {env_cfg, "JLOG_LEVEL=warning", i == 5 ? "JLOG_SINK=stdout" : NULL,
 		                     NULL};
-		run_child(log_default, NULL, err, env);
+		tc_run_child(log_default, NULL, err, env);
 		char *text = tc_slurp(err, NULL);
 		char *want = fmt("jlog: default logger: %s%s", cases[i].names_path ? cfg : "",
 		                 cases[i].why);
@@ -1513,7 +1480,7 @@ START_TEST(test_default_logger_environment)
 	char *env_cfg = fmt("JLOG_CONFIG=%s", cfg), *env_sink = fmt("JLOG_SINK=%s", out);
 	const char *env[] = {env_cfg, "JLOG_LEVEL=info", env_sink, "JLOG_FORMAT={level}|{message}",
 	                     "JLOG_COLORIZE=0", NULL};
-	run_child(log_default, NULL, NULL, env);
+	tc_run_child(log_default, NULL, NULL, env);
 	tc_assert_file_text(out, "INFO|info n=5\nWARNING|warning\n");
 	free(env_cfg);
 	free(env_sink);
