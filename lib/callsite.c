@@ -62,8 +62,10 @@ static const char *base_name(const char *path)
 
 uint32_t jlog__callsite_register(jlog_callsite *cs)
 {
-	/* Relaxed: ids only need to be unique. */
-	uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	/* Sequentially consistent, as the load of jlog__callsite_limit():
+	 * a change of sampling rules that reads the limit after a log call
+	 * with this id read the old rules sees this add. */
+	uint32_t id = atomic_fetch_add(&next_id, 1);
 	struct jlog__callsite_entry *chunk = chunk_for(id);
 	if (!chunk)
 		return 0;
@@ -80,6 +82,15 @@ uint32_t jlog__callsite_register(jlog_callsite *cs)
 		return id;
 	e->cs = NULL; /* lost the race: this id is never used */
 	return expected;
+}
+
+uint32_t jlog__callsite_limit(void)
+{
+	/* Sequentially consistent: see jlog__callsite_register(). next_id
+	 * goes on past the table when it is full (chunk_for() refuses
+	 * those). */
+	uint32_t n = atomic_load(&next_id);
+	return n < MAX_CHUNKS << CHUNK_BITS ? n : MAX_CHUNKS << CHUNK_BITS;
 }
 
 const jlog_callsite *jlog__callsite_get(uint32_t id)

@@ -20,6 +20,10 @@ static inline uint32_t jlog__callsite_id(jlog_callsite *cs)
 	uint32_t id = __atomic_load_n(&cs->id, __ATOMIC_ACQUIRE);
 	return id ? id : jlog__callsite_register(cs);
 }
+/* One past the highest id handed out so far (at most
+ * JLOG__CALLSITE_MAX_CHUNKS << JLOG__CALLSITE_CHUNK_BITS): every id in use
+ * is below it. Any thread. */
+uint32_t jlog__callsite_limit(void);
 /* The callsite of an id, NULL if unknown. Any thread. */
 const jlog_callsite *jlog__callsite_get(uint32_t id);
 /* Base name of the callsite's file (computed at registration). */

@@ -10,13 +10,15 @@
  * check sends every record here first (hotpath.c); without one that
  * branch is never taken for a sampling reason.
  *
- * State: one 32-byte struct jlog__sample_site per call-site id, in chunks
- * of 4096 allocated on first use (lock-free: a CAS installs a chunk), so
- * memory is bounded by the call sites that log, at most as many as
- * callsite.c hands out. Counts are exact under any number of threads:
- * each decision is one atomic add on the site's window (interval number
- * and count in one word; see jlog__sample_window()) or a CAS on its
- * bucket's schedule.
+ * State: one 32-byte struct jlog__sample_site per call-site id, in one
+ * private anonymous mapping with a site for each id callsite.c can hand
+ * out (32 MiB of address space). Its pages are the kernel's zero pages
+ * until a site on them counts, so memory is bounded by the call sites
+ * that log (4 KiB for each 128 ids), and a log call finds its site by
+ * index, with no table of chunks to look through and none to install.
+ * Counts are exact under any number of threads: each decision is one
+ * atomic add on the site's window (interval number and count in one
+ * word; see jlog__sample_window()) or a CAS on its bucket's schedule.
  *
  * Time is the records' own stamp (jlog__stamp(): counter ticks or ns);
  * intervals are converted to those units once, when the logger opens.
@@ -31,8 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define CHUNK_SIZE (1u << JLOG__SAMPLE_CHUNK_BITS)
+#define SITES_BYTES ((size_t)JLOG__SAMPLE_SITES * sizeof(struct jlog__sample_site))
 #define MAX_INTERVAL_MS 3600000
 /* Intervals and bucket depths saturate here: far beyond any real use,
  * and a schedule of now + this cannot wrap. */
@@ -138,9 +141,29 @@ int jlog__sample_rules_new(const jlog_options *o, struct jlog__sample_rules **ou
 static struct jlog__sample_rules no_rules = {.max_level = -1, .lean_max = INT_MIN,
                                              .lean_rate_max = INT_MIN, .report_ms = 1000};
 
+/* The sites' mapping: reserved, not committed (MAP_NORESERVE), and read
+ * as zeroes until written. NULL when the address space is not there
+ * (named by jlog__fail()). Pair: jlog__sampler_free(). */
+static struct jlog__sample_site *map_sites(void)
+{
+	void *p = mmap(NULL, SITES_BYTES, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		jlog__fail(-ENOMEM, "jlog_open: sampling: cannot map the call sites' counts "
+		                    "(%zu MiB of address space): %s",
+		           SITES_BYTES >> 20, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
 struct jlog__sampler *jlog__sampler_create(struct jlog__sample_rules *r)
 {
 	struct jlog__sampler *s = calloc(1, sizeof(*s));
+	if (s && !(s->sites = map_sites())) {
+		free(s);
+		s = NULL;
+	}
 	if (!s) {
 		free(r);
 		return NULL;
@@ -165,13 +188,21 @@ void jlog__sampler_set_rules(struct jlog__sampler *s, struct jlog__sample_rules 
 		s->counted = r;
 	}
 	/* Release pairs with the acquire loads of the log calls: they see
-	 * the new rules whole. */
-	struct jlog__sample_rules *old =
-		atomic_exchange_explicit(&s->rules, r ? r : &no_rules, memory_order_acq_rel);
+	 * the new rules whole. Sequentially consistent, with the loads of
+	 * the ends below, for the pair in move_end(). */
+	struct jlog__sample_rules *old = atomic_exchange(&s->rules, r ? r : &no_rules);
 	if (old != &no_rules) {
 		old->retired_next = s->retired;
 		s->retired = old;
 	}
+	/* The sites' ends are the old rules' intervals': forget them, so
+	 * that the first call by the new rules numbers its interval and
+	 * starts a window. A site with no end is not written, so that a
+	 * page no site counted on stays the zero page. */
+	uint32_t n = jlog__callsite_limit();
+	for (uint32_t i = 0; i < n; i++)
+		if (atomic_load(&s->sites[i].end))
+			atomic_store(&s->sites[i].end, 0);
 }
 
 bool jlog__sampler_on(const struct jlog__sampler *s)
@@ -195,8 +226,7 @@ void jlog__sampler_free(struct jlog__sampler *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < JLOG__SAMPLE_CHUNKS; i++)
-		free(atomic_load_explicit(&s->chunks[i], memory_order_relaxed));
+	munmap(s->sites, SITES_BYTES);
 	struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_relaxed);
 	if (r != &no_rules)
 		free(r);
@@ -206,25 +236,6 @@ void jlog__sampler_free(struct jlog__sampler *s)
 		s->retired = next;
 	}
 	free(s);
-}
-
-/* jlog__sample_admit() for a call site whose chunk is not there yet:
- * install it, then decide. Without memory for it the record goes on
- * (never suppressed without being counted). A tail call out of line, so
- * that jlog__sample_admit() saves no registers for it. */
-static __attribute__((noinline)) bool admit_new_chunk(struct jlog_core *c, uint32_t id,
-                                                      int level, uint64_t now)
-{
-	struct jlog__sampler *s = __atomic_load_n(&c->sampler, __ATOMIC_ACQUIRE);
-	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
-	struct jlog__sample_site *chunk = NULL;
-	struct jlog__sample_site *fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
-	if (!fresh)
-		return true;
-	if (!atomic_compare_exchange_strong_explicit(&s->chunks[k], &chunk, fresh,
-	                                             memory_order_acq_rel, memory_order_acquire))
-		free(fresh); /* another thread installed one first */
-	return jlog__sample_admit(c, id, level, now);
 }
 
 /* The count a window past JLOG__SAMPLE_WINDOW_HIGH goes back to: below
@@ -243,9 +254,37 @@ static uint32_t window_cut(uint32_t c, uint32_t first, uint32_t m)
 	return cut < (1u << 31) ? (uint32_t)cut : first + 1;
 }
 
-uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
-                                  struct jlog__sample_site *site, uint32_t epoch, uint64_t old)
+/*
+ * Move @site's end on to @end, the end of the interval of the window the
+ * caller found or started. Only forward: a call that started a window
+ * may move it on after a call of the next interval did. Then, should @r
+ * no longer be the rules (a change of rules in flight, whose reset of
+ * the ends may have run before this), the end is forgotten again. The
+ * change stores the rules and then reads the ends, this stores the end
+ * and then reads the rules, all sequentially consistent: one of the two
+ * sees the other's store. The CAS releases the window before it (pair:
+ * the acquire load in jlog__sample_window()).
+ */
+static void move_end(struct jlog__sampler *s, const struct jlog__sample_rules *r,
+                     struct jlog__sample_site *site, uint64_t end)
 {
+	uint64_t cur = atomic_load_explicit(&site->end, memory_order_relaxed);
+	while (cur < end && !atomic_compare_exchange_weak(&site->end, &cur, end))
+		;
+	if (s && atomic_load(&s->rules) != r)
+		atomic_store(&site->end, 0);
+}
+
+uint32_t jlog__sample_window_slow(struct jlog__sampler *s, const struct jlog__sample_rules *r,
+                                  struct jlog__sample_site *site, uint64_t now, uint64_t old)
+{
+	/* The interval of the stamp, and the stamp it ends at (saturated:
+	 * a schedule never gets near it). */
+	uint64_t q = now > r->base ? (now - r->base) / r->interval : 0;
+	uint32_t epoch = r->epoch0 + (uint32_t)q;
+	uint64_t end = r->base + (q + 1) * r->interval;
+	if (end <= now)
+		end = UINT64_MAX;
 	for (;;) {
 		uint32_t we = (uint32_t)(old >> 32);
 		if ((int32_t)(we - epoch) < 0) {
@@ -258,12 +297,18 @@ uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
 				if (atomic_compare_exchange_weak_explicit(&site->window, &cur,
 				                                          (uint64_t)epoch << 32 | 1,
 				                                          memory_order_relaxed,
-				                                          memory_order_relaxed))
+				                                          memory_order_relaxed)) {
+					move_end(s, r, site, end);
 					return 1;
+				}
 			old = atomic_fetch_add_explicit(&site->window, 1, memory_order_relaxed);
 			continue;
 		}
-		/* This interval's window or a later one: the add counts there. */
+		/* This interval's window or a later one: the add counts there.
+		 * In this interval's, the end may be behind (not moved on yet,
+		 * or forgotten by a change of rules). */
+		if (we == epoch)
+			move_end(s, r, site, end);
 		uint32_t n = (uint32_t)old + 1;
 		if (n >= JLOG__SAMPLE_WINDOW_HIGH) {
 			/* Cut the count back before the adds of the calls in
@@ -303,9 +348,7 @@ bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t no
 	if (level > r->max_level)
 		return true;
 	struct jlog__sample_site *site = jlog__sample_site_for(s, id);
-	if (JLOG__UNLIKELY(!site))
-		return admit_new_chunk(c, id, level, now);
-	if ((r->sampling && level <= r->sample_max && !jlog__sample_keep(r, site, now)) ||
+	if ((r->sampling && level <= r->sample_max && !jlog__sample_keep(s, r, site, now)) ||
 	    (r->rate && level <= r->rate_max &&
 	     !bucket_take(r, r->per_logger ? &s->bucket : site, now))) {
 		jlog__sample_count_out(site, &c->sampled_out);
@@ -329,29 +372,23 @@ static void collect_site(struct jlog__sample_site *site, uint32_t id,
 void jlog__sample_collect(struct jlog__sampler *s,
                           void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg)
 {
-	collect_site(&s->nosite, 0, fn, arg);
-	for (uint32_t k = 0; k < JLOG__SAMPLE_CHUNKS; k++) {
-		struct jlog__sample_site *chunk =
-			atomic_load_explicit(&s->chunks[k], memory_order_acquire);
-		if (!chunk)
-			continue;
-		for (uint32_t i = 0; i < CHUNK_SIZE; i++)
-			collect_site(&chunk[i], k << JLOG__SAMPLE_CHUNK_BITS | i, fn, arg);
-	}
+	/* A site counts only after its id was handed out; one counted
+	 * after this look is reported by the next. */
+	uint32_t n = jlog__callsite_limit();
+	for (uint32_t i = 0; i < n; i++)
+		collect_site(&s->sites[i], i, fn, arg);
 }
 
 void jlog__sampler_fork_child(struct jlog__sampler *s)
 {
 	if (!s)
 		return;
-	/* Only this thread runs. */
-	atomic_store_explicit(&s->nosite.suppressed, 0, memory_order_relaxed);
-	for (uint32_t k = 0; k < JLOG__SAMPLE_CHUNKS; k++) {
-		struct jlog__sample_site *chunk =
-			atomic_load_explicit(&s->chunks[k], memory_order_relaxed);
-		for (uint32_t i = 0; chunk && i < CHUNK_SIZE; i++)
-			atomic_store_explicit(&chunk[i].suppressed, 0, memory_order_relaxed);
-	}
+	/* Only this thread runs. A site with nothing is not written, so
+	 * that its page stays the zero page. */
+	uint32_t n = jlog__callsite_limit();
+	for (uint32_t i = 0; i < n; i++)
+		if (atomic_load_explicit(&s->sites[i].suppressed, memory_order_relaxed))
+			atomic_store_explicit(&s->sites[i].suppressed, 0, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------ */

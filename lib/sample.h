@@ -21,11 +21,15 @@ struct jlog__sample_site {
 	 * burst - 1 emission intervals ahead of now. */
 	_Atomic uint64_t tat;
 	_Atomic uint64_t suppressed; /* not reported yet (the writer takes it) */
-	uint64_t spare;              /* 32 bytes: no site straddles a line */
+	/* The stamp at which the window's interval ends, so that a call in
+	 * it needs no division (jlog__sample_window()); 0: unknown. Only
+	 * grows, but for the reset of a change of rules. 32 bytes in all:
+	 * no site straddles a line. */
+	_Atomic uint64_t end;
 };
 
-#define JLOG__SAMPLE_CHUNK_BITS 12
-#define JLOG__SAMPLE_CHUNKS 256 /* as many call-site ids as callsite.c has */
+/* One site per call-site id callsite.c can hand out: ids are below this. */
+#define JLOG__SAMPLE_SITES (JLOG__CALLSITE_MAX_CHUNKS << JLOG__CALLSITE_CHUNK_BITS)
 
 /* What a sampler decides by: immutable once published, so that a log call
  * may read it while jlog_reload_config() puts other rules in its place
@@ -67,9 +71,12 @@ struct jlog__sampler {
 	 * number their intervals on from theirs. Callers of set_rules. */
 	const struct jlog__sample_rules *counted;
 	uint64_t next_report_ms; /* writer */
-	struct jlog__sample_site nosite; /* records without a call site */
 	struct jlog__sample_site bucket; /* JLOG_RATE_PER_LOGGER */
-	_Atomic(struct jlog__sample_site *) chunks[JLOG__SAMPLE_CHUNKS];
+	/* JLOG__SAMPLE_SITES sites indexed by call-site id, [0] for records
+	 * without one: one mapping of zero pages, so that a site is one
+	 * index away and memory is taken only by the pages of the sites
+	 * that count (sample.c, map_sites()). */
+	struct jlog__sample_site *sites;
 };
 
 /* The rules @o asks for, in *out (NULL when it asks for none), or -EINVAL
@@ -96,35 +103,43 @@ bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t no
 
 /*
  * A call site's window: (interval number << 32) | records counted in it.
- * Every call adds itself with one fetch_add; the rare call that finds the
- * window of an earlier interval, or its count past 2^31, settles it in
- * jlog__sample_window_slow(). A record stamped in an earlier interval than
- * the window's (another CPU's counter a little behind) counts in the
- * window's. Each call is counted exactly once, in exactly one window, so
- * "the first N" is exact across threads. Pair: jlog__sample_window_slow().
+ * Every call adds itself with one fetch_add; a call stamped before the
+ * site's end (the end of the window's interval) with a count below 2^31
+ * is done. The rare call past the end, or with its count past 2^31,
+ * settles it in jlog__sample_window_slow(), which numbers the interval
+ * (a division), starts its window and moves the end on. A record
+ * stamped in an earlier interval than the window's (another CPU's
+ * counter a little behind) counts in the window's. Each call is counted
+ * exactly once, in exactly one window, so "the first N" is exact across
+ * threads. The end is loaded with acquire, which pairs with the release
+ * that moves it on after the window was started: a call that sees the
+ * new end adds to the new window. Pair: jlog__sample_window_slow().
  */
 #define JLOG__SAMPLE_WINDOW_HIGH (3u << 30) /* counts are cut back from here */
-uint32_t jlog__sample_window_slow(const struct jlog__sample_rules *r,
-                                  struct jlog__sample_site *site, uint32_t epoch, uint64_t old);
+struct jlog__sampler;
+uint32_t jlog__sample_window_slow(struct jlog__sampler *s, const struct jlog__sample_rules *r,
+                                  struct jlog__sample_site *site, uint64_t now, uint64_t old);
 
+/* The number of the interval of stamp @now by @r (a division: the slow
+ * path's and a change of rules'). A stamp before the base belongs to the
+ * first interval. */
 static inline uint32_t jlog__sample_epoch(const struct jlog__sample_rules *r, uint64_t now)
 {
-	/* Intervals from the rules' start: the first ends a whole interval
-	 * later. A stamp before the base belongs to the first. */
 	return r->epoch0 + (now > r->base ? (uint32_t)((now - r->base) / r->interval) : 0);
 }
 
-/* This call's number in its site's window (1 for the first). */
-static inline uint32_t jlog__sample_window(const struct jlog__sample_rules *r,
-                                           struct jlog__sample_site *site, uint32_t epoch)
+/* This call's number in its site's window (1 for the first). @s is the
+ * sampler whose rules @r are, NULL for a site of no sampler (tests). */
+static inline uint32_t jlog__sample_window(struct jlog__sampler *s,
+                                           const struct jlog__sample_rules *r,
+                                           struct jlog__sample_site *site, uint64_t now)
 {
+	uint64_t end = atomic_load_explicit(&site->end, memory_order_acquire);
 	/* Relaxed: the count is the only data. */
 	uint64_t old = atomic_fetch_add_explicit(&site->window, 1, memory_order_relaxed);
-	/* One compare for both: the window is this interval's, and its
-	 * count is below 2^31 (so far from carrying into the interval). */
-	if (JLOG__LIKELY(old >> 31 == (uint64_t)epoch << 1))
+	if (JLOG__LIKELY(now < end) && JLOG__LIKELY((uint32_t)old < (1u << 31)))
 		return (uint32_t)old + 1;
-	return jlog__sample_window_slow(r, site, epoch, old);
+	return jlog__sample_window_slow(s, r, site, now, old);
 }
 
 /* The first N of the interval, then 1 in M: whether the @n-th goes on. */
@@ -133,11 +148,12 @@ static inline bool jlog__sample_keep_nth(const struct jlog__sample_rules *r, uin
 	return n <= r->first || (r->thereafter && (n - r->first) % r->thereafter == 0);
 }
 
-/* Whether a record of @site stamped @now goes on by @r's sampling. */
-static inline bool jlog__sample_keep(const struct jlog__sample_rules *r,
+/* Whether a record of @site stamped @now goes on by @r's sampling (@s as
+ * for jlog__sample_window()). */
+static inline bool jlog__sample_keep(struct jlog__sampler *s, const struct jlog__sample_rules *r,
                                      struct jlog__sample_site *site, uint64_t now)
 {
-	return jlog__sample_keep_nth(r, jlog__sample_window(r, site, jlog__sample_epoch(r, now)));
+	return jlog__sample_keep_nth(r, jlog__sample_window(s, r, site, now));
 }
 
 /* One try at a token of the bucket whose schedule is *@tat, last read as
@@ -156,18 +172,12 @@ static inline int jlog__sample_bucket_try(const struct jlog__sample_rules *r,
 	               : -1;
 }
 
-/* The state of call site @id (the sampler's nosite for id 0 and ids past
- * the table), or NULL when its chunk is not there yet. */
+/* The state of call site @id (sites[0] for records without one). Ids
+ * are below JLOG__SAMPLE_SITES; the mask keeps a flagged id
+ * (JLOG__CALLSITE_DEFERRED) at its own site, and any other in the table. */
 static inline struct jlog__sample_site *jlog__sample_site_for(struct jlog__sampler *s, uint32_t id)
 {
-	/* One compare for both: id - 1 wraps for id 0. */
-	if (id - 1u >= (JLOG__SAMPLE_CHUNKS << JLOG__SAMPLE_CHUNK_BITS) - 1u)
-		return &s->nosite;
-	uint32_t k = id >> JLOG__SAMPLE_CHUNK_BITS;
-	/* Acquire pairs with the release of admit_new_chunk()'s CAS: the
-	 * chunk's zeroes are seen. */
-	struct jlog__sample_site *chunk = atomic_load_explicit(&s->chunks[k], memory_order_acquire);
-	return chunk ? &chunk[id & ((1u << JLOG__SAMPLE_CHUNK_BITS) - 1)] : NULL;
+	return &s->sites[id & (JLOG__SAMPLE_SITES - 1)];
 }
 
 /* Count a suppressed record of @site. Relaxed: counters; the writer
@@ -184,33 +194,29 @@ static inline void jlog__sample_count_out(struct jlog__sample_site *site,
  * jlog__sample_admit() for the log call's branch (hotpath.c), inline for
  * what needs no more than one look: a record above every limit, one that
  * sampling alone decides, and one a rate limit alone lets go at the first
- * try, at a call site whose state exists. Returns 1 when the record goes
- * on, 0 when it is suppressed (counted, in its site and *@sampled_out),
- * -1 for every other record: the caller then asks jlog__sample_admit().
- * @s is the core's sampler.
+ * try. Returns 1 when the record goes on, 0 when it is suppressed
+ * (counted, in its site and *@sampled_out), -1 for every other record:
+ * the caller then asks jlog__sample_admit(). @s is the core's sampler.
  */
 static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *sampled_out,
                                     uint32_t id, int level, uint64_t now)
 {
 	/* Acquire pairs with jlog__sampler_set_rules(). */
 	const struct jlog__sample_rules *r = atomic_load_explicit(&s->rules, memory_order_acquire);
-	bool sampled = level <= r->lean_max;
-	if (JLOG__UNLIKELY(!sampled) && level > r->lean_rate_max)
-		return level > r->max_level ? 1 : -1;
-	struct jlog__sample_site *site = jlog__sample_site_for(s, id);
-	if (JLOG__UNLIKELY(!site))
-		return -1;
-	if (JLOG__UNLIKELY(!sampled)) {
-		/* A refusal or a lost race goes to jlog__sample_admit(),
-		 * which tries again and decides (a failed try takes nothing). */
-		_Atomic uint64_t *tat = r->per_logger ? &s->bucket.tat : &site->tat;
-		uint64_t old = atomic_load_explicit(tat, memory_order_relaxed);
-		return jlog__sample_bucket_try(r, tat, now, &old) > 0 ? 1 : -1;
+	if (JLOG__LIKELY(level <= r->lean_max)) {
+		struct jlog__sample_site *site = jlog__sample_site_for(s, id);
+		if (jlog__sample_keep(s, r, site, now))
+			return 1;
+		jlog__sample_count_out(site, sampled_out);
+		return 0;
 	}
-	if (jlog__sample_keep(r, site, now))
-		return 1;
-	jlog__sample_count_out(site, sampled_out);
-	return 0;
+	if (level > r->lean_rate_max)
+		return level > r->max_level ? 1 : -1;
+	/* A refusal or a lost race goes to jlog__sample_admit(), which
+	 * tries again and decides (a failed try takes nothing). */
+	_Atomic uint64_t *tat = r->per_logger ? &s->bucket.tat : &jlog__sample_site_for(s, id)->tat;
+	uint64_t old = atomic_load_explicit(tat, memory_order_relaxed);
+	return jlog__sample_bucket_try(r, tat, now, &old) > 0 ? 1 : -1;
 }
 /* Writer: call @fn for each site with suppressed records not yet
  * reported, taking their counts. */

@@ -13,7 +13,9 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define THREADS 4
 #define HOUR_MS 3600000
@@ -626,7 +628,7 @@ static void *win_thread(void *p)
 	for (uint32_t e = 0; e < WIN_ROUNDS; e++) {
 		pthread_barrier_wait(a->bar);
 		for (unsigned i = 0; i < a->calls; i++)
-			a->out[e * a->calls + i] = jlog__sample_window(a->r, a->site, e);
+			a->out[e * a->calls + i] = jlog__sample_window(NULL, a->r, a->site, e);
 		pthread_barrier_wait(a->bar);
 		/* Before the others pass the next round's first barrier. */
 		if (a->id == 1)
@@ -673,17 +675,32 @@ START_TEST(test_window_exact_across_intervals)
 		ck_assert_uint_eq((uint32_t)seen[e], per_round);
 	}
 
+	/* The end follows the window: the last round's interval ends at
+	 * stamp WIN_ROUNDS (interval 1 from base 0). */
+	ck_assert_uint_eq(atomic_load(&site.end), WIN_ROUNDS);
 	/* Late: stamped in interval 4 while the window is 5's. */
 	atomic_store(&site.window, (uint64_t)5 << 32 | 3);
-	ck_assert_uint_eq(jlog__sample_window(&r, &site, 4), 4);
+	atomic_store(&site.end, 6);
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 4), 4);
 	ck_assert_uint_eq(atomic_load(&site.window), (uint64_t)5 << 32 | 4);
+	ck_assert_uint_eq(atomic_load(&site.end), 6);
+	/* In the window's own interval, before its end: no slow path. */
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 5), 5);
+	ck_assert_uint_eq(atomic_load(&site.end), 6);
+	/* With the end forgotten (a change of rules), the slow path finds
+	 * the window current and stores its end again. */
+	atomic_store(&site.end, 0);
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 5), 6);
+	ck_assert_uint_eq(atomic_load(&site.end), 6);
 	/* A later interval starts a window of its own, however far on. */
-	ck_assert_uint_eq(jlog__sample_window(&r, &site, 900), 1);
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 900), 1);
 	ck_assert_uint_eq(atomic_load(&site.window), (uint64_t)900 << 32 | 1);
-	ck_assert_uint_eq(jlog__sample_window(&r, &site, 900), 2);
+	ck_assert_uint_eq(atomic_load(&site.end), 901);
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 900), 2);
 	/* The interval number wraps (2^32 intervals): still a later one. */
 	atomic_store(&site.window, (uint64_t)UINT32_MAX << 32 | 9);
-	ck_assert_uint_eq(jlog__sample_window(&r, &site, 0), 1);
+	atomic_store(&site.end, 0);
+	ck_assert_uint_eq(jlog__sample_window(NULL, &r, &site, 0), 1);
 	ck_assert_uint_eq(atomic_load(&site.window), 1);
 	free(all);
 	for (unsigned t = 0; t < THREADS; t++)
@@ -715,25 +732,25 @@ START_TEST(test_rules_change_restarts_windows)
 	struct jlog__sampler *s = jlog__sampler_create(r1);
 	ck_assert_ptr_nonnull(s);
 	struct jlog__sample_site *site = jlog__sample_site_for(s, 0);
-	ck_assert(jlog__sample_keep(r1, site, t));
-	ck_assert(!jlog__sample_keep(r1, site, t + 1));
+	ck_assert(jlog__sample_keep(s, r1, site, t));
+	ck_assert(!jlog__sample_keep(s, r1, site, t + 1));
 
 	/* The same rules again, made at t + 10. */
 	struct jlog__sample_rules *r2 = rules_at(t + 10, 1000);
 	jlog__sampler_set_rules(s, r2);
-	ck_assert_msg(jlog__sample_keep(r2, site, t + 20), "the first after the change");
-	ck_assert(!jlog__sample_keep(r2, site, t + 30));
-	ck_assert_msg(jlog__sample_keep(r2, site, t + 10 + 1000), "the next interval's first");
-	ck_assert(!jlog__sample_keep(r2, site, t + 10 + 1001));
+	ck_assert_msg(jlog__sample_keep(s, r2, site, t + 20), "the first after the change");
+	ck_assert(!jlog__sample_keep(s, r2, site, t + 30));
+	ck_assert_msg(jlog__sample_keep(s, r2, site, t + 10 + 1000), "the next interval's first");
+	ck_assert(!jlog__sample_keep(s, r2, site, t + 10 + 1001));
 
 	/* No sampling for a while, then rules with a longer interval. */
 	jlog__sampler_set_rules(s, NULL);
 	struct jlog__sample_rules *r3 = rules_at(t + 5000, 1000000);
 	jlog__sampler_set_rules(s, r3);
-	ck_assert_msg(jlog__sample_keep(r3, site, t + 6000), "the first after a spell without");
-	ck_assert(!jlog__sample_keep(r3, site, t + 6001));
+	ck_assert_msg(jlog__sample_keep(s, r3, site, t + 6000), "the first after a spell without");
+	ck_assert(!jlog__sample_keep(s, r3, site, t + 6001));
 	/* A stamp a little behind the new base counts in the same window. */
-	ck_assert(!jlog__sample_keep(r3, site, t + 4990));
+	ck_assert(!jlog__sample_keep(s, r3, site, t + 4990));
 	jlog__sampler_free(s);
 }
 END_TEST
@@ -754,7 +771,7 @@ START_TEST(test_window_count_cut_back)
 		atomic_store(&site.window, (uint64_t)epoch << 32 | count);
 		for (int i = 0; i < 1000; i++) {
 			count++;
-			uint32_t n = jlog__sample_window(&r, &site, epoch);
+			uint32_t n = jlog__sample_window(NULL, &r, &site, epoch);
 			bool want = count <= r.first ||
 			            (r.thereafter && (count - r.first) % r.thereafter == 0);
 			if (firsts[c] == (1u << 31) - 5 && count > (1u << 31))
@@ -767,6 +784,60 @@ START_TEST(test_window_count_cut_back)
 		ck_assert_uint_eq(w >> 32, epoch);
 		ck_assert_uint_lt((uint32_t)w, JLOG__SAMPLE_WINDOW_HIGH);
 	}
+}
+END_TEST
+
+/* The sites' table takes memory only for the pages of the sites that
+ * count: a sampler whose call sites are far apart in the id space (ids
+ * 5,000, 300,000 and 900,000 of a table of 2^20, beside one registered
+ * call site's) keeps their pages of it, and a change of rules, which
+ * forgets the ends of the ids handed out so far, writes none of the
+ * others. Counted with mincore(), which sees the table's own pages. */
+START_TEST(test_sites_take_pages_that_count)
+{
+	static jlog_callsite cs = {__FILE__, "test", __LINE__, 0};
+	uint32_t own = jlog__callsite_register(&cs);
+	ck_assert_uint_gt(own, 0);
+	ck_assert_uint_lt(own, 5000);
+	struct jlog__sample_rules *r1 = calloc(1, sizeof(*r1));
+	ck_assert_ptr_nonnull(r1);
+	r1->sampling = true;
+	r1->first = 1;
+	r1->interval = 1000;
+	struct jlog__sampler *s = jlog__sampler_create(r1);
+	ck_assert_ptr_nonnull(s);
+	const uint32_t ids[] = {own, 5000, 300000, 900000};
+	for (size_t i = 0; i < 4; i++) {
+		struct jlog__sample_site *site = jlog__sample_site_for(s, ids[i]);
+		ck_assert(jlog__sample_keep(s, r1, site, 10));
+		ck_assert(!jlog__sample_keep(s, r1, site, 20));
+	}
+	struct jlog__sample_rules *r2 = calloc(1, sizeof(*r2));
+	ck_assert_ptr_nonnull(r2);
+	*r2 = *r1;
+	r2->base = 30;
+	jlog__sampler_set_rules(s, r2);
+	ck_assert_msg(jlog__sample_keep(s, r2, jlog__sample_site_for(s, own), 40),
+	              "a change of rules starts the window again");
+	ck_assert(!jlog__sample_keep(s, r2, jlog__sample_site_for(s, own), 50));
+
+	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)JLOG__SAMPLE_SITES * sizeof(struct jlog__sample_site);
+	size_t pages = (bytes + (size_t)page - 1) / (size_t)page;
+	unsigned char *vec = malloc(pages);
+	ck_assert_ptr_nonnull(vec);
+	ck_assert_int_eq(mincore(s->sites, bytes, vec), 0);
+	size_t resident = 0;
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	/* The far sites' three pages, and those the reset read up to the
+	 * ids handed out (the registered site's among them). */
+	size_t read_up_to = (size_t)jlog__callsite_limit() * sizeof(struct jlog__sample_site);
+	size_t most = 3 + (read_up_to + (size_t)page - 1) / (size_t)page;
+	ck_assert_msg(resident >= 3 && resident <= most, "%zu of %zu pages resident (at most %zu)",
+	              resident, pages, most);
+	free(vec);
+	jlog__sampler_free(s);
 }
 END_TEST
 
@@ -793,6 +864,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_window_exact_across_intervals);
 	tcase_add_test(tc, test_window_count_cut_back);
 	tcase_add_test(tc, test_rules_change_restarts_windows);
+	tcase_add_test(tc, test_sites_take_pages_that_count);
 	suite_add_tcase(s, tc);
 	return s;
 }
