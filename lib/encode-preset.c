@@ -676,10 +676,20 @@ static const struct span ecs_keys[] = {
 	SPAN("ecs.version"), SPAN("jlog.truncated"), SPAN("jlog.dropped"),
 };
 
-static const char *lower_level_name(int level)
+/* ECS's log.level: a named level in lower case ("warning", and a level
+ * named with jlog_level_add(), "NOTICE", as "notice"), or the number. */
+static void put_lower_level(struct jlog__buf *b, int level)
 {
 	const struct jlog__level_row *r = jlog__level_row(level);
-	return r ? r->lower : NULL;
+	const char *name = r ? r->lower : jlog__level_custom_name(level);
+	if (!name) {
+		jlog__json_int(b, level);
+		return;
+	}
+	/* A custom name is letters, digits, '_' and '-' only (level.c,
+	 * valid_name()): nothing to escape. */
+	for (; *name; name++)
+		jlog__buf_putc(b, *name >= 'A' && *name <= 'Z' ? (char)(*name - 'A' + 'a') : *name);
 }
 
 static void line_ecs(struct jlog__buf *b, const struct jlog__rec_view *v,
@@ -695,11 +705,7 @@ static void line_ecs(struct jlog__buf *b, const struct jlog__rec_view *v,
 	jlog__buf_lit(b, "{\"@timestamp\":");
 	put_time(b, v->time_ns, o->time_format, false, o->local_time);
 	jlog__buf_lit(b, ",\"log.level\":\"");
-	const char *lname = lower_level_name(v->level);
-	if (lname)
-		jlog__buf_put(b, lname, strlen(lname));
-	else
-		jlog__json_int(b, v->level);
+	put_lower_level(b, v->level);
 	jlog__buf_lit(b, "\",\"message\":");
 	put_message(b, v);
 	if (v->name_len) {

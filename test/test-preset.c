@@ -1074,6 +1074,21 @@ START_TEST(test_ecs)
 }
 END_TEST
 
+/* A level named with jlog_level_add() is written by its name in lower
+ * case, as the built-in ones are; a level without a name stays a number. */
+START_TEST(test_ecs_custom_level)
+{
+	struct jlog__json_opts o = opts(JLOG__PRESET_ECS);
+	struct spec sp = base_spec;
+	sp.level = 47;
+	expect_str_at(&sp, &o, "log.level", "47");
+	ck_assert_int_eq(jlog_level_add("Audit_Log-2", 47, NULL), 0);
+	expect_str_at(&sp, &o, "log.level", "audit_log-2");
+	sp.level = 48;
+	expect_str_at(&sp, &o, "log.level", "48");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* gcp                                                                      */
 /* ------------------------------------------------------------------------ */
@@ -2022,6 +2037,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_default_renames);
 	tcase_add_test(tc, test_default_time_formats);
 	tcase_add_test(tc, test_ecs);
+	tcase_add_test(tc, test_ecs_custom_level);
 	tcase_add_test(tc, test_gcp);
 	tcase_add_test(tc, test_otel);
 	tcase_add_test(tc, test_loguru);
