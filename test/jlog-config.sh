@@ -28,6 +28,12 @@ has() {
 	done
 }
 
+# lacks NAME OUTPUT TEXT - OUTPUT does not contain TEXT.
+lacks() {
+	n=$((n + 1))
+	[[ $2 != *"$3"* ]] || fail "$1: \"$3\" in: $2"
+}
+
 # status NAME WANT GOT
 status() {
 	n=$((n + 1))
@@ -114,6 +120,22 @@ status "show invalid" 1 $?
 has "show invalid" "$out" "queue_size: 10 is out of range"
 out=$(JLOG_LEVEL=LOUD "$C" check --env "$T/good.json" 2>&1)
 status "check --env" 0 $?
+# A key taken out to find the next error leaves its object without it:
+# that is not reported as an error of the document, and the errors after
+# it are still found (a list element is taken out with its list).
+out=$("$C" check '{"rate_limit": {"per_second": 0}, "queue_size": 5}' 2>&1)
+status "check a bad required key" 1 $?
+has "check a bad required key" "$out" "rate_limit.per_second: 0 is out of range" \
+	"queue_size: 5 is out of range"
+lacks "check a bad required key" "$out" "is required"
+echo '{"levels": [{"name": "NOTICE", "no": 999}], "queue_size": 10,
+	"sinks": [{"sink": "stdout", "preset": "elk"}]}' >"$T/levels.json"
+out=$("$C" check "$T/levels.json" 2>&1)
+status "check a bad level" 1 $?
+has "check a bad level" "$out" "levels[0].no: 999 is out of range" \
+	"queue_size: 10 is out of range" 'sinks[0].preset: unknown preset "elk"'
+lacks "check a bad level" "$out" 'a level needs'
+[[ $(grep -c . <<<"$out") == 3 ]] || fail "check a bad level: not three lines: $out"
 
 echo "$n checks, $fails failed"
 ((fails == 0))

@@ -62,17 +62,35 @@ static json_t *read_stdin(char *err, size_t errlen)
  * their meaning) and the copy is checked again, until it passes or an
  * error names nothing that can be taken out.
  */
-static bool drop_path(json_t *doc, const char *msg)
+/* The key path an error message starts with ("sinks[0].level: ..."), in
+ * @path; false when it names none. */
+static bool error_path(const char *msg, char *path, size_t cap)
 {
 	const char *colon = strstr(msg, ": ");
 	if (!colon || colon == msg)
 		return false;
-	char path[256];
 	size_t n = (size_t)(colon - msg);
-	if (n >= sizeof(path) || memchr(msg, ' ', n))
+	if (n >= cap || memchr(msg, ' ', n))
 		return false;
 	memcpy(path, msg, n);
 	path[n] = '\0';
+	return true;
+}
+
+/* Whether @outer is @inner or holds it ("rate_limit" holds
+ * "rate_limit.per_second", "levels[0]" holds "levels[0].no"). */
+static bool path_holds(const char *outer, const char *inner)
+{
+	size_t n = strlen(outer);
+	return !strncmp(outer, inner, n) &&
+	       (inner[n] == '\0' || inner[n] == '.' || inner[n] == '[');
+}
+
+static bool drop_path(json_t *doc, const char *msg)
+{
+	char path[256];
+	if (!error_path(msg, path, sizeof(path)))
+		return false;
 	json_t *parent = NULL, *node = doc;
 	const char *at = path;
 	char key[256] = "";
@@ -116,20 +134,59 @@ static bool drop_path(json_t *doc, const char *msg)
 	return false;
 }
 
+/* Take the list that element @path ("levels[0]") is in out of @doc. */
+static bool drop_list_of(json_t *doc, const char *path)
+{
+	const char *bracket = strrchr(path, '[');
+	if (!bracket || bracket == path || bracket[strlen(bracket) - 1] != ']')
+		return false;
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%.*s: ", (int)(bracket - path), path);
+	return drop_path(doc, msg);
+}
+
+/*
+ * An error about the object or element a key was taken out of ("rate_limit:
+ * \"per_second\" is required" after rate_limit.per_second was) is what
+ * taking it out did, not an error of the document: it is not reported, and
+ * the object goes the same way, so that the errors after it are still found.
+ */
+#define MAX_ROUNDS 100
 static int check_all(const json_t *doc, const char *file)
 {
 	char err[512] = "", prev[512] = "";
+	static char dropped[MAX_ROUNDS][256];
+	int ndropped = 0;
 	json_t *copy = json_deep_copy(doc);
 	int rc = 0, status = 0;
-	for (int round = 0; copy && round < 100; round++) {
+	bool was_consequence = false;
+	for (int round = 0; copy && round < MAX_ROUNDS; round++) {
 		rc = jlog__config_check(copy, err, sizeof(err));
-		if (rc == 0 || !strcmp(err, prev))
+		if (rc == 0)
 			break;
-		fprintf(stderr, "%s: %s\n", file, *err ? err : jlog_strerror(rc));
-		status = rc == -EINVAL ? 1 : 2;
+		char path[256];
+		bool has_path = error_path(err, path, sizeof(path));
+		if (!strcmp(err, prev)) {
+			/* The neutral element put in place of a list element is
+			 * no better ("levels[0]: a level needs ..."): the list
+			 * goes, so that the keys after it are still checked. */
+			if (!was_consequence || !has_path || !drop_list_of(copy, path))
+				break;
+			continue;
+		}
+		bool consequence = false;
+		for (int i = 0; has_path && i < ndropped && !consequence; i++)
+			consequence = path_holds(path, dropped[i]);
+		was_consequence = consequence;
+		if (!consequence) {
+			fprintf(stderr, "%s: %s\n", file, *err ? err : jlog_strerror(rc));
+			status = rc == -EINVAL ? 1 : 2;
+		}
 		snprintf(prev, sizeof(prev), "%s", err);
 		if (rc != -EINVAL || !drop_path(copy, err))
 			break;
+		if (has_path)
+			snprintf(dropped[ndropped++], sizeof(dropped[0]), "%s", path);
 	}
 	json_decref(copy);
 	if (status == 0)
