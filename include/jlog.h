@@ -366,7 +366,8 @@ typedef struct jlog_logger jlog_logger;
 /*
  * jlog_open - create a root logger and start its writer thread.
  *
- * @out:  receives the logger; set to NULL on failure.
+ * @out:  receives the logger, the caller's to release with jlog_close();
+ *        set to NULL on failure.
  * @opts: options, or NULL for the defaults. Not retained: strings are
  *        copied.
  *
@@ -512,7 +513,8 @@ JLOG_EXPORT void jlog_set_level(jlog_logger *log, int level);
  * over levels inherited from ancestors and the root. @level -1 removes the
  * entry for @prefix.
  *
- * @log: any handle of the root (NULL: the default logger).
+ * @log: any handle of the root (NULL: the default logger). @prefix is
+ * copied.
  * Returns 0, -EINVAL (prefix NULL, level out of range -1..JLOG_LEVEL_OFF)
  * or -ENOMEM, with the reason in jlog_last_error().
  * Thread-safe at any time: levels are resolved here into each handle's
@@ -563,7 +565,7 @@ JLOG_EXPORT int jlog_level_parse(const char *text);
  * none: opening tags the text format knows, blanks between them allowed
  * ("<magenta><bold>", "<fg #ff8000>", "<fg 208><u>"); anything else
  * ("<purple>", "<red", "</red>", text) is refused. Adding the same name
- * and number again only changes the color.
+ * and number again only changes the color. Both strings are copied.
  *
  * Returns 0, or -EINVAL (bad name, number or color), -EEXIST (the name
  * means another level, or the number already has another name, which
@@ -1019,9 +1021,11 @@ JLOG_EXPORT int jlog_remove_sink(jlog_logger *log, int id);
  */
 JLOG_EXPORT int jlog_open_config(jlog_logger **out, const char *path_or_json) JLOG__WUR;
 
-/* jlog_open_config_err - as jlog_open_config(), with the message of a
- * failure written into @err (@errlen bytes, always NUL-terminated) and
- * jlog_last_error() instead of stderr. @err may be NULL. */
+/* jlog_open_config_err - as jlog_open_config() (the same returns, *out
+ * the caller's to close, thread-safe), with the message of a failure
+ * written into @err (@errlen bytes, always NUL-terminated when @errlen is
+ * not 0; "" on success) and jlog_last_error() instead of stderr. @err may
+ * be NULL. */
 JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json, char *err,
                                      size_t errlen) JLOG__WUR;
 
@@ -1038,7 +1042,9 @@ JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json
  *   - "level" and "modules" (the module list is replaced whole; a level
  *     set with jlog_set_level() on a child handle stays);
  *   - "redact", "sampling", "rate_limit" (suppressed counts are still
- *     reported), "flush_interval_ms", "levels" (added, never removed);
+ *     reported), "flush_interval_ms", "stats_interval_ms" (the next stats
+ *     record is a whole interval after the switch), "levels" (added,
+ *     never removed);
  *   - "sinks", sink by sink: a sink whose settings are all the same as
  *     one of the last document's is kept, with its open file or
  *     connection; any other is opened new; one the document no longer
@@ -1047,7 +1053,8 @@ JLOG_EXPORT int jlog_open_config_err(jlog_logger **out, const char *path_or_json
  *     Top-level "file_mode" and "allow_symlink" replace the file sinks
  *     they change.
  * Any other setting cannot change on a running logger ("queue_size",
- * "max_record_size", "overflow", "close_timeout_ms", "name"): a document
+ * "max_record_size", "overflow", "close_timeout_ms", "name",
+ * "flight_recorder"): a document
  * that changes one is refused, naming it ("queue_size: cannot change on a
  * running logger (4194304, now 1048576); close and open the logger to
  * apply it"), and nothing changes.
@@ -1104,10 +1111,9 @@ JLOG_EXPORT int jlog_reload_config(jlog_logger *log, const char *path_or_json);
  * action, so the process still dies of that signal, with a core dump where
  * enabled.
  *
- * Returns 0, or a negative errno (-ENOMEM, or sigaction's), in which case
- * nothing changed. Idempotent: once installed, it returns 0 and does
- * nothing. Thread-safe; not async-signal-safe. Install your own handlers
- * for these signals first, and call this early, before starting threads.
+ * Idempotent: once installed, it returns 0 and does nothing (returns:
+ * below). Install your own handlers for these signals first, and call
+ * this early, before starting threads.
  *
  * How it works: each logger's writer thread is asked to write up to the
  * crash (a writer in the middle of a batch finishes it first), then stands
@@ -1556,9 +1562,10 @@ JLOG_EXPORT void jlog_log(jlog_logger *log, int level, const char *file, int lin
 /*
  * jlog_named - a child logger whose records carry "logger":"name". Names
  * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
- * Otherwise like JLOG_WITH (bound fields are inherited). @name NULL or ""
- * keeps the parent's name. Returns NULL if out of memory (jlog_last_error()
- * says so). Thread-safe.
+ * Otherwise like JLOG_WITH (bound fields are inherited). @name is copied;
+ * NULL or "" keeps the parent's name. Returns a new handle, the caller's
+ * to release with jlog_close() (before or after the parent's), or NULL if
+ * out of memory (jlog_last_error() says so). Thread-safe.
  */
 JLOG_EXPORT jlog_logger *jlog_named(jlog_logger *parent, const char *name);
 
@@ -1610,7 +1617,9 @@ extern "C" {
 /*
  * jlog_context_pop - remove the fields of this thread's latest push (or
  * adopted context). Returns 0, or -ENODATA when nothing is pushed (with
- * a message for jlog_last_error()).
+ * a message for jlog_last_error()). Changes the calling thread's context
+ * only, so it needs no lock; not from a signal handler that interrupted
+ * a push or pop of the same thread.
  */
 JLOG_EXPORT int jlog_context_pop(void);
 
@@ -1674,7 +1683,14 @@ typedef struct jlog_context jlog_context;
  * The snapshot is not consumed (it may be adopted by many threads, at the
  * same time too). Returns 0, -EINVAL (ctx NULL), -E2BIG or -ENOMEM.
  *
- * jlog_context_release - free a snapshot; NULL is a no-op.
+ * jlog_context_release - free a snapshot; NULL is a no-op. The snapshot
+ * must not be adopted by another thread at the same time or after it;
+ * the contexts that adopted it keep their own copy of its fields, so it
+ * may be released while they are still pushed.
+ *
+ * All three are thread-safe: capture and adopt touch the calling
+ * thread's context and read the snapshot only; not from a signal handler
+ * (they allocate).
  *
  *     jlog_context *ctx = jlog_context_capture();   // request thread
  *     submit(job, ctx);
