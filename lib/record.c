@@ -150,7 +150,7 @@ size_t jlog__field_write(uint8_t *dst, const jlog_field *f, size_t val_cap)
 			/* A cut JSON text is not JSON any more, so the prefix is
 			 * kept as a string. */
 			h.type = JLOG__T_STR;
-			h.flags = JLOG__FIELD_TRUNCATED;
+			h.flags = JLOG__FIELD_TRUNCATED | JLOG__FIELD_CUT_JSON;
 			vlen = jlog__utf8_cut((const char *)val, val_cap);
 			/* jansson wrote val_cap bytes; the ones cut off fall in
 			 * the record's unused tail, which must read as zero

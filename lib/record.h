@@ -59,7 +59,12 @@ enum {
 
 /* struct jlog__field_hdr is in jlog.h: the macros encode fields inline.
  * Its flags: */
-enum { JLOG__FIELD_TRUNCATED = 1u << 0 };
+enum {
+	JLOG__FIELD_TRUNCATED = 1u << 0,
+	/* A JSON value cut short: a string of its text's prefix, whose
+	 * members redaction can no longer tell apart (redact.c). */
+	JLOG__FIELD_CUT_JSON = 1u << 1,
+};
 
 /* JLOG__MAX_KEY (jlog.h) is the longest key kept (longer keys are cut, at
  * a UTF-8 boundary). */

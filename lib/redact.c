@@ -917,6 +917,7 @@ static inline bool next_field(const struct jlog__rec_view *v, const uint8_t **cu
 	if (h.key_len > avail || h.val_len > avail - h.key_len)
 		return false;
 	f->type = h.type;
+	f->flags = h.flags;
 	f->key = (const char *)p + sizeof(h);
 	f->key_len = h.key_len;
 	f->v.s = f->key + h.key_len;
@@ -953,6 +954,16 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 			continue;
 		}
 		nf++;
+		if (JLOG__UNLIKELY(f.flags & JLOG__FIELD_CUT_JSON) && f.type == JLOG__T_STR) {
+			/* A JSON value the record limit cut: its text is no
+			 * longer walkable, and a member a rule names may be in
+			 * what is left. Replaced whole, as a value that cannot
+			 * be walked is (fails closed). */
+			field_begin(&o, v, start, &f, JLOG__T_STR);
+			put(b, r->repl, r->repl_len);
+			field_end(&o);
+			continue;
+		}
 		if (f.type == JLOG__T_JSON && (r->nrules || r->detect)) {
 			size_t mark = b->len, fields_off = o.fields_off;
 			field_begin(&o, v, start, &f, JLOG__T_JSON);
@@ -1012,7 +1023,9 @@ static const struct jlog__rec_view *rewrite(struct jlog__redact *r, const struct
 static __attribute__((noinline)) const struct jlog__rec_view *
 redact_view_slow(struct jlog__redact *r, const struct jlog__rec_view *v, struct jlog__rec_view *tmp)
 {
-	if (!r->detect && fields_clean(r, v))
+	/* A record with a cut value may hold a cut JSON value, which
+	 * looks like a string to the key checks: rewritten in any case. */
+	if (!r->detect && !(v->flags & JLOG__REC_TRUNCATED) && fields_clean(r, v))
 		return v;
 	return rewrite(r, v, tmp, &r->out, true);
 }
@@ -1024,7 +1037,8 @@ const struct jlog__rec_view *jlog__redact_view(struct jlog__redact *r,
 	/* The writer's usual record: decoded, of a call site whose last
 	 * record was clean, with the same keys. */
 	const struct jlog__field_view *fv = jlog__rec_decoded(v);
-	if (JLOG__LIKELY(fv && !r->detect) && clean_seen(r, v, fv, true))
+	if (JLOG__LIKELY(fv && !r->detect && !(v->flags & JLOG__REC_TRUNCATED)) &&
+	    clean_seen(r, v, fv, true))
 		return v;
 	return redact_view_slow(r, v, tmp);
 }

@@ -410,7 +410,7 @@ START_TEST(test_json_truncation)
 			ck_assert_uint_eq(f.val_len, len);
 		} else {
 			ck_assert_int_eq(f.type, JLOG__T_STR);
-			ck_assert_uint_eq(f.flags, JLOG__FIELD_TRUNCATED);
+			ck_assert_uint_eq(f.flags, JLOG__FIELD_TRUNCATED | JLOG__FIELD_CUT_JSON);
 			ck_assert_uint_le(f.val_len, cap);
 			ck_assert_uint_ge(f.val_len + 1, cap);
 			ck_assert(!is_cont((unsigned char)text[f.val_len]));

@@ -120,6 +120,8 @@ static const char *const secrets[] = {
 	"zqmsg-16",         /* call field "msg", printed "fields.msg" by a rename */
 	"xoxb-zq12345678-abcdef", /* a Slack token in a JSON string */
 	"zqthread-17",      /* the crash record's thread_name */
+	"zqcut-18",         /* "password" in a JSON value the record limit cuts */
+	"zqcutbound-19",    /* "**.secret" in a cut JSON value of JLOG_WITH */
 };
 #define NSECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -179,6 +181,24 @@ static void plant(jlog_logger *lg)
 	          JLOG_STR("pem", "-----BEGIN RSA PRIVATE KEY-----\nzqpem13\n"
 	                          "-----END RSA PRIVATE KEY-----"),
 	          JLOG_STR("hdr", "Bearer zqhdr14abcdefgh"));
+	/* Past max_record_size (64 KiB): the JSON value is cut, and what is
+	 * left of it is text in which no member can be told apart. */
+	size_t big = 100000;
+	char *blob = malloc(big + 1);
+	ck_assert_ptr_nonnull(blob);
+	memset(blob, 'x', big);
+	blob[big] = '\0';
+	json_t *cut = json_pack("{s:s,s:s}", "password", "zqcut-18", "blob", blob);
+	json_t *cutb = json_pack("{s:{s:s},s:s}", "user", "secret", "zqcutbound-19", "blob", blob);
+	ck_assert_ptr_nonnull(cut);
+	ck_assert_ptr_nonnull(cutb);
+	JLOG_INFO(lg, "cut json", JLOG_JSON("data", cut), JLOG_STR("user_name", "bob"));
+	jlog_logger *cut_child = JLOG_WITH(lg, JLOG_JSON("req", cutb));
+	JLOG_INFO(cut_child, "cut bound");
+	jlog_close(cut_child);
+	json_decref(cutb);
+	json_decref(cut);
+	free(blob);
 	json_decref(j);
 	json_decref(u);
 }
@@ -254,7 +274,7 @@ START_TEST(test_every_output)
 		if (!strstr(out_opts[i], "serialize")) {
 			size_t n;
 			json_t **lines = tc_parse_lines_n(text, len, &n);
-			ck_assert_uint_eq(n, 7);
+			ck_assert_uint_eq(n, 9);
 			tc_free_lines(lines, n);
 		}
 		free(text);
@@ -264,7 +284,7 @@ START_TEST(test_every_output)
 	 * members, other fields. */
 	size_t n;
 	json_t **lines = tc_parse_lines_n(cap.text, cap.len, &n);
-	ck_assert_uint_eq(n, 7);
+	ck_assert_uint_eq(n, 9);
 	json_t *p = json_object_get(lines[4], "payload"), *u = json_object_get(lines[4], "user");
 	ck_assert_str_eq(json_string_value(json_object_get(u, "name")), "bob");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(u, "card"), "number")),
@@ -278,6 +298,12 @@ START_TEST(test_every_output)
 	                 "login with Authorization: Bearer [REDACTED], card [REDACTED], key [REDACTED]");
 	ck_assert_str_eq(json_string_value(json_object_get(lines[6], "token_note")), "[REDACTED]");
 	ck_assert_str_eq(json_string_value(json_object_get(lines[6], "pem")), "[REDACTED]");
+	/* The cut JSON values are replaced whole; the record says it was
+	 * truncated, and its other fields stay. */
+	ck_assert_str_eq(json_string_value(json_object_get(lines[7], "data")), "[REDACTED]");
+	ck_assert(json_is_true(json_object_get(lines[7], "truncated")));
+	ck_assert_str_eq(json_string_value(json_object_get(lines[7], "user_name")), "bob");
+	ck_assert_str_eq(json_string_value(json_object_get(lines[8], "req")), "[REDACTED]");
 	tc_free_lines(lines, n);
 	free(cap.text);
 	free(dir);
@@ -662,7 +688,7 @@ static void check_crash(bool stuck)
 	assert_clean("the crash log", text, len);
 	size_t n;
 	json_t **l = tc_parse_lines_n(text, len, &n);
-	ck_assert_uint_eq(n, 7 + 1 + (stuck ? 1 : 0));
+	ck_assert_uint_eq(n, 9 + 1 + (stuck ? 1 : 0));
 	json_t *last = l[n - 1];
 	ck_assert_str_eq(json_string_value(json_object_get(last, "message")), "fatal signal");
 	ck_assert_str_eq(json_string_value(json_object_get(last, "thread_name")), "[REDACTED]");
