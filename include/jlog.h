@@ -276,15 +276,18 @@ typedef struct jlog_options {
 	 * counted in jlog_stats.sampled_out and in a per-call-site count
 	 * that the writer reports, at the end of each report interval (from
 	 * the logger's start) for each call site that suppressed any, as a
-	 * WARNING record of its own on every sink: {"message":"records
-	 * sampled out","sampled_out":N,"file":...,"line":...} (the call
-	 * site's file and line; none for records
-	 * logged without one). Closing the logger reports what is left, so
+	 * WARNING record of its own (or at the highest level among the
+	 * records it counts, when that is higher) on every sink that takes
+	 * that level: {"message":"records sampled out","sampled_out":N,
+	 * "file":...,"line":...} (the call site's file and line; none for
+	 * records logged without one). The report interval is
+	 * sample_interval_ms with sampling, one second for a rate limit
+	 * alone. Closing the logger reports what is left, so
 	 * logged + dropped + sampled_out is the number of calls made at
 	 * enabled levels. Records above the limit's max_level are never
-	 * suppressed. Each call site's state takes 32 bytes, allocated per
-	 * 4096 call-site ids on first use. Config keys "sampling" and
-	 * "rate_limit".
+	 * suppressed. Each call site's state takes 32 bytes, in a table of
+	 * address space whose pages take memory only when a call site on
+	 * them counts. Config keys "sampling" and "rate_limit".
 	 */
 	/* Per call site, in each interval of sample_interval_ms: the first
 	 * sample_first records are written, then 1 in sample_thereafter (0:
@@ -293,7 +296,7 @@ typedef struct jlog_options {
 	unsigned sample_first;      /* default 100 */
 	unsigned sample_thereafter; /* default 100 */
 	int sample_interval_ms;     /* default 1000, range 1..3600000; also
-	                               the report interval */
+	                               the report interval with sampling */
 	int sample_max_level;       /* the highest level sampled; default
 	                               JLOG_LEVEL_WARNING */
 	/* A token bucket: rate_per_second tokens a second, at most rate_burst
@@ -301,8 +304,7 @@ typedef struct jlog_options {
 	 * is suppressed. Off while rate_per_second is 0 (the default); range
 	 * 0.000001..1e9. Per call site (JLOG_RATE_PER_CALLSITE, the default)
 	 * or one bucket for the whole logger (JLOG_RATE_PER_LOGGER). Records
-	 * that sampling suppressed take no token. The report interval is
-	 * sample_interval_ms. */
+	 * that sampling suppressed take no token. */
 	double rate_per_second;
 	unsigned rate_burst;
 	int rate_per;

@@ -351,26 +351,40 @@ bool jlog__sample_admit(struct jlog_core *c, uint32_t id, int level, uint64_t no
 	if ((r->sampling && level <= r->sample_max && !jlog__sample_keep(s, r, site, now)) ||
 	    (r->rate && level <= r->rate_max &&
 	     !bucket_take(r, r->per_logger ? &s->bucket : site, now))) {
-		jlog__sample_count_out(site, &c->sampled_out);
+		jlog__sample_count_out(site, &c->sampled_out, level);
 		return false;
 	}
 	return true;
 }
 
+void jlog__sample_raise_level(struct jlog__sample_site *site, int level)
+{
+	/* Relaxed, as the count: a raise that lands after the writer took
+	 * the count raises the next report's level (that report may then
+	 * count none: collect_site() skips it). */
+	uint64_t cur = atomic_load_explicit(&site->suppressed, memory_order_relaxed);
+	while (cur >> JLOG__SAMPLE_COUNT_BITS < (unsigned)level &&
+	       !atomic_compare_exchange_weak_explicit(
+		       &site->suppressed, &cur,
+		       (cur & JLOG__SAMPLE_COUNT_MASK) | (uint64_t)level << JLOG__SAMPLE_COUNT_BITS,
+		       memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 static void collect_site(struct jlog__sample_site *site, uint32_t id,
-                         void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg)
+                         void (*fn)(void *arg, uint32_t id, uint64_t n, int level), void *arg)
 {
 	/* Relaxed load first: most sites have nothing, and a plain read
 	 * does not dirty their line. */
 	if (!atomic_load_explicit(&site->suppressed, memory_order_relaxed))
 		return;
-	uint64_t n = atomic_exchange_explicit(&site->suppressed, 0, memory_order_relaxed);
-	if (n)
-		fn(arg, id, n);
+	uint64_t w = atomic_exchange_explicit(&site->suppressed, 0, memory_order_relaxed);
+	if (w & JLOG__SAMPLE_COUNT_MASK)
+		fn(arg, id, w & JLOG__SAMPLE_COUNT_MASK, (int)(w >> JLOG__SAMPLE_COUNT_BITS));
 }
 
 void jlog__sample_collect(struct jlog__sampler *s,
-                          void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg)
+                          void (*fn)(void *arg, uint32_t id, uint64_t n, int level), void *arg)
 {
 	/* A site counts only after its id was handed out; one counted
 	 * after this look is reported by the next. */

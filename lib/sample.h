@@ -20,7 +20,10 @@ struct jlog__sample_site {
 	 * bucket is full again; a record may go while that is at most
 	 * burst - 1 emission intervals ahead of now. */
 	_Atomic uint64_t tat;
-	_Atomic uint64_t suppressed; /* not reported yet (the writer takes it) */
+	/* Records suppressed and not reported yet (the writer takes them):
+	 * the count in the low JLOG__SAMPLE_COUNT_BITS, the highest level
+	 * among them above it (jlog__sample_count_out()). */
+	_Atomic uint64_t suppressed;
 	/* The stamp at which the window's interval ends, so that a call in
 	 * it needs no division (jlog__sample_window()); 0: unknown. Only
 	 * grows, but for the reset of a change of rules. 32 bytes in all:
@@ -180,13 +183,22 @@ static inline struct jlog__sample_site *jlog__sample_site_for(struct jlog__sampl
 	return &s->sites[id & (JLOG__SAMPLE_SITES - 1)];
 }
 
-/* Count a suppressed record of @site. Relaxed: counters; the writer
- * takes the site's with an exchange, so every suppressed record is
- * reported exactly once. */
+#define JLOG__SAMPLE_COUNT_BITS 56
+#define JLOG__SAMPLE_COUNT_MASK ((UINT64_C(1) << JLOG__SAMPLE_COUNT_BITS) - 1)
+void jlog__sample_raise_level(struct jlog__sample_site *site, int level);
+
+/* Count a suppressed record of @site at @level. Relaxed: counters; the
+ * writer takes the site's with an exchange, so every suppressed record is
+ * reported exactly once. The report is at the highest level it counts
+ * (WARNING at least: writer.c, report_site()), so that a sink that takes
+ * only ERROR sees that ERROR records were suppressed; that level is
+ * raised by the first record above it, out of line. */
 static inline void jlog__sample_count_out(struct jlog__sample_site *site,
-                                          _Atomic uint64_t *sampled_out)
+                                          _Atomic uint64_t *sampled_out, int level)
 {
-	atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+	uint64_t old = atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+	if (JLOG__UNLIKELY(old >> JLOG__SAMPLE_COUNT_BITS < (unsigned)level))
+		jlog__sample_raise_level(site, level);
 	atomic_fetch_add_explicit(sampled_out, 1, memory_order_relaxed);
 }
 
@@ -207,7 +219,7 @@ static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *s
 		struct jlog__sample_site *site = jlog__sample_site_for(s, id);
 		if (jlog__sample_keep(s, r, site, now))
 			return 1;
-		jlog__sample_count_out(site, sampled_out);
+		jlog__sample_count_out(site, sampled_out, level);
 		return 0;
 	}
 	if (level > r->lean_rate_max)
@@ -219,9 +231,9 @@ static inline int jlog__sample_lean(struct jlog__sampler *s, _Atomic uint64_t *s
 	return jlog__sample_bucket_try(r, tat, now, &old) > 0 ? 1 : -1;
 }
 /* Writer: call @fn for each site with suppressed records not yet
- * reported, taking their counts. */
+ * reported, taking their counts (@n of them, the highest at @level). */
 void jlog__sample_collect(struct jlog__sampler *s,
-                          void (*fn)(void *arg, uint32_t id, uint64_t n), void *arg);
+                          void (*fn)(void *arg, uint32_t id, uint64_t n, int level), void *arg);
 /* In a forked child: forget the parent's counts. */
 void jlog__sampler_fork_child(struct jlog__sampler *s);
 

@@ -267,8 +267,11 @@ struct sampled_report {
 
 /* One call site's report: a record with the call site's file, line and
  * function, and one field, "sampled_out", so that every format and
- * preset writes it as it writes a call's field. */
-static void report_site(void *arg, uint32_t id, uint64_t n)
+ * preset writes it as it writes a call's field. A WARNING, or at @level,
+ * the highest of the suppressed records, when that is higher: a sink
+ * that takes those records takes their report. Pair:
+ * jlog__sample_count_out(). */
+static void report_site(void *arg, uint32_t id, uint64_t n, int level)
 {
 	static const char key[] = "sampled_out";
 	struct sampled_report *r = arg;
@@ -280,7 +283,8 @@ static void report_site(void *arg, uint32_t id, uint64_t n)
 	memcpy(field + sizeof(h) + sizeof(key) - 1, &n, 8);
 
 	struct jlog__rec_view v =
-		jlog__rec_synthetic(JLOG_LEVEL_WARNING, "records sampled out", r->now_ns, r->tid,
+		jlog__rec_synthetic(level > JLOG_LEVEL_WARNING ? level : JLOG_LEVEL_WARNING,
+		                    "records sampled out", r->now_ns, r->tid,
 		                    field, field + sizeof(field), 1);
 	if (id) {
 		const jlog_callsite *cs = jlog__callsite_get(id);

@@ -45,11 +45,12 @@ struct tally {
 	size_t reports;
 	uint64_t sampled_out;
 	size_t reports_without_file;
+	int report_level; /* the highest report's, -1 without one */
 };
 
 static struct tally tally_file(const char *path, const char *msg)
 {
-	struct tally t = {0, 0, 0, 0};
+	struct tally t = {0, 0, 0, 0, -1};
 	size_t n;
 	json_t **lines = tc_parse_file(path, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -59,8 +60,12 @@ static struct tally tally_file(const char *path, const char *msg)
 			json_t *so = json_object_get(lines[i], "sampled_out");
 			ck_assert_msg(json_is_integer(so) && json_integer_value(so) > 0,
 			              "a report without a positive sampled_out");
-			ck_assert_str_eq(json_string_value(json_object_get(lines[i], "level")),
-			                 "WARNING");
+			/* A WARNING, or the level of the records it counts. */
+			int lv = jlog_level_from_name(
+				json_string_value(json_object_get(lines[i], "level")));
+			ck_assert_int_ge(lv, JLOG_LEVEL_WARNING);
+			if (lv > t.report_level)
+				t.report_level = lv;
 			t.reports++;
 			t.sampled_out += (uint64_t)json_integer_value(so);
 			const char *file = json_string_value(json_object_get(lines[i], "file"));
@@ -350,8 +355,51 @@ START_TEST(test_max_level)
 	jlog_close(lg);
 	ck_assert_uint_eq(tally_file(path, "err").records, 2);
 	ck_assert_uint_eq(tally_file(path, "crit").records, 10);
-	ck_assert_uint_eq(tally_file(path, "err").sampled_out, 8);
+	struct tally t = tally_file(path, "err");
+	ck_assert_uint_eq(t.sampled_out, 8);
+	ck_assert_int_eq(t.report_level, JLOG_LEVEL_ERROR);
 	free(path);
+}
+END_TEST
+
+/* A sink that takes only ERROR and above still learns that ERROR records
+ * were suppressed: the report of a call site is at the highest level it
+ * counts (a WARNING at least), and a sink takes it by that level. The
+ * INFO call site's report (a WARNING) goes to the sink that takes INFO. */
+START_TEST(test_report_reaches_error_sink)
+{
+	char *path = tc_tmppath("all.jsonl");
+	char *errs = tc_tmppath("errors.jsonl");
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = 2;
+	o.sample_thereafter = 0;
+	o.sample_interval_ms = HOUR_MS;
+	o.sample_max_level = JLOG_LEVEL_ERROR;
+	jlog_logger *lg = open_opts(&o);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.sink = errs;
+	so.level = JLOG_LEVEL_ERROR;
+	ck_assert_int_ge(jlog_add_sink(lg, &so), 0);
+	for (unsigned i = 0; i < 10; i++) {
+		JLOG_ERROR(lg, "err", JLOG_UINT("i", i));
+		JLOG_INFO(lg, "info", JLOG_UINT("i", i));
+	}
+	check_stats(lg, 20, 4);
+	jlog_close(lg);
+
+	struct tally t = tally_file(errs, "err");
+	ck_assert_uint_eq(t.records, 2);
+	ck_assert_uint_eq(t.reports, 1);
+	ck_assert_uint_eq(t.sampled_out, 8);
+	ck_assert_int_eq(t.report_level, JLOG_LEVEL_ERROR);
+	t = tally_file(path, "info");
+	ck_assert_uint_eq(t.records, 2);
+	ck_assert_uint_eq(t.reports, 2);
+	ck_assert_uint_eq(t.sampled_out, 16);
+	free(path);
+	free(errs);
 }
 END_TEST
 
@@ -855,6 +903,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_sampling_then_rate);
 	tcase_add_test(tc, test_error_not_sampled_by_default);
 	tcase_add_test(tc, test_max_level);
+	tcase_add_test(tc, test_report_reaches_error_sink);
 	tcase_add_test(tc, test_every_path_sampled_once);
 	tcase_add_test(tc, test_report_every_sink);
 	tcase_add_test(tc, test_report_at_exit);
