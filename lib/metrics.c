@@ -84,6 +84,8 @@ static void stats_json(struct jlog_core *c, struct jlog__buf *j, uint64_t now_ns
 		                 atomic_load_explicit(&c->flight->written, memory_order_relaxed));
 		json_member_uint(j, "deferred_discarded",
 		                 atomic_load_explicit(&c->flight->discarded, memory_order_relaxed));
+		json_member_uint(j, "deferred_held",
+		                 atomic_load_explicit(&c->flight->held, memory_order_relaxed));
 	}
 	uint64_t high = LOAD(queue_high);
 #undef LOAD

@@ -196,6 +196,43 @@ START_TEST(test_high_water)
 }
 END_TEST
 
+/* With a flight recorder the stats record has its three counters, as
+ * jlog_get_stats() has them: records held now among them. */
+START_TEST(test_flight_counters)
+{
+	char *a = tc_tmppath("m-fr.jsonl");
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+	         "{\"level\":\"INFO\",\"stats_interval_ms\":50,\"flush_interval_ms\":10,"
+	         "\"flight_recorder\":{\"records\":2,\"level\":\"DEBUG\",\"trigger\":\"ERROR\"},"
+	         "\"sinks\":[{\"sink\":\"%s\"}]}", a);
+	jlog_logger *lg = NULL;
+	ck_assert_int_eq(jlog_open_config(&lg, doc), 0);
+	for (int i = 0; i < 3; i++)
+		JLOG_DEBUG(lg, "held", JLOG_INT("i", i));
+	ck_assert_int_eq(jlog_flush(lg), 0);
+	jlog_stats st;
+	ck_assert_int_eq(jlog_get_stats(lg, &st), 0);
+	ck_assert_uint_eq(st.deferred_held, 2);
+	ck_assert_uint_eq(st.deferred_discarded, 1);
+	sleep_ms(200);
+	jlog_close(lg);
+
+	size_t n;
+	json_t **lines = tc_parse_file(a, &n);
+	json_t *last = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(json_string_value(json_object_get(lines[i], "message")), "jlog stats"))
+			last = json_object_get(lines[i], "stats");
+	ck_assert_ptr_nonnull(last);
+	ck_assert_uint_eq(uint_of(last, "deferred_written"), 0);
+	ck_assert_uint_eq(uint_of(last, "deferred_discarded"), 1);
+	ck_assert_uint_eq(uint_of(last, "deferred_held"), 2);
+	tc_free_lines(lines, n);
+	free(a);
+}
+END_TEST
+
 Suite *jlog_test_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -204,6 +241,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_periodic_record);
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_high_water);
+	tcase_add_test(tc, test_flight_counters);
 	suite_add_tcase(s, tc);
 	return s;
 }
