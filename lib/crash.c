@@ -24,7 +24,9 @@
  *      writer, the process has none (a forked child whose writer could not
  *      start), or it stopped making progress -- the handler drains the
  *      ring itself from crash.sink_pos, the last position the writer
- *      handed to the sinks. For each sink whose transport has a crash
+ *      handed to the sinks (or, for a sink it had already written in a
+ *      write that a later sink crashed, that sink's own crash_pos, so
+ *      that no line is written twice). For each sink whose transport has a crash
  *      write (transport.h), it formats with the sink's formatter into a
  *      buffer reserved at install time that never grows, and hands it to
  *      that write, which polls with a deadline so that a stuck pipe cannot
@@ -789,6 +791,12 @@ static void fallback_drain_sink(struct jlog_core *c, struct jlog_sink *s)
 	/* Acquire pairs with the release store in the writer's write_out():
 	 * the lines before this position were handed to the sink. */
 	fb.pos = atomic_load_explicit(&c->crash.sink_pos, memory_order_acquire);
+	/* The writer may have handed this sink its lines past that, and
+	 * crashed in a later sink of the same write (writer.c, write_out()):
+	 * those are not written again. Acquire, as above. */
+	uint64_t own = atomic_load_explicit(&s->crash_pos, memory_order_acquire);
+	if ((int64_t)(own - fb.pos) > 0 && (int64_t)(c->crash.target - own) >= 0)
+		fb.pos = own;
 	fb.next = fb.pos;
 	fb.stall_since = 0;
 	fb.line_start = 0;

@@ -52,6 +52,10 @@ struct jlog_sink {
 
 	struct jlog__buf out; /* pending output (writer thread) */
 	uint64_t pend_lines;  /* lines in out */
+	/* Writer: the ring position up to which this sink's lines were
+	 * handed to it, when that is past the core's crash.sink_pos (a
+	 * write_out() in progress: see it, and crash.c's step 4). */
+	_Atomic uint64_t crash_pos;
 	uint64_t write_errors;
 	int last_error;     /* errno of the last failure, 0 after success */
 	bool error_reported;

@@ -164,6 +164,11 @@ static void write_out(struct jlog_core *c, struct pending *pend)
 			sink_count(s, kept, s->kept_bytes, 1, s->pend_lines - kept);
 		}
 		s->pend_lines = 0;
+		/* The crash handler resumes this sink from here should a
+		 * later sink of the set crash this thread before crash.sink_pos
+		 * moves (a callback that faults): its lines are not written
+		 * twice. Release pairs with the handler's acquire. */
+		atomic_store_explicit(&s->crash_pos, pend->pos, memory_order_release);
 	}
 	/* For the crash handler, which resumes from here when this thread
 	 * cannot finish (crash.c, step 4). Release pairs with its acquire. */
@@ -1014,6 +1019,8 @@ int jlog__writer_fork_child(struct jlog_core *c)
 	 * this process from the fork on. */
 	atomic_store_explicit(&c->written_pos, pos, memory_order_relaxed);
 	atomic_store_explicit(&c->crash.sink_pos, pos, memory_order_relaxed);
+	for (unsigned i = 0; set && i < set->n; i++)
+		atomic_store_explicit(&set->s[i]->crash_pos, pos, memory_order_relaxed);
 	atomic_store_explicit(&c->stopping, false, memory_order_relaxed);
 	atomic_store_explicit(&c->writer_done, false, memory_order_relaxed);
 	atomic_store_explicit(&c->flush_waiters, 0, memory_order_relaxed);

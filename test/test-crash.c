@@ -847,6 +847,61 @@ START_TEST(test_writer_crash_callback_sink)
 END_TEST
 
 /*
+ * A callback sink after a file sink that faults in its write, on the line
+ * of record K: the writer had already handed the file its lines of that
+ * write. The handler resumes the file from there, not from the write
+ * before, so every record is in it exactly once, in order (check_log()).
+ */
+#define FAULT_SEQ 200
+static void fault_on_seq(const char *line, size_t len, void *user)
+{
+	(void)user;
+	char mark[32];
+	int n = snprintf(mark, sizeof(mark), "\"seq\":%d,", FAULT_SEQ);
+	if (memmem(line, len, mark, (size_t)n)) {
+		while (!atomic_load(&boom_go))
+			sched_yield();
+		crash_null();
+	}
+}
+
+static void writer_crash_in_write_child(void *arg)
+{
+	struct wcrash_cb *wc = arg;
+	child_setup("crash-main");
+	int fd = open(wc->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		_exit(84);
+	jlog_logger *lg = child_open(wc->w.path, NULL, 0);
+	jlog_sink_options so;
+	jlog_sink_options_init(&so);
+	so.write = fault_on_seq;
+	if (jlog_add_sink(lg, &so) != 1)
+		_exit(85);
+	if (jlog_install_crash_handler() != 0)
+		_exit(81);
+	log_seq(lg, 0, 0, wc->w.k);
+	atomic_store(&boom_go, 1);
+	for (;;)
+		pause();
+}
+
+START_TEST(test_writer_crash_in_later_sink_write)
+{
+	SKIP_UNDER_VALGRIND();
+	SKIP_UNDER_TSAN();
+	struct wcrash_cb wc = {{tc_tmppath("log.jsonl"), FAULT_SEQ + 300, 0},
+	                       tc_tmppath("stderr.txt")};
+	assert_killed_by(run_child(writer_crash_in_write_child, &wc), SIGSEGV);
+	struct expect e;
+	expect_writer_crash(&e, wc.w.k);
+	json_decref(check_log(wc.w.path, &e));
+	free(wc.w.path);
+	free(wc.err);
+}
+END_TEST
+
+/*
  * Network and journald sinks next to a file: a child logs to a file and to
  * tcp://, udp://, unix:, unixgram: and journald listeners of the parent's,
  * then crashes in a producer (the writer answers: its last flush sends
@@ -1549,6 +1604,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_writer_crash);
 	tcase_add_test(tc, test_writer_crash_three_sinks);
 	tcase_add_test(tc, test_writer_crash_callback_sink);
+	tcase_add_test(tc, test_writer_crash_in_later_sink_write);
 	tcase_add_test(tc, test_net_sinks_producer_crash);
 	tcase_add_test(tc, test_net_sinks_writer_crash);
 	tcase_add_test(tc, test_watchdog);
