@@ -136,6 +136,24 @@ has "check a bad level" "$out" "levels[0].no: 999 is out of range" \
 	"queue_size: 10 is out of range" 'sinks[0].preset: unknown preset "elk"'
 lacks "check a bad level" "$out" 'a level needs'
 [[ $(grep -c . <<<"$out") == 3 ]] || fail "check a bad level: not three lines: $out"
+# A list element refused, then its stand-in too, leaves the list: the
+# elements after it are still checked, under the document's indexes.
+echo '{"redact": {"keys": ["a"], "detect": ["x", "bearer", "y"]},
+	"levels": [{"name": "N1", "no": 999}, {"name": "N2", "no": 1000}]}' >"$T/lists.json"
+out=$("$C" check "$T/lists.json" 2>&1)
+status "check lists" 1 $?
+has "check lists" "$out" 'redact.detect[0]: unknown detector "x"' \
+	'redact.detect[2]: unknown detector "y"' "levels[0].no: 999 is out of range" \
+	"levels[1].no: 1000 is out of range"
+[[ $(grep -c . <<<"$out") == 4 ]] || fail "check lists: not four lines: $out"
+# An error beside the key taken out that names it is not the document's.
+printf 'short' >"$T/short.key"
+out=$("$C" check "{\"redact\": {\"keys\": [\"a\"], \"mode\": \"hash\",
+	\"hash_key_file\": \"$T/short.key\"}, \"queue_size\": 3}" 2>&1)
+status "check a short hash key" 1 $?
+has "check a short hash key" "$out" "redact.hash_key_file: the key has 5 bytes" \
+	"queue_size: 3 is out of range"
+lacks "check a short hash key" "$out" "needs hash_key_file"
 
 echo "$n checks, $fails failed"
 ((fails == 0))

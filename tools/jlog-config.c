@@ -60,8 +60,9 @@ static json_t *read_stdin(char *err, size_t errlen)
  * error names is taken out of a copy of the document (a sink or a list
  * element is replaced by a neutral value, so that later indexes keep
  * their meaning) and the copy is checked again, until it passes or an
- * error names nothing that can be taken out.
+ * error names nothing that can be taken out (check_all(), below).
  */
+
 /* The key path an error message starts with ("sinks[0].level: ..."), in
  * @path; false when it names none. */
 static bool error_path(const char *msg, char *path, size_t cap)
@@ -134,29 +135,165 @@ static bool drop_path(json_t *doc, const char *msg)
 	return false;
 }
 
-/* Take the list that element @path ("levels[0]") is in out of @doc. */
-static bool drop_list_of(json_t *doc, const char *path)
-{
-	const char *bracket = strrchr(path, '[');
-	if (!bracket || bracket == path || bracket[strlen(bracket) - 1] != ']')
-		return false;
-	char msg[300];
-	snprintf(msg, sizeof(msg), "%.*s: ", (int)(bracket - path), path);
-	return drop_path(doc, msg);
-}
-
 /*
- * An error about the object or element a key was taken out of ("rate_limit:
- * \"per_second\" is required" after rate_limit.per_second was) is what
- * taking it out did, not an error of the document: it is not reported, and
- * the object goes the same way, so that the errors after it are still found.
+ * Finding every error. The parser stops at the first; check_all() takes
+ * the key it names out of a copy (drop_path()) and checks again. What
+ * taking a key out causes is not an error of the document, and is not
+ * reported (consequence()): an error about the object the key was in
+ * ("rate_limit: \"per_second\" is required"), or about a key beside it
+ * that names it ("redact.mode: \"hash\" needs hash_key_file ..."). A list
+ * element whose neutral stand-in is refused too ("levels[0]: a level
+ * needs ...", a detector "-") is taken out of its list, and the indexes
+ * of the errors after it are given as the document has them.
  */
 #define MAX_ROUNDS 100
+#define PATH_MAX_LEN 256
+
+struct removal {
+	char list[PATH_MAX_LEN]; /* the list's path, as the copy had it then */
+	unsigned long index;
+};
+
+struct search {
+	char dropped[MAX_ROUNDS][PATH_MAX_LEN]; /* in the copy's indexes */
+	int ndropped;
+	struct removal removed[MAX_ROUNDS];
+	int nremoved;
+};
+
+/* The index of element @path of list @list ("sinks" and "sinks[2]..."),
+ * with *end after its ']'; false when @path is not in that list. */
+static bool element_of(const char *path, const char *list, unsigned long *index,
+                       const char **end)
+{
+	size_t n = strlen(list);
+	if (strncmp(path, list, n) != 0 || path[n] != '[')
+		return false;
+	char *e;
+	*index = strtoul(path + n + 1, &e, 10);
+	if (*e != ']')
+		return false;
+	*end = e + 1;
+	return true;
+}
+
+/* In @path (@cap bytes), the index of the element of the list whose path
+ * is its first @n bytes becomes @k; @rest is what follows the element
+ * (in @path itself). Left as it is when the result would not fit. */
+static void set_index(char *path, size_t cap, size_t n, unsigned long k, const char *rest)
+{
+	char out[2 * PATH_MAX_LEN + 32];
+	snprintf(out, sizeof(out), "%.*s[%lu]%s", (int)n, path, k, rest);
+	size_t len = strlen(out);
+	if (len < cap)
+		memcpy(path, out, len + 1);
+}
+
+/* @path of the copy as the document has it: the elements taken out of
+ * its lists put back, the latest first. */
+static void document_path(const struct search *sr, const char *path, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", path);
+	for (int r = sr->nremoved - 1; r >= 0; r--) {
+		unsigned long k;
+		const char *end;
+		if (!element_of(out, sr->removed[r].list, &k, &end))
+			continue;
+		set_index(out, cap, strlen(sr->removed[r].list),
+		          k >= sr->removed[r].index ? k + 1 : k, end);
+	}
+}
+
+/* The length of @path's parent ("redact" of "redact.mode"), and its last
+ * key in *key (NULL when the last part is an index). */
+static size_t parent_of(const char *path, const char **key)
+{
+	const char *dot = strrchr(path, '.'), *br = strrchr(path, '[');
+	if (br && (!dot || br > dot)) {
+		*key = NULL;
+		return (size_t)(br - path);
+	}
+	*key = dot ? dot + 1 : path;
+	return dot ? (size_t)(dot - path) : 0;
+}
+
+/* Whether error @msg at @path is what taking a key out caused. */
+static bool consequence(const struct search *sr, const char *path, const char *msg)
+{
+	const char *ekey;
+	size_t eparent = parent_of(path, &ekey);
+	for (int i = 0; i < sr->ndropped; i++) {
+		const char *d = sr->dropped[i];
+		if (!*d)
+			continue;
+		if (path_holds(path, d))
+			return true;
+		const char *dkey;
+		size_t dparent = parent_of(d, &dkey);
+		if (dkey && eparent == dparent && !strncmp(path, d, dparent) &&
+		    strstr(msg + strlen(path), dkey))
+			return true;
+	}
+	return false;
+}
+
+/* Take element @path ("levels[0]") out of its list in @doc. */
+static bool remove_element(struct search *sr, json_t *doc, const char *path)
+{
+	const char *br = strrchr(path, '[');
+	if (!br || br == path || sr->nremoved >= MAX_ROUNDS)
+		return false;
+	char list[PATH_MAX_LEN];
+	snprintf(list, sizeof(list), "%.*s", (int)(br - path), path);
+	unsigned long index;
+	const char *end;
+	if (!element_of(path, list, &index, &end) || *end)
+		return false;
+	/* The list itself: its parent's member (or the document's). */
+	char msg[PATH_MAX_LEN + 4];
+	snprintf(msg, sizeof(msg), "%s: ", list);
+	json_t *node = doc;
+	for (const char *at = list; *at && node;) {
+		if (*at == '.')
+			at++;
+		if (*at == '[') {
+			char *e;
+			node = json_array_get(node, strtoul(at + 1, &e, 10));
+			at = *e == ']' ? e + 1 : e;
+			continue;
+		}
+		size_t k = json_object_get(node, at) ? strlen(at) : strcspn(at, ".[");
+		char key[PATH_MAX_LEN];
+		snprintf(key, sizeof(key), "%.*s", (int)k, at);
+		node = json_object_get(node, key);
+		at += k;
+	}
+	if (!json_is_array(node) || json_array_remove(node, index) != 0)
+		return false;
+	/* The keys taken out below it are gone; those of the elements
+	 * after it move down one. */
+	for (int i = 0; i < sr->ndropped; i++) {
+		unsigned long k;
+		const char *rest;
+		if (!element_of(sr->dropped[i], list, &k, &rest))
+			continue;
+		if (k == index) {
+			sr->dropped[i][0] = '\0';
+		} else if (k > index) {
+			set_index(sr->dropped[i], PATH_MAX_LEN, strlen(list), k - 1, rest);
+		}
+	}
+	struct removal *r = &sr->removed[sr->nremoved++];
+	snprintf(r->list, sizeof(r->list), "%s", list);
+	r->index = index;
+	return true;
+}
+
 static int check_all(const json_t *doc, const char *file)
 {
 	char err[512] = "", prev[512] = "";
-	static char dropped[MAX_ROUNDS][256];
-	int ndropped = 0;
+	static struct search sr;
+	memset(&sr, 0, sizeof(sr));
 	json_t *copy = json_deep_copy(doc);
 	int rc = 0, status = 0;
 	bool was_consequence = false;
@@ -164,29 +301,32 @@ static int check_all(const json_t *doc, const char *file)
 		rc = jlog__config_check(copy, err, sizeof(err));
 		if (rc == 0)
 			break;
-		char path[256];
+		char path[PATH_MAX_LEN];
 		bool has_path = error_path(err, path, sizeof(path));
 		if (!strcmp(err, prev)) {
-			/* The neutral element put in place of a list element is
-			 * no better ("levels[0]: a level needs ..."): the list
-			 * goes, so that the keys after it are still checked. */
-			if (!was_consequence || !has_path || !drop_list_of(copy, path))
+			/* The neutral stand-in is refused as well: the element
+			 * goes, so that the rest is still checked. */
+			if (!was_consequence || !has_path || !remove_element(&sr, copy, path))
 				break;
+			prev[0] = '\0';
 			continue;
 		}
-		bool consequence = false;
-		for (int i = 0; has_path && i < ndropped && !consequence; i++)
-			consequence = path_holds(path, dropped[i]);
-		was_consequence = consequence;
-		if (!consequence) {
-			fprintf(stderr, "%s: %s\n", file, *err ? err : jlog_strerror(rc));
+		was_consequence = has_path && consequence(&sr, path, err);
+		if (!was_consequence) {
+			if (has_path) {
+				char dpath[PATH_MAX_LEN];
+				document_path(&sr, path, dpath, sizeof(dpath));
+				fprintf(stderr, "%s: %s%s\n", file, dpath, err + strlen(path));
+			} else {
+				fprintf(stderr, "%s: %s\n", file, *err ? err : jlog_strerror(rc));
+			}
 			status = rc == -EINVAL ? 1 : 2;
 		}
 		snprintf(prev, sizeof(prev), "%s", err);
 		if (rc != -EINVAL || !drop_path(copy, err))
 			break;
 		if (has_path)
-			snprintf(dropped[ndropped++], sizeof(dropped[0]), "%s", path);
+			snprintf(sr.dropped[sr.ndropped++], PATH_MAX_LEN, "%s", path);
 	}
 	json_decref(copy);
 	if (status == 0)
