@@ -199,6 +199,13 @@ int jlog__compress_file(const char *src, enum jlog__compression c, const atomic_
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0666);
 	if (tfd < 0) {
 		rc = -errno;
+		/* A regular file there is another process's compression (or a
+		 * dead one's, which the next open removes): not a failure.
+		 * Anything else (a directory) stays in the way for good: a
+		 * failure, reported and counted (compress_main()). */
+		struct stat ost;
+		if (rc == -EEXIST && lstat(tmp, &ost) == 0 && !S_ISREG(ost.st_mode))
+			rc = S_ISDIR(ost.st_mode) ? -EISDIR : -ENOTSUP;
 		goto out;
 	}
 	tmp_ours = true;

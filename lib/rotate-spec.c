@@ -133,7 +133,8 @@ static int parse_duration(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* "12:30", "23:59:59", "12:30 pm", "7 am": seconds after midnight. -1 not
+/* "12:30", "23:59:59", "12:00:00.5", "12:30 pm", "7 am": seconds after
+ * midnight (a fraction dropped). -1 not
  * a time, -2 a time out of range. */
 static int parse_clock(const char *s, unsigned *out)
 {
@@ -155,6 +156,10 @@ static int parse_clock(const char *s, unsigned *out)
 				return -1;
 			sec = strtol(p + 1, &end, 10);
 			p = end;
+			/* loguru's %f: rotation keeps whole seconds. */
+			if (*p == '.' && isdigit((unsigned char)p[1]))
+				for (p++; isdigit((unsigned char)*p); p++)
+					;
 		}
 	}
 	p = skip_ws(p);
@@ -226,6 +231,11 @@ static int parse_when(const char *s, struct jlog__rotate_policy *p)
 	}
 	if (strcmp(tmp, "monthly") == 0) {
 		p->when = JLOG__ROTATE_MONTHLY;
+		p->at_sec = 0;
+		return 0;
+	}
+	if (strcmp(tmp, "yearly") == 0) {
+		p->when = JLOG__ROTATE_YEARLY;
 		p->at_sec = 0;
 		return 0;
 	}

@@ -111,6 +111,8 @@ uint64_t jlog__rotate_next_instant(const struct jlog__rotate_policy *p, uint64_t
 			continue;
 		if (p->when == JLOG__ROTATE_MONTHLY && day.tm_mday != 1)
 			continue;
+		if (p->when == JLOG__ROTATE_YEARLY && (day.tm_mday != 1 || day.tm_mon != 0))
+			continue;
 		if (i == 0 && p->at_sec <= now_sod)
 			continue;
 		struct tm want = day;

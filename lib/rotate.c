@@ -662,16 +662,22 @@ int jlog__rotate_describe(const struct jlog__rotate *rf, char *buf, size_t n)
 	switch (p->when) {
 	case JLOG__ROTATE_NEVER: break;
 	case JLOG__ROTATE_INTERVAL:
-		snprintf(when, sizeof(when), "every %llu s",
-		         (unsigned long long)(p->interval_ns / NS));
+		if (p->interval_ns % NS)
+			snprintf(when, sizeof(when), "every %llu ms",
+			         (unsigned long long)(p->interval_ns / 1000000u));
+		else
+			snprintf(when, sizeof(when), "every %llu s",
+			         (unsigned long long)(p->interval_ns / NS));
 		break;
 	case JLOG__ROTATE_HOURLY: snprintf(when, sizeof(when), "hourly"); break;
 	case JLOG__ROTATE_DAILY:
 	case JLOG__ROTATE_WEEKLY:
-	case JLOG__ROTATE_MONTHLY: {
+	case JLOG__ROTATE_MONTHLY:
+	case JLOG__ROTATE_YEARLY: {
 		static const char *const days[] = {"sunday", "monday", "tuesday", "wednesday",
 		                                   "thursday", "friday", "saturday"};
-		const char *on = p->when == JLOG__ROTATE_MONTHLY ? "the 1st"
+		const char *on = p->when == JLOG__ROTATE_YEARLY    ? "1 january"
+		                 : p->when == JLOG__ROTATE_MONTHLY ? "the 1st"
 		                 : p->when == JLOG__ROTATE_WEEKLY ? days[(unsigned)p->weekday % 7]
 		                                                   : "daily";
 		snprintf(when, sizeof(when), "%s at %02u:%02u:%02u", on, p->at_sec / 3600,

@@ -77,6 +77,7 @@ enum jlog__rotate_when {
 	JLOG__ROTATE_DAILY,    /* every day at at_sec local time */
 	JLOG__ROTATE_WEEKLY,   /* every weekday (0 Sunday) at at_sec */
 	JLOG__ROTATE_MONTHLY,  /* the 1st of every month at at_sec */
+	JLOG__ROTATE_YEARLY,   /* every 1 January at at_sec */
 };
 
 enum jlog__compression {
@@ -153,9 +154,10 @@ struct jlog__rotate_policy {
  *   - interval: "1 hour", "2 days", "1 week", "1h 30min", "90 s" (units y,
  *     month(s), w/week(s), d/day(s), h/hour(s), min/minute(s),
  *     s/sec/second(s), ms, us; loguru's spellings).
- *   - time of day: "00:00", "12:30", "23:59:59", "12:30 pm".
+ *   - time of day: "00:00", "12:30", "23:59:59", "12:30 pm"; a fraction
+ *     of a second ("12:00:00.5", loguru's %f) is accepted and dropped.
  *   - frequency: "hourly", "daily" (00:00), "weekly" (monday 00:00),
- *     "monthly" (1st, 00:00).
+ *     "monthly" (1st, 00:00), "yearly" (1 January, 00:00).
  *   - weekday: "monday", "mon", "w0" (monday, loguru's numbering),
  *     "sunday at 12:00".
  * A size given twice, or two times, is an error.

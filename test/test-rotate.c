@@ -286,6 +286,12 @@ START_TEST(parse_rotation_times)
 	ck_assert_int_eq(p.when, JLOG__ROTATE_WEEKLY);
 	ck_assert_int_eq(p.weekday, 1);
 	ck_assert_int_eq(rot("monthly").when, JLOG__ROTATE_MONTHLY);
+	p = rot("Yearly");
+	ck_assert_int_eq(p.when, JLOG__ROTATE_YEARLY);
+	ck_assert_uint_eq(p.at_sec, 0);
+	/* loguru's %H:%M:%S.%f: the fraction is dropped. */
+	ck_assert_uint_eq(rot("12:00:00.5").at_sec, 12 * 3600);
+	ck_assert_uint_eq(rot("11:59:59.999999 pm").at_sec, 23 * 3600 + 59 * 60 + 59);
 	p = rot("sunday at 12:00");
 	ck_assert_int_eq(p.when, JLOG__ROTATE_WEEKLY);
 	ck_assert_int_eq(p.weekday, 0);
@@ -618,6 +624,9 @@ START_TEST(time_rotation_interval_hourly_weekly)
 	                     {utc(2026, 12, 14, 7, 59, 59), 1}, {utc(2026, 12, 14, 8, 0, 0), 2}));
 	check_schedule(path, "monthly", utc(2026, 12, 2, 10, 0, 0),
 	               STEPS({utc(2026, 12, 31, 23, 59, 59), 0}, {utc(2027, 1, 1, 0, 0, 0), 1}));
+	check_schedule(path, "yearly", utc(2026, 3, 2, 10, 0, 0),
+	               STEPS({utc(2026, 12, 31, 23, 59, 59), 0}, {utc(2027, 1, 1, 0, 0, 0), 1},
+	                     {utc(2027, 12, 31, 23, 59, 59), 1}, {utc(2028, 1, 1, 0, 0, 0), 2}));
 	free(path);
 }
 END_TEST
@@ -1109,8 +1118,10 @@ START_TEST(compress_stopped_keeps_original)
 }
 END_TEST
 
-/* A directory in the way of the compressed name: reported once, counted,
- * the original kept; the lines all still there. */
+/* A directory in the way of the compressed name (_i 0) or of its
+ * temporary (_i 1: not another process's compression, which a regular
+ * file there is): reported once, counted, the original kept; the lines
+ * all still there. */
 START_TEST(compress_error_reported_once)
 {
 	enum jlog__compression c = jlog__compression_available(JLOG__COMPRESS_GZ)
@@ -1131,7 +1142,8 @@ START_TEST(compress_error_reported_once)
 		struct jlog__rotate_name nm;
 		jlog__rotate_name_init(&nm, path);
 		char *r = jlog__rotate_name_make(&nm, fake_now + (uint64_t)(i + 2) * NS, 0), *d, *f;
-		ck_assert_int_ge(asprintf(&d, "%s%s", r, jlog__compression_suffix(c)), 0);
+		ck_assert_int_ge(asprintf(&d, "%s%s%s", r, jlog__compression_suffix(c),
+		                          _i ? ".tmp" : ""), 0);
 		ck_assert_int_eq(mkdir(d, 0755), 0);
 		f = join(d, "x");
 		write_file(f, "x");
@@ -1416,6 +1428,19 @@ START_TEST(crash_write_and_describe)
 	jlog__rotate_describe(rf, d, sizeof(d));
 	ck_assert_msg(strstr(d, "monday at 12:30:00") && strstr(d, " or "), "%s", d);
 	jlog__rotate_close(rf);
+	/* Intervals under a second, or not whole seconds, in ms. */
+	w = (struct jlog__rotate_policy){0};
+	ck_assert_int_eq(jlog__rotate_parse_rotation(&w, "500 ms"), 0);
+	rf = open_ok(path, &w);
+	jlog__rotate_describe(rf, d, sizeof(d));
+	ck_assert_msg(strstr(d, "every 500 ms"), "%s", d);
+	jlog__rotate_close(rf);
+	w = (struct jlog__rotate_policy){0};
+	ck_assert_int_eq(jlog__rotate_parse_rotation(&w, "yearly"), 0);
+	rf = open_ok(path, &w);
+	jlog__rotate_describe(rf, d, sizeof(d));
+	ck_assert_msg(strstr(d, "1 january at 00:00:00"), "%s", d);
+	jlog__rotate_close(rf);
 	size_t n;
 	json_t **l = tc_parse_file(path, &n);
 	ck_assert_uint_eq(n, 1);
@@ -1559,7 +1584,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, compress_leftovers_at_open);
 	tcase_add_test(tc, compress_stopped_keeps_original);
 	tcase_add_test(tc, compress_keeps_the_mtime);
-	tcase_add_test(tc, compress_error_reported_once);
+	tcase_add_loop_test(tc, compress_error_reported_once, 0, 2);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
