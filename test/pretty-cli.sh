@@ -87,6 +87,20 @@ out=$(echo '{"time":"2026-11-26T04:02:03.123456789Z","level":"DEBUG","source":{"
 has slog "$out" '2026-11-26 04:02:03.123 | DEBUG    | h:main.handle:51 - got status=502'
 out=$(echo '{"time":"2026-11-26T04:02:03Z","level":"INFO+2","msg":"between"}' | pretty)
 has slog-offset "$out" '| INFO     | between'
+# A plain "logger" in a preset's line is a call's field: the presets name
+# the logger in keys of their own.
+for shape in ecs gcp otel; do
+	line=${!shape}
+	line=${line/\"user\":\"alice\"/\"user\":\"alice\",\"logger\":\"fake\"}
+	out=$(printf '%s\n' "$line" | pretty)
+	has "preset $shape, a logger field" "$out" '| api:handle:42 - request handled' 'logger=fake'
+	out=$(printf '%s\n' "$line" | pretty --logger fake)
+	[[ -z $out ]] || fail "preset $shape: --logger matched a field: $out"
+	n=$((n + 1))
+done
+# A level number between pino's keeps the number beside the level it maps to.
+out=$(echo '{"level":35,"time":1795665723123,"msg":"between","pid":1}' | pretty)
+has pino-between "$out" '| INFO     | between level=35'
 out=$(echo '{"msg":"no time, no level"}' | pretty)
 [[ $out == 'INFO     | no time, no level' ]] || fail "bare record: got: $out"
 n=$((n + 1))
@@ -190,6 +204,29 @@ if command -v zstd >/dev/null; then
 	fi
 	n=$((n + 1))
 fi
+# A compressed file cut short is an error (exit 1), as zcat says, after
+# the lines it held.
+if "$P" --version | grep -q 'gzip: yes'; then
+	{
+		printf '%s\n' "$STD"
+		for i in $(seq 3000); do printf '{"message":"m%d","n":%d}\n' "$i" "$i"; done
+	} | gzip -c >"$T/long.gz"
+	head -c $(($(stat -c %s "$T/long.gz") / 2)) "$T/long.gz" >"$T/cut.gz"
+	out=$(pretty "$T/cut.gz")
+	rc=$?
+	[[ $rc == 1 && $out == *'cut.gz: truncated gzip data'* && $out == *"$WANT"* ]] ||
+		fail "truncated gzip: rc $rc: $out"
+	n=$((n + 1))
+fi
+if command -v zstd >/dev/null && "$P" --version | grep -q 'zstd: yes'; then
+	for i in $(seq 3000); do printf '{"message":"m%d","n":%d}\n' "$i" "$i"; done |
+		zstd -q -c >"$T/long.zst"
+	head -c $(($(stat -c %s "$T/long.zst") / 2)) "$T/long.zst" >"$T/cut.zst"
+	out=$(pretty "$T/cut.zst")
+	rc=$?
+	[[ $rc == 1 && $out == *'cut.zst: truncated zstd data'* ]] || fail "truncated zstd: rc $rc: $out"
+	n=$((n + 1))
+fi
 out=$(pretty "$T/missing.jsonl" "$T/a.jsonl")
 rc=$?
 [[ $rc == 1 && $out == *'missing.jsonl: No such file'* && $out == *"$WANT"* ]] ||
@@ -285,6 +322,16 @@ wait_for 'late in the old file'
 : >"$log"
 echo '{"message":"after truncation"}' >>"$log"
 wait_for 'after truncation'
+kill "$fpid"
+wait "$fpid" 2>/dev/null
+n=$((n + 1))
+# A file that is not there yet is waited for, as tail -F does.
+log="$T/later.jsonl"
+"$P" -f "$log" >"$T/follow.out" 2>&1 &
+fpid=$!
+wait_for 'waiting for the file to appear'
+echo '{"message":"it appeared"}' >"$log"
+wait_for 'it appeared'
 kill "$fpid"
 wait "$fpid" 2>/dev/null
 n=$((n + 1))

@@ -172,6 +172,18 @@ int pin_open(struct pin *in, const char *path, bool follow)
 		return -ENOMEM;
 	}
 	int r = open_fd(in);
+	if (r == -ENOENT && follow && strcmp(path, "-") != 0) {
+		/* As tail -F: a file that is not there yet is waited for
+		 * (follow_wait() opens it once the path names a file). */
+		fprintf(stderr, "jlog-pretty: %s: waiting for the file to appear\n", path);
+		in->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		in->rotated = true;
+		in->kind = PIN_PLAIN;
+		in->pos = 0;
+		in->raw_len = in->raw_pos = 0;
+		in->raw_eof = false;
+		r = in->fd < 0 ? -errno : 0;
+	}
 	if (r < 0)
 		pin_close(in);
 	return r;
@@ -286,9 +298,11 @@ static ssize_t read_gzip(struct pin *in, char *dst, size_t cap)
 	z_stream *z = in->z;
 	for (;;) {
 		ssize_t more = need_raw(in);
-		if (more <= 0)
+		if (more < 0)
 			return more;
 		if (in->z_end) {
+			if (more == 0)
+				return 0; /* the end, after a whole member */
 			/* Another member follows the one that ended. */
 			inflateReset(z);
 			in->z_end = false;
@@ -309,6 +323,14 @@ static ssize_t read_gzip(struct pin *in, char *dst, size_t cap)
 		}
 		if (got)
 			return (ssize_t)got;
+		if (more == 0) {
+			/* No input left, nothing more out, the member not
+			 * ended: a file cut short, which must not pass for a
+			 * whole one (as zcat says too). */
+			fprintf(stderr, "jlog-pretty: %s: truncated gzip data (the file ends inside "
+			                "a member)\n", name_of(in));
+			return -EIO;
+		}
 	}
 }
 #endif
@@ -318,8 +340,12 @@ static ssize_t read_zstd(struct pin *in, char *dst, size_t cap)
 {
 	for (;;) {
 		ssize_t more = need_raw(in);
-		if (more <= 0)
+		if (more < 0)
 			return more;
+		if (more == 0 && in->z_end)
+			return 0; /* the end, after a whole frame */
+		/* With no input left, still called: the decoder may hold
+		 * output it had no room for. */
 		ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
 		ZSTD_outBuffer ob = {dst, cap, 0};
 		size_t r = ZSTD_decompressStream(in->z, &ob, &ib);
@@ -329,8 +355,14 @@ static ssize_t read_zstd(struct pin *in, char *dst, size_t cap)
 			        ZSTD_getErrorName(r));
 			return -EIO;
 		}
+		in->z_end = r == 0;
 		if (ob.pos)
 			return (ssize_t)ob.pos;
+		if (more == 0) {
+			fprintf(stderr, "jlog-pretty: %s: truncated zstd data (the file ends inside "
+			                "a frame)\n", name_of(in));
+			return -EIO;
+		}
 	}
 }
 #endif

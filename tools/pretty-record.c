@@ -288,7 +288,12 @@ struct mapper {
 	bool got_time, got_level, got_msg, got_logger, got_file, got_line, got_func, got_pid,
 		got_tid;
 	bool numeric_level; /* pino/bunyan: "name" is the logger's */
+	bool level_inexact; /* a number between pino's: kept as an extra too */
+	/* A preset's line (ecs, gcp, otel): they name the logger in a key of
+	 * their own, so a plain "logger" there is a call's field. */
+	bool preset;
 	const struct pj_node *name;
+	const struct pj_node *plain_logger; /* "logger", decided at the end */
 	bool oom;
 };
 
@@ -429,6 +434,7 @@ static bool take_level(struct mapper *m, const struct pj_node *n, int role)
 	else if (n->type == PJ_NUM) {
 		l = pretty_level_from_pino(n->d);
 		m->numeric_level = true;
+		m->level_inexact = !(n->d >= 10 && n->d <= 60 && fmod(n->d, 10) == 0);
 	} else if (n->type == PJ_OBJ) {
 		/* loguru: {"icon", "name", "no"}. */
 		const struct pj_node *no = pj_get(m->d, n, "no");
@@ -463,6 +469,11 @@ static bool take_int(const struct pj_node *n, int64_t *out)
 	return true;
 }
 
+static bool key_is(const struct pj_node *n, const char *k)
+{
+	return n->key_len == strlen(k) && memcmp(n->key, k, n->key_len) == 0;
+}
+
 static void member(struct mapper *m, const struct pj_node *n, int depth)
 {
 	struct pretty_rec *r = m->r;
@@ -470,6 +481,12 @@ static void member(struct mapper *m, const struct pj_node *n, int depth)
 	int64_t iv;
 	const struct pj_node *x;
 
+	if (role == R_SEVNUM || role == R_GCP_SRC || role == R_GCP_LABELS || role == R_RESOURCE ||
+	    role == R_SCOPE || role == R_ATTRS || role == R_HIDE ||
+	    (role == R_LEVEL && (key_is(n, "log.level") || key_is(n, "severity") ||
+	                         key_is(n, "SeverityText"))) ||
+	    (role == R_TIME && key_is(n, "@timestamp")))
+		m->preset = true;
 	switch (role) {
 	case R_TIME:
 		if (!m->got_time && take_time(m, n))
@@ -477,8 +494,12 @@ static void member(struct mapper *m, const struct pj_node *n, int depth)
 		break;
 	case R_LEVEL:
 	case R_SEVNUM:
-		if (!m->got_level && take_level(m, n, role))
+		if (!m->got_level && take_level(m, n, role)) {
+			/* The number the mapping rounded, as the line has it. */
+			if (m->level_inexact)
+				add_extra(m, n);
 			return;
+		}
 		/* otel writes both; the number says nothing the text does not. */
 		if (role == R_SEVNUM && m->got_level)
 			return;
@@ -492,6 +513,10 @@ static void member(struct mapper *m, const struct pj_node *n, int depth)
 		}
 		break;
 	case R_LOGGER:
+		if (n->key_len == 6 && n->type == PJ_STR && !m->plain_logger) {
+			m->plain_logger = n; /* jlog's, zap's... or a preset's field */
+			return;
+		}
 		if (!m->got_logger && n->type == PJ_STR) {
 			r->logger = n->s;
 			r->logger_len = n->len;
@@ -647,6 +672,15 @@ bool pretty_map(const struct pj_doc *d, struct pretty_rec *r)
 	}
 
 	members(&m, root, -1);
+	if (m.plain_logger) {
+		if (!m.got_logger && !m.preset) {
+			r->logger = m.plain_logger->s;
+			r->logger_len = m.plain_logger->len;
+			m.got_logger = true;
+		} else {
+			add_extra(&m, m.plain_logger);
+		}
+	}
 	if (m.name) {
 		if (m.numeric_level && !m.got_logger) {
 			r->logger = m.name->s;

@@ -147,7 +147,7 @@ struct pin {
 	unsigned char *raw;
 	size_t raw_len, raw_pos;
 	void *z;      /* z_stream or ZSTD_DStream */
-	bool z_end;   /* gzip: a member ended */
+	bool z_end;   /* the last gzip member or zstd frame ended */
 };
 
 /* Open @path ("-" for stdin); follow it through rotation with @follow.
