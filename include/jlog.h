@@ -771,7 +771,10 @@ typedef struct jlog_sink_options {
 	/* Time format of JSON lines: "rfc3339" (= "rfc3339_us"), "rfc3339_ms",
 	 * "rfc3339_ns", "epoch" (= "epoch_s", seconds with a fraction),
 	 * "epoch_ms", "epoch_ns"; NULL for the preset's own (RFC 3339 with
-	 * microseconds for default, ecs and gcp). */
+	 * microseconds for default, ecs and gcp). ecs and gcp take the
+	 * "rfc3339" forms only, otel (Timestamp in ns) and loguru (its
+	 * record's time) none but the default: jlog_add_sink() refuses the
+	 * others (-EINVAL). */
 	const char *time_format;
 	/* Renames of the default preset's keys. */
 	jlog_sink_keys keys;
@@ -784,9 +787,11 @@ typedef struct jlog_sink_options {
 	 * frames ("binary(function+0x1f) [0x55d0c2a1b2c3]", innermost first),
 	 * captured on the calling thread with glibc's backtrace() and
 	 * symbolized on the writer thread. A sink asking for it makes its
-	 * logger capture; sinks that did not ask do not show it. Frames of
-	 * static functions show as "binary(+0x1f)" unless the program is
-	 * linked with -rdynamic. Default false. */
+	 * logger capture; sinks that did not ask do not show it. An
+	 * executable's functions are named only when it is linked with
+	 * -rdynamic, and its static functions never (they show as
+	 * "binary(+0x1f)": addr2line or a debugger names them). Default
+	 * false. */
 	bool backtrace;
 	/* loguru's diagnose, the C way (C has no variables to show): records
 	 * at ERROR and above carry the caller's errno as it was when the call

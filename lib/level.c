@@ -29,7 +29,7 @@ static const struct jlog__level_row named_levels[] = {
 	{JLOG_LEVEL_INFO, "INFO", "info", "<bold>", "\x1b[1m",
 	 "\xe2\x84\xb9\xef\xb8\x8f" /* U+2139 U+FE0F information */, 6, "INFO", 9},
 	{JLOG_LEVEL_SUCCESS, "SUCCESS", "success", "<green><bold>", "\x1b[32m\x1b[1m",
-	 "\xe2\x9c\x94\xef\xb8\x8f" /* U+2714 U+FE0F heavy check mark */, 5, "NOTICE", 10},
+	 "\xe2\x9c\x85" /* U+2705 white heavy check mark, as loguru */, 5, "NOTICE", 10},
 	{JLOG_LEVEL_WARNING, "WARNING", "warning", "<yellow><bold>", "\x1b[33m\x1b[1m",
 	 "\xe2\x9a\xa0\xef\xb8\x8f" /* U+26A0 U+FE0F warning */, 4, "WARNING", 13},
 	{JLOG_LEVEL_ERROR, "ERROR", "error", "<red><bold>", "\x1b[31m\x1b[1m",

@@ -140,6 +140,24 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 			return -EINVAL;
 		}
 		j->time_format = (enum jlog__time_format)t;
+		/* A preset whose schema fixes the time's form takes no other
+		 * (encode-preset.c): refused rather than ignored. */
+		bool epoch = t >= JLOG__TIME_EPOCH_S;
+		if ((j->preset == JLOG__PRESET_ECS || j->preset == JLOG__PRESET_GCP) && epoch) {
+			jlog__set_last_error("time_format: \"%.64s\": the %s preset writes its time "
+			                     "as a date (rfc3339, rfc3339_ms, rfc3339_ns)",
+			                     o->time_format, jlog__preset_name(j->preset));
+			return -EINVAL;
+		}
+		if ((j->preset == JLOG__PRESET_OTEL || j->preset == JLOG__PRESET_LOGURU) &&
+		    t != JLOG__TIME_RFC3339_US) {
+			jlog__set_last_error("time_format: \"%.64s\": the %s preset's time has one "
+			                     "form (%s), set by its schema",
+			                     o->time_format, jlog__preset_name(j->preset),
+			                     j->preset == JLOG__PRESET_OTEL ? "Timestamp in ns"
+			                                                    : "loguru's record.time");
+			return -EINVAL;
+		}
 	}
 	const char *const from[] = {o->keys.time,     o->keys.level, o->keys.message,
 	                            o->keys.logger,   o->keys.file,  o->keys.line,
@@ -154,6 +172,18 @@ static int json_options(struct jlog_sink *s, const jlog_sink_options *o)
 		size_t n = strlen(from[i]);
 		if (n == 0 || n > 256) {
 			jlog__set_last_error("keys: a renamed key must be 1 to 256 bytes");
+			return -EINVAL;
+		}
+		/* The keys the writer gives ERROR records of this sink
+		 * (diag.c): a schema key of that name would take their place. */
+		if ((o->backtrace && strcmp(from[i], "stack") == 0) ||
+		    (o->diagnose && (strcmp(from[i], "errno") == 0 ||
+		                     strcmp(from[i], "errno_text") == 0 ||
+		                     strcmp(from[i], "thread") == 0))) {
+			jlog__set_last_error("keys: \"%s\" is the key of this sink's %s field",
+			                     from[i], o->backtrace && !strcmp(from[i], "stack")
+			                                  ? "backtrace"
+			                                  : "diagnose");
 			return -EINVAL;
 		}
 		total += n + 1;
@@ -198,7 +228,7 @@ static int create(struct jlog_sink **out, const jlog_sink_options *o, struct jlo
 		                     o->utc);
 		goto fail_tp;
 	}
-	if (o->colorize < -1) {
+	if (o->colorize < -1 || o->colorize > 1) {
 		jlog__set_last_error("colorize: %d is not -1 (auto), 0 or 1", o->colorize);
 		goto fail_tp;
 	}

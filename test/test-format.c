@@ -275,7 +275,7 @@ START_TEST(test_fields)
 		{JLOG_LEVEL_TRACE, "\x1b[36m\x1b[1mTRACE 5 \xe2\x9c\x8f\xef\xb8\x8f\x1b[0m\n"},
 		{JLOG_LEVEL_DEBUG, "\x1b[34m\x1b[1mDEBUG 10 \xf0\x9f\x90\x9e\x1b[0m\n"},
 		{JLOG_LEVEL_INFO, "\x1b[1mINFO 20 \xe2\x84\xb9\xef\xb8\x8f\x1b[0m\n"},
-		{JLOG_LEVEL_SUCCESS, "\x1b[32m\x1b[1mSUCCESS 25 \xe2\x9c\x94\xef\xb8\x8f\x1b[0m\n"},
+		{JLOG_LEVEL_SUCCESS, "\x1b[32m\x1b[1mSUCCESS 25 \xe2\x9c\x85\x1b[0m\n"},
 		{JLOG_LEVEL_WARNING, "\x1b[33m\x1b[1mWARNING 30 \xe2\x9a\xa0\xef\xb8\x8f\x1b[0m\n"},
 		{JLOG_LEVEL_ERROR, "\x1b[31m\x1b[1mERROR 40 \xe2\x9d\x8c\x1b[0m\n"},
 		{JLOG_LEVEL_CRITICAL, "\x1b[41m\x1b[1mCRITICAL 50 \xe2\x98\xa0\xef\xb8\x8f\x1b[0m\n"},

@@ -1396,7 +1396,7 @@ START_TEST(test_loguru)
 		{5, "TRACE", "\xe2\x9c\x8f\xef\xb8\x8f", "TRACE   "},
 		{10, "DEBUG", "\xf0\x9f\x90\x9e", "DEBUG   "},
 		{20, "INFO", "\xe2\x84\xb9\xef\xb8\x8f", "INFO    "},
-		{25, "SUCCESS", "\xe2\x9c\x94\xef\xb8\x8f", "SUCCESS "},
+		{25, "SUCCESS", "\xe2\x9c\x85", "SUCCESS "},
 		{30, "WARNING", "\xe2\x9a\xa0\xef\xb8\x8f", "WARNING "},
 		{40, "ERROR", "\xe2\x9d\x8c", "ERROR   "},
 		{50, "CRITICAL", "\xe2\x98\xa0\xef\xb8\x8f", "CRITICAL"},

@@ -328,6 +328,40 @@ START_TEST(test_bad_options_refused)
 	jlog_sink_options_init(&so);
 	so.colorize = -2;
 	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	so.colorize = 2;
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "colorize: 2 is not"));
+	/* A time format the preset's schema has no room for: refused, not
+	 * ignored. */
+	jlog_sink_options_init(&so);
+	so.preset = "ecs";
+	so.time_format = "epoch_ms";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "the ecs preset writes its time as a date"));
+	so.time_format = "rfc3339_ms";
+	int ok_id = jlog_add_sink(lg, &so);
+	ck_assert_int_ge(ok_id, 0);
+	ck_assert_int_eq(jlog_remove_sink(lg, ok_id), 0);
+	so.preset = "otel";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "Timestamp in ns"));
+	so.preset = "loguru";
+	so.time_format = "epoch";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	/* A schema key renamed to a backtrace or diagnose key of the sink. */
+	jlog_sink_options_init(&so);
+	so.backtrace = true;
+	so.keys.time = "stack";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(jlog_last_error(), "\"stack\" is the key of this sink's backtrace"));
+	so.backtrace = false;
+	so.diagnose = true;
+	so.keys.time = "errno";
+	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
+	so.diagnose = false;
+	ok_id = jlog_add_sink(lg, &so); /* "errno" without diagnose: a key like any */
+	ck_assert_int_ge(ok_id, 0);
+	ck_assert_int_eq(jlog_remove_sink(lg, ok_id), 0);
 	jlog_sink_options_init(&so);
 	so.keys.time = "message"; /* two keys named "message" */
 	ck_assert_int_eq(jlog_add_sink(lg, &so), -EINVAL);
