@@ -805,9 +805,24 @@ static void line_gcp(struct jlog__buf *b, const struct jlog__rec_view *v,
 		}
 		jlog__buf_putc(b, '}');
 	}
-	if (v->name_len) {
-		jlog__buf_lit(b, ",\"logging.googleapis.com/labels\":{\"logger\":");
-		jlog__json_str(b, v->name, v->name_len);
+	/* severity has LogSeverity's names only: a level named with
+	 * jlog_level_add() keeps its name in the labels, beside the nearest
+	 * severity. A custom name is letters, digits, '_' and '-' (level.c,
+	 * valid_name()): nothing to escape. */
+	const char *custom = jlog__level_row(v->level) ? NULL : jlog__level_custom_name(v->level);
+	if (v->name_len || custom) {
+		jlog__buf_lit(b, ",\"logging.googleapis.com/labels\":{");
+		if (v->name_len) {
+			jlog__buf_lit(b, "\"logger\":");
+			jlog__json_str(b, v->name, v->name_len);
+		}
+		if (custom) {
+			if (v->name_len)
+				jlog__buf_putc(b, ',');
+			jlog__buf_lit(b, "\"level\":\"");
+			jlog__buf_put(b, custom, strlen(custom));
+			jlog__buf_putc(b, '"');
+		}
 		jlog__buf_putc(b, '}');
 	}
 	jlog__buf_lit(b, ",\"pid\":");

@@ -1074,9 +1074,10 @@ START_TEST(test_ecs)
 }
 END_TEST
 
-/* A level named with jlog_level_add() is written by its name in lower
- * case, as the built-in ones are; a level without a name stays a number. */
-START_TEST(test_ecs_custom_level)
+/* ecs: a level named with jlog_level_add() is written by its name in
+ * lower case, as the built-in ones are; a level without a name stays a
+ * number. */
+START_TEST(test_custom_level_presets)
 {
 	struct jlog__json_opts o = opts(JLOG__PRESET_ECS);
 	struct spec sp = base_spec;
@@ -1086,6 +1087,30 @@ START_TEST(test_ecs_custom_level)
 	expect_str_at(&sp, &o, "log.level", "audit_log-2");
 	sp.level = 48;
 	expect_str_at(&sp, &o, "log.level", "48");
+
+	/* gcp: the nearest severity, and the name in the labels (beside the
+	 * logger's when there is one); none for an unnamed level. */
+	struct jlog__json_opts g = opts(JLOG__PRESET_GCP);
+	sp = base_spec;
+	sp.level = 47;
+	json_t *line = line_of(&sp, NULL, 0, &g);
+	ck_assert_str_eq(str_at(line, "severity"), "ERROR");
+	json_t *labels = json_object_get(line, "logging.googleapis.com/labels");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "level")), "AUDIT_LOG-2");
+	ck_assert_ptr_null(json_object_get(labels, "logger"));
+	json_decref(line);
+	sp = full_spec();
+	sp.level = 47;
+	line = line_of(&sp, NULL, 0, &g);
+	labels = json_object_get(line, "logging.googleapis.com/labels");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "level")), "AUDIT_LOG-2");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "logger")), "api");
+	json_decref(line);
+	sp.level = 48;
+	line = line_of(&sp, NULL, 0, &g);
+	labels = json_object_get(line, "logging.googleapis.com/labels");
+	ck_assert_ptr_null(json_object_get(labels, "level"));
+	json_decref(line);
 }
 END_TEST
 
@@ -2037,7 +2062,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_default_renames);
 	tcase_add_test(tc, test_default_time_formats);
 	tcase_add_test(tc, test_ecs);
-	tcase_add_test(tc, test_ecs_custom_level);
+	tcase_add_test(tc, test_custom_level_presets);
 	tcase_add_test(tc, test_gcp);
 	tcase_add_test(tc, test_otel);
 	tcase_add_test(tc, test_loguru);
