@@ -461,8 +461,12 @@ JLOG_EXPORT int jlog_flush(jlog_logger *log);
  * of a sink added with catch_errors false that jlog_flush() did not return
  * yet (the logger is closed all the same; jlog_last_error() names that
  * sink by id and target). No other thread may be logging
- * through this very handle while it is closed. Not to be called from a
- * signal handler.
+ * through this very handle while it is closed; jlog_flush(),
+ * jlog_get_stats(), JLOG_WITH() and jlog_named() on a root in other
+ * threads during its close are safe (they are waited for, at most
+ * close_timeout_ms and a second more; past that, the memory they may
+ * still read is kept, not freed). Not to be called from a signal
+ * handler.
  *
  * A closed root handle stays safe to use, as the children of a closed root
  * are: it becomes an inert handle (about 80 bytes, kept until exit) whose

@@ -73,6 +73,10 @@ static void fork_child(void)
 	jlog__count_unlock();
 	for (struct jlog_core *c = jlog__open_cores; c; c = c->next_open) {
 		c->ctx.pid = pid;
+		/* The calls in progress on the root were the parent's other
+		 * threads', which the child does not have (logger.c, pin()). */
+		if (c->root)
+			atomic_store_explicit(&c->root->pins, 0, memory_order_relaxed);
 		if (jlog__writer_fork_child(c) < 0) {
 			static const char msg[] = "jlog: no writer thread in the forked "
 			                          "child; its records are not written\n";

@@ -23,7 +23,7 @@ struct jlog_core {
 	struct jlog_logger *children; /* list of child handles */
 
 	pthread_t writer;
-	bool writer_started;
+	_Atomic bool writer_started; /* read by jlog_flush() while a close stops it */
 	pid_t writer_pid;             /* process the writer runs in */
 	_Atomic bool stopping;
 	_Atomic bool writer_done;     /* the writer thread has finished */
@@ -149,6 +149,10 @@ struct jlog_logger {
 	 * would have without them (what begin_record() takes once it has
 	 * asked them); else 0. */
 	size_t sample_max;
+	/* Root handles: calls in progress that use the core through this
+	 * handle (logger.c, pin()), which jlog_close() waits for before it
+	 * frees what they read. */
+	_Atomic unsigned pins;
 };
 
 struct jlog__module_level {

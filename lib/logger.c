@@ -407,7 +407,8 @@ static void entomb(jlog_logger *lg)
 	 * for one (begin_record() then takes log_general(), which sees
 	 * none). */
 	lg->sample_max = 0;
-	lg->core = &dead_core;
+	/* Atomic: pin() reads it (a call on the handle after the close). */
+	__atomic_store_n(&lg->core, &dead_core, __ATOMIC_RELAXED);
 	/* Relaxed: the gate guards no data (see jlog__enabled). Close
 	 * stored OFF already; from here on nothing changes it (calls that
 	 * set levels see dead_core closed). */
@@ -416,6 +417,44 @@ static void entomb(jlog_logger *lg)
 	lg->next_child = tombs;
 	tombs = lg;
 	pthread_mutex_unlock(&tomb_lock);
+}
+
+/*
+ * A call that uses a root handle's core (jlog_flush(), jlog_get_stats(),
+ * a child's creation) pins the handle first, then reads its core;
+ * jlog_close() stores the tombstone's core, then waits for the pins to
+ * go before it frees the core and the handle's name and bound fields.
+ * Both sides store, then load the other's word, sequentially consistent:
+ * a call either reads the dead core or is waited for. A child handle
+ * needs no pin: it holds a reference on its core. Pair: unpin().
+ */
+static struct jlog_core *pin(jlog_logger *lg)
+{
+	if (lg->is_root)
+		atomic_fetch_add(&lg->pins, 1);
+	return __atomic_load_n(&lg->core, __ATOMIC_SEQ_CST);
+}
+
+static void unpin(jlog_logger *lg)
+{
+	if (lg->is_root)
+		atomic_fetch_sub_explicit(&lg->pins, 1, memory_order_release);
+}
+
+/* jlog_close() of root @lg: its core is the tombstone's from here on;
+ * wait for the calls that read the old one. False when they take longer
+ * than @ms (one stuck in a flush of a writer that does not finish): the
+ * old core and the handle's strings are then never freed. */
+static bool unpinned(jlog_logger *lg, unsigned ms)
+{
+	__atomic_store_n(&lg->core, &dead_core, __ATOMIC_SEQ_CST);
+	for (unsigned waited = 0; atomic_load(&lg->pins); waited++) {
+		if (waited >= ms)
+			return false;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 int jlog_close(jlog_logger *lg)
@@ -448,15 +487,21 @@ int jlog_close(jlog_logger *lg)
 	}
 	/* catch_errors false: the first sink error since the last flush. */
 	int rc = lg->is_root ? take_sink_error(c, "jlog_close") : 0;
+	/* Before the count of handles is read: a call in progress may add
+	 * a child. */
+	bool drained = !lg->is_root || unpinned(lg, (unsigned)c->close_timeout_ms + 1000u);
 
 	pthread_mutex_lock(&c->lock);
 	bool last = detach_locked(c, lg);
 	pthread_mutex_unlock(&c->lock);
-	if (lg->is_root)
+	if (lg->is_root && drained)
 		entomb(lg);
+	else if (lg->is_root)
+		/* Its strings may still be read: kept. */
+		__atomic_store_n(&lg->core, &dead_core, __ATOMIC_RELAXED);
 	else
 		logger_free(lg);
-	if (last && !c->writer_abandoned)
+	if (last && !c->writer_abandoned && drained)
 		core_free(c);
 	return rc;
 }
@@ -468,15 +513,18 @@ int jlog_flush(jlog_logger *lg)
 		if (!lg)
 			return -ENOMEM;
 	}
-	struct jlog_core *c = lg->core;
+	struct jlog_core *c = pin(lg);
+	int rc;
 	if (atomic_load_explicit(&c->closed, memory_order_acquire)) {
 		jlog__set_last_error("jlog_flush: the logger is closed");
-		return -EINVAL;
+		rc = -EINVAL;
+	} else {
+		rc = jlog__writer_flush(c);
+		if (rc >= 0)
+			rc = take_sink_error(c, "jlog_flush");
 	}
-	int rc = jlog__writer_flush(c);
-	if (rc < 0)
-		return rc;
-	return take_sink_error(c, "jlog_flush");
+	unpin(lg);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -846,7 +894,7 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 	lg = resolve(lg);
 	if (!lg)
 		return jlog__fail(-ENOMEM, "jlog_get_stats: no default logger");
-	struct jlog_core *c = lg->core;
+	struct jlog_core *c = pin(lg);
 	memset(st, 0, sizeof(*st));
 	/* Relaxed: counters only; see the header for what a snapshot means. */
 	st->logged = jlog__count_sum(c);
@@ -866,6 +914,7 @@ int jlog_get_stats(jlog_logger *lg, jlog_stats *st)
 			atomic_load_explicit(&c->flight->discarded, memory_order_relaxed);
 		st->deferred_held = atomic_load_explicit(&c->flight->held, memory_order_relaxed);
 	}
+	unpin(lg);
 	return 0;
 }
 
@@ -883,9 +932,14 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 		jlog__set_last_error("%s: no default logger (out of memory)", what);
 		return NULL;
 	}
-	struct jlog_core *c = parent->core;
+	struct jlog_core *c = pin(parent);
+	/* A tombstone's name and bound fields are being freed, or are gone:
+	 * its children have none (see entomb()). */
+	static const jlog_logger no_parent;
+	const jlog_logger *src = c == &dead_core ? &no_parent : parent;
 	jlog_logger *ch = calloc(1, sizeof(*ch));
 	if (!ch) {
+		unpin(parent);
 		jlog__set_last_error("%s: out of memory for the child logger", what);
 		return NULL;
 	}
@@ -893,27 +947,27 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	/* Name: parent's, then ".extra". */
 	if (extra_name && *extra_name) {
 		size_t en = strlen(extra_name);
-		size_t total = parent->name_len + (parent->name_len ? 1 : 0) + en;
+		size_t total = src->name_len + (src->name_len ? 1 : 0) + en;
 		if (total > MAX_NAME)
 			total = MAX_NAME;
 		ch->name = malloc(total + 1);
 		if (!ch->name)
 			goto err;
 		size_t k = 0;
-		if (parent->name_len) {
-			memcpy(ch->name, parent->name, parent->name_len);
-			k = parent->name_len;
+		if (src->name_len) {
+			memcpy(ch->name, src->name, src->name_len);
+			k = src->name_len;
 			if (k < total)
 				ch->name[k++] = '.';
 		}
 		memcpy(ch->name + k, extra_name, total - k);
 		ch->name[total] = '\0';
 		ch->name_len = total;
-	} else if (parent->name_len) {
-		ch->name = strndup(parent->name, parent->name_len);
+	} else if (src->name_len) {
+		ch->name = strndup(src->name, src->name_len);
 		if (!ch->name)
 			goto err;
-		ch->name_len = parent->name_len;
+		ch->name_len = src->name_len;
 	}
 
 	/* Bound fields: the parent's bytes, then the new ones, encoded now so
@@ -922,9 +976,9 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	 * fields that still do not fit are left out. Either way every record
 	 * of the child (and of its children) says "truncated":true
 	 * (bound_flags, read by log_general(), and fast_max). */
-	ch->bound_flags = parent->bound_flags;
+	ch->bound_flags = src->bound_flags;
 	size_t limit = c->max_record_size / 4;
-	size_t size = parent->bound_len, fixed = 0;
+	size_t size = src->bound_len, fixed = 0;
 	for (size_t i = 0; i < n; i++) {
 		size += jlog__field_size(&fields[i]);
 		/* What a field takes besides its value (the key is cut
@@ -935,16 +989,16 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	if (size) {
 		size_t val_cap = SIZE_MAX;
 		if (size > limit && n) {
-			size_t used = parent->bound_len + fixed;
+			size_t used = src->bound_len + fixed;
 			val_cap = (limit - (used < limit ? used : limit)) / n;
 		}
 		ch->bound = malloc(size);
 		if (!ch->bound)
 			goto err;
-		if (parent->bound_len)
-			memcpy(ch->bound, parent->bound, parent->bound_len);
-		size_t k = parent->bound_len;
-		uint32_t kept = parent->nbound;
+		if (src->bound_len)
+			memcpy(ch->bound, src->bound, src->bound_len);
+		size_t k = src->bound_len;
+		uint32_t kept = src->nbound;
 		for (size_t i = 0; i < n; i++) {
 			size_t w = jlog__field_write(ch->bound + k, &fields[i], val_cap);
 			if (k + w > limit)
@@ -956,7 +1010,7 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 			k += w;
 			kept++;
 		}
-		if (kept < parent->nbound + n)
+		if (kept < src->nbound + n)
 			ch->bound_flags = JLOG__REC_TRUNCATED;
 		ch->bound_len = k;
 		ch->nbound = kept;
@@ -975,9 +1029,11 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	c->children = ch;
 	c->refs++;
 	pthread_mutex_unlock(&c->lock);
+	unpin(parent);
 	return ch;
 
 err:
+	unpin(parent);
 	jlog__set_last_error("%s: out of memory for the child logger", what);
 	logger_free(ch);
 	return NULL;

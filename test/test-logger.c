@@ -635,6 +635,62 @@ static void *log_once_and_exit(void *arg)
 }
 
 /* Records from threads that exit right after logging are written. */
+/* jlog_close() of a root while other threads call jlog_flush(),
+ * jlog_get_stats() and jlog_named() on it (and log through and close the
+ * children they made): those calls are waited for, so nothing they read
+ * is freed under them (under ASan, a use after free fails this). They
+ * see either the open logger or the closed one. */
+struct close_race {
+	jlog_logger *lg;
+	_Atomic bool stop;
+	unsigned bad;
+};
+
+static void *close_race_main(void *p)
+{
+	struct close_race *r = p;
+	while (!atomic_load(&r->stop)) {
+		int rc = jlog_flush(r->lg);
+		if (rc != 0 && rc != -EINVAL)
+			r->bad++;
+		jlog_stats st;
+		if (jlog_get_stats(r->lg, &st) != 0)
+			r->bad++;
+		jlog_logger *c = jlog_named(r->lg, "c");
+		if (!c) {
+			r->bad++;
+			continue;
+		}
+		JLOG_INFO(c, "from a child");
+		jlog_close(c);
+	}
+	return NULL;
+}
+
+START_TEST(test_close_races_other_calls)
+{
+	for (int round = 0; round < (int)tc_scale(100, 20); round++) {
+		jlog_options o;
+		jlog_options_init(&o);
+		o.sink = "/dev/null";
+		struct close_race r = {.stop = false};
+		ck_assert_int_eq(jlog_open(&r.lg, &o), 0);
+		pthread_t th[2];
+		for (int i = 0; i < 2; i++)
+			ck_assert_int_eq(pthread_create(&th[i], NULL, close_race_main, &r), 0);
+		struct timespec ts = {0, 200000 * (round % 5)};
+		nanosleep(&ts, NULL);
+		ck_assert_int_eq(jlog_close(r.lg), 0);
+		atomic_store(&r.stop, true);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		ck_assert_uint_eq(r.bad, 0);
+		/* The tombstone afterwards: closed, and children of it inert. */
+		ck_assert_int_eq(jlog_flush(r.lg), -EINVAL);
+	}
+}
+END_TEST
+
 START_TEST(test_thread_exit)
 {
 	char *path;
@@ -1073,6 +1129,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_block_loses_nothing);
 	tcase_add_test(tc, test_drop_counts_everything);
 	tcase_add_test(tc, test_thread_exit);
+	tcase_add_test(tc, test_close_races_other_calls);
 	tcase_add_test(tc, test_default_logger_drains_at_exit);
 	tcase_add_test(tc, test_exit_from_other_thread);
 	tcase_add_test(tc, test_unclosed_logger_drains_at_exit);
