@@ -431,7 +431,9 @@ JLOG_EXPORT int jlog_open(jlog_logger **out, const jlog_options *opts) JLOG__WUR
  * @log: a logger (root or child; a child flushes its root), or NULL for the
  *       default logger.
  *
- * Returns 0, or -EINVAL if the logger (or its root) is closed, -ECANCELED
+ * Returns 0, or -EINVAL if the logger (or its root) is closed, -EDEADLK
+ * from a sink callback or filter (the writer's thread, which would wait
+ * for itself), -ECANCELED
  * if another thread is running the exit handlers (the process is ending),
  * or the first error (a negative errno such as -ENOSPC or -EPIPE) of a
  * sink added with catch_errors false since the previous
@@ -1574,7 +1576,10 @@ JLOG_EXPORT void jlog_log(jlog_logger *log, int level, const char *file, int lin
  * jlog_named - a child logger whose records carry "logger":"name". Names
  * nest with a dot: jlog_named(jlog_named(root, "api"), "db") is "api.db".
  * Otherwise like JLOG_WITH (bound fields are inherited). @name is copied;
- * NULL or "" keeps the parent's name. Returns a new handle, the caller's
+ * NULL or "" keeps the parent's name. A name (the whole dotted one, and
+ * jlog_options.name) keeps at most 255 bytes, cut at a character
+ * boundary; the records of a handle whose name was cut say
+ * "truncated":true. Returns a new handle, the caller's
  * to release with jlog_close() (before or after the parent's), or NULL if
  * out of memory (jlog_last_error() says so). Thread-safe.
  */

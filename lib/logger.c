@@ -11,6 +11,7 @@
 #include "flight.h"
 #include "metrics.h"
 #include "redact.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -99,10 +100,13 @@ static int check_options(const jlog_options *o)
 	return 0;
 }
 
-static size_t capped_name_len(const char *name)
+/* A logger name's length in a handle: at most MAX_NAME bytes, cut at a
+ * character boundary (the one rule of record values, utf8.h); *cut says
+ * whether it was cut, so that the handle's records say "truncated". */
+static size_t capped_name_len(const char *name, size_t n, bool *cut)
 {
-	size_t n = strlen(name);
-	return n > MAX_NAME ? MAX_NAME : n;
+	*cut = n > MAX_NAME;
+	return *cut ? jlog__utf8_cut(name, MAX_NAME) : n;
 }
 
 static void free_sinks(struct jlog_core *c)
@@ -252,7 +256,9 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 		set->s[0]->id = c->next_sink_id++;
 	}
 	if (opts->name && *opts->name) {
-		lg->name_len = capped_name_len(opts->name);
+		bool cut;
+		lg->name_len = capped_name_len(opts->name, strlen(opts->name), &cut);
+		lg->bound_flags = cut ? JLOG__REC_TRUNCATED : 0;
 		lg->name = strndup(opts->name, lg->name_len);
 		if (!lg->name) {
 			rc = -ENOMEM;
@@ -276,7 +282,7 @@ int jlog__open(jlog_logger **out, const jlog_options *opts, bool no_sink)
 	                             ? opts->max_record_size
 	                             : opts->queue_size / 4;
 	c->fast_max = c->max_record_size / 2;
-	handle_limits(lg, c, 0);
+	handle_limits(lg, c, lg->bound_flags);
 	rc = jlog__redact_compile(opts->redact, "jlog_open: redact", &c->redact);
 	if (rc == 0)
 		rc = jlog__redact_crash_reserve(c->redact, c->max_record_size);
@@ -506,6 +512,8 @@ int jlog_close(jlog_logger *lg)
 	return rc;
 }
 
+static bool on_writer(struct jlog_core *c);
+
 int jlog_flush(jlog_logger *lg)
 {
 	if (!lg) {
@@ -518,6 +526,9 @@ int jlog_flush(jlog_logger *lg)
 	if (atomic_load_explicit(&c->closed, memory_order_acquire)) {
 		jlog__set_last_error("jlog_flush: the logger is closed");
 		rc = -EINVAL;
+	} else if (on_writer(c)) {
+		rc = jlog__fail(-EDEADLK, "jlog_flush() from a sink callback or filter (the "
+		                          "writer would wait for itself)");
 	} else {
 		rc = jlog__writer_flush(c);
 		if (rc >= 0)
@@ -795,7 +806,7 @@ void jlog__handles_update_locked(struct jlog_core *c)
 	int gate = set_gate(root, c, c->root_level);
 	if (c->is_default)
 		__atomic_store_n(&jlog__default_gate, gate, __ATOMIC_RELAXED);
-	handle_limits(root, c, 0);
+	handle_limits(root, c, root->bound_flags);
 	for (jlog_logger *ch = c->children; ch; ch = ch->next_child)
 		handle_limits(ch, c, ch->bound_flags);
 	update_gates_locked(c);
@@ -945,24 +956,27 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	}
 
 	/* Name: parent's, then ".extra". */
+	bool name_cut = false;
 	if (extra_name && *extra_name) {
 		size_t en = strlen(extra_name);
 		size_t total = src->name_len + (src->name_len ? 1 : 0) + en;
-		if (total > MAX_NAME)
-			total = MAX_NAME;
-		ch->name = malloc(total + 1);
+		size_t keep = total > MAX_NAME ? MAX_NAME : total;
+		ch->name = malloc(keep + 1);
 		if (!ch->name)
 			goto err;
 		size_t k = 0;
 		if (src->name_len) {
 			memcpy(ch->name, src->name, src->name_len);
 			k = src->name_len;
-			if (k < total)
+			if (k < keep)
 				ch->name[k++] = '.';
 		}
-		memcpy(ch->name + k, extra_name, total - k);
-		ch->name[total] = '\0';
-		ch->name_len = total;
+		memcpy(ch->name + k, extra_name, keep - k);
+		name_cut = total > MAX_NAME;
+		if (name_cut)
+			keep = jlog__utf8_cut(ch->name, keep);
+		ch->name[keep] = '\0';
+		ch->name_len = keep;
 	} else if (src->name_len) {
 		ch->name = strndup(src->name, src->name_len);
 		if (!ch->name)
@@ -976,7 +990,7 @@ static jlog_logger *child_create(const char *what, jlog_logger *parent, const ch
 	 * fields that still do not fit are left out. Either way every record
 	 * of the child (and of its children) says "truncated":true
 	 * (bound_flags, read by log_general(), and fast_max). */
-	ch->bound_flags = src->bound_flags;
+	ch->bound_flags = src->bound_flags | (name_cut ? JLOG__REC_TRUNCATED : 0);
 	size_t limit = c->max_record_size / 4;
 	size_t size = src->bound_len, fixed = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -691,6 +691,58 @@ START_TEST(test_close_races_other_calls)
 }
 END_TEST
 
+/* A logger name past 255 bytes is cut at a character boundary, and the
+ * handle's records say truncated; one within the limit is whole. */
+START_TEST(test_long_name_cut)
+{
+	char *path;
+	jlog_options o;
+	jlog_options_init(&o);
+	char root_name[401];
+	for (int i = 0; i < 200; i++)
+		memcpy(root_name + 2 * i, "\xc3\xa9", 2); /* U+00E9, 2 bytes */
+	root_name[400] = '\0';
+	o.name = root_name;
+	jlog_logger *lg = open_file_logger(&path, &o);
+	JLOG_INFO(lg, "root");
+	jlog_options o2;
+	jlog_options_init(&o2);
+	char *path2;
+	jlog_logger *lg2 = open_file_logger(&path2, &o2);
+	jlog_logger *ch = jlog_named(lg2, root_name);
+	ck_assert_ptr_nonnull(ch);
+	jlog_logger *short_ch = jlog_named(lg2, "db");
+	JLOG_INFO(ch, "child");
+	JLOG_INFO(short_ch, "short");
+	jlog_close(ch);
+	jlog_close(short_ch);
+	jlog_close(lg2);
+	jlog_close(lg);
+	const char *paths[2] = {path, path2};
+	for (int f = 0; f < 2; f++) {
+		size_t n;
+		json_t **lines = tc_parse_file(paths[f], &n);
+		for (size_t i = 0; i < n; i++) {
+			const char *m = str_of(lines[i], "message");
+			if (strcmp(m, "short") == 0) {
+				ck_assert_str_eq(str_of(lines[i], "logger"), "db");
+				ck_assert_ptr_null(json_object_get(lines[i], "truncated"));
+				continue;
+			}
+			const char *name = str_of(lines[i], "logger");
+			ck_assert_uint_le(strlen(name), 255);
+			ck_assert_uint_eq(strlen(name) % 2, 0); /* whole characters */
+			ck_assert_ptr_null(strstr(name, "\xef\xbf\xbd")); /* no U+FFFD */
+			ck_assert(json_is_true(json_object_get(lines[i], "truncated")));
+		}
+		ck_assert_uint_eq(n, f == 0 ? 1 : 2);
+		tc_free_lines(lines, n);
+	}
+	free(path);
+	free(path2);
+}
+END_TEST
+
 START_TEST(test_thread_exit)
 {
 	char *path;
@@ -1129,6 +1181,7 @@ Suite *jlog_test_suite(void)
 	tcase_add_test(tc, test_block_loses_nothing);
 	tcase_add_test(tc, test_drop_counts_everything);
 	tcase_add_test(tc, test_thread_exit);
+	tcase_add_test(tc, test_long_name_cut);
 	tcase_add_test(tc, test_close_races_other_calls);
 	tcase_add_test(tc, test_default_logger_drains_at_exit);
 	tcase_add_test(tc, test_exit_from_other_thread);

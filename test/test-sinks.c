@@ -541,10 +541,12 @@ START_TEST(test_remove_writes_pending_then_stops)
 }
 END_TEST
 
-/* A sink callback cannot add or remove sinks (it runs on the writer). */
+/* A sink callback cannot add or remove sinks, nor flush (it runs on the
+ * writer): each says so with -EDEADLK. */
 struct reentrant {
 	jlog_logger *lg;
-	int add_rc, remove_rc;
+	int add_rc, remove_rc, flush_rc;
+	char flush_err[256];
 };
 
 static void reentrant_write(const char *line, size_t len, void *user)
@@ -556,12 +558,14 @@ static void reentrant_write(const char *line, size_t len, void *user)
 	jlog_sink_options_init(&so);
 	r->add_rc = jlog_add_sink(r->lg, &so);
 	r->remove_rc = jlog_remove_sink(r->lg, 0);
+	r->flush_rc = jlog_flush(r->lg);
+	snprintf(r->flush_err, sizeof(r->flush_err), "%s", jlog_last_error());
 }
 
 START_TEST(test_callback_cannot_reconfigure)
 {
 	jlog_logger *lg = open_quiet("/dev/null", JLOG_LEVEL_INFO);
-	struct reentrant r = {lg, 1, 1};
+	struct reentrant r = {lg, 1, 1, 1, ""};
 	jlog_sink_options so;
 	jlog_sink_options_init(&so);
 	so.write = reentrant_write;
@@ -571,6 +575,9 @@ START_TEST(test_callback_cannot_reconfigure)
 	jlog_flush(lg);
 	ck_assert_int_eq(r.add_rc, -EDEADLK);
 	ck_assert_int_eq(r.remove_rc, -EDEADLK);
+	ck_assert_int_eq(r.flush_rc, -EDEADLK);
+	ck_assert_msg(strstr(r.flush_err, "jlog_flush() from a sink callback") != NULL, "%s",
+	              r.flush_err);
 	jlog_close(lg);
 }
 END_TEST
