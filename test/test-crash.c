@@ -810,9 +810,11 @@ struct wcrash_cb {
 	char *err;
 };
 
-static void writer_crash_callback_child(void *arg)
+/* In the child: stderr into wc->err, a logger on wc->w.path, and a
+ * callback sink (id 1) writing with @write. */
+static jlog_logger *callback_child_open(struct wcrash_cb *wc,
+                                        void (*write)(const char *, size_t, void *))
 {
-	struct wcrash_cb *wc = arg;
 	child_setup("crash-main");
 	int fd = open(wc->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
@@ -820,10 +822,16 @@ static void writer_crash_callback_child(void *arg)
 	jlog_logger *lg = child_open(wc->w.path, NULL, 0);
 	jlog_sink_options so;
 	jlog_sink_options_init(&so);
-	so.write = discard;
+	so.write = write;
 	if (jlog_add_sink(lg, &so) != 1)
 		_exit(85);
-	boom_run(lg, &wc->w);
+	return lg;
+}
+
+static void writer_crash_callback_child(void *arg)
+{
+	struct wcrash_cb *wc = arg;
+	boom_run(callback_child_open(wc, discard), &wc->w);
 }
 
 START_TEST(test_writer_crash_callback_sink)
@@ -868,16 +876,7 @@ static void fault_on_seq(const char *line, size_t len, void *user)
 static void writer_crash_in_write_child(void *arg)
 {
 	struct wcrash_cb *wc = arg;
-	child_setup("crash-main");
-	int fd = open(wc->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-		_exit(84);
-	jlog_logger *lg = child_open(wc->w.path, NULL, 0);
-	jlog_sink_options so;
-	jlog_sink_options_init(&so);
-	so.write = fault_on_seq;
-	if (jlog_add_sink(lg, &so) != 1)
-		_exit(85);
+	jlog_logger *lg = callback_child_open(wc, fault_on_seq);
 	if (jlog_install_crash_handler() != 0)
 		_exit(81);
 	log_seq(lg, 0, 0, wc->w.k);
