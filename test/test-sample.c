@@ -30,6 +30,18 @@ static jlog_options base_opts(const char *path)
 	return o;
 }
 
+/* base_opts() with sampling: the first @first of each hour-long interval
+ * at each call site, then 1 in @thereafter (0: none). */
+static jlog_options sampled_opts(const char *path, unsigned first, unsigned thereafter)
+{
+	jlog_options o = base_opts(path);
+	o.sampling = true;
+	o.sample_first = first;
+	o.sample_thereafter = thereafter;
+	o.sample_interval_ms = HOUR_MS;
+	return o;
+}
+
 static jlog_logger *open_opts(const jlog_options *o)
 {
 	jlog_logger *lg = NULL;
@@ -170,11 +182,7 @@ END_TEST
 START_TEST(test_sampling_exact_threads)
 {
 	char *path = tc_tmppath("sampling.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 37;
-	o.sample_thereafter = 10;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 37, 10);
 	jlog_logger *lg = open_opts(&o);
 	unsigned per = (unsigned)tc_scale(2500, 100);
 	uint64_t calls = (uint64_t)per * THREADS;
@@ -199,11 +207,7 @@ END_TEST
 START_TEST(test_sampling_first_only)
 {
 	char *path = tc_tmppath("first.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 5;
-	o.sample_thereafter = 0;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 5, 0);
 	jlog_logger *lg = open_opts(&o);
 	for (unsigned i = 0; i < 40; i++)
 		one_site(lg, JLOG_LEVEL_WARNING, i);
@@ -271,11 +275,7 @@ END_TEST
 START_TEST(test_sampling_then_rate)
 {
 	char *path = tc_tmppath("both.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 0;
-	o.sample_thereafter = 2; /* every second record */
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 0, 2); /* every second record */
 	o.rate_per_second = 0.001;
 	o.rate_burst = 10;
 	jlog_logger *lg = open_opts(&o);
@@ -340,11 +340,7 @@ END_TEST
 START_TEST(test_max_level)
 {
 	char *path = tc_tmppath("max-level.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 2;
-	o.sample_thereafter = 0;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 2, 0);
 	o.sample_max_level = JLOG_LEVEL_ERROR;
 	jlog_logger *lg = open_opts(&o);
 	for (unsigned i = 0; i < 10; i++) {
@@ -370,11 +366,7 @@ START_TEST(test_report_reaches_error_sink)
 {
 	char *path = tc_tmppath("all.jsonl");
 	char *errs = tc_tmppath("errors.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 2;
-	o.sample_thereafter = 0;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 2, 0);
 	o.sample_max_level = JLOG_LEVEL_ERROR;
 	jlog_logger *lg = open_opts(&o);
 	jlog_sink_options so;
@@ -409,11 +401,7 @@ END_TEST
 START_TEST(test_every_path_sampled_once)
 {
 	char *path = tc_tmppath("paths.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 3;
-	o.sample_thereafter = 0;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 3, 0);
 	jlog_logger *lg = open_opts(&o);
 	jlog_logger *child = JLOG_WITH(lg, JLOG_STR("req", "r1"));
 	ck_assert_ptr_nonnull(child);
@@ -463,11 +451,7 @@ START_TEST(test_report_every_sink)
 {
 	char *path = tc_tmppath("main.jsonl");
 	char *ecs = tc_tmppath("ecs.jsonl");
-	jlog_options o = base_opts(path);
-	o.sampling = true;
-	o.sample_first = 1;
-	o.sample_thereafter = 0;
-	o.sample_interval_ms = HOUR_MS;
+	jlog_options o = sampled_opts(path, 1, 0);
 	jlog_logger *lg = open_opts(&o);
 	jlog_sink_options so;
 	jlog_sink_options_init(&so);
@@ -516,11 +500,7 @@ START_TEST(test_report_at_exit)
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		jlog_options o = base_opts(path);
-		o.sampling = true;
-		o.sample_first = 2;
-		o.sample_thereafter = 0;
-		o.sample_interval_ms = HOUR_MS;
+		jlog_options o = sampled_opts(path, 2, 0);
 		jlog_logger *lg = NULL;
 		if (jlog_open(&lg, &o) != 0)
 			_exit(3);
